@@ -1,0 +1,208 @@
+// The environment the tests and the offline example run against: Debian's docker-registry on a free
+// loopback port with its storage in a temp dir, and a busybox base image built here from Debian's
+// busybox-static and pushed to it. Nothing reaches the internet. Self-contained on purpose: it does
+// not use kitbuild's own registry or tar code, so a bug there cannot hide behind the fixture.
+//
+//   bun scripts/test-env.ts            starts it, prints KITBUILD_TEST_REGISTRY=…, runs until killed
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
+import { pack as tarPack, type Header } from "tar-stream";
+
+export type TestEnv = {
+  /** host:port of the registry, e.g. "127.0.0.1:41234". */
+  registry: string;
+  /** The busybox image reference in that registry. */
+  busybox: string;
+  stop(): Promise<void>;
+};
+
+const REGISTRY_BIN = "/usr/bin/docker-registry";
+const BUSYBOX_BIN = "/bin/busybox";
+
+export async function startTestEnv(): Promise<TestEnv> {
+  const dir = mkdtempSync(`${tmpdir()}/kitbuild-registry-`);
+  const { child, addr } = await startRegistry(dir);
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await pushImage(addr, "busybox", "latest", await busyboxImage());
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { registry: addr, busybox: `${addr}/busybox:latest`, stop };
+}
+
+async function freePort(): Promise<number> {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
+}
+
+async function startRegistry(dir: string): Promise<{ child: ChildProcess; addr: string }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const addr = `127.0.0.1:${await freePort()}`;
+    const config = `${dir}/config.yml`;
+    writeFileSync(
+      config,
+      [
+        "version: 0.1",
+        "log: {level: error, accesslog: {disabled: true}}",
+        `storage: {filesystem: {rootdirectory: ${dir}/data}, delete: {enabled: true}}`,
+        `http: {addr: "${addr}"}`,
+        "",
+      ].join("\n"),
+    );
+    const child = spawn(REGISTRY_BIN, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d) => (stderr += d));
+    if (await waitReady(addr, child)) return { child, addr };
+    child.kill("SIGKILL");
+    if (!stderr.includes("address already in use")) throw new Error(`docker-registry did not start: ${stderr}`);
+  }
+  throw new Error("docker-registry found no free port");
+}
+
+async function waitReady(addr: string, child: ChildProcess): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) return false;
+    try {
+      const res = await fetch(`http://${addr}/v2/`);
+      if (res.status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(50);
+  }
+  return false;
+}
+
+export type ImageParts = { layers: Uint8Array[]; config: Record<string, unknown> };
+
+const sha256 = (b: Uint8Array | string) => `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
+
+/** Pushes an image of gzip layers (each given uncompressed) with an OCI manifest; returns its digest. */
+export async function pushImage(addr: string, repo: string, tag: string, image: ImageParts): Promise<string> {
+  const layers = image.layers.map((tarBytes) => ({ tarBytes, gz: gzipSync(tarBytes, { level: 6 }) }));
+  const config = {
+    ...image.config,
+    rootfs: { type: "layers", diff_ids: layers.map((l) => sha256(l.tarBytes)) },
+  };
+  const configBytes = new TextEncoder().encode(JSON.stringify(config));
+  for (const blob of [configBytes, ...layers.map((l) => l.gz)]) await pushBlob(addr, repo, blob);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(configBytes), size: configBytes.length },
+    layers: layers.map((l) => ({
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      digest: sha256(l.gz),
+      size: l.gz.length,
+    })),
+  };
+  const body = JSON.stringify(manifest);
+  const res = await fetch(`http://${addr}/v2/${repo}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { "Content-Type": manifest.mediaType },
+    body,
+  });
+  if (res.status !== 201) throw new Error(`manifest push failed: ${res.status} ${await res.text()}`);
+  return sha256(body);
+}
+
+async function pushBlob(addr: string, repo: string, blob: Uint8Array): Promise<void> {
+  const start = await fetch(`http://${addr}/v2/${repo}/blobs/uploads/`, { method: "POST" });
+  if (start.status !== 202) throw new Error(`blob upload start failed: ${start.status}`);
+  const location = new URL(start.headers.get("location") ?? "", `http://${addr}`);
+  location.searchParams.set("digest", sha256(blob));
+  const put = await fetch(location, {
+    method: "PUT",
+    headers: { "Content-Type": "application/octet-stream" },
+    body: blob,
+  });
+  if (put.status !== 201) throw new Error(`blob upload failed: ${put.status} ${await put.text()}`);
+}
+
+type Entry = Partial<Header> & { name: string; body?: Uint8Array };
+
+/** A deterministic tar of the given entries (sorted by the caller). */
+export async function makeTar(entries: Entry[]): Promise<Uint8Array> {
+  const pack = tarPack();
+  const chunks: Buffer[] = [];
+  pack.on("data", (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => pack.on("end", () => r()));
+  for (const { body, ...header } of entries) {
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ uid: 0, gid: 0, mtime: new Date(0), ...header }, body ? Buffer.from(body) : "", (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  }
+  pack.finalize();
+  await done;
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+const PASSWD = [
+  "root:x:0:0:root:/root:/bin/sh",
+  "nobody:x:65534:65534:nobody:/nonexistent:/bin/false",
+  "user:x:1000:1000:user:/home/user:/bin/sh",
+  "",
+].join("\n");
+const GROUP = ["root:x:0:", "nobody:x:65534:", "user:x:1000:", ""].join("\n");
+
+/** Every applet of Debian's busybox-static, hardlinked as in the official busybox image. */
+function busyboxEntries(): Entry[] {
+  const applets = execFileSync(BUSYBOX_BIN, ["--list-full"], { encoding: "utf8" })
+    .split("\n")
+    .filter((p) => p.includes("/") && p !== "bin/busybox");
+  const dirs = ["bin", "dev", "etc", "home", "home/user", "proc", "root", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "var"];
+  const entries: Entry[] = dirs.map((d) => ({
+    name: `${d}/`,
+    type: "directory",
+    mode: d === "tmp" ? 0o1777 : d === "root" ? 0o700 : 0o755,
+    ...(d === "home/user" ? { uid: 1000, gid: 1000 } : {}),
+  }));
+  entries.push({ name: "bin/busybox", type: "file", mode: 0o755, body: readFileSync(BUSYBOX_BIN) });
+  for (const a of applets) entries.push({ name: a, type: "link", linkname: "bin/busybox", mode: 0o755 });
+  entries.push({ name: "etc/passwd", type: "file", mode: 0o644, body: new TextEncoder().encode(PASSWD) });
+  entries.push({ name: "etc/group", type: "file", mode: 0o644, body: new TextEncoder().encode(GROUP) });
+  return entries;
+}
+
+let cachedLayer: Uint8Array | undefined;
+
+/** The busybox image's parts; the layer is built once per process (the same bytes every time). */
+export async function busyboxImage(): Promise<ImageParts> {
+  cachedLayer ??= await makeTar(busyboxEntries());
+  return { layers: [cachedLayer], config: busyboxConfig() };
+}
+
+function busyboxConfig(): Record<string, unknown> {
+  return {
+    architecture: hostArch(),
+    os: "linux",
+    created: "1970-01-01T00:00:00Z",
+    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
+    history: [{ created: "1970-01-01T00:00:00Z", created_by: "kitbuild test-env: busybox-static" }],
+  };
+}
+
+function hostArch(): string {
+  return ({ x64: "amd64", arm64: "arm64" } as Record<string, string>)[process.arch] ?? process.arch;
+}
+
+if (import.meta.main) {
+  const env = await startTestEnv();
+  console.log(`KITBUILD_TEST_REGISTRY=${env.registry}`);
+  const stop = () => env.stop().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  await new Promise(() => {});
+}

@@ -1,0 +1,175 @@
+// `kitbuild build` flags, parsed the way docker buildx parses them (pflag rules): `--flag value`,
+// `--flag=value`, `-f value`, `-fvalue`, repeatable flags, `--` to end flags.
+import { KitError } from "../util/errors.ts";
+import type { OutputSpec } from "../control/solve.ts";
+
+export type ProgressMode = "auto" | "tty" | "plain" | "rawjson" | "quiet";
+
+export type BuildFlags = {
+  context: string;
+  file: string | undefined;
+  buildArgs: Record<string, string>;
+  target: string | undefined;
+  outputs: OutputSpec[];
+  progress: ProgressMode;
+  noCache: boolean;
+  noCacheFilter: string[];
+  insecureRegistries: string[];
+  maxParallelism: number | undefined;
+};
+
+type Spec = { kind: "string" | "bool" | "list"; short?: string };
+
+const SPECS: Record<string, Spec> = {
+  file: { kind: "string", short: "f" },
+  "build-arg": { kind: "list" },
+  target: { kind: "string" },
+  output: { kind: "list", short: "o" },
+  progress: { kind: "string" },
+  quiet: { kind: "bool", short: "q" },
+  "no-cache": { kind: "bool" },
+  "no-cache-filter": { kind: "list" },
+  "insecure-registry": { kind: "list" },
+  "max-parallelism": { kind: "string" },
+  platform: { kind: "string" },
+  tag: { kind: "list", short: "t" },
+};
+
+const usage = (message: string, hint?: string) => new KitError("E_USAGE", message, { hint: hint ?? "see kitbuild build --help" });
+
+export function parseBuildFlags(argv: readonly string[], env: Record<string, string | undefined>): BuildFlags {
+  const { values, positionals } = scan(argv);
+  if (positionals.length !== 1) {
+    throw usage(positionals.length === 0 ? "a build context is required" : `expected one build context, got ${positionals.length}: ${positionals.join(" ")}`, "usage: kitbuild build [OPTIONS] PATH (for example: kitbuild .)");
+  }
+  const str = (n: string) => values.get(n)?.at(-1);
+  const list = (n: string) => values.get(n) ?? [];
+  const bool = (n: string) => {
+    const v = str(n);
+    return v !== undefined && v !== "false";
+  };
+  const platform = str("platform");
+  if (platform !== undefined) throw usage(`--platform "${platform}" is not supported yet`, "kitbuild builds for the host's platform in this version; drop --platform");
+  if (list("tag").length > 0) throw usage("-t/--tag is not supported yet", "export the filesystem with -o type=local,dest=DIR or -o type=tar,dest=FILE");
+  const progress = bool("quiet") ? "quiet" : (str("progress") ?? "auto");
+  if (!["auto", "tty", "plain", "rawjson", "quiet"].includes(progress)) {
+    throw usage(`invalid --progress "${progress}"`, "use one of auto, tty, plain, rawjson, quiet");
+  }
+  const outputs = list("output").map(parseOutput);
+  if (outputs.filter((o) => o.dest === "-").length > 1) throw usage("only one output can be written to stdout");
+  if (progress === "rawjson" && outputs.some((o) => o.dest === "-")) throw usage("--progress=rawjson and an output to stdout both need stdout");
+  const maxParallelism = str("max-parallelism");
+  if (maxParallelism !== undefined && !/^[1-9]\d*$/.test(maxParallelism)) throw usage(`--max-parallelism must be a positive number, got "${maxParallelism}"`);
+  return {
+    context: positionals[0] as string,
+    file: str("file"),
+    buildArgs: parseBuildArgs(list("build-arg"), env),
+    target: str("target"),
+    outputs,
+    progress: progress as ProgressMode,
+    noCache: bool("no-cache"),
+    noCacheFilter: list("no-cache-filter").flatMap((v) => v.split(",")).filter(Boolean),
+    insecureRegistries: list("insecure-registry"),
+    maxParallelism: maxParallelism === undefined ? undefined : Number(maxParallelism),
+  };
+}
+
+function scan(argv: readonly string[]): { values: Map<string, string[]>; positionals: string[] } {
+  const values = new Map<string, string[]>();
+  const positionals: string[] = [];
+  const set = (name: string, value: string) => values.set(name, [...(values.get(name) ?? []), value]);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
+    let name: string;
+    let inline: string | undefined;
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      inline = eq < 0 ? undefined : arg.slice(eq + 1);
+    } else {
+      const short = arg[1] as string;
+      const found = Object.entries(SPECS).find(([, s]) => s.short === short);
+      if (!found) throw usage(`unknown shorthand flag: '${short}' in ${arg}`);
+      name = found[0];
+      const rest = arg.slice(2);
+      inline = rest === "" ? undefined : rest.startsWith("=") ? rest.slice(1) : rest;
+      if (found[1].kind === "bool" && rest !== "") throw usage(`unknown shorthand flag in ${arg}`);
+    }
+    const spec = SPECS[name];
+    if (!spec) throw usage(`unknown flag: --${name}`);
+    if (spec.kind === "bool") {
+      if (inline !== undefined && !/^(true|false|1|0)$/i.test(inline)) throw usage(`invalid boolean value "${inline}" for --${name}`);
+      set(name, inline === undefined ? "true" : /^(true|1)$/i.test(inline) ? "true" : "false");
+      continue;
+    }
+    if (inline === undefined) {
+      if (i + 1 >= argv.length) throw usage(`flag needs an argument: --${name}`);
+      inline = argv[++i] as string;
+    }
+    set(name, inline);
+  }
+  return { values, positionals };
+}
+
+/** `K=V`, or `K` alone to take K's value from the environment (skipped when it is not set). */
+function parseBuildArgs(list: string[], env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf("=");
+    if (eq === 0) throw usage(`invalid --build-arg "${item}"`, "use --build-arg NAME=VALUE");
+    if (eq < 0) {
+      const v = env[item];
+      if (v !== undefined) out[item] = v;
+    } else {
+      out[item.slice(0, eq)] = item.slice(eq + 1);
+    }
+  }
+  return out;
+}
+
+/** `type=local,dest=DIR`, `type=tar,dest=FILE|-`, or the shorthands `DIR` and `-`. */
+export function parseOutput(spec: string): OutputSpec {
+  if (!spec.includes("=")) return spec === "-" ? { type: "tar", dest: "-" } : { type: "local", dest: spec };
+  const fields = new Map<string, string>();
+  for (const part of splitCsv(spec)) {
+    const eq = part.indexOf("=");
+    if (eq < 0) throw usage(`invalid output field "${part}" in "${spec}"`, "write outputs as type=local,dest=DIR");
+    fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1));
+  }
+  const type = fields.get("type") ?? "local";
+  const dest = fields.get("dest");
+  if (type !== "local" && type !== "tar") {
+    throw usage(`output type "${type}" is not supported yet`, "supported outputs: type=local,dest=DIR and type=tar,dest=FILE");
+  }
+  if (!dest) throw usage(`output "${spec}" has no dest`, `add dest=, e.g. type=${type},dest=${type === "local" ? "out" : "out.tar"}`);
+  if (type === "local" && dest === "-") throw usage("type=local cannot write to stdout", "use type=tar,dest=- for a tarball on stdout");
+  return { type, dest };
+}
+
+function splitCsv(s: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i] as string;
+    if (ch === '"') {
+      if (quoted && s[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (ch === "," && !quoted) {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.filter((p) => p !== "");
+}

@@ -1,0 +1,64 @@
+// `kitbuild build [OPTIONS] PATH` (and `kitbuild PATH`): flags as in docker buildx build.
+import { defineCommand } from "citty";
+import { cpus } from "node:os";
+import { build } from "../control/solve.ts";
+import { parseBuildFlags } from "./build-flags.ts";
+import { createRenderer } from "./render/renderer.ts";
+import { guarded, type Runtime } from "./runtime.ts";
+
+export function buildCommand(rt: Runtime) {
+  return defineCommand({
+    meta: { name: "build", description: "Start a build (kitbuild PATH is the same as kitbuild build PATH)" },
+    args: {
+      context: { type: "positional", description: "Build context directory", required: false },
+      file: { type: "string", alias: "f", description: "Name of the Dockerfile (default: PATH/Dockerfile; - reads stdin)" },
+      "build-arg": { type: "string", description: "Set a build-time variable (repeatable)" },
+      target: { type: "string", description: "Set the target build stage to build" },
+      output: { type: "string", alias: "o", description: "Output destination: type=local,dest=DIR | type=tar,dest=FILE|- (repeatable)" },
+      progress: { type: "string", description: "Progress output: auto, tty, plain, rawjson, quiet (default auto)" },
+      quiet: { type: "boolean", alias: "q", description: "Suppress the build output" },
+      "no-cache": { type: "boolean", description: "Do not use cache when building" },
+      "no-cache-filter": { type: "string", description: "Do not cache the named stages (repeatable)" },
+      "insecure-registry": { type: "string", description: "Reach this registry over plain HTTP (repeatable)" },
+      "max-parallelism": { type: "string", description: "How many steps run at once (default: number of CPUs)" },
+    },
+    run: ({ rawArgs }) =>
+      guarded(rt, async () => {
+        const flags = parseBuildFlags(rawArgs, rt.env);
+        const dockerfileText = flags.file === "-" ? await Bun.stdin.text() : undefined;
+        const renderer = createRenderer(flags.progress, {
+          stderr: rt.stderr,
+          stdout: (t) => void rt.stdout(t),
+          stderrIsTTY: rt.stderrIsTTY,
+          columns: rt.columns,
+        });
+        try {
+          const result = await build(
+            {
+              contextDir: flags.context,
+              dockerfilePath: flags.file === "-" ? undefined : flags.file,
+              dockerfileText,
+              buildArgs: flags.buildArgs,
+              target: flags.target,
+              outputs: flags.outputs,
+              noCache: flags.noCache,
+              noCacheFilter: flags.noCacheFilter,
+              insecureRegistries: flags.insecureRegistries,
+              maxParallelism: flags.maxParallelism ?? Math.max(2, cpus().length),
+              env: rt.env,
+              stdout: (chunk) => rt.stdout(chunk),
+            },
+            (e) => renderer.event(e),
+            rt.signal,
+          );
+          renderer.close();
+          if (result.unusedBuildArgs.length > 0) {
+            rt.log.warn(`one or more build-args [${result.unusedBuildArgs.join(" ")}] were not consumed`);
+          }
+        } catch (e) {
+          renderer.close();
+          throw e;
+        }
+      }),
+  });
+}

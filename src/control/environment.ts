@@ -1,0 +1,79 @@
+// The build environment of one kitbuild process: the cache root and everything kept in it (content
+// store, cache index, snapshots), the registry client and runc. Opening it also cleans up what
+// crashed kitbuild processes left behind.
+import { mkdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { CacheIndex } from "../cache/index.ts";
+import { ContentStore } from "../content/store.ts";
+import { RegistryClient } from "../registry/client.ts";
+import { dockerConfigCredentials } from "../registry/credentials.ts";
+import { isProcessAlive } from "../snapshot/mount.ts";
+import { selectSnapshotter } from "../snapshot/select.ts";
+import type { Snapshotter } from "../snapshot/snapshotter.ts";
+import { ImageSource } from "../source/image.ts";
+import { KitError } from "../util/errors.ts";
+import { deleteOrphanContainers, findRunc, type Runc } from "../worker/runc/run.ts";
+
+export type EnvironmentOptions = {
+  env: Record<string, string | undefined>;
+  insecureRegistries: readonly string[];
+};
+
+export type BuildEnvironment = AsyncDisposable & {
+  root: string;
+  index: CacheIndex;
+  store: ContentStore;
+  snapshotter: Snapshotter;
+  registry: RegistryClient;
+  images: ImageSource;
+  /** runc, found lazily: a build without RUN steps does not need it. */
+  runc(): Runc;
+  isRoot: boolean;
+};
+
+/** $KITBUILD_ROOT, else /var/lib/kitbuild for root, else $XDG_DATA_HOME/kitbuild. */
+export function cacheRoot(env: Record<string, string | undefined>): string {
+  if (env.KITBUILD_ROOT) return env.KITBUILD_ROOT;
+  if (process.getuid?.() === 0) return "/var/lib/kitbuild";
+  return `${env.XDG_DATA_HOME || `${env.HOME || homedir()}/.local/share`}/kitbuild`;
+}
+
+export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEnvironment> {
+  const root = cacheRoot(opts.env);
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot) {
+    throw new KitError("E_USAGE", "kitbuild needs root in this version", {
+      hint: "run it with sudo; rootless builds through user namespaces are planned",
+    });
+  }
+  try {
+    mkdirSync(`${root}/tmp`, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new KitError("E_CACHE_ROOT", `cannot create the cache root "${root}"`, { cause: e, hint: "set KITBUILD_ROOT to a writable directory" });
+  }
+  const index = new CacheIndex(`${root}/index.db`);
+  const store = new ContentStore(`${root}/content`);
+  const snapshotter = await selectSnapshotter(root, index, opts.env.KITBUILD_SNAPSHOTTER);
+  const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials() });
+  const images = new ImageSource({ registry, store, index, snapshotter, preserveOwner: isRoot });
+  const runcStateRoot = opts.env.KITBUILD_RUNC_ROOT || "/run/kitbuild/runc";
+  let runc: Runc | undefined;
+  const getRunc = () => (runc ??= findRunc(opts.env, runcStateRoot));
+  await cleanupAfterCrashes(snapshotter, store, getRunc);
+  return {
+    root, index, store, snapshotter, registry, images, isRoot,
+    runc: getRunc,
+    [Symbol.asyncDispose]: async () => index.close(),
+  };
+}
+
+async function cleanupAfterCrashes(snapshotter: Snapshotter, store: ContentStore, runc: () => Runc): Promise<void> {
+  try {
+    deleteOrphanContainers(runc(), isProcessAlive);
+  } catch (e) {
+    if (!(e instanceof KitError && e.code === "E_RUNC_NOT_FOUND")) throw e;
+  }
+  await snapshotter.cleanupOrphans();
+  // An ingest file older than a day cannot belong to a running download.
+  await store.cleanIngest(24 * 3600 * 1000);
+}

@@ -1,0 +1,98 @@
+// Runs file ops (WORKDIR's mkdir, COPY, rm) on a fresh snapshot of the base. Context inputs are keyed
+// by the checksum of exactly the files the copies read; other inputs by their cache keys.
+import { digestOf } from "../../llb/digest.ts";
+import type { ChownOpt, CopyAction, FileOp } from "../../llb/ops.ts";
+import { checksumSources } from "../../file/checksum.ts";
+import { copyInto } from "../../file/copy.ts";
+import { mkdirAction, rmAction } from "../../file/actions.ts";
+import type { SourceTree } from "../../file/source-tree.ts";
+import type { Mounted } from "../../snapshot/snapshotter.ts";
+import type { CacheDep, OpRunner } from "../../solver/vertex.ts";
+import type { Owner } from "../../util/copy-tree.ts";
+import { KitError } from "../../util/errors.ts";
+import { isNumericId, readGroup, readPasswd } from "../../util/passwd.ts";
+import { type BuildRef, scratchRef, snapshotIdOf, snapshotRef } from "../refs.ts";
+import type { BuildSession } from "../session.ts";
+
+export function fileRunner(session: BuildSession, op: FileOp, inputCount: number): OpRunner<BuildRef> {
+  return {
+    async cacheMap() {
+      const deps: CacheDep<BuildRef>[] = Array.from({ length: inputCount }, (_, i) => {
+        const copies = op.actions.filter((a): a is CopyAction => a.action === "copy" && a.srcInput === i);
+        if (copies.length === 0) return {};
+        return {
+          contentDigest: async (ref, signal) => {
+            if (ref.kind !== "context") return digestOf({ ref: ref.kind === "snapshot" ? ref.id : "scratch" });
+            const tree = contextTree(ref.context);
+            const sums = [];
+            for (const c of copies) sums.push(await checksumSources(tree, c.src, c, signal));
+            return digestOf(sums);
+          },
+        };
+      });
+      return { digest: digestOf(op), deps, cacheable: true };
+    },
+    async exec(inputs, ctx) {
+      const baseRef = op.base >= 0 ? inputs[op.base] : undefined;
+      const base = baseRef ? snapshotIdOf(baseRef) : null;
+      if (op.actions.length === 0) return [base === null ? scratchRef() : snapshotRef(base)];
+      await using active = await session.env.snapshotter.prepare(base, "file");
+      {
+        await using mounted = await active.mount();
+        for (const action of op.actions) {
+          if (action.action === "mkdir") mkdirAction(mounted.path, action, resolveOwner(mounted.path, action.owner));
+          else if (action.action === "rm") rmAction(mounted.path, action);
+          else await copyAction(session, mounted, action, inputs, ctx.signal);
+        }
+      }
+      return [snapshotRef(await active.commit())];
+    },
+  };
+}
+
+async function copyAction(session: BuildSession, dest: Mounted, action: CopyAction, inputs: BuildRef[], signal: AbortSignal): Promise<void> {
+  const src = inputs[action.srcInput];
+  if (!src) throw new KitError("E_INTERNAL", `copy reads input ${action.srcInput}, which does not exist`);
+  const owner = resolveOwner(dest.path, action.owner);
+  const params = { ...action, owner };
+  if (src.kind === "context") return copyInto(contextTree(src.context), dest.path, params, signal);
+  if (src.kind === "scratch") {
+    throw new KitError("E_COPY_NOT_FOUND", `"${action.src}" not found: the source stage is empty`);
+  }
+  await using from = await session.env.snapshotter.mountReadonly(src.id);
+  await copyInto({ root: from.path, resetOwner: false }, dest.path, params, signal);
+}
+
+function contextTree(context: import("../../source/local.ts").LocalContext): SourceTree {
+  return {
+    root: context.dir,
+    resetOwner: true,
+    isExcluded: (rel) => context.isExcluded(rel),
+    mustEnter: (rel) => context.mustEnter(rel),
+  };
+}
+
+/** A --chown user and group as ids; names are looked up in the destination's /etc files. */
+export function resolveOwner(root: string, owner: ChownOpt | undefined): Owner | undefined {
+  if (!owner) return undefined;
+  const passwd = () => readPasswd(root);
+  let uid: number;
+  let gid: number | undefined;
+  if (typeof owner.user === "number" || isNumericId(String(owner.user))) {
+    uid = Number(owner.user);
+  } else {
+    const entry = passwd().find((p) => p.name === owner.user);
+    if (!entry) throw new KitError("E_COPY_CHOWN", `unable to find user "${owner.user}" in the destination's /etc/passwd`, { hint: "create the user in an earlier step or use a numeric uid" });
+    uid = entry.uid;
+    gid = entry.gid;
+  }
+  if (owner.group !== undefined) {
+    if (typeof owner.group === "number" || isNumericId(String(owner.group))) gid = Number(owner.group);
+    else {
+      const g = readGroup(root).find((x) => x.name === owner.group);
+      if (!g) throw new KitError("E_COPY_CHOWN", `unable to find group "${owner.group}" in the destination's /etc/group`, { hint: "create the group in an earlier step or use a numeric gid" });
+      gid = g.gid;
+    }
+  }
+  return { uid, gid: gid ?? uid };
+}

@@ -1,0 +1,23 @@
+// Runs local:// sources: the build context, read in place through its .dockerignore. It is never
+// cached itself; the steps that read it are keyed by checksums of exactly the files they read.
+import { digestOf } from "../../llb/digest.ts";
+import type { SourceOp } from "../../llb/ops.ts";
+import type { OpRunner } from "../../solver/vertex.ts";
+import { openLocalContext } from "../../source/local.ts";
+import { formatBytes } from "../../util/units.ts";
+import { type BuildRef, contextRef } from "../refs.ts";
+import type { BuildSession } from "../session.ts";
+
+export function localSourceRunner(session: BuildSession, op: SourceOp): OpRunner<BuildRef> {
+  const excludes = op.attrs.excludepatterns ? (JSON.parse(op.attrs.excludepatterns) as string[]) : [];
+  return {
+    async cacheMap() {
+      return { digest: digestOf({ op, session: session.id }), deps: [], cacheable: false };
+    },
+    async exec(_inputs, ctx) {
+      const context = openLocalContext(session.contextDir, excludes);
+      ctx.progress.statusDone(`transferring context: ${formatBytes(context.includedSize())}`);
+      return [contextRef(context)];
+    },
+  };
+}

@@ -1,0 +1,33 @@
+// The tar exporter: the final filesystem as one tar archive, to a file or to standard output.
+import { createWriteStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { Writable } from "node:stream";
+import { pack as tarPack } from "tar-stream";
+import { KitError } from "../util/errors.ts";
+import type { VertexProgress } from "../util/progress.ts";
+import { packTree } from "../util/tar.ts";
+import { formatBytes } from "../util/units.ts";
+
+export async function exportTar(
+  rootfs: string | undefined,
+  dest: string,
+  stdout: (chunk: Uint8Array) => Promise<void>,
+  progress: VertexProgress,
+  signal: AbortSignal,
+): Promise<void> {
+  const pack = tarPack();
+  const sink = dest === "-" ? new Writable({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) }) : createWriteStream(dest);
+  let total = 0;
+  const written = pipeline(pack, sink, { signal });
+  try {
+    if (rootfs !== undefined) await packTree(rootfs, pack, { signal, onFile: (n) => (total += n) });
+    pack.finalize();
+    await written;
+  } catch (e) {
+    pack.destroy();
+    await written.catch(() => {});
+    if (e instanceof KitError) throw e;
+    throw new KitError("E_EXPORT_TAR", `failed to write tar to "${dest}": ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  progress.statusDone(`sending tarball ${formatBytes(total)}`);
+}

@@ -1,0 +1,32 @@
+// The file actions of a FileOp other than copy: mkdir (WORKDIR) and rm, resolved inside the root.
+import { rmSync } from "node:fs";
+import type { MkdirAction, RmAction } from "../llb/ops.ts";
+import type { Owner } from "../util/copy-tree.ts";
+import { lstatOrUndefined } from "../util/copy-tree.ts";
+import { KitError } from "../util/errors.ts";
+import { cleanInRoot, inRootPath, resolveInRoot } from "../util/fs-safe.ts";
+import { mkdirInRoot } from "./copy.ts";
+import { hasWildcard, resolveWildcards } from "./wildcard.ts";
+
+export function mkdirAction(root: string, action: MkdirAction, owner?: Owner): void {
+  const rel = inRootPath(root, action.path, true);
+  if (!action.makeParents) {
+    const parent = rel.slice(0, rel.lastIndexOf("/")) || "/";
+    if (!lstatOrUndefined(resolveInRoot(root, parent, true))?.isDirectory()) {
+      throw new KitError("E_FS_NOT_FOUND", `cannot create "${action.path}": its parent directory does not exist`);
+    }
+  }
+  mkdirInRoot(root, rel, owner, action.mode);
+}
+
+export function rmAction(root: string, action: RmAction): void {
+  const paths = action.allowWildcard && hasWildcard(action.path) ? resolveWildcards(root, action.path) : [cleanInRoot(action.path)];
+  for (const p of paths) {
+    const host = resolveInRoot(root, p, false);
+    if (!lstatOrUndefined(host)) {
+      if (action.allowNotFound) continue;
+      throw new KitError("E_FS_NOT_FOUND", `cannot remove "${p}": not found`);
+    }
+    rmSync(host, { recursive: true, force: true });
+  }
+}

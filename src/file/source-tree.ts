@@ -1,0 +1,9 @@
+// What COPY reads from: a directory on the host (a mounted snapshot or the build context) and, for
+// the context, its .dockerignore exclusions and the reset of owners to root that BuildKit applies.
+export type SourceTree = {
+  root: string;
+  /** Context files belong to root in the image, whatever their owner on the host. */
+  resetOwner: boolean;
+  isExcluded?: (rel: string) => boolean;
+  mustEnter?: (rel: string) => boolean;
+};

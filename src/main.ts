@@ -1,0 +1,49 @@
+// The entry point: the only place that reads argv, installs signal handlers and sets the exit code.
+import { runMain, defineCommand } from "citty";
+import { createLogger, type Runtime } from "./cli/runtime.ts";
+import { KitError } from "./util/errors.ts";
+
+const SUBCOMMANDS = ["build", "version"];
+
+/** `kitbuild .` means `kitbuild build .`; `kitbuild --version` means `kitbuild version`. */
+function normalizeArgs(argv: string[]): string[] {
+  const first = argv[0];
+  if (first === undefined) return ["--help"];
+  if (first === "--version" || first === "-v") return ["version"];
+  if (first === "--help" || first === "-h" || SUBCOMMANDS.includes(first)) return argv;
+  return ["build", ...argv];
+}
+
+const controller = new AbortController();
+let interrupts = 0;
+const onSignal = (signal: NodeJS.Signals) => {
+  interrupts++;
+  if (interrupts > 1) process.exit(130);
+  controller.abort(new KitError("E_CANCELED", signal === "SIGINT" ? "interrupted" : `terminated by ${signal}`));
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+const rt: Runtime = {
+  signal: controller.signal,
+  env: process.env,
+  stdout: (chunk) =>
+    new Promise<void>((resolve, reject) => {
+      process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
+    }),
+  stderr: (text) => process.stderr.write(text),
+  stderrIsTTY: process.stderr.isTTY === true,
+  columns: () => process.stderr.columns ?? 80,
+  log: createLogger(),
+};
+
+const main = defineCommand({
+  meta: { name: "kitbuild", description: "A daemonless container image builder with BuildKit's semantics" },
+  subCommands: {
+    build: () => import("./cli/build.ts").then((m) => m.buildCommand(rt)),
+    version: () => import("./cli/version.ts").then((m) => m.versionCommand(rt)),
+  },
+});
+
+await runMain(main, { rawArgs: normalizeArgs(process.argv.slice(2)) });
+process.exitCode = rt.failure ? rt.failure.exitCode : controller.signal.aborted ? 130 : 0;

@@ -1,0 +1,84 @@
+// OCI image documents as kitbuild reads and writes them (image-spec v1.1 field names).
+
+export type Digest = `sha256:${string}`;
+
+export type Platform = {
+  os: string;
+  architecture: string;
+  variant?: string;
+  "os.version"?: string;
+};
+
+export type Descriptor = {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  platform?: Platform;
+  annotations?: Record<string, string>;
+  urls?: string[];
+};
+
+export type Manifest = {
+  schemaVersion: 2;
+  mediaType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  annotations?: Record<string, string>;
+};
+
+export type Index = {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string>;
+};
+
+export type HealthConfig = {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+};
+
+/** The `config` object of an image config: what a container started from the image gets. */
+export type ContainerConfig = {
+  User?: string;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Volumes?: Record<string, Record<string, never>>;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  OnBuild?: string[] | null;
+  Shell?: string[];
+  Healthcheck?: HealthConfig;
+  ArgsEscaped?: boolean;
+};
+
+export type HistoryEntry = {
+  created?: string;
+  created_by?: string;
+  author?: string;
+  comment?: string;
+  empty_layer?: boolean;
+};
+
+export type ImageConfig = {
+  created?: string;
+  author?: string;
+  architecture: string;
+  os: string;
+  variant?: string;
+  "os.version"?: string;
+  config: ContainerConfig;
+  rootfs: { type: "layers"; diff_ids: Digest[] };
+  history?: HistoryEntry[];
+};
+
+export function isDigest(s: string): s is Digest {
+  return /^sha256:[a-f0-9]{64}$/.test(s);
+}

@@ -1,0 +1,53 @@
+// What both snapshotters share: snapshot directories under <root>/snapshots/<id>, their records in
+// the cache index, and removal of what crashed processes left.
+import { mkdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import type { CacheIndex } from "../cache/index.ts";
+import { KitError } from "../util/errors.ts";
+import { isProcessAlive, releaseOrphanMounts } from "./mount.ts";
+
+export class SnapshotRecords {
+  constructor(
+    readonly root: string,
+    readonly index: CacheIndex,
+  ) {
+    mkdirSync(`${root}/snapshots`, { recursive: true });
+    mkdirSync(`${root}/mounts`, { recursive: true });
+  }
+
+  dir(id: number): string {
+    return `${this.root}/snapshots/${id}`;
+  }
+
+  fs(id: number): string {
+    return `${this.dir(id)}/fs`;
+  }
+
+  /** Records a new active snapshot and creates its directory. */
+  create(parent: number | null, kind: string): number {
+    if (parent !== null) this.requireCommitted(parent);
+    const id = this.index.createSnapshot(parent, kind);
+    mkdirSync(this.fs(id), { recursive: true, mode: 0o755 });
+    return id;
+  }
+
+  requireCommitted(id: number): void {
+    const rec = this.index.getSnapshot(id);
+    if (!rec || rec.state !== "committed") {
+      throw new KitError("E_SNAPSHOT_MISSING", `snapshot ${id} is missing or not committed`, {
+        hint: "the cache may have been pruned during the build; run the build again",
+      });
+    }
+  }
+
+  async remove(id: number): Promise<void> {
+    // Data first, record last: a crash in between leaves a record the orphan sweep can still find.
+    await rm(this.dir(id), { recursive: true, force: true });
+    this.index.deleteSnapshot(id);
+  }
+
+  async cleanupOrphans(): Promise<void> {
+    releaseOrphanMounts(this.root);
+    for (const rec of this.index.orphanedActive(isProcessAlive)) await this.remove(rec.id);
+  }
+}

@@ -1,0 +1,33 @@
+// The snapshotter contract. A snapshot is a filesystem tree stacked on a parent; a writable
+// ("active") one is prepared, changed through a mount, then committed and never changed again.
+// Implementations: overlay/ (kernel overlayfs) and native/ (full copies).
+export type Mounted = AsyncDisposable & {
+  /** Host path of the mounted tree. Read-only mounts must not be written through this path. */
+  readonly path: string;
+};
+
+export type WhiteoutFormat = "overlay" | "delete";
+
+export interface ActiveSnapshot extends AsyncDisposable {
+  readonly id: number;
+  /**
+   * Where an OCI layer can be applied directly, and how it must record deletions there: overlay's
+   * upper dir takes 0/0 character devices and opaque xattrs, a native tree takes real deletions.
+   */
+  readonly applyDir: string;
+  readonly whiteouts: WhiteoutFormat;
+  /** Mounts the writable view (parent plus changes). Dispose the mount before commit. */
+  mount(): Promise<Mounted>;
+  /** Makes the snapshot immutable and returns its id. Disposing an uncommitted snapshot removes it. */
+  commit(): Promise<number>;
+}
+
+export interface Snapshotter {
+  readonly name: "overlay" | "native";
+  prepare(parent: number | null, kind: string): Promise<ActiveSnapshot>;
+  /** A read-only view of a committed snapshot. */
+  mountReadonly(id: number): Promise<Mounted>;
+  remove(id: number): Promise<void>;
+  /** Removes what crashed kitbuild processes left: their active snapshots and their mounts. */
+  cleanupOrphans(): Promise<void>;
+}

@@ -1,0 +1,41 @@
+// The solver's contract with the ops it runs. The solver knows vertices, inputs and cache keys; what
+// an op does (pull, run a container, copy files) is behind OpRunner, supplied by the caller.
+import type { OpMetadata, Vertex } from "../llb/ops.ts";
+import type { VertexProgress } from "../util/progress.ts";
+
+/** A result the solver can hold and hand on; `release` is called once nothing needs it any more. */
+export interface SolverResult {
+  release(): Promise<void>;
+}
+
+export type CacheDep<R> = {
+  /**
+   * When set, this input contributes the checksum of the selected content of its result instead of
+   * the input's own cache key (COPY from the context: only the files it reads matter).
+   */
+  contentDigest?: (input: R, signal: AbortSignal) => Promise<string>;
+};
+
+export type CacheMap<R> = {
+  /** The op's digest without what does not change its result. */
+  digest: string;
+  deps: CacheDep<R>[];
+  /** False for ops that always run and are never stored (the local context). */
+  cacheable: boolean;
+};
+
+export type ExecContext = { progress: VertexProgress; signal: AbortSignal };
+
+export interface OpRunner<R extends SolverResult> {
+  cacheMap(ctx: ExecContext): Promise<CacheMap<R>>;
+  /** Runs the op on its inputs' results; returns one result per output. */
+  exec(inputs: R[], ctx: ExecContext): Promise<R[]>;
+}
+
+export type SolverVertex = { digest: string; vertex: Vertex; meta: OpMetadata };
+
+/** Where results live between builds, by cache key. */
+export interface ResultStore<R extends SolverResult> {
+  load(key: string, v: SolverVertex, signal: AbortSignal): Promise<R[] | undefined>;
+  save(key: string, v: SolverVertex, results: R[], signal: AbortSignal): Promise<void>;
+}

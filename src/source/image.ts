@@ -1,0 +1,130 @@
+// Image sources: resolving a reference to one platform's manifest and config, and pulling its layers
+// into snapshots. Layer snapshots are shared by chain id, so a base image is unpacked once per cache.
+import type { CacheIndex } from "../cache/index.ts";
+import type { ContentStore } from "../content/store.ts";
+import { sha256 } from "../llb/digest.ts";
+import { INDEX_MEDIA_TYPES, layerCompression } from "../oci/media-types.ts";
+import { formatPlatform, platformMatches } from "../oci/platform.ts";
+import type { Descriptor, Digest, ImageConfig, Index, Manifest, Platform } from "../oci/types.ts";
+import type { RegistryClient } from "../registry/client.ts";
+import { fetchBlobToStore } from "../registry/pull.ts";
+import { formatReference, type Reference } from "../registry/reference.ts";
+import { applyLayerFile } from "../snapshot/layer-apply.ts";
+import type { Snapshotter } from "../snapshot/snapshotter.ts";
+import { KitError } from "../util/errors.ts";
+import { Limiter } from "../util/limiter.ts";
+import type { VertexProgress } from "../util/progress.ts";
+
+export type ResolvedImage = {
+  /** The reference pinned to the resolved manifest (or index) digest. */
+  ref: Reference;
+  manifestDigest: Digest;
+  manifest: Manifest;
+  config: ImageConfig;
+  configDigest: Digest;
+};
+
+export type ImageSourceDeps = {
+  registry: RegistryClient;
+  store: ContentStore;
+  index: CacheIndex;
+  snapshotter: Snapshotter;
+  preserveOwner: boolean;
+};
+
+const PARALLEL_DOWNLOADS = 4;
+
+export class ImageSource {
+  private readonly downloads = new Limiter(PARALLEL_DOWNLOADS);
+
+  constructor(private readonly deps: ImageSourceDeps) {}
+
+  async resolve(ref: Reference, platform: Platform, signal: AbortSignal): Promise<ResolvedImage> {
+    const top = await this.deps.registry.getManifest(ref, ref.digest ?? (ref.tag as string), signal);
+    let manifestDoc = top;
+    if (INDEX_MEDIA_TYPES.includes(top.mediaType)) {
+      const index = JSON.parse(new TextDecoder().decode(top.bytes)) as Index;
+      const chosen = index.manifests.find((m) => m.platform && platformMatches(m.platform, platform));
+      if (!chosen) {
+        const have = index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : "unknown")).join(", ");
+        throw new KitError("E_REGISTRY_NO_PLATFORM", `"${formatReference(ref)}" has no image for ${formatPlatform(platform)}`, {
+          hint: `it has: ${have}; choose one with --platform`,
+        });
+      }
+      manifestDoc = await this.deps.registry.getManifest(ref, chosen.digest, signal);
+    }
+    const manifest = JSON.parse(new TextDecoder().decode(manifestDoc.bytes)) as Manifest;
+    await this.deps.store.writeBytes(manifestDoc.bytes, { digest: manifestDoc.digest }, signal);
+    await fetchBlobToStore(this.deps.registry, ref, manifest.config, this.deps.store, signal);
+    const configBytes = await this.deps.store.readBytes(manifest.config.digest);
+    const config = JSON.parse(new TextDecoder().decode(configBytes)) as ImageConfig;
+    if ((config.rootfs?.diff_ids ?? []).length !== manifest.layers.length) {
+      throw new KitError("E_REGISTRY_BAD_MANIFEST", `"${formatReference(ref)}" lists ${manifest.layers.length} layers but its config has ${config.rootfs?.diff_ids?.length ?? 0} diff ids`);
+    }
+    const pinned: Reference = { domain: ref.domain, path: ref.path, digest: top.digest };
+    if (ref.tag) pinned.tag = ref.tag;
+    return { ref: pinned, manifestDigest: manifestDoc.digest, manifest, config, configDigest: manifest.config.digest };
+  }
+
+  /** Makes sure every layer is unpacked; returns the snapshot of the top layer (null: no layers). */
+  async pull(img: ResolvedImage, progress: VertexProgress, signal: AbortSignal): Promise<number | null> {
+    const diffIds = img.config.rootfs.diff_ids;
+    const chainIds = chainIdsOf(diffIds);
+    const top = chainIds.at(-1);
+    if (top === undefined) return null;
+    const existingTop = this.deps.index.layerSnapshot(top);
+    if (existingTop !== undefined) return existingTop;
+    const missing = img.manifest.layers.filter((_, i) => this.deps.index.layerSnapshot(chainIds[i] as string) === undefined);
+    const fetched = new Map(missing.map((d) => [d.digest, this.download(img.ref, d, progress, signal)]));
+    for (const p of fetched.values()) p.catch(() => {}); // awaited in order below
+    let parent: number | null = null;
+    for (const [i, layer] of img.manifest.layers.entries()) {
+      const chainId = chainIds[i] as string;
+      const known = this.deps.index.layerSnapshot(chainId);
+      if (known !== undefined) {
+        parent = known;
+        continue;
+      }
+      await fetched.get(layer.digest);
+      parent = await this.unpack(layer, diffIds[i] as Digest, chainId, parent, progress, signal);
+    }
+    return parent;
+  }
+
+  private download(ref: Reference, desc: Descriptor, progress: VertexProgress, signal: AbortSignal): Promise<void> {
+    return this.downloads.run(async () => {
+      await fetchBlobToStore(this.deps.registry, ref, desc, this.deps.store, signal, (cur, total) => progress.status(desc.digest, cur, total));
+      progress.statusDone(desc.digest, desc.size, desc.size);
+    }, signal);
+  }
+
+  private async unpack(layer: Descriptor, diffId: Digest, chainId: string, parent: number | null, progress: VertexProgress, signal: AbortSignal): Promise<number> {
+    const compression = layerCompression(layer.mediaType);
+    if (!compression) throw new KitError("E_LAYER_UNSUPPORTED", `layer media type "${layer.mediaType}" is not supported`);
+    const statusId = `extracting ${layer.digest}`;
+    progress.status(statusId, 0);
+    await using active = await this.deps.snapshotter.prepare(parent, "layer");
+    const applied = await applyLayerFile(this.deps.store.path(layer.digest), compression, active.applyDir, {
+      whiteouts: active.whiteouts,
+      preserveOwner: this.deps.preserveOwner,
+      signal,
+    });
+    if (applied.diffId !== diffId) {
+      throw new KitError("E_LAYER_DIFFID_MISMATCH", `layer "${layer.digest}" unpacks to "${applied.diffId}", but the image config says "${diffId}"`, {
+        hint: "the image is corrupt; nothing was kept",
+      });
+    }
+    const id = await active.commit();
+    const winner = this.deps.index.putLayerSnapshot(chainId, id, diffId);
+    if (winner !== id) await this.deps.snapshotter.remove(id); // another process unpacked it first
+    progress.statusDone(statusId);
+    return winner;
+  }
+}
+
+/** chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
+export function chainIdsOf(diffIds: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) out.push(out.length === 0 ? d : sha256(`${out.at(-1)} ${d}`));
+  return out;
+}

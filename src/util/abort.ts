@@ -1,0 +1,40 @@
+// Cancellation helpers: every I/O path takes an AbortSignal and turns its abort into E_CANCELED.
+import { KitError, isKitError } from "./errors.ts";
+
+export function canceledError(signal: AbortSignal): KitError {
+  const reason = signal.reason;
+  if (isKitError(reason)) return reason;
+  const why = reason instanceof Error ? reason.message : typeof reason === "string" ? reason : "canceled";
+  return new KitError("E_CANCELED", why, { cause: reason });
+}
+
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw canceledError(signal);
+}
+
+/** Resolves after `ms`, or rejects with E_CANCELED when the signal aborts first. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(canceledError(signal));
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(canceledError(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** A child controller that aborts with its parent; dispose it to detach from the parent. */
+export function childController(parent: AbortSignal): AbortController & Disposable {
+  const child = new AbortController();
+  const onAbort = () => child.abort(parent.reason);
+  if (parent.aborted) child.abort(parent.reason);
+  else parent.addEventListener("abort", onAbort, { once: true });
+  return Object.assign(child, {
+    [Symbol.dispose]: () => parent.removeEventListener("abort", onAbort),
+  });
+}

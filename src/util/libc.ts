@@ -1,0 +1,118 @@
+// The few Linux syscalls Bun and node:fs lack (mount, umount2, mknod, xattrs), through bun:ffi.
+// libc is opened on first use so that commands which never mount (like --version) stay fast.
+import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 5: "EIO", 13: "EACCES", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV",
+  20: "ENOTDIR", 22: "EINVAL", 28: "ENOSPC", 34: "ERANGE", 36: "ENAMETOOLONG", 61: "ENODATA",
+  95: "EOPNOTSUPP",
+};
+
+export class SyscallError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  constructor(call: string, path: string, errno: number) {
+    const code = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+    super(`${call} ${path}: ${code}`);
+    this.name = "SyscallError";
+    this.code = code;
+    this.errno = errno;
+  }
+}
+
+function openLibc() {
+  return dlopen("libc.so.6", {
+    mount: { args: [FFIType.cstring, FFIType.cstring, FFIType.cstring, FFIType.u64, FFIType.cstring], returns: FFIType.i32 },
+    umount2: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+    mknod: { args: [FFIType.cstring, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
+    lsetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+    lgetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    llistxattr: { args: [FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    utimensat: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  });
+}
+
+let libc: ReturnType<typeof openLibc> | undefined;
+function sym() {
+  libc ??= openLibc();
+  return libc.symbols;
+}
+
+const cstr = (s: string) => Buffer.from(`${s}\0`);
+const errno = () => read.i32(sym().__errno_location() as Pointer, 0);
+
+function check(rc: number | bigint, call: string, path: string): void {
+  if (Number(rc) < 0) throw new SyscallError(call, path, errno());
+}
+
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MNT_DETACH = 0x2;
+
+export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
+  check(sym().mount(cstr(source), cstr(target), cstr(fstype), BigInt(flags), cstr(data)), "mount", target);
+}
+
+export function umount(target: string, flags = 0): void {
+  check(sym().umount2(cstr(target), flags), "umount", target);
+}
+
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
+}
+
+export function mknod(path: string, mode: number, dev: bigint = 0n): void {
+  check(sym().mknod(cstr(path), mode, dev), "mknod", path);
+}
+
+export function lsetxattr(path: string, name: string, value: Uint8Array): void {
+  const buf = value.length === 0 ? Buffer.alloc(1) : Buffer.from(value);
+  check(sym().lsetxattr(cstr(path), cstr(name), ptr(buf), BigInt(value.length), 0), "lsetxattr", path);
+}
+
+/** The value of one xattr, or undefined when the file has none by that name. */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  let size = 256;
+  for (;;) {
+    const buf = Buffer.alloc(size);
+    const rc = Number(sym().lgetxattr(cstr(path), cstr(name), ptr(buf), BigInt(size)));
+    if (rc >= 0) return buf.subarray(0, rc);
+    const e = errno();
+    if (e === 61 || e === 95) return undefined;
+    if (e !== 34) throw new SyscallError("lgetxattr", path, e);
+    size *= 4;
+  }
+}
+
+/** Names of a file's xattrs; none where the filesystem has no xattr support. */
+export function llistxattr(path: string): string[] {
+  let size = 1024;
+  for (;;) {
+    const buf = Buffer.alloc(size);
+    const rc = Number(sym().llistxattr(cstr(path), ptr(buf), BigInt(size)));
+    if (rc >= 0) return buf.subarray(0, rc).toString("latin1").split("\0").filter((n) => n.length > 0);
+    const e = errno();
+    if (e === 95) return [];
+    if (e !== 34) throw new SyscallError("llistxattr", path, e);
+    size *= 4;
+  }
+}
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+
+/** Sets atime and mtime with nanosecond precision without following a final symlink. */
+export function lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): void {
+  const ts = new BigInt64Array([atimeNs / 1_000_000_000n, atimeNs % 1_000_000_000n, mtimeNs / 1_000_000_000n, mtimeNs % 1_000_000_000n]);
+  check(sym().utimensat(AT_FDCWD, cstr(path), ptr(ts), AT_SYMLINK_NOFOLLOW), "utimensat", path);
+}

@@ -1,0 +1,126 @@
+// Running one container with runc as a subprocess: output streamed to progress as it arrives, the
+// container killed and deleted on abort, and containers left by crashed kitbuild processes removed.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { canceledError } from "../../util/abort.ts";
+import { KitError } from "../../util/errors.ts";
+import type { VertexProgress } from "../../util/progress.ts";
+
+export type Runc = { path: string; root: string };
+
+/** Finds runc ($KITBUILD_RUNC, else PATH) and checks that it runs. */
+export function findRunc(env: Record<string, string | undefined>, stateRoot: string): Runc {
+  const path = env.KITBUILD_RUNC || Bun.which("runc");
+  if (!path) {
+    throw new KitError("E_RUNC_NOT_FOUND", "runc was not found", {
+      hint: "install it (Debian/Ubuntu: apt-get install runc) or point KITBUILD_RUNC at the binary",
+    });
+  }
+  return { path, root: stateRoot };
+}
+
+/** runc's version line, or undefined when it does not run. */
+export function runcVersion(path: string): string | undefined {
+  const res = spawnSync(path, ["--version"], { encoding: "utf8", timeout: 5000 });
+  if (res.status !== 0) return undefined;
+  return res.stdout.split("\n")[0]?.replace(/^runc version\s*/, "");
+}
+
+export type RunRequest = {
+  runc: Runc;
+  id: string;
+  bundle: string;
+  spec: Record<string, unknown>;
+  progress: VertexProgress;
+  signal: AbortSignal;
+};
+
+const TAIL_LINES = 10;
+
+export type RunOutcome = { exitCode: number; tail: string[] };
+
+/** Runs the container to completion; the bundle directory is the caller's to remove. */
+export async function runContainer(req: RunRequest): Promise<RunOutcome> {
+  if (req.signal.aborted) throw canceledError(req.signal);
+  mkdirSync(req.runc.root, { recursive: true, mode: 0o700 });
+  writeFileSync(`${req.bundle}/config.json`, JSON.stringify(req.spec));
+  const tail = new TailLines(TAIL_LINES);
+  const child = spawn(req.runc.path, ["--root", req.runc.root, "run", "--bundle", req.bundle, req.id], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // its own process group, so a kill reaches everything it started
+  });
+  child.stdout.on("data", (d: Buffer) => {
+    tail.push(d);
+    req.progress.log(1, d);
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    tail.push(d);
+    req.progress.log(2, d);
+  });
+  const onAbort = () => killContainer(req.runc, req.id, child.pid);
+  req.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const exitCode = await new Promise<number>((resolve, reject) => {
+      child.once("error", (e) => reject(new KitError("E_RUNC_START", `failed to start runc: ${e.message}`, { cause: e })));
+      child.once("close", (code, sig) => resolve(code ?? (sig ? 128 + signalNumber(sig) : 255)));
+    });
+    if (req.signal.aborted) throw canceledError(req.signal);
+    return { exitCode, tail: tail.lines() };
+  } finally {
+    req.signal.removeEventListener("abort", onAbort);
+    deleteContainer(req.runc, req.id);
+  }
+}
+
+function killContainer(runc: Runc, id: string, pid: number | undefined): void {
+  spawnSync(runc.path, ["--root", runc.root, "kill", id, "KILL"], { stdio: "ignore", timeout: 5000 });
+  if (pid) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function deleteContainer(runc: Runc, id: string): void {
+  spawnSync(runc.path, ["--root", runc.root, "delete", "--force", id], { stdio: "ignore", timeout: 10000 });
+}
+
+/** Deletes containers whose kitbuild process is gone (ids are "kitbuild-<pid>-<n>"). */
+export function deleteOrphanContainers(runc: Runc, isAlive: (pid: number) => boolean): void {
+  const res = spawnSync(runc.path, ["--root", runc.root, "list", "--format", "json"], { encoding: "utf8", timeout: 10000 });
+  if (res.status !== 0 || !res.stdout.trim()) return;
+  const list = (JSON.parse(res.stdout) as Array<{ id: string; bundle?: string }> | null) ?? [];
+  for (const c of list) {
+    const m = /^kitbuild-(\d+)-/.exec(c.id);
+    if (!m || isAlive(Number(m[1]))) continue;
+    deleteContainer(runc, c.id);
+    if (c.bundle) rmSync(c.bundle, { recursive: true, force: true });
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals): number {
+  const n = (require("node:os").constants.signals as Record<string, number>)[sig];
+  return n ?? 0;
+}
+
+/** Keeps the last lines of a stream, for the error report of a failing step. */
+class TailLines {
+  private readonly done: string[] = [];
+  private partial = "";
+
+  constructor(private readonly max: number) {}
+
+  push(chunk: Buffer): void {
+    const parts = (this.partial + chunk.toString("utf8")).split("\n");
+    this.partial = parts.pop() ?? "";
+    this.done.push(...parts);
+    if (this.done.length > this.max) this.done.splice(0, this.done.length - this.max);
+  }
+
+  lines(): string[] {
+    const all = this.partial ? [...this.done, this.partial] : [...this.done];
+    return all.slice(-this.max);
+  }
+}
