@@ -1,7 +1,8 @@
-// Applies an OCI/Docker layer (a tar stream, any compression) onto a directory. Every entry is
-// resolved inside the directory: `..` and absolute names are refused, symlinks met on the way are
-// followed in-root, and hardlinks must point inside it. Whiteouts become overlay whiteouts (0/0
-// character devices, opaque xattrs) for an overlay upper dir, or real deletions for a whole tree.
+// Applies an OCI/Docker layer (a tar stream, any compression) onto a directory holding the layers
+// below it (a whole tree, or a mounted overlay). Every entry is resolved inside the directory: `..`
+// and absolute names are refused, symlinks met on the way are followed in-root, and hardlinks must
+// point inside it. Whiteouts delete what they name; an opaque marker empties its directory of what
+// earlier layers put there.
 import { createReadStream, lchownSync, linkSync, mkdirSync, readdirSync, rmSync, symlinkSync, chmodSync, type BigIntStats } from "node:fs";
 import { open } from "node:fs/promises";
 import { posix } from "node:path";
@@ -16,13 +17,11 @@ import { lstatOrUndefined } from "../util/copy-tree.ts";
 import { KitError, wrapError } from "../util/errors.ts";
 import { inRootPath } from "../util/fs-safe.ts";
 import { lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../util/libc.ts";
-import type { WhiteoutFormat } from "./snapshotter.ts";
 
 const WHITEOUT_PREFIX = ".wh.";
 const OPAQUE_MARKER = ".wh..wh..opq";
 
 export type ApplyOptions = {
-  whiteouts: WhiteoutFormat;
   /** Keep the uid/gid of each entry (root); otherwise everything belongs to the caller. */
   preserveOwner: boolean;
   signal: AbortSignal;
@@ -130,18 +129,11 @@ class Applier {
   private whiteout(parent: string, base: string): void {
     const parentPath = this.root + (parent === "/" ? "" : parent);
     if (base === OPAQUE_MARKER) {
-      this.ensureParent(parent);
-      if (this.opts.whiteouts === "overlay") lsetxattr(parentPath, "trusted.overlay.opaque", Buffer.from("y"));
-      else this.clearDirExceptWritten(parent);
+      this.clearDirExceptWritten(parent);
       return;
     }
     if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return; // aufs metadata, not a deletion
-    const target = `${parentPath}/${base.slice(WHITEOUT_PREFIX.length)}`;
-    rmSync(target, { recursive: true, force: true });
-    if (this.opts.whiteouts === "overlay") {
-      this.ensureParent(parent);
-      mknod(target, S_IFCHR, 0n);
-    }
+    rmSync(`${parentPath}/${base.slice(WHITEOUT_PREFIX.length)}`, { recursive: true, force: true });
   }
 
   private clearDirExceptWritten(parent: string): void {

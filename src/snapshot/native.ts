@@ -32,8 +32,6 @@ export class NativeSnapshotter implements Snapshotter {
     }
     return {
       id,
-      applyDir: records.fs(id),
-      whiteouts: "delete",
       mount: async () => plainDir(records.fs(id)),
       commit: async () => {
         records.index.commitSnapshot(id);

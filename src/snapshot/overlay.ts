@@ -1,6 +1,5 @@
 // The overlay snapshotter: each snapshot directory holds only its own changes (an overlay upper
-// dir); a mount stacks the parent chain as lowerdirs. Layers are applied straight into the upper
-// dir with overlay-format whiteouts, so nothing is copied.
+// dir); a mount stacks the parent chain as lowerdirs, so preparing a snapshot copies nothing.
 import { mkdirSync } from "node:fs";
 import type { CacheIndex } from "../cache/index.ts";
 import { KitError, wrapError } from "../util/errors.ts";
@@ -27,8 +26,6 @@ export class OverlaySnapshotter implements Snapshotter {
     let committed = false;
     return {
       id,
-      applyDir: records.fs(id),
-      whiteouts: "overlay",
       mount: async () => this.mountActive(id, parent),
       commit: async () => {
         records.index.commitSnapshot(id);

@@ -6,17 +6,12 @@ export type Mounted = AsyncDisposable & {
   readonly path: string;
 };
 
-export type WhiteoutFormat = "overlay" | "delete";
-
 export interface ActiveSnapshot extends AsyncDisposable {
   readonly id: number;
   /**
-   * Where an OCI layer can be applied directly, and how it must record deletions there: overlay's
-   * upper dir takes 0/0 character devices and opaque xattrs, a native tree takes real deletions.
+   * Mounts the writable view (parent plus changes); layers are applied and steps run through it,
+   * so a layer sees the filesystem below it exactly as a container would. Dispose before commit.
    */
-  readonly applyDir: string;
-  readonly whiteouts: WhiteoutFormat;
-  /** Mounts the writable view (parent plus changes). Dispose the mount before commit. */
   mount(): Promise<Mounted>;
   /** Makes the snapshot immutable and returns its id. Disposing an uncommitted snapshot removes it. */
   commit(): Promise<number>;

@@ -104,11 +104,14 @@ export class ImageSource {
     const statusId = `extracting ${layer.digest}`;
     progress.status(statusId, 0);
     await using active = await this.deps.snapshotter.prepare(parent, "layer");
-    const applied = await applyLayerFile(this.deps.store.path(layer.digest), compression, active.applyDir, {
-      whiteouts: active.whiteouts,
-      preserveOwner: this.deps.preserveOwner,
-      signal,
-    });
+    let applied: { diffId: Digest };
+    {
+      await using target = await active.mount();
+      applied = await applyLayerFile(this.deps.store.path(layer.digest), compression, target.path, {
+        preserveOwner: this.deps.preserveOwner,
+        signal,
+      });
+    }
     if (applied.diffId !== diffId) {
       throw new KitError("E_LAYER_DIFFID_MISMATCH", `layer "${layer.digest}" unpacks to "${applied.diffId}", but the image config says "${diffId}"`, {
         hint: "the image is corrupt; nothing was kept",

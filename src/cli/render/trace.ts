@@ -25,6 +25,10 @@ export type VertexTrace = {
   /** Complete output lines, each prefixed with its time since the vertex started. */
   lastLines: string[];
   partial: string;
+  /** When the unfinished last line began: a line is timed by its first byte, as in BuildKit. */
+  partialSince: number;
+  /** Streaming, so a character split across two chunks is decoded whole. */
+  decoder: TextDecoder;
 };
 
 export class Trace {
@@ -36,7 +40,7 @@ export class Trace {
   vertex(id: string, name = ""): VertexTrace {
     let v = this.vertices.get(id);
     if (!v) {
-      v = { id, index: 0, name, cached: false, canceled: false, statuses: new Map(), lastLines: [], partial: "" };
+      v = { id, index: 0, name, cached: false, canceled: false, statuses: new Map(), lastLines: [], partial: "", partialSince: 0, decoder: new TextDecoder() };
       this.vertices.set(id, v);
       this.order.push(v);
     }
@@ -58,10 +62,11 @@ export class Trace {
 
   /** Splits a log chunk into complete lines with their timestamps; keeps the tail for errors. */
   logLines(v: VertexTrace, data: Uint8Array, timestamp: number): string[] {
-    const text = v.partial + new TextDecoder().decode(data);
-    const parts = text.split("\n");
+    const since = v.partial === "" ? timestamp : v.partialSince;
+    const parts = (v.partial + v.decoder.decode(data, { stream: true })).split("\n");
     v.partial = parts.pop() ?? "";
-    const lines = parts.map((l) => `${logTime(timestamp - (v.started ?? timestamp))} ${l.replace(/\r$/, "")}`);
+    v.partialSince = parts.length > 0 ? timestamp : since;
+    const lines = parts.map((l, i) => `${logTime((i === 0 ? since : timestamp) - (v.started ?? timestamp))} ${l.replace(/\r$/, "")}`);
     v.lastLines.push(...lines);
     if (v.lastLines.length > KEPT_LOG_LINES) v.lastLines.splice(0, v.lastLines.length - KEPT_LOG_LINES);
     return lines;
@@ -70,7 +75,7 @@ export class Trace {
   /** The final partial line of a vertex's output, when it ends without a newline. */
   flushPartial(v: VertexTrace, timestamp: number): string[] {
     if (v.partial === "") return [];
-    const line = `${logTime(timestamp - (v.started ?? timestamp))} ${v.partial}`;
+    const line = `${logTime(v.partialSince - (v.started ?? timestamp))} ${v.partial}`;
     v.partial = "";
     v.lastLines.push(line);
     if (v.lastLines.length > KEPT_LOG_LINES) v.lastLines.shift();

@@ -60,10 +60,11 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
       return located(new InstructionError((e as Error).message, st.from.location));
     }
   });
+  // A stage is found by name or index among the stages before `before` (the latest of a name wins).
   const findStage = (ref: string, before: number): number | undefined => {
-    const byName = stageNames.lastIndexOf(ref.toLowerCase(), before - 1);
-    if (byName >= 0) return byName;
-    if (/^\d+$/.test(ref) && Number(ref) < before) return Number(ref);
+    const name = ref.toLowerCase();
+    for (let i = Math.min(before, stageNames.length) - 1; i >= 0; i--) if (stageNames[i] === name) return i;
+    if (/^\d+$/.test(ref) && Number(ref) < Math.min(before, stageNames.length)) return Number(ref);
     return undefined;
   };
   const target = selectTarget(df, opts.target);

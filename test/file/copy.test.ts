@@ -1,0 +1,83 @@
+// COPY semantics, performed in-root: directory contents, trailing slashes, wildcards, owners reset
+// for the context, .dockerignore exclusions, and destinations that try to leave the root.
+import { describe, expect, test } from "bun:test";
+import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyInto, type CopyParams } from "../../src/file/copy.ts";
+import type { SourceTree } from "../../src/file/source-tree.ts";
+import { PatternMatcher } from "../../src/util/patterns.ts";
+import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
+
+const skip = skipBecause(!IS_ROOT, `COPY tests: ${NEEDS_ROOT} (they set owners)`);
+const signal = new AbortController().signal;
+
+function context(): string {
+  const dir = tempDir("kitbuild-src-");
+  mkdirSync(`${dir}/dir/sub`, { recursive: true });
+  writeFileSync(`${dir}/dir/a.txt`, "a");
+  writeFileSync(`${dir}/dir/sub/b.txt`, "b");
+  writeFileSync(`${dir}/one.txt`, "1");
+  writeFileSync(`${dir}/two.txt`, "2");
+  writeFileSync(`${dir}/three.md`, "3");
+  chownSync(`${dir}/one.txt`, 1234, 1234);
+  return dir;
+}
+
+const params = (src: string, dest: string, extra: Partial<CopyParams> = {}): CopyParams => ({
+  src, dest, followSymlinks: true, dirCopyContents: true, createDestPath: true, allowWildcard: true, allowEmptyWildcard: true, ...extra,
+});
+
+const tree = (root: string, excludes: string[] = []): SourceTree => {
+  const m = new PatternMatcher(excludes);
+  return { root, resetOwner: true, isExcluded: (r) => !m.empty && m.matches(r), mustEnter: (r) => m.mayReinclude(r) };
+};
+
+describe.skipIf(skip)("copyInto", () => {
+  test("a directory's contents go into the destination; a file keeps its name under a trailing slash", async () => {
+    const src = context();
+    const dest = tempDir();
+    await copyInto(tree(src), dest, params("/dir", "/app/"), signal);
+    expect(readdirSync(`${dest}/app`).sort()).toEqual(["a.txt", "sub"]);
+    expect(readFileSync(`${dest}/app/sub/b.txt`, "utf8")).toBe("b");
+    await copyInto(tree(src), dest, params("/one.txt", "/app/"), signal);
+    expect(readFileSync(`${dest}/app/one.txt`, "utf8")).toBe("1");
+    await copyInto(tree(src), dest, params("/one.txt", "/renamed"), signal);
+    expect(lstatSync(`${dest}/renamed`).isFile()).toBe(true);
+    // An existing directory as destination receives the file under its own name.
+    await copyInto(tree(src), dest, params("/two.txt", "/app"), signal);
+    expect(readFileSync(`${dest}/app/two.txt`, "utf8")).toBe("2");
+  });
+
+  test("wildcards select files; context files belong to root", async () => {
+    const src = context();
+    const dest = tempDir();
+    await copyInto(tree(src), dest, params("/*.txt", "/out/"), signal);
+    expect(readdirSync(`${dest}/out`).sort()).toEqual(["one.txt", "two.txt"]);
+    expect(lstatSync(`${dest}/out/one.txt`).uid).toBe(0);
+    await copyInto(tree(src), dest, params("/*.nothing", "/none/"), signal);
+    // BuildKit returns before creating the destination when an allowed-empty wildcard matches nothing.
+    expect(existsSync(`${dest}/none`)).toBe(false);
+    await expect(copyInto(tree(src), dest, params("/missing.txt", "/x"), signal)).rejects.toThrow('"/missing.txt" not found');
+  });
+
+  test(".dockerignore exclusions apply inside copied directories", async () => {
+    const src = context();
+    const dest = tempDir();
+    await copyInto(tree(src, ["dir/sub", "*.md"]), dest, params("/", "/app/"), signal);
+    expect(readdirSync(`${dest}/app`).sort()).toEqual(["dir", "one.txt", "two.txt"]);
+    expect(readdirSync(`${dest}/app/dir`)).toEqual(["a.txt"]);
+    await expect(copyInto(tree(src, ["one.txt"]), dest, params("/one.txt", "/x"), signal)).rejects.toThrow("not found");
+  });
+
+  test("a destination symlink pointing outside the root cannot lead the copy out", async () => {
+    const src = context();
+    const dest = tempDir();
+    const outside = tempDir("kitbuild-outside-");
+    symlinkSync(outside, `${dest}/etc`);
+    symlinkSync("../../../../../..", `${dest}/up`);
+    await copyInto(tree(src), dest, params("/one.txt", "/etc/one.txt"), signal);
+    await copyInto(tree(src), dest, params("/two.txt", "/up/tmp/two.txt"), signal);
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readFileSync(`${dest}${outside}/one.txt`, "utf8")).toBe("1");
+    expect(readFileSync(`${dest}/tmp/two.txt`, "utf8")).toBe("2");
+  });
+});

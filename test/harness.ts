@@ -1,0 +1,84 @@
+// Shared test helpers: a clean environment, temp dirs removed afterwards, the test registry, and
+// running the compiled binary. Tests that need root or runc say so when they skip.
+import { afterAll } from "bun:test";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { startTestEnv, type TestEnv } from "../scripts/test-env.ts";
+
+export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const BINARY = `${REPO}/dist/kitbuild`;
+export const IS_ROOT = process.getuid?.() === 0;
+export const HAS_RUNC = Bun.which("runc") !== null;
+export const CONFORMANCE = `${REPO}/../shared/conformance/buildkit`;
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A temp directory removed when the test file ends. */
+export function tempDir(prefix = "kitbuild-test-"): string {
+  const dir = mkdtempSync(`${tmpdir()}/${prefix}`);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+let env: Promise<TestEnv> | undefined;
+
+/** The test registry: the one `bun run test` started, or one started for this test file. */
+export async function testRegistry(): Promise<string> {
+  const shared = process.env.KITBUILD_TEST_REGISTRY;
+  if (shared) return shared;
+  if (!env) {
+    env = startTestEnv();
+    cleanups.push(async () => (await env)?.stop());
+  }
+  return (await env).registry;
+}
+
+/** Skips with a printed reason: `test.skipIf(skipBecause(...))`. */
+export function skipBecause(condition: boolean, reason: string): boolean {
+  if (condition) console.warn(`skipping: ${reason}`);
+  return condition;
+}
+
+export const NEEDS_ROOT = "needs root (CI runs as root)";
+export const NEEDS_ROOT_AND_RUNC = "needs root and runc (CI runs as root with runc installed)";
+
+export type RunResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
+
+export type RunOptions = {
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin?: string;
+  /** Called with each stderr chunk while the process runs (to react to progress). */
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+  timeoutMs?: number;
+};
+
+/** Runs the compiled binary (never the sources) in a clean environment. */
+export function runKitbuild(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`bun run build\` (or \`bun run test\`, which builds it)`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(BINARY, args, {
+      cwd: opts.cwd,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", NO_COLOR: "1", TZ: "UTC", ...opts.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      opts.onStderr?.(stderr, child);
+    });
+    child.stdin.end(opts.stdin ?? "");
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,120 @@
+// One suite, run against both snapshotters: prepare on a parent, change, commit, mount read-only,
+// apply layers (with whiteouts), and clean up after a crashed owner. Needs root (mounts, mknod).
+import { describe, expect, test } from "bun:test";
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { CacheIndex } from "../../src/cache/index.ts";
+import { applyLayerFile } from "../../src/snapshot/layer-apply.ts";
+import { NativeSnapshotter } from "../../src/snapshot/native.ts";
+import { OverlaySnapshotter } from "../../src/snapshot/overlay.ts";
+import type { Snapshotter } from "../../src/snapshot/snapshotter.ts";
+import { makeTar } from "../../scripts/test-env.ts";
+import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
+
+const skip = skipBecause(!IS_ROOT, `snapshotter suite: ${NEEDS_ROOT}`);
+const signal = new AbortController().signal;
+
+type Impl = { name: string; make: (root: string, index: CacheIndex) => Snapshotter };
+const IMPLS: Impl[] = [
+  { name: "overlay", make: (root, index) => new OverlaySnapshotter(root, index) },
+  { name: "native", make: (root, index) => new NativeSnapshotter(root, index, true) },
+];
+
+async function layerFile(dir: string, name: string, entries: Parameters<typeof makeTar>[0]): Promise<string> {
+  const path = `${dir}/${name}.tar.gz`;
+  writeFileSync(path, gzipSync(await makeTar(entries)));
+  return path;
+}
+
+async function applyTo(s: Snapshotter, parent: number | null, blob: string): Promise<number> {
+  await using active = await s.prepare(parent, "layer");
+  {
+    await using target = await active.mount();
+    await applyLayerFile(blob, "gzip", target.path, { preserveOwner: true, signal });
+  }
+  return active.commit();
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+for (const impl of IMPLS) {
+  describe.skipIf(skip)(`${impl.name} snapshotter`, () => {
+    const setup = () => {
+      const root = tempDir(`kitbuild-${impl.name}-`);
+      const index = new CacheIndex(`${root}/index.db`);
+      return { root, index, s: impl.make(root, index) };
+    };
+
+    test("layers stack; whiteouts and opaque directories hide what lies below", async () => {
+      const { root, s } = setup();
+      const base = await applyTo(s, null, await layerFile(root, "l1", [
+        { name: "etc/", type: "directory", mode: 0o755 },
+        { name: "etc/keep", type: "file", mode: 0o644, body: text("keep") },
+        { name: "etc/gone", type: "file", mode: 0o600, uid: 1000, gid: 1000, body: text("gone") },
+        { name: "opaque/", type: "directory", mode: 0o755 },
+        { name: "opaque/old", type: "file", mode: 0o644, body: text("old") },
+        { name: "link", type: "symlink", linkname: "/etc/keep" },
+      ]));
+      const top = await applyTo(s, base, await layerFile(root, "l2", [
+        { name: "etc/.wh.gone", type: "file", mode: 0o644 },
+        { name: "opaque/", type: "directory", mode: 0o700 },
+        { name: "opaque/.wh..wh..opq", type: "file", mode: 0o644 },
+        { name: "opaque/new", type: "file", mode: 0o644, body: text("new") },
+        { name: "hard", type: "link", linkname: "etc/keep" },
+      ]));
+      await using view = await s.mountReadonly(top);
+      expect(readdirSync(`${view.path}/etc`)).toEqual(["keep"]);
+      expect(readdirSync(`${view.path}/opaque`)).toEqual(["new"]);
+      expect(lstatSync(`${view.path}/opaque`).mode & 0o777).toBe(0o700);
+      expect(readFileSync(`${view.path}/hard`, "utf8")).toBe("keep");
+      await using lower = await s.mountReadonly(base);
+      expect(lstatSync(`${lower.path}/etc/gone`).uid).toBe(1000);
+      expect(lstatSync(`${lower.path}/link`).isSymbolicLink()).toBe(true);
+    });
+
+    test("a writable snapshot sees its parent, and an uncommitted one is removed on dispose", async () => {
+      const { root, s, index } = setup();
+      const base = await applyTo(s, null, await layerFile(root, "l1", [{ name: "a", type: "file", mode: 0o644, body: text("a") }]));
+      let id: number;
+      {
+        await using active = await s.prepare(base, "exec");
+        id = active.id;
+        {
+          await using m = await active.mount();
+          expect(readFileSync(`${m.path}/a`, "utf8")).toBe("a");
+          writeFileSync(`${m.path}/b`, "b");
+          rmSync(`${m.path}/a`);
+        }
+        const child = await active.commit();
+        await using view = await s.mountReadonly(child);
+        expect(readdirSync(view.path)).toEqual(["b"]);
+      }
+      {
+        await using dropped = await s.prepare(base, "exec");
+        expect(dropped.id).not.toBe(id);
+        expect(existsSync(`${root}/snapshots/${dropped.id}`)).toBe(true);
+        id = dropped.id;
+      }
+      expect(existsSync(`${root}/snapshots/${id}`)).toBe(false);
+      expect(index.getSnapshot(id)).toBeUndefined();
+      expect(readdirSync(`${root}/mounts`)).toEqual([]);
+    });
+
+    test("layer entries that would escape the root are refused", async () => {
+      const { root, s } = setup();
+      for (const entries of [
+        [{ name: "../escape", type: "file" as const, mode: 0o644, body: text("x") }],
+        [{ name: "/abs", type: "file" as const, mode: 0o644, body: text("x") }],
+        [{ name: "h", type: "link" as const, linkname: "../../etc/passwd" }],
+      ]) {
+        const blob = await layerFile(root, "bad", entries);
+        await expect(applyTo(s, null, blob)).rejects.toThrow(/has an absolute path|has a "\.\." component|outside/);
+      }
+      const evil = await applyTo(s, null, await layerFile(root, "evil", [{ name: "etc", type: "symlink", linkname: "/host-etc" }]));
+      const through = await applyTo(s, evil, await layerFile(root, "through", [{ name: "etc/passwd", type: "file", mode: 0o644, body: text("pwned") }]));
+      await using view = await s.mountReadonly(through);
+      expect(existsSync("/host-etc/passwd")).toBe(false);
+      expect(readFileSync(`${view.path}/host-etc/passwd`, "utf8")).toBe("pwned");
+    });
+  });
+}
