@@ -64,6 +64,9 @@ describe("convertDockerfile", () => {
     const { definition, unusedBuildArgs } = await convertDockerfile(opts("FROM busybox\nARG NAME=world\nRUN echo $NAME\n", { buildArgs: { NAME: "you", OTHER: "x" } }));
     expect((ops(definition, "exec")[0] as ExecOp).meta.env).toContain("NAME=you");
     expect(unusedBuildArgs).toEqual(["OTHER"]);
+    const global = await convertDockerfile(opts("ARG BASE=busybox\nFROM ${BASE}\n", { buildArgs: { BASE: "alpine" } }));
+    expect(global.unusedBuildArgs).toEqual([]);
+    expect(global.definition.vertices[0]?.vertex.op).toMatchObject({ identifier: `docker-image://docker.io/library/alpine:latest@${DIGEST}` });
   });
 
   test("every reference inside one ENV sees the value from before it", async () => {

@@ -50,7 +50,8 @@ export async function convertDockerfile(opts: ConvertOptions): Promise<ConvertRe
     return located(e);
   }
   const lex = new ShellLex(df.escapeToken);
-  const scope: ArgScope = { buildArgs: opts.buildArgs, globals: globalArgs(df, lex, opts), usedBuildArgs: new Set() };
+  const usedBuildArgs = new Set<string>();
+  const scope: ArgScope = { buildArgs: opts.buildArgs, globals: globalArgs(df, lex, opts, usedBuildArgs), usedBuildArgs };
   const globalEnv = envFromList([...scope.globals].map(([k, v]) => `${k}=${v}`));
   const stageNames = df.stages.map((st) => st.name);
   const baseNames = df.stages.map((st) => {
@@ -118,12 +119,13 @@ function platformArgs(opts: ConvertOptions): Map<string, string> {
 }
 
 /** The global scope: automatic platform ARGs, then the ARGs before the first FROM. */
-function globalArgs(df: Dockerfile, lex: ShellLex, opts: ConvertOptions): Map<string, string> {
+function globalArgs(df: Dockerfile, lex: ShellLex, opts: ConvertOptions, used: Set<string>): Map<string, string> {
   const values = platformArgs(opts);
   for (const cmd of df.metaArgs) {
     for (const arg of cmd.args) {
       const env = envFromList([...values].map(([k, v]) => `${k}=${v}`));
       let value: string | undefined = opts.buildArgs[arg.key];
+      if (value !== undefined) used.add(arg.key);
       if (value === undefined && arg.value !== undefined) {
         try {
           value = expand(lex, arg.value, env);

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for kitbuild, then runs the main example offline:
+#   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap
+#   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+bun_version=$(sed -n 's/.*"packageManager": *"bun@\([^"]*\)".*/\1/p' package.json)
+
+# Debian packages the builds and tests use: package name and a file it installs.
+missing=()
+while read -r pkg file; do
+  [ -e "$file" ] || missing+=("$pkg")
+done <<'LIST'
+runc /usr/sbin/runc
+docker-registry /usr/bin/docker-registry
+busybox-static /bin/busybox
+uidmap /usr/bin/newuidmap
+LIST
+if ! command -v npm >/dev/null 2>&1 && ! command -v bun >/dev/null 2>&1; then missing+=(nodejs npm); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing Debian packages: ${missing[*]}"
+    echo "install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ "$(bun --version 2>/dev/null || true)" != "$bun_version" ]; then
+  say "installing Bun $bun_version from npm"
+  if [ "$(id -u)" -eq 0 ]; then
+    npm install -g --silent "bun@$bun_version" >/dev/null
+    npm_root=$(npm root -g)
+  else
+    npm install --silent --prefix "$HOME/.local" "bun@$bun_version" >/dev/null
+    npm_root="$HOME/.local/lib/node_modules"
+    export PATH="$HOME/.local/bin:$PATH"
+    echo "Bun is in ~/.local/bin: add it to your PATH" >&2
+  fi
+  # npm may skip Bun's postinstall (which puts the real binary in place); run it if so.
+  if [ "$(bun --version 2>/dev/null || true)" != "$bun_version" ]; then
+    node "$npm_root/bun/install.js"
+  fi
+fi
+[ "$(bun --version)" = "$bun_version" ] || { echo "Bun $bun_version did not install" >&2; exit 1; }
+
+say "installing dependencies"
+bun install --frozen-lockfile
+
+say "compiling dist/kitbuild"
+bun run build
+./dist/kitbuild --version
+
+say "running the example (offline, against a local registry)"
+bun scripts/example.ts
