@@ -40,7 +40,7 @@ if [ "$(bun --version 2>/dev/null || true)" != "$bun_version" ]; then
     npm install -g --silent "bun@$bun_version" >/dev/null
     npm_root=$(npm root -g)
   else
-    npm install --silent --prefix "$HOME/.local" "bun@$bun_version" >/dev/null
+    npm install -g --silent --prefix "$HOME/.local" "bun@$bun_version" >/dev/null
     npm_root="$HOME/.local/lib/node_modules"
     export PATH="$HOME/.local/bin:$PATH"
     echo "Bun is in ~/.local/bin: add it to your PATH" >&2
