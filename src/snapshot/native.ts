@@ -21,7 +21,6 @@ export class NativeSnapshotter implements Snapshotter {
   async prepare(parent: number | null, kind: string): Promise<ActiveSnapshot> {
     const id = this.records.create(parent, kind);
     const records = this.records;
-    let committed = false;
     try {
       if (parent !== null) {
         await copyTree(records.fs(parent), records.fs(id), { preserveOwner: this.preserveOwner, xattrs: true });
@@ -30,18 +29,7 @@ export class NativeSnapshotter implements Snapshotter {
       await records.remove(id);
       throw e;
     }
-    return {
-      id,
-      mount: async () => plainDir(records.fs(id)),
-      commit: async () => {
-        records.index.commitSnapshot(id);
-        committed = true;
-        return id;
-      },
-      [Symbol.asyncDispose]: async () => {
-        if (!committed) await records.remove(id);
-      },
-    };
+    return records.active(id, async () => plainDir(records.fs(id)));
   }
 
   async mountReadonly(id: number): Promise<Mounted> {

@@ -22,20 +22,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async prepare(parent: number | null, kind: string): Promise<ActiveSnapshot> {
     const id = this.records.create(parent, kind);
     mkdirSync(`${this.records.dir(id)}/work`);
-    const records = this.records;
-    let committed = false;
-    return {
-      id,
-      mount: async () => this.mountActive(id, parent),
-      commit: async () => {
-        records.index.commitSnapshot(id);
-        committed = true;
-        return id;
-      },
-      [Symbol.asyncDispose]: async () => {
-        if (!committed) await records.remove(id);
-      },
-    };
+    return this.records.active(id, async () => this.mountActive(id, parent));
   }
 
   private mountActive(id: number, parent: number | null): Mounted {

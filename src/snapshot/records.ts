@@ -5,6 +5,7 @@ import { rm } from "node:fs/promises";
 import type { CacheIndex } from "../cache/index.ts";
 import { KitError } from "../util/errors.ts";
 import { isProcessAlive, releaseOrphanMounts } from "./mount.ts";
+import type { ActiveSnapshot, Mounted } from "./snapshotter.ts";
 
 export class SnapshotRecords {
   constructor(
@@ -44,6 +45,23 @@ export class SnapshotRecords {
     // Data first, record last: a crash in between leaves a record the orphan sweep can still find.
     await rm(this.dir(id), { recursive: true, force: true });
     this.index.deleteSnapshot(id);
+  }
+
+  /** The handle of a prepared snapshot: committing keeps it, disposing an uncommitted one removes it. */
+  active(id: number, mount: () => Promise<Mounted>): ActiveSnapshot {
+    let committed = false;
+    return {
+      id,
+      mount,
+      commit: async () => {
+        this.index.commitSnapshot(id);
+        committed = true;
+        return id;
+      },
+      [Symbol.asyncDispose]: async () => {
+        if (!committed) await this.remove(id);
+      },
+    };
   }
 
   async cleanupOrphans(): Promise<void> {
