@@ -1,6 +1,8 @@
-// The file actions of a FileOp other than copy: mkdir (WORKDIR) and rm, resolved inside the root.
-import { rmSync } from "node:fs";
-import type { MkdirAction, RmAction } from "../llb/ops.ts";
+// The file actions of a FileOp other than copy: mkdir (WORKDIR), mkfile (heredocs) and rm, all
+// resolved inside the root.
+import { chmodSync, chownSync, rmSync, writeFileSync } from "node:fs";
+import { posix } from "node:path";
+import type { MkdirAction, MkfileAction, RmAction } from "../llb/ops.ts";
 import type { Owner } from "../util/copy-tree.ts";
 import { lstatOrUndefined } from "../util/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
@@ -17,6 +19,16 @@ export function mkdirAction(root: string, action: MkdirAction, owner?: Owner): v
     }
   }
   mkdirInRoot(root, rel, owner, action.mode);
+}
+
+export function mkfileAction(root: string, action: MkfileAction, owner?: Owner): void {
+  const rel = inRootPath(root, action.path, false);
+  mkdirInRoot(root, posix.dirname(rel), owner);
+  const host = root + rel;
+  if (lstatOrUndefined(host)) rmSync(host, { recursive: true, force: true });
+  writeFileSync(host, action.data, { mode: action.mode });
+  if (owner) chownSync(host, owner.uid, owner.gid);
+  chmodSync(host, action.mode);
 }
 
 export function rmAction(root: string, action: RmAction): void {

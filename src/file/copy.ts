@@ -23,6 +23,7 @@ export function copySources(from: SourceTree, src: string, allowWildcard: boolea
 }
 
 export async function copyInto(from: SourceTree, destRoot: string, params: CopyParams, signal: AbortSignal): Promise<void> {
+  refuseUnsupported(params);
   const sources = copySources(from, params.src, params.allowWildcard);
   if (sources.length === 0) {
     if (params.allowWildcard && hasWildcard(params.src) && params.allowEmptyWildcard) return;
@@ -47,12 +48,26 @@ export async function copyInto(from: SourceTree, destRoot: string, params: CopyP
     await copyTree(srcHost, target, {
       preserveOwner: !from.resetOwner,
       owner: params.owner ?? (from.resetOwner ? { uid: 0, gid: 0 } : undefined),
-      mode: params.mode,
+      mode: typeof params.mode === "number" ? params.mode : undefined,
       xattrs: true,
       signal,
       keepExistingRoot: intoDir,
       exclude: from.isExcluded ? (rel) => (from.isExcluded as (r: string) => boolean)(joinRel(relBase, rel)) : undefined,
       mustEnter: from.mustEnter ? (rel) => (from.mustEnter as (r: string) => boolean)(joinRel(relBase, rel)) : undefined,
+    });
+  }
+}
+
+function refuseUnsupported(params: CopyParams): void {
+  const unsupported = [
+    typeof params.mode === "string" && `a symbolic --chmod ("${params.mode}")`,
+    params.attemptUnpack && "unpacking archives (ADD)",
+    params.includePatterns?.length && "--parents",
+    params.excludePatterns?.length && "--exclude",
+  ].filter(Boolean);
+  if (unsupported.length > 0) {
+    throw new KitError("E_COPY_UNSUPPORTED", `${unsupported.join(", ")} is not supported by this version of kitbuild`, {
+      hint: "use an octal --chmod and plain COPY for now",
     });
   }
 }

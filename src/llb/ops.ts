@@ -1,11 +1,20 @@
 // The ops of kitbuild's build graph (BuildKit's LLB, as plain typed data). A vertex is an op plus
-// its inputs; its digest is the sha256 of the canonical encoding of both (see encode.ts).
+// its inputs; its digest is the sha256 of the canonical encoding of both (see encode.ts). This file
+// is the contract between the frontend (which writes ops) and the op runners (which execute them):
+// a runner that does not support a field yet refuses it with a clear error rather than ignoring it.
 import type { Platform } from "../oci/types.ts";
 
 export type SourceOp = {
   kind: "source";
-  /** "docker-image://REF", "local://NAME", "git://…", "https://…". */
+  /**
+   * "docker-image://REF" (pinned to a digest by the frontend), "local://context",
+   * "https://…" / "http://…" (ADD URL), "git://…" / "git+https://…" (ADD git repository).
+   */
   identifier: string;
+  /**
+   * local: "excludepatterns" (JSON list). http: "checksum" (sha256:…), "filename", "chmod".
+   * git: "keepgitdir" ("true"), "ref", "subdir".
+   */
   attrs: Record<string, string>;
   platform?: Platform;
 };
@@ -14,9 +23,17 @@ export type ExecMeta = {
   args: string[];
   env: string[];
   cwd: string;
+  /** USER as written ("name", "uid", "name:group", "uid:gid"); "" is root. */
   user: string;
   hostname?: string;
+  /**
+   * Proxy variables (HTTP_PROXY, …) passed to the step's environment but kept out of the cache key
+   * unless the Dockerfile declares them with ARG (then they are in `env`).
+   */
+  proxyEnv?: Record<string, string>;
 };
+
+export type CacheSharing = "shared" | "private" | "locked";
 
 export type ExecMount = {
   type: "bind" | "cache" | "tmpfs" | "secret" | "ssh";
@@ -26,8 +43,15 @@ export type ExecMount = {
   /** The output index this mount's final contents are exported as, or -1 when discarded. */
   output: number;
   readonly: boolean;
-  /** A path inside the input to mount instead of its root. */
+  /** A path inside the input to mount instead of its root (bind `source=`, cache `source=`). */
   selector?: string;
+  /** cache: the cache's id (default: the target path) and how concurrent steps share it. */
+  cache?: { id: string; sharing: CacheSharing };
+  /** tmpfs: size limit in bytes (0: the kernel default). */
+  tmpfs?: { size: number };
+  /** secret and ssh: which one, its owner and mode, and whether a missing one is fine. */
+  secret?: { id: string; uid: number; gid: number; mode: number; optional: boolean };
+  ssh?: { id: string; uid: number; gid: number; mode: number; optional: boolean };
 };
 
 export type ExecOp = {
@@ -35,6 +59,8 @@ export type ExecOp = {
   meta: ExecMeta;
   /** mounts[0] is the root filesystem ("/"). */
   mounts: ExecMount[];
+  /** Secrets exposed as environment variables (RUN --mount=type=secret,env=NAME). */
+  secretEnv?: Array<{ id: string; name: string; optional: boolean }>;
   network: "host" | "none";
   security: "sandbox" | "insecure";
 };
@@ -47,6 +73,19 @@ export type MkdirAction = {
   mode: number;
   makeParents: boolean;
   owner?: ChownOpt;
+  /** Created/modified time in seconds since the epoch (SOURCE_DATE_EPOCH). */
+  timestamp?: number;
+};
+
+/** Writes a file (COPY/ADD heredocs, RUN's shebang heredoc scripts). */
+export type MkfileAction = {
+  action: "mkfile";
+  path: string;
+  mode: number;
+  /** The content, as UTF-8 text. */
+  data: string;
+  owner?: ChownOpt;
+  timestamp?: number;
 };
 
 export type CopyAction = {
@@ -56,17 +95,27 @@ export type CopyAction = {
   src: string;
   dest: string;
   owner?: ChownOpt;
-  mode?: number;
+  /** Octal permission bits, or a symbolic mode ("u+x,go-w") as COPY --chmod allows. */
+  mode?: number | string;
   followSymlinks: boolean;
   dirCopyContents: boolean;
   createDestPath: boolean;
   allowWildcard: boolean;
   allowEmptyWildcard: boolean;
+  /** ADD: a local tar archive (any compression) is unpacked at dest instead of copied. */
+  attemptUnpack?: boolean;
+  /** Only paths matching one of these (relative to src) are copied (COPY --parents). */
+  includePatterns?: string[];
+  /** Paths matching these (relative to src) are left out (COPY --exclude). */
+  excludePatterns?: string[];
+  /** A dest path of another type than the source is replaced instead of being an error. */
+  alwaysReplaceExistingDestPaths?: boolean;
+  timestamp?: number;
 };
 
 export type RmAction = { action: "rm"; path: string; allowNotFound: boolean; allowWildcard: boolean };
 
-export type FileAction = MkdirAction | CopyAction | RmAction;
+export type FileAction = MkdirAction | MkfileAction | CopyAction | RmAction;
 
 export type FileOp = {
   kind: "file";
@@ -75,7 +124,13 @@ export type FileOp = {
   actions: FileAction[];
 };
 
-export type Op = SourceOp | ExecOp | FileOp;
+/**
+ * The inputs' filesystems stacked, later ones over earlier ones, as layers (COPY --link: the copied
+ * files are a layer of their own that does not depend on what lies below).
+ */
+export type MergeOp = { kind: "merge" };
+
+export type Op = SourceOp | ExecOp | FileOp | MergeOp;
 
 /** An edge: output `output` of the vertex with digest `digest`. */
 export type Edge = { digest: string; output: number };

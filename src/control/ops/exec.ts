@@ -15,6 +15,12 @@ import type { BuildSession } from "../session.ts";
 
 let containers = 0;
 
+/** The step's environment: its own, the proxy variables, and HOME from /etc/passwd when unset. */
+function runEnv(meta: ExecOp["meta"], home: string): string[] {
+  const env = [...meta.env, ...Object.entries(meta.proxyEnv ?? {}).map(([k, v]) => `${k}=${v}`)];
+  return env.some((e) => e.startsWith("HOME=")) ? env : [...env, `HOME=${home}`];
+}
+
 export function execRunner(session: BuildSession, op: ExecOp): OpRunner<BuildRef> {
   return {
     async cacheMap() {
@@ -24,6 +30,7 @@ export function execRunner(session: BuildSession, op: ExecOp): OpRunner<BuildRef
       const rootMount = op.mounts[0];
       if (!rootMount || rootMount.dest !== "/") throw new KitError("E_INTERNAL", "exec op has no root mount");
       if (op.mounts.length > 1) throw new KitError("E_RUN_UNSUPPORTED", "extra RUN mounts are not supported yet");
+      if (op.secretEnv?.length) throw new KitError("E_RUN_UNSUPPORTED", "secrets as environment variables are not supported yet");
       const rootRef = rootMount.input >= 0 ? inputs[rootMount.input] : undefined;
       const base = rootRef ? snapshotIdOf(rootRef) : null;
       const runc = session.env.runc();
@@ -41,7 +48,7 @@ export function execRunner(session: BuildSession, op: ExecOp): OpRunner<BuildRef
           const cleanStubs = recordMountStubs(rootfs.path, ETC_MOUNT_TARGETS);
           try {
             const hostname = op.meta.hostname ?? DEFAULT_HOSTNAME;
-            const env = op.meta.env.some((e) => e.startsWith("HOME=")) ? op.meta.env : [...op.meta.env, `HOME=${user.home}`];
+            const env = runEnv(op.meta, user.home);
             const spec = runtimeSpec({
               rootfs: rootfs.path, args: op.meta.args, env, cwd: op.meta.cwd, user, hostname, network: op.network,
               etcFiles: writeEtcFiles(stateDir, hostname, op.network), mounts: [],

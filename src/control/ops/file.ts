@@ -4,7 +4,7 @@ import { digestOf } from "../../llb/digest.ts";
 import type { ChownOpt, CopyAction, FileOp } from "../../llb/ops.ts";
 import { checksumSources } from "../../file/checksum.ts";
 import { copyInto } from "../../file/copy.ts";
-import { mkdirAction, rmAction } from "../../file/actions.ts";
+import { mkdirAction, mkfileAction, rmAction } from "../../file/actions.ts";
 import type { SourceTree } from "../../file/source-tree.ts";
 import type { Mounted } from "../../snapshot/snapshotter.ts";
 import type { CacheDep, OpRunner } from "../../solver/vertex.ts";
@@ -41,6 +41,7 @@ export function fileRunner(session: BuildSession, op: FileOp, inputCount: number
         await using mounted = await active.mount();
         for (const action of op.actions) {
           if (action.action === "mkdir") mkdirAction(mounted.path, action, resolveOwner(mounted.path, action.owner));
+          else if (action.action === "mkfile") mkfileAction(mounted.path, action, resolveOwner(mounted.path, action.owner));
           else if (action.action === "rm") rmAction(mounted.path, action);
           else await copyAction(session, mounted, action, inputs, ctx.signal);
         }

@@ -19,5 +19,9 @@ export function runnerFor(session: BuildSession, v: SolverVertex): OpRunner<Buil
       return execRunner(session, op);
     case "file":
       return fileRunner(session, op, v.vertex.inputs.length);
+    case "merge":
+      throw new KitError("E_DOCKERFILE_UNSUPPORTED", "merging filesystems (COPY --link) is not supported yet", {
+        hint: "drop --link from COPY for now",
+      });
   }
 }
