@@ -70,7 +70,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const solver = new Solver<BuildRef>({
     definition: converted.definition,
     runnerFor: (v) => runnerFor(session, v),
-    store: indexResultStore(env.index),
+    store: indexResultStore(env.index, env.claims, env.leases),
     maxParallelism: req.maxParallelism,
     noCache: req.noCache,
     progress,
@@ -81,6 +81,8 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     root = await solver.solve();
   } catch (e) {
     throw locate(e, solver.failedVertex, converted.definition.metadata, dockerfile);
+  } finally {
+    session.close();
   }
   try {
     await exportAll(env, req, root, progress, signal);

@@ -162,15 +162,26 @@ export class Solver<R extends SolverResult> {
       }
     }
     const inputs = await Promise.all(s.sv.vertex.inputs.map((edge) => this.inputResult(edge)));
-    const outputs = await this.limiter.run(async () => {
-      if (signal.aborted) throw canceledError(signal);
-      this.emitStart(s);
-      return s.runner.exec(inputs, this.ctx(s));
-    }, signal);
-    this.held.push(...outputs);
-    if (cm.cacheable) await this.opts.store.save(key, s.sv, outputs, signal);
-    this.emitDone(s);
-    return outputs;
+    // Claimed only once the inputs are ready, so a claim holder never waits on anything else.
+    const claim = useCache && this.opts.store.claim ? await this.opts.store.claim(key, s.sv, this.ctx(s).progress, signal) : undefined;
+    if (claim?.kind === "done") {
+      this.held.push(...claim.results);
+      this.emitDone(s, { cached: true });
+      return claim.results;
+    }
+    try {
+      const outputs = await this.limiter.run(async () => {
+        if (signal.aborted) throw canceledError(signal);
+        this.emitStart(s);
+        return s.runner.exec(inputs, this.ctx(s));
+      }, signal);
+      this.held.push(...outputs);
+      if (cm.cacheable) await this.opts.store.save(key, s.sv, outputs, signal);
+      this.emitDone(s);
+      return outputs;
+    } finally {
+      claim?.release();
+    }
   }
 
   /** Records the first failure, cancels the rest, and reports this vertex as failed or canceled. */

@@ -34,8 +34,16 @@ export interface OpRunner<R extends SolverResult> {
 
 export type SolverVertex = { digest: string; vertex: Vertex; meta: OpMetadata };
 
+/**
+ * A claim on a key about to be built: either this solver builds it (and releases the claim once
+ * its result is saved), or someone else finished it while we waited.
+ */
+export type Claim<R> = { kind: "mine"; release(): void } | { kind: "done"; results: R[] };
+
 /** Where results live between builds, by cache key. */
 export interface ResultStore<R extends SolverResult> {
   load(key: string, v: SolverVertex, signal: AbortSignal): Promise<R[] | undefined>;
   save(key: string, v: SolverVertex, results: R[], signal: AbortSignal): Promise<void>;
+  /** Optional: shares work in progress with other solvers (other processes) on the same store. */
+  claim?(key: string, v: SolverVertex, progress: VertexProgress, signal: AbortSignal): Promise<Claim<R>>;
 }

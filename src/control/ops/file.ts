@@ -23,7 +23,7 @@ export function fileRunner(session: BuildSession, op: FileOp, inputCount: number
         return {
           contentDigest: async (ref, signal) => {
             if (ref.kind !== "context") return digestOf({ ref: ref.kind === "snapshot" ? ref.id : "scratch" });
-            const tree = contextTree(ref.context);
+            const tree = contextTree(ref.context, session);
             const sums = [];
             for (const c of copies) sums.push(await checksumSources(tree, c.src, c, signal));
             return digestOf(sums);
@@ -56,7 +56,7 @@ async function copyAction(session: BuildSession, dest: Mounted, action: CopyActi
   if (!src) throw new KitError("E_INTERNAL", `copy reads input ${action.srcInput}, which does not exist`);
   const owner = resolveOwner(dest.path, action.owner);
   const params = { ...action, owner };
-  if (src.kind === "context") return copyInto(contextTree(src.context), dest.path, params, signal);
+  if (src.kind === "context") return copyInto(contextTree(src.context, session), dest.path, params, signal);
   if (src.kind === "scratch") {
     throw new KitError("E_COPY_NOT_FOUND", `"${action.src}" not found: the source stage is empty`);
   }
@@ -64,12 +64,13 @@ async function copyAction(session: BuildSession, dest: Mounted, action: CopyActi
   await copyInto({ root: from.path, resetOwner: false }, dest.path, params, signal);
 }
 
-function contextTree(context: import("../../source/local.ts").LocalContext): SourceTree {
+function contextTree(context: import("../../source/local.ts").LocalContext, session: BuildSession): SourceTree {
   return {
     root: context.dir,
     resetOwner: true,
     isExcluded: (rel) => context.isExcluded(rel),
     mustEnter: (rel) => context.mustEnter(rel),
+    fileDigest: session.fileDigest,
   };
 }
 
