@@ -67,9 +67,10 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     noCacheStages: req.noCacheFilter,
     resolveImage: (ref, p) => resolveForFrontend(session, progress, ref, p),
   });
+  const opsByDigest = new Map(converted.definition.vertices.map((v) => [v.digest, v.vertex.op]));
   const solver = new Solver<BuildRef>({
     definition: converted.definition,
-    runnerFor: (v) => runnerFor(session, v),
+    runnerFor: (v) => runnerFor(session, v, v.vertex.inputs.map((e) => opsByDigest.get(e.digest))),
     store: indexResultStore(env.index, env.claims, env.leases),
     maxParallelism: req.maxParallelism,
     noCache: req.noCache,

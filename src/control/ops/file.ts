@@ -2,35 +2,22 @@
 // by the checksum of exactly the files the copies read; other inputs by their cache keys.
 import { digestOf } from "../../llb/digest.ts";
 import type { ChownOpt, CopyAction, FileOp } from "../../llb/ops.ts";
-import { checksumSources } from "../../file/checksum.ts";
 import { copyInto } from "../../file/copy.ts";
 import { mkdirAction, mkfileAction, rmAction } from "../../file/actions.ts";
 import type { SourceTree } from "../../file/source-tree.ts";
 import type { Mounted } from "../../snapshot/snapshotter.ts";
-import type { CacheDep, OpRunner } from "../../solver/vertex.ts";
+import type { OpRunner } from "../../solver/vertex.ts";
+import { type ContextInputs, fileCacheDeps } from "./cache-digest.ts";
 import type { Owner } from "../../util/copy-tree.ts";
 import { KitError } from "../../util/errors.ts";
 import { isNumericId, readGroup, readPasswd } from "../../util/passwd.ts";
 import { type BuildRef, scratchRef, snapshotIdOf, snapshotRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
 
-export function fileRunner(session: BuildSession, op: FileOp, inputCount: number): OpRunner<BuildRef> {
+export function fileRunner(session: BuildSession, op: FileOp, contextInputs: ContextInputs): OpRunner<BuildRef> {
   return {
     async cacheMap() {
-      const deps: CacheDep<BuildRef>[] = Array.from({ length: inputCount }, (_, i) => {
-        const copies = op.actions.filter((a): a is CopyAction => a.action === "copy" && a.srcInput === i);
-        if (copies.length === 0) return {};
-        return {
-          contentDigest: async (ref, signal) => {
-            if (ref.kind !== "context") return digestOf({ ref: ref.kind === "snapshot" ? ref.id : "scratch" });
-            const tree = contextTree(ref.context, session);
-            const sums = [];
-            for (const c of copies) sums.push(await checksumSources(tree, c.src, c, signal));
-            return digestOf(sums);
-          },
-        };
-      });
-      return { digest: digestOf(op), deps, cacheable: true };
+      return { digest: digestOf(op), deps: fileCacheDeps(op, contextInputs, (ref) => treeOf(ref, session)), cacheable: true };
     },
     async exec(inputs, ctx) {
       const baseRef = op.base >= 0 ? inputs[op.base] : undefined;
@@ -62,6 +49,12 @@ async function copyAction(session: BuildSession, dest: Mounted, action: CopyActi
   }
   await using from = await session.env.snapshotter.mountReadonly(src.id);
   await copyInto({ root: from.path, resetOwner: false }, dest.path, params, signal);
+}
+
+/** The context behind a ref, as a tree to checksum. */
+export function treeOf(ref: BuildRef, session: BuildSession): SourceTree {
+  if (ref.kind !== "context") throw new KitError("E_INTERNAL", "a context checksum was asked of a ref that is not the context");
+  return contextTree(ref.context, session);
 }
 
 function contextTree(context: import("../../source/local.ts").LocalContext, session: BuildSession): SourceTree {
