@@ -42,14 +42,26 @@ export function planPrune(records: readonly CacheRecord[], opts: PruneOptions): 
   return leavesFirst(records, chosen);
 }
 
-/** Drops the least recently used eligible records until the whole cache fits in `keepBytes`. */
+/**
+ * Evicts the least recently used eligible leaf (nothing stacked on it) again and again until the
+ * whole cache fits in `keepBytes`; removing a leaf can make its parent a leaf in turn.
+ */
 function keepNewest(records: readonly CacheRecord[], eligible: CacheRecord[], keepBytes: number): Set<number> {
   let total = records.reduce((sum, r) => sum + r.size, 0);
+  const remainingChildren = new Map<number, number>();
+  for (const r of records) if (r.parent !== null) remainingChildren.set(r.parent, (remainingChildren.get(r.parent) ?? 0) + 1);
+  const candidates = new Set(eligible);
   const chosen = new Set<number>();
-  for (const r of [...eligible].sort((a, b) => a.lastUsed - b.lastUsed)) {
-    if (total <= keepBytes) break;
-    chosen.add(r.id);
-    total -= r.size;
+  while (total > keepBytes) {
+    let pick: CacheRecord | undefined;
+    for (const r of candidates) {
+      if ((remainingChildren.get(r.id) ?? 0) === 0 && (!pick || r.lastUsed < pick.lastUsed)) pick = r;
+    }
+    if (!pick) break;
+    candidates.delete(pick);
+    chosen.add(pick.id);
+    total -= pick.size;
+    if (pick.parent !== null) remainingChildren.set(pick.parent, (remainingChildren.get(pick.parent) ?? 1) - 1);
   }
   return chosen;
 }

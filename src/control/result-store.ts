@@ -6,11 +6,12 @@ import type { CacheIndex } from "../cache/index.ts";
 import type { Leases } from "../cache/leases.ts";
 import type { Claim, ResultStore, SolverVertex } from "../solver/vertex.ts";
 import { sleep } from "../util/abort.ts";
+import type { CacheExplainer } from "./cache-explain.ts";
 import { type BuildRef, snapshotRef } from "./refs.ts";
 
 const CLAIM_POLL_MS = 50;
 
-export function indexResultStore(index: CacheIndex, claims: Claims, leases: Leases): ResultStore<BuildRef> {
+export function indexResultStore(index: CacheIndex, claims: Claims, leases: Leases, explainer: CacheExplainer): ResultStore<BuildRef> {
   const load = (key: string): BuildRef[] | undefined => {
     const rows = index.results(key);
     if (rows.length === 0) return undefined;
@@ -27,13 +28,15 @@ export function indexResultStore(index: CacheIndex, claims: Claims, leases: Leas
   };
   return {
     load: async (key) => load(key),
-    async save(key, v: SolverVertex, results) {
+    async save(key, v: SolverVertex, results, _signal, parts) {
       const rows = results.flatMap((r, output) => (r.kind === "snapshot" ? [{ output, snapshot: r.id }] : []));
       leases.hold(rows.map((r) => r.snapshot));
       // Scratch and context results are cheap to make again and are not stored.
       if (rows.length !== results.length) return;
       index.putResults(key, rows, v.meta.name ?? v.vertex.op.kind);
+      await explainer.record(key, v, parts);
     },
+    explainMiss: (key, v, parts) => explainer.explain(key, v, parts),
     async claim(key, _v, progress, signal): Promise<Claim<BuildRef>> {
       let waitStatus: string | undefined;
       const finish = <T>(claim: T): T => {

@@ -3,6 +3,8 @@
 import { randomBytes } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { FileHashMemo } from "../cache/file-hashes.ts";
+import type { Definition } from "../llb/ops.ts";
+import { CacheExplainer } from "./cache-explain.ts";
 import { hashFile } from "../file/checksum.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { Platform } from "../oci/types.ts";
@@ -14,6 +16,10 @@ export class BuildSession {
   readonly id = randomBytes(8).toString("hex");
   private readonly resolved = new Map<string, Promise<ResolvedImage>>();
   private readonly hashes: FileHashMemo;
+  /** Records what cache keys were made of, and explains misses (--debug-cache). */
+  readonly explainer: CacheExplainer;
+  /** The graph being solved, once the frontend has produced it. */
+  definition: Definition | undefined;
 
   constructor(
     readonly env: BuildEnvironment,
@@ -23,6 +29,7 @@ export class BuildSession {
   ) {
     this.hashes = new FileHashMemo(env.index.db);
     this.hashes.preload(contextDir);
+    this.explainer = new CacheExplainer(env.index, env.store, contextDir, (d) => this.definition?.metadata[d]?.name ?? "");
   }
 
   /** A context file's content digest, read only when the file changed since it was last hashed. */

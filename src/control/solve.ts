@@ -32,6 +32,8 @@ export type BuildRequest = {
   outputs: OutputSpec[];
   noCache: boolean;
   noCacheFilter: string[];
+  /** Explain every cache miss (--debug-cache, KITBUILD_DEBUG_CACHE=1). */
+  debugCache: boolean;
   insecureRegistries: string[];
   maxParallelism: number;
   env: Record<string, string | undefined>;
@@ -68,10 +70,12 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     resolveImage: (ref, p) => resolveForFrontend(session, progress, ref, p),
   });
   const opsByDigest = new Map(converted.definition.vertices.map((v) => [v.digest, v.vertex.op]));
+  session.definition = converted.definition;
   const solver = new Solver<BuildRef>({
     definition: converted.definition,
     runnerFor: (v) => runnerFor(session, v, v.vertex.inputs.map((e) => opsByDigest.get(e.digest))),
-    store: indexResultStore(env.index, env.claims, env.leases),
+    store: indexResultStore(env.index, env.claims, env.leases, session.explainer),
+    explainMisses: req.debugCache,
     maxParallelism: req.maxParallelism,
     noCache: req.noCache,
     progress,

@@ -41,8 +41,9 @@ async function hashEntry(from: SourceTree, host: string, rel: string, top: boole
     }
     return entryDigest(header, children.map(([name, d]) => `${name.length}:${name}${d}`).join(""));
   }
-  if (st.isFile()) return entryDigest(header, from.fileDigest ? from.fileDigest(host, st) : hashFile(host));
-  return entryDigest(header, "");
+  const digest = entryDigest(header, st.isFile() ? (from.fileDigest ? from.fileDigest(host, st) : hashFile(host)) : "");
+  from.onEntry?.(rel, digest);
+  return digest;
 }
 
 /**

@@ -13,4 +13,6 @@ export type SourceTree = {
   mustEnter?: (rel: string) => boolean;
   /** Content digests for checksums; the default reads every file. */
   fileDigest?: FileDigest;
+  /** Told the digest of every non-directory entry a checksum covers (to explain cache misses). */
+  onEntry?: (rel: string, digest: string) => void;
 };

@@ -12,7 +12,7 @@ import { resolveUser } from "../../worker/runc/user.ts";
 import { type BuildRef, snapshotIdOf, snapshotRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
 import { type ContextInputs, execCacheDeps, execCacheDigest } from "./cache-digest.ts";
-import { treeOf } from "./file.ts";
+import { checksumTree } from "./file.ts";
 
 let containers = 0;
 
@@ -25,7 +25,7 @@ function runEnv(meta: ExecOp["meta"], home: string): string[] {
 export function execRunner(session: BuildSession, op: ExecOp, contextInputs: ContextInputs): OpRunner<BuildRef> {
   return {
     async cacheMap() {
-      return { digest: execCacheDigest(op), deps: execCacheDeps(op, contextInputs, (ref) => treeOf(ref, session)), cacheable: true };
+      return { digest: execCacheDigest(op), deps: execCacheDeps(op, contextInputs, (ref) => checksumTree(ref, session)), cacheable: true };
     },
     async exec(inputs, ctx) {
       const rootMount = op.mounts[0];

@@ -7,7 +7,7 @@ import { mkdirAction, mkfileAction, rmAction } from "../../file/actions.ts";
 import type { SourceTree } from "../../file/source-tree.ts";
 import type { Mounted } from "../../snapshot/snapshotter.ts";
 import type { OpRunner } from "../../solver/vertex.ts";
-import { type ContextInputs, fileCacheDeps } from "./cache-digest.ts";
+import { type ContextInputs, type ContextTrees, fileCacheDeps } from "./cache-digest.ts";
 import type { Owner } from "../../util/copy-tree.ts";
 import { KitError } from "../../util/errors.ts";
 import { isNumericId, readGroup, readPasswd } from "../../util/passwd.ts";
@@ -17,7 +17,7 @@ import type { BuildSession } from "../session.ts";
 export function fileRunner(session: BuildSession, op: FileOp, contextInputs: ContextInputs): OpRunner<BuildRef> {
   return {
     async cacheMap() {
-      return { digest: digestOf(op), deps: fileCacheDeps(op, contextInputs, (ref) => treeOf(ref, session)), cacheable: true };
+      return { digest: digestOf(op), deps: fileCacheDeps(op, contextInputs, (ref) => checksumTree(ref, session)), cacheable: true };
     },
     async exec(inputs, ctx) {
       const baseRef = op.base >= 0 ? inputs[op.base] : undefined;
@@ -51,10 +51,11 @@ async function copyAction(session: BuildSession, dest: Mounted, action: CopyActi
   await copyInto({ root: from.path, resetOwner: false }, dest.path, params, signal);
 }
 
-/** The context behind a ref, as a tree to checksum. */
-export function treeOf(ref: BuildRef, session: BuildSession): SourceTree {
+/** The context behind a ref, as a tree to checksum whose entries the cache explainer records. */
+export function checksumTree(ref: BuildRef, session: BuildSession): ReturnType<ContextTrees> {
   if (ref.kind !== "context") throw new KitError("E_INTERNAL", "a context checksum was asked of a ref that is not the context");
-  return contextTree(ref.context, session);
+  const collector = session.explainer.collector();
+  return { tree: { ...contextTree(ref.context, session), onEntry: collector.onEntry }, done: collector.done };
 }
 
 function contextTree(context: import("../../source/local.ts").LocalContext, session: BuildSession): SourceTree {
