@@ -35,7 +35,8 @@ export class CacheIndex {
 
   constructor(path: string) {
     this.db = new Database(path, { create: true, strict: true });
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    // The busy timeout first: switching to WAL takes a lock that another process may hold.
+    this.db.exec("PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
     this.db.transaction(() => migrate(this.db)).immediate();
     this.stmts = {
       insertSnapshot: this.db.query(
