@@ -5,7 +5,9 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { BigIntStats } from "node:fs";
 
-type Entry = { dev: string; ino: string; size: number; mtime: string; ctime: string; digest: string };
+/** Stored as text (SQLite integers are 64-bit signed), compared as bigints. */
+type Row = { path: string; dev: string; ino: string; size: number; mtime: string; ctime: string; digest: string };
+type Entry = { dev: bigint; ino: bigint; size: bigint; mtime: bigint; ctime: bigint; digest: string };
 
 /**
  * Timestamps are only as fine as the kernel's clock tick (a few ms), or a whole second on coarse
@@ -36,23 +38,23 @@ export class FileHashMemo {
 
   /** Loads the entries under a directory in one query (a context has many files). */
   preload(dir: string): void {
-    const rows = this.load.all(`${dir}/`, `${dir}0`) as Array<Entry & { path: string }>;
-    for (const { path, ...e } of rows) this.entries.set(path, e);
+    const rows = this.load.all(`${dir}/`, `${dir}0`) as Row[];
+    for (const r of rows) {
+      this.entries.set(r.path, { dev: BigInt(r.dev), ino: BigInt(r.ino), size: BigInt(r.size), mtime: BigInt(r.mtime), ctime: BigInt(r.ctime), digest: r.digest });
+    }
   }
 
   /** The memoized digest of `path`, if its identity and times still match. */
   get(path: string, st: BigIntStats): string | undefined {
     const e = this.entries.get(path);
     if (!e) return undefined;
-    const same =
-      e.dev === String(st.dev) && e.ino === String(st.ino) && e.size === Number(st.size) &&
-      e.mtime === String(st.mtimeNs) && e.ctime === String(st.ctimeNs);
+    const same = e.dev === st.dev && e.ino === st.ino && e.size === st.size && e.mtime === st.mtimeNs && e.ctime === st.ctimeNs;
     return same ? e.digest : undefined;
   }
 
   set(path: string, st: BigIntStats, digest: string, nowNs: bigint): void {
     if (isRacy(st, nowNs)) return;
-    const e: Entry = { dev: String(st.dev), ino: String(st.ino), size: Number(st.size), mtime: String(st.mtimeNs), ctime: String(st.ctimeNs), digest };
+    const e: Entry = { dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs, digest };
     this.entries.set(path, e);
     this.dirty.set(path, e);
   }
@@ -61,7 +63,9 @@ export class FileHashMemo {
   flush(): void {
     if (this.dirty.size === 0) return;
     this.db.transaction(() => {
-      for (const [path, e] of this.dirty) this.upsert.run(path, e.dev, e.ino, e.size, e.mtime, e.ctime, e.digest);
+      for (const [path, e] of this.dirty) {
+        this.upsert.run(path, String(e.dev), String(e.ino), Number(e.size), String(e.mtime), String(e.ctime), e.digest);
+      }
     }).immediate();
     this.dirty.clear();
   }

@@ -65,7 +65,7 @@ function entryHeader(from: SourceTree, host: string, st: BigIntStats): string {
 }
 
 function entryDigest(header: string, content: string): string {
-  return new Bun.CryptoHasher("sha256").update(header).update("\n").update(content).digest("hex");
+  return Bun.CryptoHasher.hash("sha256", `${header}\n${content}`, "hex");
 }
 
 /** The hex sha256 of a file's content, read with one reused buffer. */
