@@ -3,8 +3,9 @@
 // processes share it; SQLite's locking serializes their writes, and a row is only ever written once
 // the data it points at is complete, so a crash leaves no record pointing at partial data.
 import { Database, type Statement } from "bun:sqlite";
+import { migrate } from "./schema.ts";
 
-export type SnapshotState = "active" | "committed";
+export type SnapshotState = "active" | "committed" | "deleting";
 
 export type SnapshotRecord = {
   id: number;
@@ -14,36 +15,8 @@ export type SnapshotRecord = {
   owner_pid: number | null;
   created: number;
   last_used: number;
+  size: number | null;
 };
-
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS snapshots (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  parent INTEGER REFERENCES snapshots(id),
-  state TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  owner_pid INTEGER,
-  created INTEGER NOT NULL,
-  last_used INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS layer_snapshots (
-  chain_id TEXT PRIMARY KEY,
-  snapshot INTEGER NOT NULL REFERENCES snapshots(id),
-  diff_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS results (
-  key TEXT NOT NULL,
-  output INTEGER NOT NULL,
-  snapshot INTEGER NOT NULL REFERENCES snapshots(id),
-  description TEXT,
-  created INTEGER NOT NULL,
-  last_used INTEGER NOT NULL,
-  PRIMARY KEY (key, output)
-);
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-`;
 
 export class CacheIndex {
   readonly db: Database;
@@ -62,11 +35,9 @@ export class CacheIndex {
 
   constructor(path: string) {
     this.db = new Database(path, { create: true, strict: true });
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
-    this.db.transaction(() => {
-      this.db.exec(SCHEMA);
-      this.db.query("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
-    }).immediate();
+    // The busy timeout first: switching to WAL takes a lock that another process may hold.
+    this.db.exec("PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    this.db.transaction(() => migrate(this.db)).immediate();
     this.stmts = {
       insertSnapshot: this.db.query(
         "INSERT INTO snapshots (parent, state, kind, owner_pid, created, last_used) VALUES (?, 'active', ?, ?, ?, ?) RETURNING id",
@@ -125,10 +96,47 @@ export class CacheIndex {
     return out;
   }
 
-  /** Active snapshots whose owning process is gone (left by a crash). */
+  /**
+   * Snapshots left by a crash: active ones whose owner is gone, and ones a prune had started to
+   * delete (a "deleting" snapshot is never used again, whoever marked it).
+   */
   orphanedActive(isAlive: (pid: number) => boolean): SnapshotRecord[] {
-    const rows = this.db.query("SELECT * FROM snapshots WHERE state = 'active'").all() as SnapshotRecord[];
-    return rows.filter((r) => r.owner_pid === null || !isAlive(r.owner_pid));
+    const rows = this.db.query("SELECT * FROM snapshots WHERE state IN ('active', 'deleting')").all() as SnapshotRecord[];
+    return rows.filter((r) => r.state === "deleting" || r.owner_pid === null || !isAlive(r.owner_pid));
+  }
+
+  allSnapshots(): SnapshotRecord[] {
+    return this.db.query("SELECT * FROM snapshots ORDER BY id").all() as SnapshotRecord[];
+  }
+
+  setSnapshotSize(id: number, size: number): void {
+    this.db.query("UPDATE snapshots SET size = ? WHERE id = ?").run(size, id);
+  }
+
+  /** The step names of the results kept in each snapshot (for du --verbose). */
+  descriptions(): Map<number, string> {
+    const rows = this.db.query("SELECT snapshot, description FROM results WHERE description IS NOT NULL").all() as Array<{ snapshot: number; description: string }>;
+    return new Map(rows.map((r) => [r.snapshot, r.description]));
+  }
+
+  /**
+   * Marks a snapshot for deletion and drops every record that points at it, in one transaction
+   * that re-checks (against concurrent builds) that no live process holds it and nothing is stacked
+   * on it. Returns false, changing nothing, when it is no longer free to go.
+   */
+  beginDelete(id: number, isAlive: (pid: number) => boolean): boolean {
+    return this.db.transaction(() => {
+      const holders = this.db.query("SELECT pid FROM leases WHERE snapshot = ?").all(id) as Array<{ pid: number }>;
+      if (holders.some((h) => isAlive(h.pid))) return false;
+      const child = this.db.query("SELECT 1 FROM snapshots WHERE parent = ? AND state != 'deleting' LIMIT 1").get(id);
+      if (child) return false;
+      const marked = this.db.query("UPDATE snapshots SET state = 'deleting' WHERE id = ? AND state = 'committed'").run(id);
+      if (marked.changes === 0) return false;
+      this.db.query("DELETE FROM results WHERE snapshot = ?").run(id);
+      this.db.query("DELETE FROM layer_snapshots WHERE snapshot = ?").run(id);
+      this.db.query("DELETE FROM leases WHERE snapshot = ?").run(id);
+      return true;
+    }).immediate();
   }
 
   layerSnapshot(chainId: string): number | undefined {

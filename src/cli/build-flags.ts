@@ -14,6 +14,7 @@ export type BuildFlags = {
   progress: ProgressMode;
   noCache: boolean;
   noCacheFilter: string[];
+  debugCache: boolean;
   insecureRegistries: string[];
   maxParallelism: number | undefined;
 };
@@ -29,6 +30,7 @@ const SPECS: Record<string, Spec> = {
   quiet: { kind: "bool", short: "q" },
   "no-cache": { kind: "bool" },
   "no-cache-filter": { kind: "list" },
+  "debug-cache": { kind: "bool" },
   "insecure-registry": { kind: "list" },
   "max-parallelism": { kind: "string" },
   platform: { kind: "string" },
@@ -69,6 +71,7 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     progress: progress as ProgressMode,
     noCache: bool("no-cache"),
     noCacheFilter: list("no-cache-filter").flatMap((v) => v.split(",")).filter(Boolean),
+    debugCache: bool("debug-cache") || env.KITBUILD_DEBUG_CACHE === "1",
     insecureRegistries: list("insecure-registry"),
     maxParallelism: maxParallelism === undefined ? undefined : Number(maxParallelism),
   };

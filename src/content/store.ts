@@ -106,6 +106,20 @@ export class ContentStore {
     await rm(this.path(digest), { force: true });
   }
 
+  /** Every blob with its size and modification time (when it was stored). */
+  async list(): Promise<Array<{ digest: Digest; size: number; mtime: number }>> {
+    const out: Array<{ digest: Digest; size: number; mtime: number }> = [];
+    for (const name of await readdir(this.blobs)) {
+      try {
+        const st = await stat(`${this.blobs}/${name}`);
+        out.push({ digest: `sha256:${name}`, size: st.size, mtime: st.mtimeMs });
+      } catch (e) {
+        if (errnoCode(e) !== "ENOENT") throw e;
+      }
+    }
+    return out;
+  }
+
   /** Removes temp files left by writers that died; call when no other writer can be active on them. */
   async cleanIngest(olderThanMs: number): Promise<void> {
     const now = Date.now();

@@ -3,11 +3,13 @@
 // crashed kitbuild processes left behind.
 import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
+import { Claims } from "../cache/claims.ts";
 import { CacheIndex } from "../cache/index.ts";
+import { Leases } from "../cache/leases.ts";
 import { ContentStore } from "../content/store.ts";
 import { RegistryClient } from "../registry/client.ts";
 import { dockerConfigCredentials } from "../registry/credentials.ts";
-import { isProcessAlive } from "../snapshot/mount.ts";
+import { isProcessAlive } from "../util/process.ts";
 import { selectSnapshotter } from "../snapshot/select.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { ImageSource } from "../source/image.ts";
@@ -22,6 +24,8 @@ export type EnvironmentOptions = {
 export type BuildEnvironment = AsyncDisposable & {
   root: string;
   index: CacheIndex;
+  claims: Claims;
+  leases: Leases;
   store: ContentStore;
   snapshotter: Snapshotter;
   registry: RegistryClient;
@@ -52,6 +56,8 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
     throw new KitError("E_CACHE_ROOT", `cannot create the cache root "${root}"`, { cause: e, hint: "set KITBUILD_ROOT to a writable directory" });
   }
   const index = new CacheIndex(`${root}/index.db`);
+  const claims = new Claims(index.db, isProcessAlive);
+  const leases = new Leases(index.db, isProcessAlive);
   const store = new ContentStore(`${root}/content`);
   const snapshotter = await selectSnapshotter(root, index, opts.env.KITBUILD_SNAPSHOTTER);
   const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials() });
@@ -60,10 +66,14 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   let runc: Runc | undefined;
   const getRunc = () => (runc ??= findRunc(opts.env, runcStateRoot));
   await cleanupAfterCrashes(snapshotter, store, getRunc);
+  claims.sweep();
   return {
-    root, index, store, snapshotter, registry, images, isRoot,
+    root, index, claims, leases, store, snapshotter, registry, images, isRoot,
     runc: getRunc,
-    [Symbol.asyncDispose]: async () => index.close(),
+    [Symbol.asyncDispose]: async () => {
+      leases.releaseAll();
+      index.close();
+    },
   };
 }
 

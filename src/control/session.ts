@@ -1,6 +1,11 @@
 // One build's state shared by its op runners: the environment, the context directory, the target
 // platform, and image resolutions (a tag is resolved once per build).
 import { randomBytes } from "node:crypto";
+import type { BigIntStats } from "node:fs";
+import { FileHashMemo } from "../cache/file-hashes.ts";
+import type { Definition } from "../llb/ops.ts";
+import { CacheExplainer } from "./cache-explain.ts";
+import { hashFile } from "../file/checksum.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { Platform } from "../oci/types.ts";
 import { formatReference, type Reference } from "../registry/reference.ts";
@@ -10,13 +15,36 @@ import type { BuildEnvironment } from "./environment.ts";
 export class BuildSession {
   readonly id = randomBytes(8).toString("hex");
   private readonly resolved = new Map<string, Promise<ResolvedImage>>();
+  private readonly hashes: FileHashMemo;
+  /** Records what cache keys were made of, and explains misses (--debug-cache). */
+  readonly explainer: CacheExplainer;
+  /** The graph being solved, once the frontend has produced it. */
+  definition: Definition | undefined;
 
   constructor(
     readonly env: BuildEnvironment,
     readonly contextDir: string,
     readonly platform: Platform,
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.hashes = new FileHashMemo(env.index.db);
+    this.hashes.preload(contextDir);
+    this.explainer = new CacheExplainer(env.index, env.store, contextDir, (d) => this.definition?.metadata[d]?.name ?? "");
+  }
+
+  /** A context file's content digest, read only when the file changed since it was last hashed. */
+  readonly fileDigest = (host: string, st: BigIntStats): string => {
+    const known = this.hashes.get(host, st);
+    if (known) return known;
+    const digest = hashFile(host);
+    this.hashes.set(host, st, digest, BigInt(Date.now()) * 1_000_000n);
+    return digest;
+  };
+
+  /** Saves what this build learned; called once the build ends, whatever its outcome. */
+  close(): void {
+    this.hashes.flush();
+  }
 
   resolveImage(ref: Reference, platform: Platform): Promise<ResolvedImage> {
     const key = `${formatReference(ref)} ${formatPlatform(platform)}`;

@@ -32,6 +32,8 @@ export type BuildRequest = {
   outputs: OutputSpec[];
   noCache: boolean;
   noCacheFilter: string[];
+  /** Explain every cache miss (--debug-cache, KITBUILD_DEBUG_CACHE=1). */
+  debugCache: boolean;
   insecureRegistries: string[];
   maxParallelism: number;
   env: Record<string, string | undefined>;
@@ -67,10 +69,13 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     noCacheStages: req.noCacheFilter,
     resolveImage: (ref, p) => resolveForFrontend(session, progress, ref, p),
   });
+  const opsByDigest = new Map(converted.definition.vertices.map((v) => [v.digest, v.vertex.op]));
+  session.definition = converted.definition;
   const solver = new Solver<BuildRef>({
     definition: converted.definition,
-    runnerFor: (v) => runnerFor(session, v),
-    store: indexResultStore(env.index),
+    runnerFor: (v) => runnerFor(session, v, v.vertex.inputs.map((e) => opsByDigest.get(e.digest))),
+    store: indexResultStore(env.index, env.claims, env.leases, session.explainer),
+    explainMisses: req.debugCache,
     maxParallelism: req.maxParallelism,
     noCache: req.noCache,
     progress,
@@ -81,6 +86,8 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     root = await solver.solve();
   } catch (e) {
     throw locate(e, solver.failedVertex, converted.definition.metadata, dockerfile);
+  } finally {
+    session.close();
   }
   try {
     await exportAll(env, req, root, progress, signal);

@@ -39,29 +39,37 @@ async function hashEntry(from: SourceTree, host: string, rel: string, top: boole
       const d = await hashEntry(from, `${host}/${name}`, rel === "" ? name : `${rel}/${name}`, false, signal);
       if (d) children.push([name, d]);
     }
-    return digestOf({ header, children });
+    return entryDigest(header, children.map(([name, d]) => `${name.length}:${name}${d}`).join(""));
   }
-  if (st.isFile()) return digestOf({ header, content: hashFile(host) });
-  return digestOf({ header });
+  const digest = entryDigest(header, st.isFile() ? (from.fileDigest ? from.fileDigest(host, st) : hashFile(host)) : "");
+  from.onEntry?.(rel, digest);
+  return digest;
 }
 
-function entryHeader(from: SourceTree, host: string, st: BigIntStats): Record<string, unknown> {
+/**
+ * What identifies an entry besides its content, as one unambiguous string (lengths prefix the
+ * free-form parts): mode, owner, size, link target, device numbers and xattrs — never times.
+ */
+function entryHeader(from: SourceTree, host: string, st: BigIntStats): string {
   const xattrs = llistxattr(host)
     .filter((n) => !n.startsWith("trusted.overlay.") && !n.startsWith("user.overlay."))
     .sort()
-    .map((n) => [n, lgetxattr(host, n)?.toString("hex") ?? ""]);
-  return {
-    mode: Number(st.mode),
-    uid: from.resetOwner ? 0 : Number(st.uid),
-    gid: from.resetOwner ? 0 : Number(st.gid),
-    size: st.isFile() ? Number(st.size) : 0,
-    link: st.isSymbolicLink() ? readlinkSync(host) : "",
-    rdev: st.isCharacterDevice() || st.isBlockDevice() ? Number(st.rdev) : 0,
-    xattrs,
-  };
+    .map((n) => `${n.length}:${n}=${lgetxattr(host, n)?.toString("hex") ?? ""};`)
+    .join("");
+  const uid = from.resetOwner ? 0 : Number(st.uid);
+  const gid = from.resetOwner ? 0 : Number(st.gid);
+  const size = st.isFile() ? Number(st.size) : 0;
+  const link = st.isSymbolicLink() ? readlinkSync(host) : "";
+  const rdev = st.isCharacterDevice() || st.isBlockDevice() ? Number(st.rdev) : 0;
+  return `${Number(st.mode)} ${uid} ${gid} ${size} ${rdev} ${link.length}:${link} ${xattrs}`;
 }
 
-function hashFile(path: string): string {
+function entryDigest(header: string, content: string): string {
+  return Bun.CryptoHasher.hash("sha256", `${header}\n${content}`, "hex");
+}
+
+/** The hex sha256 of a file's content, read with one reused buffer. */
+export function hashFile(path: string): string {
   const hasher = new Bun.CryptoHasher("sha256");
   const fd = openSync(path, "r");
   try {

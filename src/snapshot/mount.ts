@@ -3,6 +3,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { MNT_DETACH, mount, umount } from "../util/libc.ts";
 import { errnoCode } from "../util/errors.ts";
+import { isProcessAlive } from "../util/process.ts";
 import type { Mounted } from "./snapshotter.ts";
 
 let counter = 0;
@@ -42,15 +43,6 @@ function release(path: string): void {
     else if (errnoCode(e) !== "EINVAL" && errnoCode(e) !== "ENOENT") throw e;
   }
   rmdirSync(path);
-}
-
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === "EPERM";
-  }
 }
 
 /** Unmounts and removes the mount points of processes that no longer exist. */

@@ -41,6 +41,10 @@ export class NativeSnapshotter implements Snapshotter {
     return this.records.remove(id);
   }
 
+  diskUsage(id: number): Promise<number> {
+    return this.records.diskUsage(id);
+  }
+
   cleanupOrphans(): Promise<void> {
     return this.records.cleanupOrphans();
   }

@@ -23,6 +23,8 @@ export interface Snapshotter {
   /** A read-only view of a committed snapshot. */
   mountReadonly(id: number): Promise<Mounted>;
   remove(id: number): Promise<void>;
+  /** Bytes the snapshot's own data takes on disk (overlay: its changes; native: its whole tree). */
+  diskUsage(id: number): Promise<number>;
   /** Removes what crashed kitbuild processes left: their active snapshots and their mounts. */
   cleanupOrphans(): Promise<void>;
 }

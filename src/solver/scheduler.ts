@@ -7,7 +7,7 @@ import { KitError, toKitError } from "../util/errors.ts";
 import { Limiter } from "../util/limiter.ts";
 import { type ProgressSink, vertexProgress } from "../util/progress.ts";
 import { type KeyDep, cacheKey } from "./cachekey.ts";
-import type { CacheMap, ExecContext, OpRunner, ResultStore, SolverResult, SolverVertex } from "./vertex.ts";
+import type { CacheMap, ExecContext, KeyParts, OpRunner, ResultStore, SolverResult, SolverVertex } from "./vertex.ts";
 
 export type SolveOptions<R extends SolverResult> = {
   definition: Definition;
@@ -16,6 +16,8 @@ export type SolveOptions<R extends SolverResult> = {
   maxParallelism: number;
   /** Skip cache lookups for every vertex (--no-cache); per-vertex ignoreCache is in metadata. */
   noCache: boolean;
+  /** Report why each step missed the cache (--debug-cache). */
+  explainMisses?: boolean;
   progress: ProgressSink;
   signal: AbortSignal;
 };
@@ -25,6 +27,7 @@ type State<R extends SolverResult> = {
   runner: OpRunner<R>;
   cacheMap?: Promise<CacheMap<R>>;
   key?: Promise<string>;
+  parts?: KeyParts;
   result?: Promise<R[]>;
   started?: number;
   done: boolean;
@@ -87,6 +90,7 @@ export class Solver<R extends SolverResult> {
       status: started(inner.status),
       statusDone: started(inner.statusDone),
       warn: started(inner.warn),
+      note: started(inner.note),
     };
     return { progress, signal: this.abort.signal };
   }
@@ -127,6 +131,7 @@ export class Solver<R extends SolverResult> {
           return { kind: "content", checksum: await contentDigest(input, this.abort.signal) };
         }),
       );
+      s.parts = { op: cm.digest, deps };
       return cacheKey(cm.digest, deps);
     })();
     return s.key;
@@ -162,15 +167,30 @@ export class Solver<R extends SolverResult> {
       }
     }
     const inputs = await Promise.all(s.sv.vertex.inputs.map((edge) => this.inputResult(edge)));
-    const outputs = await this.limiter.run(async () => {
-      if (signal.aborted) throw canceledError(signal);
-      this.emitStart(s);
-      return s.runner.exec(inputs, this.ctx(s));
-    }, signal);
-    this.held.push(...outputs);
-    if (cm.cacheable) await this.opts.store.save(key, s.sv, outputs, signal);
-    this.emitDone(s);
-    return outputs;
+    if (useCache && this.opts.explainMisses && this.opts.store.explainMiss && s.parts) {
+      const progress = this.ctx(s).progress;
+      for (const reason of await this.opts.store.explainMiss(key, s.sv, s.parts)) progress.note(`cache miss: ${reason}`);
+    }
+    // Claimed only once the inputs are ready, so a claim holder never waits on anything else.
+    const claim = useCache && this.opts.store.claim ? await this.opts.store.claim(key, s.sv, this.ctx(s).progress, signal) : undefined;
+    if (claim?.kind === "done") {
+      this.held.push(...claim.results);
+      this.emitDone(s, { cached: true });
+      return claim.results;
+    }
+    try {
+      const outputs = await this.limiter.run(async () => {
+        if (signal.aborted) throw canceledError(signal);
+        this.emitStart(s);
+        return s.runner.exec(inputs, this.ctx(s));
+      }, signal);
+      this.held.push(...outputs);
+      if (cm.cacheable && s.parts) await this.opts.store.save(key, s.sv, outputs, signal, s.parts);
+      this.emitDone(s);
+      return outputs;
+    } finally {
+      claim?.release();
+    }
   }
 
   /** Records the first failure, cancels the rest, and reports this vertex as failed or canceled. */

@@ -2,6 +2,10 @@
 // an op does (pull, run a container, copy files) is behind OpRunner, supplied by the caller.
 import type { OpMetadata, Vertex } from "../llb/ops.ts";
 import type { VertexProgress } from "../util/progress.ts";
+import type { KeyDep } from "./cachekey.ts";
+
+/** What a cache key was made of: the op's cache digest and each input's key or checksum. */
+export type KeyParts = { op: string; deps: KeyDep[] };
 
 /** A result the solver can hold and hand on; `release` is called once nothing needs it any more. */
 export interface SolverResult {
@@ -34,8 +38,18 @@ export interface OpRunner<R extends SolverResult> {
 
 export type SolverVertex = { digest: string; vertex: Vertex; meta: OpMetadata };
 
+/**
+ * A claim on a key about to be built: either this solver builds it (and releases the claim once
+ * its result is saved), or someone else finished it while we waited.
+ */
+export type Claim<R> = { kind: "mine"; release(): void } | { kind: "done"; results: R[] };
+
 /** Where results live between builds, by cache key. */
 export interface ResultStore<R extends SolverResult> {
   load(key: string, v: SolverVertex, signal: AbortSignal): Promise<R[] | undefined>;
-  save(key: string, v: SolverVertex, results: R[], signal: AbortSignal): Promise<void>;
+  save(key: string, v: SolverVertex, results: R[], signal: AbortSignal, parts: KeyParts): Promise<void>;
+  /** Optional: why `key` missed, compared with what this step was built from before. */
+  explainMiss?(key: string, v: SolverVertex, parts: KeyParts): Promise<string[]>;
+  /** Optional: shares work in progress with other solvers (other processes) on the same store. */
+  claim?(key: string, v: SolverVertex, progress: VertexProgress, signal: AbortSignal): Promise<Claim<R>>;
 }

@@ -1,6 +1,6 @@
 // The local build context: a directory on this machine seen through its .dockerignore patterns.
 // kitbuild runs where the context is, so the context is read in place rather than transferred.
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { PatternMatcher } from "../util/patterns.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
 
@@ -22,25 +22,6 @@ export class LocalContext {
   /** Whether a walk must enter an excluded directory because something below may be re-included. */
   mustEnter(rel: string): boolean {
     return this.excludes.mayReinclude(rel);
-  }
-
-  /** Total size of the files the context includes (for the "transferring context" status). */
-  includedSize(): number {
-    let total = 0;
-    const walk = (rel: string) => {
-      for (const name of readdirSync(rel ? `${this.dir}/${rel}` : this.dir)) {
-        const child = rel ? `${rel}/${name}` : name;
-        const st = lstatSync(`${this.dir}/${child}`);
-        const excluded = this.isExcluded(child);
-        if (st.isDirectory()) {
-          if (!excluded || this.mustEnter(child)) walk(child);
-        } else if (!excluded) {
-          total += st.isFile() ? st.size : 0;
-        }
-      }
-    };
-    walk("");
-    return total;
   }
 }
 

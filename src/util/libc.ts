@@ -94,17 +94,20 @@ export function lgetxattr(path: string, name: string): Buffer | undefined {
   }
 }
 
+// One reused buffer: listing xattrs happens for every file of a context, and most have none.
+let listBuffer = Buffer.alloc(1024);
+
 /** Names of a file's xattrs; none where the filesystem has no xattr support. */
 export function llistxattr(path: string): string[] {
-  let size = 1024;
   for (;;) {
-    const buf = Buffer.alloc(size);
-    const rc = Number(sym().llistxattr(cstr(path), ptr(buf), BigInt(size)));
-    if (rc >= 0) return buf.subarray(0, rc).toString("latin1").split("\0").filter((n) => n.length > 0);
+    const buf = listBuffer;
+    const rc = Number(sym().llistxattr(cstr(path), ptr(buf), BigInt(buf.length)));
+    if (rc === 0) return [];
+    if (rc > 0) return buf.subarray(0, rc).toString("latin1").split("\0").filter((n) => n.length > 0);
     const e = errno();
     if (e === 95) return [];
     if (e !== 34) throw new SyscallError("llistxattr", path, e);
-    size *= 4;
+    listBuffer = Buffer.alloc(buf.length * 4);
   }
 }
 

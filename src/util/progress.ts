@@ -35,7 +35,10 @@ export type LogEvent = {
 
 export type WarningEvent = { type: "warning"; vertex: string; message: string };
 
-export type ProgressEvent = VertexEvent | StatusEvent | LogEvent | WarningEvent;
+/** A line about a step from kitbuild itself (not the step's output), e.g. why it missed the cache. */
+export type NoteEvent = { type: "note"; vertex: string; text: string };
+
+export type ProgressEvent = VertexEvent | StatusEvent | LogEvent | WarningEvent | NoteEvent;
 
 export type ProgressSink = (event: ProgressEvent) => void;
 
@@ -46,6 +49,7 @@ export type VertexProgress = {
   status(id: string, current: number, total?: number): void;
   statusDone(id: string, current?: number, total?: number): void;
   warn(message: string): void;
+  note(text: string): void;
 };
 
 export function vertexProgress(sink: ProgressSink, vertex: string): VertexProgress {
@@ -62,6 +66,7 @@ export function vertexProgress(sink: ProgressSink, vertex: string): VertexProgre
     statusDone: (id, current = 0, total) =>
       sink({ type: "status", vertex, id, current, total, started: startOf(id), completed: Date.now() }),
     warn: (message) => sink({ type: "warning", vertex, message }),
+    note: (text) => sink({ type: "note", vertex, text }),
   };
 }
 

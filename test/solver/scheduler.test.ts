@@ -99,12 +99,12 @@ describe("Solver", () => {
     expect(h4.maxRunning).toBe(4);
   });
 
-  test("the first failure cancels the running vertices and is the error reported", async () => {
+  test("the first failure cancels every running vertex and is the error reported, with its step", async () => {
     const h = new Harness();
-    let sawAbort = false;
+    let aborted = 0;
     const waitForAbort = async (signal: AbortSignal) => {
       await sleep(5000, signal).catch((e) => {
-        sawAbort = true;
+        aborted++;
         throw e;
       });
     };
@@ -112,11 +112,12 @@ describe("Solver", () => {
       await sleep(20, new AbortController().signal);
       throw new KitError("E_RUN_FAILED", "boom");
     };
-    const { solver, result } = h.solve(step("root", [step("slow"), step("bad")]), { slow: waitForAbort, bad: fail });
+    const graph = step("root", [step("slow1"), step("slow2"), step("slow3"), step("bad")]);
+    const { solver, result } = h.solve(graph, { slow1: waitForAbort, slow2: waitForAbort, slow3: waitForAbort, bad: fail });
     const err = await result.catch((e) => e);
     expect(err).toBeInstanceOf(KitError);
     expect(err.message).toBe("boom");
-    expect(sawAbort).toBe(true);
+    expect(aborted).toBe(3);
     expect(h.calls.get("root")).toBeUndefined();
     const failed = h.events.find((e) => e.type === "vertex" && e.error === "boom");
     expect(failed && "id" in failed ? failed.id : undefined).toBe(solver.failedVertex);

@@ -30,6 +30,11 @@ export class PlainRenderer implements Renderer {
       this.line(v, `WARN: ${e.message}`);
       return;
     }
+    if (e.type === "note") {
+      this.switchTo(v);
+      this.line(v, e.text);
+      return;
+    }
     if (e.completed !== undefined) {
       this.switchTo(v);
       this.line(v, statusText(e));

@@ -32,5 +32,7 @@ function toStatus(e: ProgressEvent): Record<string, unknown> {
       return { logs: [{ vertex: e.vertex, stream: e.stream, data: Buffer.from(e.data).toString("base64"), timestamp: iso(e.timestamp) }] };
     case "warning":
       return { warnings: [{ vertex: e.vertex, short: Buffer.from(e.message).toString("base64"), level: 1 }] };
+    case "note":
+      return { notes: [{ vertex: e.vertex, text: e.text }] };
   }
 }

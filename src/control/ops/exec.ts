@@ -1,6 +1,5 @@
 // Runs exec ops (RUN) with runc on a fresh snapshot of the root input, and commits the result.
 import { mkdirSync, rmSync } from "node:fs";
-import { digestOf } from "../../llb/digest.ts";
 import type { ExecOp } from "../../llb/ops.ts";
 import type { OpRunner } from "../../solver/vertex.ts";
 import { mkdirInRoot } from "../../file/copy.ts";
@@ -12,6 +11,8 @@ import { runtimeSpec } from "../../worker/runc/spec.ts";
 import { resolveUser } from "../../worker/runc/user.ts";
 import { type BuildRef, snapshotIdOf, snapshotRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
+import { type ContextInputs, execCacheDeps, execCacheDigest } from "./cache-digest.ts";
+import { checksumTree } from "./file.ts";
 
 let containers = 0;
 
@@ -21,10 +22,10 @@ function runEnv(meta: ExecOp["meta"], home: string): string[] {
   return env.some((e) => e.startsWith("HOME=")) ? env : [...env, `HOME=${home}`];
 }
 
-export function execRunner(session: BuildSession, op: ExecOp): OpRunner<BuildRef> {
+export function execRunner(session: BuildSession, op: ExecOp, contextInputs: ContextInputs): OpRunner<BuildRef> {
   return {
     async cacheMap() {
-      return { digest: digestOf(op), deps: [], cacheable: true };
+      return { digest: execCacheDigest(op), deps: execCacheDeps(op, contextInputs, (ref) => checksumTree(ref, session)), cacheable: true };
     },
     async exec(inputs, ctx) {
       const rootMount = op.mounts[0];

@@ -2,35 +2,22 @@
 // by the checksum of exactly the files the copies read; other inputs by their cache keys.
 import { digestOf } from "../../llb/digest.ts";
 import type { ChownOpt, CopyAction, FileOp } from "../../llb/ops.ts";
-import { checksumSources } from "../../file/checksum.ts";
 import { copyInto } from "../../file/copy.ts";
 import { mkdirAction, mkfileAction, rmAction } from "../../file/actions.ts";
 import type { SourceTree } from "../../file/source-tree.ts";
 import type { Mounted } from "../../snapshot/snapshotter.ts";
-import type { CacheDep, OpRunner } from "../../solver/vertex.ts";
+import type { OpRunner } from "../../solver/vertex.ts";
+import { type ContextInputs, type ContextTrees, fileCacheDeps } from "./cache-digest.ts";
 import type { Owner } from "../../util/copy-tree.ts";
 import { KitError } from "../../util/errors.ts";
 import { isNumericId, readGroup, readPasswd } from "../../util/passwd.ts";
 import { type BuildRef, scratchRef, snapshotIdOf, snapshotRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
 
-export function fileRunner(session: BuildSession, op: FileOp, inputCount: number): OpRunner<BuildRef> {
+export function fileRunner(session: BuildSession, op: FileOp, contextInputs: ContextInputs): OpRunner<BuildRef> {
   return {
     async cacheMap() {
-      const deps: CacheDep<BuildRef>[] = Array.from({ length: inputCount }, (_, i) => {
-        const copies = op.actions.filter((a): a is CopyAction => a.action === "copy" && a.srcInput === i);
-        if (copies.length === 0) return {};
-        return {
-          contentDigest: async (ref, signal) => {
-            if (ref.kind !== "context") return digestOf({ ref: ref.kind === "snapshot" ? ref.id : "scratch" });
-            const tree = contextTree(ref.context);
-            const sums = [];
-            for (const c of copies) sums.push(await checksumSources(tree, c.src, c, signal));
-            return digestOf(sums);
-          },
-        };
-      });
-      return { digest: digestOf(op), deps, cacheable: true };
+      return { digest: digestOf(op), deps: fileCacheDeps(op, contextInputs, (ref) => checksumTree(ref, session)), cacheable: true };
     },
     async exec(inputs, ctx) {
       const baseRef = op.base >= 0 ? inputs[op.base] : undefined;
@@ -56,7 +43,7 @@ async function copyAction(session: BuildSession, dest: Mounted, action: CopyActi
   if (!src) throw new KitError("E_INTERNAL", `copy reads input ${action.srcInput}, which does not exist`);
   const owner = resolveOwner(dest.path, action.owner);
   const params = { ...action, owner };
-  if (src.kind === "context") return copyInto(contextTree(src.context), dest.path, params, signal);
+  if (src.kind === "context") return copyInto(contextTree(src.context, session), dest.path, params, signal);
   if (src.kind === "scratch") {
     throw new KitError("E_COPY_NOT_FOUND", `"${action.src}" not found: the source stage is empty`);
   }
@@ -64,12 +51,20 @@ async function copyAction(session: BuildSession, dest: Mounted, action: CopyActi
   await copyInto({ root: from.path, resetOwner: false }, dest.path, params, signal);
 }
 
-function contextTree(context: import("../../source/local.ts").LocalContext): SourceTree {
+/** The context behind a ref, as a tree to checksum whose entries the cache explainer records. */
+export function checksumTree(ref: BuildRef, session: BuildSession): ReturnType<ContextTrees> {
+  if (ref.kind !== "context") throw new KitError("E_INTERNAL", "a context checksum was asked of a ref that is not the context");
+  const collector = session.explainer.collector();
+  return { tree: { ...contextTree(ref.context, session), onEntry: collector.onEntry }, done: collector.done };
+}
+
+function contextTree(context: import("../../source/local.ts").LocalContext, session: BuildSession): SourceTree {
   return {
     root: context.dir,
     resetOwner: true,
     isExcluded: (rel) => context.isExcluded(rel),
     mustEnter: (rel) => context.mustEnter(rel),
+    fileDigest: session.fileDigest,
   };
 }
 

@@ -1,10 +1,11 @@
 // Runs local:// sources: the build context, read in place through its .dockerignore. It is never
 // cached itself; the steps that read it are keyed by checksums of exactly the files they read.
+// Nothing is transferred, so unlike BuildKit it reports no "transferring context" size: walking the
+// whole context only to count it would cost more than the rest of a no-op rebuild.
 import { digestOf } from "../../llb/digest.ts";
 import type { SourceOp } from "../../llb/ops.ts";
 import type { OpRunner } from "../../solver/vertex.ts";
 import { openLocalContext } from "../../source/local.ts";
-import { formatBytes } from "../../util/units.ts";
 import { type BuildRef, contextRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
 
@@ -14,10 +15,8 @@ export function localSourceRunner(session: BuildSession, op: SourceOp): OpRunner
     async cacheMap() {
       return { digest: digestOf({ op, session: session.id }), deps: [], cacheable: false };
     },
-    async exec(_inputs, ctx) {
-      const context = openLocalContext(session.contextDir, excludes);
-      ctx.progress.statusDone(`transferring context: ${formatBytes(context.includedSize())}`);
-      return [contextRef(context)];
+    async exec() {
+      return [contextRef(openLocalContext(session.contextDir, excludes))];
     },
   };
 }

@@ -1,0 +1,94 @@
+// Which cache records a prune removes: never what a running build holds (or anything under it),
+// never a snapshot something else is stacked on, base image layers only with --all, and with
+// --keep-storage the least recently used first. Pure planning; control/cache-admin.ts acts on it.
+
+export type CacheRecord = {
+  id: number;
+  parent: number | null;
+  kind: string;
+  state: string;
+  size: number;
+  lastUsed: number;
+  /** Held by a running build (leased, or being written). */
+  held: boolean;
+};
+
+export type PruneOptions = {
+  all: boolean;
+  /** Only records last used longer ago than this many milliseconds. */
+  olderThanMs?: number;
+  /** Keep the most recently used records up to this many bytes in total. */
+  keepBytes?: number;
+  now: number;
+};
+
+/** The records to remove, children before their parents. */
+export function planPrune(records: readonly CacheRecord[], opts: PruneOptions): CacheRecord[] {
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const protectedIds = new Set<number>();
+  for (const r of records) {
+    if (!r.held && r.state === "committed") continue;
+    for (let cur: CacheRecord | undefined = r; cur && !protectedIds.has(cur.id); cur = cur.parent === null ? undefined : byId.get(cur.parent)) {
+      protectedIds.add(cur.id);
+    }
+  }
+  const eligible = records.filter(
+    (r) =>
+      r.state === "committed" && !protectedIds.has(r.id) && (opts.all || r.kind !== "layer") &&
+      (opts.olderThanMs === undefined || r.lastUsed < opts.now - opts.olderThanMs),
+  );
+  let chosen = new Set(eligible.map((r) => r.id));
+  if (opts.keepBytes !== undefined) chosen = keepNewest(records, eligible, opts.keepBytes);
+  return leavesFirst(records, chosen);
+}
+
+/**
+ * Evicts the least recently used eligible leaf (nothing stacked on it) again and again until the
+ * whole cache fits in `keepBytes`; removing a leaf can make its parent a leaf in turn.
+ */
+function keepNewest(records: readonly CacheRecord[], eligible: CacheRecord[], keepBytes: number): Set<number> {
+  let total = records.reduce((sum, r) => sum + r.size, 0);
+  const remainingChildren = new Map<number, number>();
+  for (const r of records) if (r.parent !== null) remainingChildren.set(r.parent, (remainingChildren.get(r.parent) ?? 0) + 1);
+  const candidates = new Set(eligible);
+  const chosen = new Set<number>();
+  while (total > keepBytes) {
+    let pick: CacheRecord | undefined;
+    for (const r of candidates) {
+      if ((remainingChildren.get(r.id) ?? 0) === 0 && (!pick || r.lastUsed < pick.lastUsed)) pick = r;
+    }
+    if (!pick) break;
+    candidates.delete(pick);
+    chosen.add(pick.id);
+    total -= pick.size;
+    if (pick.parent !== null) remainingChildren.set(pick.parent, (remainingChildren.get(pick.parent) ?? 1) - 1);
+  }
+  return chosen;
+}
+
+/** Orders removals so that no snapshot goes before something stacked on it; a snapshot with a
+ * child that stays is kept too. */
+function leavesFirst(records: readonly CacheRecord[], chosen: Set<number>): CacheRecord[] {
+  const children = new Map<number, number[]>();
+  for (const r of records) if (r.parent !== null) children.set(r.parent, [...(children.get(r.parent) ?? []), r.id]);
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const id of chosen) {
+      if ((children.get(id) ?? []).some((c) => !chosen.has(c))) {
+        chosen.delete(id);
+        changed = true;
+      }
+    }
+  }
+  const out: CacheRecord[] = [];
+  const done = new Set<number>();
+  const visit = (id: number) => {
+    if (done.has(id) || !chosen.has(id)) return;
+    done.add(id);
+    for (const c of children.get(id) ?? []) visit(c);
+    out.push(records.find((r) => r.id === id) as CacheRecord);
+  };
+  for (const id of chosen) visit(id);
+  return out;
+}

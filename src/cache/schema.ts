@@ -1,0 +1,70 @@
+// The cache index's tables, created or upgraded in place when a cache root is opened. Upgrades only
+// add tables and columns, so an older kitbuild can still read what it knows.
+import type { Database } from "bun:sqlite";
+
+const TABLES = `
+CREATE TABLE IF NOT EXISTS snapshots (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  parent INTEGER REFERENCES snapshots(id),
+  state TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  owner_pid INTEGER,
+  created INTEGER NOT NULL,
+  last_used INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS layer_snapshots (
+  chain_id TEXT PRIMARY KEY,
+  snapshot INTEGER NOT NULL REFERENCES snapshots(id),
+  diff_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+  key TEXT NOT NULL,
+  output INTEGER NOT NULL,
+  snapshot INTEGER NOT NULL REFERENCES snapshots(id),
+  description TEXT,
+  created INTEGER NOT NULL,
+  last_used INTEGER NOT NULL,
+  PRIMARY KEY (key, output)
+);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+-- Content digests of context files, valid while the file's identity and times are unchanged.
+CREATE TABLE IF NOT EXISTS file_hashes (
+  path TEXT PRIMARY KEY,
+  dev TEXT NOT NULL,
+  ino TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime TEXT NOT NULL,
+  ctime TEXT NOT NULL,
+  digest TEXT NOT NULL
+);
+-- Work in progress in some process, so another process can wait for it instead of repeating it.
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER NOT NULL, started INTEGER NOT NULL);
+-- Snapshots a running build holds; prune never removes them.
+CREATE TABLE IF NOT EXISTS leases (
+  pid INTEGER NOT NULL,
+  snapshot INTEGER NOT NULL,
+  PRIMARY KEY (pid, snapshot)
+);
+-- What each result's cache key was made of, by step, to explain later misses (--debug-cache).
+CREATE TABLE IF NOT EXISTS key_records (
+  key TEXT PRIMARY KEY,
+  step TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  record BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS key_records_step ON key_records (step, created);
+CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots (parent);
+CREATE INDEX IF NOT EXISTS results_snapshot ON results (snapshot);
+`;
+
+/** Columns added after a table first shipped: [table, column, definition]. */
+const ADDED_COLUMNS: Array<[string, string, string]> = [["snapshots", "size", "INTEGER"]];
+
+export function migrate(db: Database): void {
+  db.exec(TABLES);
+  for (const [table, column, def] of ADDED_COLUMNS) {
+    const cols = db.query(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+    if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${def}`);
+  }
+  db.query("INSERT OR REPLACE INTO meta (k, v) VALUES ('schema', '2')").run();
+}

@@ -1,0 +1,42 @@
+// Prune planning: held records and what they stand on stay, layers only with --all, oldest first
+// under --keep-storage, and never a snapshot something remaining is stacked on.
+import { describe, expect, test } from "bun:test";
+import { type CacheRecord, planPrune } from "../../src/cache/gc.ts";
+
+const rec = (id: number, parent: number | null, kind: string, lastUsed: number, extra: Partial<CacheRecord> = {}): CacheRecord => ({
+  id, parent, kind, state: "committed", size: 100, lastUsed, held: false, ...extra,
+});
+
+// 1 (layer) ← 2 (exec) ← 3 (file) ; 1 ← 4 (exec, held) ; 5 (layer) alone
+const records = [rec(1, null, "layer", 10), rec(2, 1, "exec", 20), rec(3, 2, "file", 30), rec(4, 1, "exec", 40, { held: true }), rec(5, null, "layer", 5)];
+/** The ids in removal order; every child must come before its parent. */
+const ids = (rs: CacheRecord[]) => {
+  const order = rs.map((r) => r.id);
+  for (const r of rs) if (r.parent !== null && order.includes(r.parent)) expect(order.indexOf(r.id)).toBeLessThan(order.indexOf(r.parent));
+  return [...order].sort();
+};
+
+describe("planPrune", () => {
+  test("keeps held records and their ancestors; layers only with --all; children first", () => {
+    expect(ids(planPrune(records, { all: false, now: 100 }))).toEqual([2, 3]);
+    expect(ids(planPrune(records, { all: true, now: 100 }))).toEqual([2, 3, 5]);
+  });
+
+  test("--filter until keeps what was used recently", () => {
+    expect(ids(planPrune(records, { all: true, olderThanMs: 75, now: 100 }))).toEqual([5]);
+  });
+
+  test("--keep-storage removes the least recently used until the cache fits", () => {
+    // 500 bytes in all. The oldest leaf goes first (5), then 3 (2 is not a leaf while 3 stays).
+    expect(ids(planPrune(records, { all: true, keepBytes: 400, now: 100 }))).toEqual([5]);
+    expect(ids(planPrune(records, { all: true, keepBytes: 300, now: 100 }))).toEqual([3, 5]);
+    expect(ids(planPrune(records, { all: true, keepBytes: 200, now: 100 }))).toEqual([2, 3, 5]);
+    // 1 and 4 are held (4 directly, 1 under it): the cache cannot shrink below them.
+    expect(ids(planPrune(records, { all: true, keepBytes: 0, now: 100 }))).toEqual([2, 3, 5]);
+  });
+
+  test("an active snapshot protects the chain under it", () => {
+    const withActive = [...records, rec(6, 3, "exec", 50, { state: "active" })];
+    expect(ids(planPrune(withActive, { all: true, now: 100 }))).toEqual([5]);
+  });
+});
