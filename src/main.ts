@@ -3,7 +3,7 @@ import { runMain, defineCommand } from "citty";
 import { createLogger, type Runtime } from "./cli/runtime.ts";
 import { KitError } from "./util/errors.ts";
 
-const SUBCOMMANDS = ["build", "version"];
+const SUBCOMMANDS = ["build", "version", "login", "logout"];
 
 /** `kitbuild .` means `kitbuild build .`; `kitbuild --version` means `kitbuild version`. */
 function normalizeArgs(argv: string[]): string[] {
@@ -42,6 +42,8 @@ const main = defineCommand({
   subCommands: {
     build: () => import("./cli/build.ts").then((m) => m.buildCommand(rt)),
     version: () => import("./cli/version.ts").then((m) => m.versionCommand(rt)),
+    login: () => import("./cli/login.ts").then((m) => m.loginCommand(rt)),
+    logout: () => import("./cli/logout.ts").then((m) => m.logoutCommand(rt)),
   },
 });
 

@@ -7,7 +7,6 @@ import { CacheIndex } from "../cache/index.ts";
 import { ContentStore } from "../content/store.ts";
 import { RegistryClient } from "../registry/client.ts";
 import { dockerConfigCredentials } from "../registry/credentials.ts";
-import { dockerConfigPath } from "../registry/docker-config.ts";
 import { isProcessAlive } from "../snapshot/mount.ts";
 import { selectSnapshotter } from "../snapshot/select.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
@@ -55,7 +54,7 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   const index = new CacheIndex(`${root}/index.db`);
   const store = new ContentStore(`${root}/content`);
   const snapshotter = await selectSnapshotter(root, index, opts.env.KITBUILD_SNAPSHOTTER);
-  const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials(dockerConfigPath(opts.env)) });
+  const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials(opts.env) });
   const images = new ImageSource({ registry, store, index, snapshotter, preserveOwner: isRoot });
   const runcStateRoot = opts.env.KITBUILD_RUNC_ROOT || "/run/kitbuild/runc";
   let runc: Runc | undefined;

@@ -13,14 +13,17 @@ const NOT_FOUND = "credentials not found in native keychain";
 
 type HelperResult = { code: number; stdout: string };
 
-async function runHelper(name: string, action: "get" | "store" | "erase", input: string, signal: AbortSignal): Promise<HelperResult> {
-  const bin = `docker-credential-${name}`;
-  if (!Bun.which(bin)) {
-    throw new KitError("E_REGISTRY_CREDENTIALS", `credential helper "${bin}" was not found`, {
-      hint: `install ${bin} on your PATH, or remove "${name}" from credsStore/credHelpers in your docker config`,
+/** Where helpers are looked up: the PATH of the environment kitbuild was started with. */
+export type HelperEnv = Record<string, string | undefined>;
+
+async function runHelper(name: string, action: "get" | "store" | "erase", input: string, env: HelperEnv, signal: AbortSignal): Promise<HelperResult> {
+  const bin = Bun.which(`docker-credential-${name}`, { PATH: env.PATH ?? "" });
+  if (!bin) {
+    throw new KitError("E_REGISTRY_CREDENTIALS", `credential helper "docker-credential-${name}" was not found`, {
+      hint: `install docker-credential-${name} on your PATH, or remove "${name}" from credsStore/credHelpers in your docker config`,
     });
   }
-  const proc = Bun.spawn([bin, action], { stdin: new TextEncoder().encode(input), stdout: "pipe", stderr: "ignore", signal });
+  const proc = Bun.spawn([bin, action], { stdin: new TextEncoder().encode(input), stdout: "pipe", stderr: "ignore", env: env as Record<string, string>, signal });
   const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   if (signal.aborted) throw canceledError(signal);
   return { code, stdout };
@@ -32,8 +35,8 @@ function helperFailed(name: string, action: string, code: number): KitError {
   });
 }
 
-export async function helperGet(name: string, serverUrl: string, signal: AbortSignal): Promise<HelperCredentials | undefined> {
-  const res = await runHelper(name, "get", serverUrl, signal);
+export async function helperGet(name: string, serverUrl: string, env: HelperEnv, signal: AbortSignal): Promise<HelperCredentials | undefined> {
+  const res = await runHelper(name, "get", serverUrl, env, signal);
   if (res.code !== 0) {
     if (res.stdout.trim() === NOT_FOUND) return undefined;
     throw helperFailed(name, "get", res.code);
@@ -48,14 +51,14 @@ export async function helperGet(name: string, serverUrl: string, signal: AbortSi
   return { ServerURL: creds.ServerURL ?? serverUrl, Username: creds.Username ?? "", Secret: creds.Secret };
 }
 
-export async function helperStore(name: string, creds: HelperCredentials, signal: AbortSignal): Promise<void> {
-  const res = await runHelper(name, "store", JSON.stringify(creds), signal);
+export async function helperStore(name: string, creds: HelperCredentials, env: HelperEnv, signal: AbortSignal): Promise<void> {
+  const res = await runHelper(name, "store", JSON.stringify(creds), env, signal);
   if (res.code !== 0) throw helperFailed(name, "store", res.code);
 }
 
 /** Returns false when the helper had nothing stored for the server. */
-export async function helperErase(name: string, serverUrl: string, signal: AbortSignal): Promise<boolean> {
-  const res = await runHelper(name, "erase", serverUrl, signal);
+export async function helperErase(name: string, serverUrl: string, env: HelperEnv, signal: AbortSignal): Promise<boolean> {
+  const res = await runHelper(name, "erase", serverUrl, env, signal);
   if (res.code === 0) return true;
   if (res.stdout.trim() === NOT_FOUND) return false;
   throw helperFailed(name, "erase", res.code);

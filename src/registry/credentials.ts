@@ -1,7 +1,7 @@
 // Credentials as docker finds them for a registry: its credential helper (credHelpers for that host,
 // else credsStore) through `docker-credential-<name> get`, else the "auths" entry of the docker
 // config (a base64 "auth" of user:password, or an "identitytoken").
-import { type HelperCredentials, helperGet, TOKEN_USERNAME } from "./credential-helper.ts";
+import { type HelperCredentials, type HelperEnv, helperGet, TOKEN_USERNAME } from "./credential-helper.ts";
 import { type AuthEntry, dockerConfigPath, findAuthKey, helperFor, readDockerConfig, serverKey } from "./docker-config.ts";
 
 export type Credentials = { username: string; password: string } | { identityToken: string };
@@ -11,12 +11,14 @@ export type CredentialSource = (domain: string, signal: AbortSignal) => Promise<
 
 export const noCredentials: CredentialSource = async () => undefined;
 
-export function dockerConfigCredentials(path = dockerConfigPath()): CredentialSource {
+/** `env` is the environment kitbuild runs in: DOCKER_CONFIG, HOME and the PATH helpers are found on. */
+export function dockerConfigCredentials(env: HelperEnv): CredentialSource {
+  const path = dockerConfigPath(env);
   return async (domain, signal) => {
     const config = readDockerConfig(path);
     const helper = helperFor(config, domain);
     if (helper) {
-      const found = await helperGet(helper, serverKey(domain), signal);
+      const found = await helperGet(helper, serverKey(domain), env, signal);
       if (!found) return undefined;
       return found.Username === TOKEN_USERNAME ? { identityToken: found.Secret } : { username: found.Username, password: found.Secret };
     }
