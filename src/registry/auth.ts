@@ -56,8 +56,8 @@ export class Authenticator {
       return true;
     }
     if (ch?.scheme !== "bearer" || !ch.params.realm) return false;
-    // The registry may name the scope it wants; ask for ours and that one together.
-    const wanted = ch.params.scope && !scopes.includes(ch.params.scope) ? [...scopes, ch.params.scope] : [...scopes];
+    // The registry may name the scopes it wants (space-separated); ask for ours and those together.
+    const wanted = [...new Set([...scopes, ...(ch.params.scope ?? "").split(" ").filter(Boolean)])];
     const key = tokenKey(domain, scopes);
     const token = await this.tokenFetches.do(key, () => this.fetchToken(domain, ch.params, wanted, creds, signal));
     this.tokens.set(key, token);
