@@ -40,12 +40,12 @@ export function readDockerConfig(path: string): DockerConfig {
   }
 }
 
-/** Writes the file as docker does (tab-indented, mode 0600), replacing it atomically. */
+/** Writes the file as docker does (tab-indented, no final newline, mode 0600), replacing it atomically. */
 export function writeDockerConfig(path: string, config: DockerConfig): void {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const tmp = `${path}.kitbuild-${process.pid}`;
-    writeFileSync(tmp, `${JSON.stringify(config, null, "\t")}\n`, { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify(config, null, "\t"), { mode: 0o600 });
     renameSync(tmp, path);
   } catch (e) {
     throw new KitError("E_REGISTRY_CONFIG", `cannot write docker config "${path}"`, { cause: e, hint: "check that the directory is writable (or set DOCKER_CONFIG)" });
