@@ -14,7 +14,7 @@ import { getManifest } from "../../src/registry/manifest.ts";
 import { fetchBlobToStore } from "../../src/registry/pull.ts";
 import { pushBlob, putManifest } from "../../src/registry/push.ts";
 import { parseReference } from "../../src/registry/reference.ts";
-import type { Manifest } from "../../src/oci/types.ts";
+import type { Digest, Manifest } from "../../src/oci/types.ts";
 import { MEDIA_OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { helperHas, installTestHelper } from "../fixtures/credential-helper.ts";
 import { startRegistryGroup, type RegistryGroup } from "../fixtures/registries.ts";
@@ -43,7 +43,7 @@ async function pullBusybox(client: RegistryClient, host: string, repo = "busybox
 }
 
 /** Pushes a small image (one random blob as config) and tags it. */
-async function pushSmallImage(client: RegistryClient, host: string, repo: string): Promise<string> {
+async function pushSmallImage(client: RegistryClient, host: string, repo: string): Promise<Digest> {
   const ref = parseReference(`${host}/${repo}:v1`);
   const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", nonce: randomBytes(8).toString("hex"), rootfs: { type: "layers", diff_ids: [] } }));
   const desc = { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256Of(config), size: config.length };

@@ -31,7 +31,7 @@ afterAll(async () => {
   await group?.stop();
 });
 
-const blobOf = (bytes: Uint8Array, mediaType = "application/octet-stream"): { desc: Descriptor; data: Blob } => ({
+const blobOf = (bytes: Uint8Array<ArrayBuffer>, mediaType = "application/octet-stream"): { desc: Descriptor; data: Blob } => ({
   desc: { mediaType, digest: sha256Of(bytes), size: bytes.length },
   data: new Blob([bytes]),
 });
@@ -138,7 +138,7 @@ describe("a multi-platform index", () => {
     for (const p of platforms) {
       const name = [p.os, p.architecture, p.variant].filter(Boolean).join("/");
       const tar = await makeTar([{ name: "platform.txt", type: "file", mode: 0o644, body: new TextEncoder().encode(`${name}\n`) }]);
-      const layer = blobOf(new Uint8Array(Bun.gzipSync(tar)), "application/vnd.oci.image.layer.v1.tar+gzip");
+      const layer = blobOf(Uint8Array.from(Bun.gzipSync(tar as Uint8Array<ArrayBuffer>)), "application/vnd.oci.image.layer.v1.tar+gzip");
       const config = blobOf(new TextEncoder().encode(JSON.stringify({ ...p, config: {}, rootfs: { type: "layers", diff_ids: [sha256Of(tar)] } })), "application/vnd.oci.image.config.v1+json");
       for (const b of [layer, config]) await pushBlob(testClient(), ref, b.desc, b.data, {}, signal());
       const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config: config.desc, layers: [layer.desc] }));
