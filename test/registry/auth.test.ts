@@ -17,6 +17,7 @@ import { parseReference } from "../../src/registry/reference.ts";
 import type { Digest, Manifest } from "../../src/oci/types.ts";
 import { MEDIA_OCI_MANIFEST } from "../../src/oci/media-types.ts";
 import { helperHas, installTestHelper } from "../fixtures/credential-helper.ts";
+import { startFaultProxy } from "../fixtures/fault-proxy.ts";
 import { startRegistryGroup, type RegistryGroup } from "../fixtures/registries.ts";
 import { tempDir } from "../harness.ts";
 import { sha256Of, signal, storeContents, tempStore, testClient } from "./helpers.ts";
@@ -72,6 +73,19 @@ describe("htpasswd Basic auth", () => {
     const digest = await pushSmallImage(testClient(good), group.basic, "team/app");
     const back = await getManifest(testClient(good), parseReference(`${group.basic}/team/app`), "v1", signal());
     expect(back.digest).toBe(digest);
+  });
+
+  test("a redirect to blob storage on another host is followed without the credentials", async () => {
+    // The storage server reads from the open registry (same storage), so it needs no credentials.
+    const proxy = await startFaultProxy(group.basic, group.open);
+    try {
+      proxy.rules.push({ method: "GET", path: (p) => p.includes("/blobs/"), fault: { kind: "redirect-to-storage" }, times: Infinity });
+      expect((await pullBusybox(testClient(good), proxy.addr)).length).toBe(2);
+      expect(proxy.seen.filter((r) => r.path.includes("/blobs/")).every((r) => r.authorization)).toBe(true);
+      expect(proxy.storageSeen.map((r) => r.authorization)).toEqual([false, false]);
+    } finally {
+      proxy.stop();
+    }
   });
 
   test("a wrong password is refused, and the error does not contain it", async () => {

@@ -123,6 +123,31 @@ describe("push to docker-registry", () => {
   });
 });
 
+describe("unpacking checks DiffIDs", () => {
+  test("a layer whose content differs from the config's DiffID is refused and nothing is kept", async () => {
+    const ref = parseReference(`${group.open}/pushed/wrong-diffid:v1`);
+    const tar = await makeTar([{ name: "a.txt", type: "file", mode: 0o644, body: new TextEncoder().encode("a\n") }]);
+    const layer = blobOf(Uint8Array.from(Bun.gzipSync(tar as Uint8Array<ArrayBuffer>)), "application/vnd.oci.image.layer.v1.tar+gzip");
+    const claimed = sha256Of("some other tar");
+    const config = blobOf(new TextEncoder().encode(JSON.stringify({ os: "linux", architecture: "amd64", config: {}, rootfs: { type: "layers", diff_ids: [claimed] } })), "application/vnd.oci.image.config.v1+json");
+    for (const b of [layer, config]) await pushBlob(testClient(), ref, b.desc, b.data, {}, signal());
+    const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config: config.desc, layers: [layer.desc] }));
+    await putManifest(testClient(), ref, "v1", bytes, MEDIA_OCI_MANIFEST, signal());
+    const root = tempDir("kitbuild-pull-");
+    const cache = new CacheIndex(`${root}/index.db`);
+    try {
+      const images = new ImageSource({ registry: testClient(), store: tempStore(), index: cache, snapshotter: new NativeSnapshotter(root, cache, false), preserveOwner: false });
+      const img = await images.resolve(ref, { os: "linux", architecture: "amd64" }, signal());
+      const err = await images.pull(img, vertexProgress(() => {}, "test"), signal()).catch((e) => e);
+      expect(err.code).toBe("E_LAYER_DIFFID_MISMATCH");
+      expect(err.message).toBe(`layer "${layer.desc.digest}" unpacks to "${sha256Of(tar)}", but the image config says "${claimed}"`);
+      expect(cache.layerSnapshot(claimed)).toBeUndefined();
+    } finally {
+      cache.close();
+    }
+  });
+});
+
 describe("a multi-platform index", () => {
   const platforms = [
     { os: "linux", architecture: "amd64" },
