@@ -57,7 +57,7 @@ export class Authenticator {
     }
     if (ch?.scheme !== "bearer" || !ch.params.realm) return false;
     // The registry may name the scopes it wants (space-separated); ask for ours and those together.
-    const wanted = [...new Set([...scopes, ...(ch.params.scope ?? "").split(" ").filter(Boolean)])];
+    const wanted = mergeScopes([...scopes, ...(ch.params.scope ?? "").split(" ").filter(Boolean)]);
     const key = tokenKey(domain, scopes);
     const token = await this.tokenFetches.do(key, () => this.fetchToken(domain, ch.params, wanted, creds, signal));
     this.tokens.set(key, token);
@@ -106,6 +106,23 @@ export class Authenticator {
     // Expire a little early so a token never runs out in the middle of a request.
     return { value, expires: Date.now() + Math.max(10, (body.expires_in ?? 60) - 5) * 1000 };
   }
+}
+
+/**
+ * One scope per resource with the union of its actions: "repository:a:pull" and
+ * "repository:a:push,pull" become "repository:a:pull,push" (registries list actions in any order).
+ */
+export function mergeScopes(scopes: readonly string[]): string[] {
+  const actions = new Map<string, Set<string>>();
+  for (const scope of scopes) {
+    const cut = scope.lastIndexOf(":");
+    if (cut <= 0) continue;
+    const resource = scope.slice(0, cut);
+    const set = actions.get(resource) ?? new Set<string>();
+    for (const a of scope.slice(cut + 1).split(",")) if (a) set.add(a);
+    actions.set(resource, set);
+  }
+  return [...actions].map(([resource, set]) => `${resource}:${[...set].sort().join(",")}`);
 }
 
 function tokenKey(domain: string, scopes: readonly string[]): string {

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import type { Credentials } from "../../src/registry/credentials.ts";
 import { dockerConfigCredentials } from "../../src/registry/credentials.ts";
+import { mergeScopes } from "../../src/registry/auth.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { readDockerConfig } from "../../src/registry/docker-config.ts";
 import { login } from "../../src/registry/login.ts";
@@ -184,5 +185,15 @@ describe("credentials as docker finds them", () => {
     expect(failed.code).toBe("E_REGISTRY_CREDENTIALS");
     expect(failed.message).toBe('credential helper "docker-credential-broken" failed to get credentials (exit status 3)');
     expectNoSecret(failed);
+  });
+});
+
+describe("token scopes", () => {
+  test("scopes of one resource merge into one with the union of its actions", () => {
+    expect(mergeScopes(["repository:a:pull", "repository:a:push,pull", "repository:b:pull", "registry:catalog:*"])).toEqual([
+      "repository:a:pull,push",
+      "repository:b:pull",
+      "registry:catalog:*",
+    ]);
   });
 });
