@@ -88,7 +88,9 @@ async function main(): Promise<void> {
     const ctx = `${work}/ctx`;
     run(["mkdir", "-p", ctx]);
     writeFileSync(`${ctx}/Dockerfile`, `FROM ${image}\nRUN true\n`);
-    console.log(`base image: ${layers.length} layers, ${(size / 1e6).toFixed(0)} MB uncompressed; ${runs} cold runs each`);
+    const manifest = (await (await fetch(`http://${env.registry}/v2/bench/base/manifests/latest`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).json()) as { layers: Array<{ size: number }> };
+    const compressed = manifest.layers.reduce((n, l) => n + l.size, 0);
+    console.log(`base image: ${layers.length} layers, ${(size / 1e6).toFixed(0)} MB (${(compressed / 1e6).toFixed(0)} MB gzipped); ${runs} cold runs each`);
     const results = new Map<string, number[]>();
     for (let i = 0; i < runs; i++) {
       for (const tool of tools(ctx, image, work)) {
