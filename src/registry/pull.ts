@@ -44,7 +44,9 @@ async function* resumableBody(client: RegistryClient, ref: Reference, digest: Di
   let received = 0;
   for (let attempt = 1; ; attempt++) {
     const res = await getBlob(client, ref, digest, received, signal);
-    let skip = res.status === 206 ? rangeStart(res, received) : received;
+    if (res.status === 206) checkRangeStart(res, received);
+    // Without a 206 the registry ignored the Range and sends everything again.
+    let skip = res.status === 206 ? 0 : received;
     try {
       for await (const chunk of res.body as ReadableStream<Uint8Array>) {
         if (skip >= chunk.length) {
@@ -68,12 +70,11 @@ async function* resumableBody(client: RegistryClient, ref: Reference, digest: Di
 }
 
 /** A 206 must start where we asked; anything else would splice the wrong bytes in. */
-function rangeStart(res: Response, wanted: number): number {
+function checkRangeStart(res: Response, wanted: number): void {
   const m = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
   if (!m || Number(m[1]) !== wanted) {
     throw new KitError("E_REGISTRY_HTTP", `the registry answered a request for bytes from ${wanted} with range "${res.headers.get("content-range") ?? ""}"`);
   }
-  return 0;
 }
 
 function droppedTransfer(digest: Digest, ref: Reference, received: number, cause: unknown): KitError {
