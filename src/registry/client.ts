@@ -8,7 +8,7 @@ import { Authenticator } from "./auth.ts";
 import type { CredentialSource } from "./credentials.ts";
 import { type Subject, transportError, unauthorized } from "./errors.ts";
 import { apiHost, type Reference, usesPlainHttp } from "./reference.ts";
-import { backoff, DEFAULT_RETRY, isRetryableStatus, isTransientTransportError, type RetryPolicy } from "./retry.ts";
+import { backoff, DEFAULT_RETRY, isRetryableStatus, isTransientTransportError, type RetryNotice, type RetryPolicy } from "./retry.ts";
 
 export type RegistryOptions = {
   insecureRegistries: readonly string[];
@@ -32,6 +32,7 @@ export type RegistryRequest = {
   retry: boolean;
   subject: Subject;
   signal: AbortSignal;
+  onRetry?: RetryNotice;
 };
 
 const MAX_REDIRECTS = 5;
@@ -69,12 +70,12 @@ export class RegistryClient {
         res = await this.attempt(domain, req);
       } catch (e) {
         if (!req.retry || attempt >= this.retryPolicy.attempts || !(e instanceof KitError && isTransientTransportError(e.cause))) throw e;
-        await backoff(this.retryPolicy, attempt, req.signal);
+        await backoff(this.retryPolicy, attempt, req.signal, req.onRetry, `${req.subject.what}: ${e.message}`);
         continue;
       }
       if (!req.retry || attempt >= this.retryPolicy.attempts || !isRetryableStatus(res.status)) return res;
       await res.body?.cancel();
-      await backoff(this.retryPolicy, attempt, req.signal);
+      await backoff(this.retryPolicy, attempt, req.signal, req.onRetry, `${req.subject.what}: HTTP ${res.status}`);
     }
   }
 

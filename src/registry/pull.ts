@@ -9,9 +9,13 @@ import { KitError } from "../util/errors.ts";
 import { pullScope, type RegistryClient } from "./client.ts";
 import { responseError, type Subject } from "./errors.ts";
 import type { Reference } from "./reference.ts";
-import { backoff } from "./retry.ts";
+import { backoff, type RetryNotice } from "./retry.ts";
 
-export type BlobProgress = (current: number, total: number) => void;
+/** What a download reports: bytes so far, and why it waits before a retry. */
+export type BlobEvents = {
+  progress?: (current: number, total: number) => void;
+  retry?: RetryNotice;
+};
 
 export async function fetchBlobToStore(
   client: RegistryClient,
@@ -19,31 +23,32 @@ export async function fetchBlobToStore(
   desc: Descriptor,
   store: ContentStore,
   signal: AbortSignal,
-  onProgress?: BlobProgress,
+  events: BlobEvents = {},
 ): Promise<void> {
   if (await store.has(desc.digest)) {
-    onProgress?.(desc.size, desc.size);
+    events.progress?.(desc.size, desc.size);
     return;
   }
-  await store.write(resumableBody(client, ref, desc.digest, signal), { digest: desc.digest, size: desc.size }, signal, (n) => onProgress?.(n, desc.size));
+  const body = resumableBody(client, ref, desc.digest, signal, events.retry);
+  await store.write(body, { digest: desc.digest, size: desc.size }, signal, (n) => events.progress?.(n, desc.size));
 }
 
 /** Starts a blob download at `offset`; the response is 206 when the registry honoured the Range. */
-export async function getBlob(client: RegistryClient, ref: Reference, digest: Digest, offset: number, signal: AbortSignal): Promise<Response> {
+export async function getBlob(client: RegistryClient, ref: Reference, digest: Digest, offset: number, signal: AbortSignal, onRetry?: RetryNotice): Promise<Response> {
   const subject: Subject = { domain: ref.domain, what: `blob "${digest}" of "${ref.domain}/${ref.path}"` };
   // identity: a transfer encoding would make the bytes received differ from the blob's.
   const headers: Record<string, string> = { "accept-encoding": "identity" };
   if (offset > 0) headers.range = `bytes=${offset}-`;
-  const res = await client.request(ref.domain, { target: `${ref.path}/blobs/${digest}`, scopes: [pullScope(ref)], headers, retry: true, subject, signal });
+  const res = await client.request(ref.domain, { target: `${ref.path}/blobs/${digest}`, scopes: [pullScope(ref)], headers, retry: true, subject, signal, onRetry });
   if (!res.ok) throw await responseError(res, subject);
   if (!res.body) throw new KitError("E_REGISTRY_HTTP", `${subject.what}: the response has no body`);
   return res;
 }
 
-async function* resumableBody(client: RegistryClient, ref: Reference, digest: Digest, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* resumableBody(client: RegistryClient, ref: Reference, digest: Digest, signal: AbortSignal, onRetry?: RetryNotice): AsyncGenerator<Uint8Array> {
   let received = 0;
   for (let attempt = 1; ; attempt++) {
-    const res = await getBlob(client, ref, digest, received, signal);
+    const res = await getBlob(client, ref, digest, received, signal, onRetry);
     if (res.status === 206) checkRangeStart(res, received);
     // Without a 206 the registry ignored the Range and sends everything again.
     let skip = res.status === 206 ? 0 : received;
@@ -65,7 +70,7 @@ async function* resumableBody(client: RegistryClient, ref: Reference, digest: Di
     } finally {
       await res.body?.cancel().catch(() => {});
     }
-    await backoff(client.retryPolicy, attempt, signal);
+    await backoff(client.retryPolicy, attempt, signal, onRetry, `download of blob "${digest}" broke off after ${received} bytes`);
   }
 }
 

@@ -25,7 +25,12 @@ export function isTransientTransportError(e: unknown): boolean {
   return code !== undefined && TRANSIENT_ERRNO.has(code);
 }
 
-/** Waits before retry number `retry` (1-based). */
-export function backoff(policy: RetryPolicy, retry: number, signal: AbortSignal): Promise<void> {
-  return sleep(policy.baseDelayMs * 2 ** (retry - 1), signal);
+/** Told why and how long before each retry (BuildKit writes this to the step's log). */
+export type RetryNotice = (message: string) => void;
+
+/** Waits before retry number `retry` (1-based), after telling `notice` why. */
+export function backoff(policy: RetryPolicy, retry: number, signal: AbortSignal, notice?: RetryNotice, why?: string): Promise<void> {
+  const ms = policy.baseDelayMs * 2 ** (retry - 1);
+  if (notice && why) notice(`${why}; retrying in ${ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`}`);
+  return sleep(ms, signal);
 }

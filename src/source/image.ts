@@ -95,7 +95,11 @@ export class ImageSource {
 
   private download(ref: Reference, desc: Descriptor, progress: VertexProgress, signal: AbortSignal): Promise<void> {
     return this.downloads.run(async () => {
-      await fetchBlobToStore(this.deps.registry, ref, desc, this.deps.store, signal, (cur, total) => progress.status(desc.digest, cur, total));
+      await fetchBlobToStore(this.deps.registry, ref, desc, this.deps.store, signal, {
+        progress: (cur, total) => progress.status(desc.digest, cur, total),
+        // As BuildKit's retry handler, retries are told in the step's log.
+        retry: (message) => progress.log(2, new TextEncoder().encode(`${message}\n`)),
+      });
       progress.statusDone(desc.digest, desc.size, desc.size);
     }, signal);
   }

@@ -39,7 +39,7 @@ describe("pull from docker-registry", () => {
     expect(m.mediaType).toBe("application/vnd.oci.image.manifest.v1+json");
     expect(m.digest).toBe(sha256Of(m.bytes));
     let last = 0;
-    for (const d of [manifest.config, layer]) await fetchBlobToStore(testClient(), ref, d, store, signal(), (cur) => (last = cur));
+    for (const d of [manifest.config, layer]) await fetchBlobToStore(testClient(), ref, d, store, signal(), { progress: (cur) => (last = cur) });
     expect(last).toBe(layer.size);
     expect(storeContents(store)).toEqual({ blobs: [manifest.config.digest, layer.digest].sort(), ingest: [] });
     expect(sha256Of(await store.readBytes(layer.digest))).toBe(layer.digest);
@@ -67,9 +67,11 @@ describe("pull from docker-registry", () => {
     const cutAt = layer.size >> 1;
     proxy.rules.push({ method: "GET", path: (p) => p === blobPath(), fault: { kind: "cut", afterBytes: cutAt }, times: 1 });
     const before = requestsFor(blobPath()).length;
-    await fetchBlobToStore(testClient(), viaProxy(), layer, store, signal());
+    const notices: string[] = [];
+    await fetchBlobToStore(testClient(), viaProxy(), layer, store, signal(), { retry: (m) => notices.push(m) });
     const tries = requestsFor(blobPath()).slice(before);
     expect(tries.map((r) => r.range)).toEqual([null, `bytes=${cutAt}-`]);
+    expect(notices).toEqual([`download of blob "${layer.digest}" broke off after ${cutAt} bytes; retrying in 5ms`]);
     expect(sha256Of(await store.readBytes(layer.digest))).toBe(layer.digest);
     expect(storeContents(store).ingest).toEqual([]);
   });
@@ -98,7 +100,10 @@ describe("pull from docker-registry", () => {
     proxy.rules.push({ method: "GET", path: (p) => p === blobPath(), fault: { kind: "status", status: 503 }, times: 2 });
     const m = await getManifest(testClient(), viaProxy(), "latest", signal());
     expect(m.digest).toBe(sha256Of(m.bytes));
-    await fetchBlobToStore(testClient(), viaProxy(), layer, store, signal());
+    const notices: string[] = [];
+    await fetchBlobToStore(testClient(), viaProxy(), layer, store, signal(), { retry: (n) => notices.push(n) });
+    const what = `blob "${layer.digest}" of "${proxy.addr}/busybox": HTTP 503; retrying in`;
+    expect(notices).toEqual([`${what} 5ms`, `${what} 10ms`]);
     expect(storeContents(store).blobs).toEqual([layer.digest]);
   });
 
