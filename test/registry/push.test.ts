@@ -9,6 +9,7 @@ import { MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST } from "../.
 import type { Descriptor, Digest } from "../../src/oci/types.ts";
 import { getManifest } from "../../src/registry/manifest.ts";
 import { blobExists, pushBlob, putManifest } from "../../src/registry/push.ts";
+import { pushImage } from "../../src/registry/push-image.ts";
 import { parseReference, type Reference } from "../../src/registry/reference.ts";
 import { NativeSnapshotter } from "../../src/snapshot/native.ts";
 import { ImageSource } from "../../src/source/image.ts";
@@ -120,6 +121,36 @@ describe("push to docker-registry", () => {
     const err = await putManifest(testClient(), ref, "v1", bytes, MEDIA_OCI_MANIFEST, signal()).catch((e) => e);
     expect(err.code).toBe("E_REGISTRY_HTTP");
     expect(err.message).toBe(`pushing manifest "${group.open}/pushed/broken:v1": HTTP 400 (MANIFEST_BLOB_UNKNOWN)`);
+  });
+});
+
+describe("pushing a whole index", () => {
+  test("blobs first (shared ones once, the base layer mounted), then the manifests, the index tagged", async () => {
+    const base = JSON.parse(new TextDecoder().decode((await getManifest(testClient(), parseReference(`${group.open}/busybox`), "latest", signal())).bytes));
+    const baseLayer = base.layers[0] as Descriptor;
+    const shared = blobOf(randomBytes(3000), "application/vnd.oci.image.layer.v1.tar+gzip");
+    const blobs = [];
+    const manifests = [];
+    const entries: Descriptor[] = [];
+    for (const architecture of ["amd64", "arm64"]) {
+      const config = blobOf(new TextEncoder().encode(JSON.stringify({ os: "linux", architecture, rootfs: { type: "layers", diff_ids: [] } })), "application/vnd.oci.image.config.v1+json");
+      blobs.push({ desc: config.desc, data: config.data }, { desc: shared.desc, data: shared.data }, { desc: baseLayer, data: new Blob([new Uint8Array(baseLayer.size)]), mountFrom: ["busybox"] });
+      const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config: config.desc, layers: [baseLayer, shared.desc] }));
+      manifests.push({ bytes, mediaType: MEDIA_OCI_MANIFEST });
+      entries.push({ mediaType: MEDIA_OCI_MANIFEST, digest: sha256Of(bytes), size: bytes.length, platform: { os: "linux", architecture } });
+    }
+    const index = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_INDEX, manifests: entries }));
+    manifests.push({ bytes: index, mediaType: MEDIA_OCI_INDEX });
+    const how = new Map<string, string>();
+    const ref = parseReference(`${group.open}/pushed/index:v2`);
+    const digest = await pushImage(testClient(), ref, { blobs, manifests }, { onBlob: (d, h) => how.set(d.digest, h) }, signal());
+    expect(digest).toBe(sha256Of(index));
+    expect(how.size).toBe(4);
+    expect(how.get(baseLayer.digest)).toBe("mounted");
+    expect(how.get(shared.desc.digest)).toBe("uploaded");
+    const back = await getManifest(testClient(), ref, "v2", signal());
+    expect(back).toEqual({ bytes: index, mediaType: MEDIA_OCI_INDEX, digest });
+    for (const e of entries) expect((await getManifest(testClient(), ref, e.digest, signal())).digest).toBe(e.digest);
   });
 });
 
