@@ -1,9 +1,10 @@
 // `kitbuild login [SERVER]`: docker login's flags and file. The password comes from
-// --password-stdin (or -p, with docker's warning); the credentials are checked against the registry
-// before they are saved to the docker config or its credential helper.
+// --password-stdin, -p (with docker's warning) or a prompt at the terminal; the credentials are
+// checked against the registry before they are saved to the docker config or its credential helper.
 import { defineCommand } from "citty";
 import { login } from "../registry/login.ts";
 import { KitError } from "../util/errors.ts";
+import { promptLine, stdinIsTTY } from "./prompt.ts";
 import { guarded, type Runtime } from "./runtime.ts";
 
 export function loginCommand(rt: Runtime) {
@@ -20,13 +21,12 @@ export function loginCommand(rt: Runtime) {
       guarded(
         rt,
         async () => {
-          const password = await readPassword(rt, args.password, args["password-stdin"] === true);
-          if (!args.username) throw usage("a username is required", "pass it with -u USERNAME");
+          const { username, password } = await readCredentials(rt, args.username, args.password, args["password-stdin"] === true);
           const server = args.server ?? "docker.io";
           const result = await login(
             {
               server,
-              username: args.username,
+              username,
               password,
               env: rt.env,
               insecureRegistries: args["insecure-registry"] ? [args["insecure-registry"]] : [],
@@ -41,6 +41,21 @@ export function loginCommand(rt: Runtime) {
   });
 }
 
+async function readCredentials(rt: Runtime, username: string | undefined, password: string | undefined, fromStdin: boolean) {
+  if (fromStdin && !username) throw usage("--password-stdin needs --username", "pass the username with -u USERNAME");
+  if ((!username || (password === undefined && !fromStdin)) && !stdinIsTTY()) {
+    throw usage("cannot ask for a username or password: stdin is not a terminal", "pass -u USERNAME and the password with --password-stdin");
+  }
+  const name = username || (await promptLine("Username: ", { hidden: false, stderr: rt.stderr })).trim();
+  if (!name) throw usage("a username is required", "pass it with -u USERNAME");
+  if (!fromStdin && password === undefined) {
+    const typed = await promptLine("Password: ", { hidden: true, stderr: rt.stderr });
+    if (!typed) throw usage("a password is required");
+    return { username: name, password: typed };
+  }
+  return { username: name, password: await readPassword(rt, password, fromStdin) };
+}
+
 async function readPassword(rt: Runtime, flag: string | undefined, fromStdin: boolean): Promise<string> {
   if (fromStdin) {
     if (flag !== undefined) throw usage("--password and --password-stdin are mutually exclusive");
@@ -49,11 +64,8 @@ async function readPassword(rt: Runtime, flag: string | undefined, fromStdin: bo
     if (!text) throw usage("--password-stdin read an empty password", "pipe the password in: echo \"$TOKEN\" | kitbuild login -u USER --password-stdin SERVER");
     return text;
   }
-  if (flag !== undefined) {
-    rt.stderr("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
-    return flag;
-  }
-  throw usage("a password is required", "pass it on stdin with --password-stdin (or with -p)");
+  rt.stderr("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
+  return flag as string;
 }
 
 function usage(message: string, hint?: string): KitError {

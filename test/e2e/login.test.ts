@@ -5,13 +5,30 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { installTestHelper } from "../fixtures/credential-helper.ts";
 import { startRegistryGroup, type RegistryGroup } from "../fixtures/registries.ts";
-import { runKitbuild, tempDir } from "../harness.ts";
+import { BINARY, runKitbuild, tempDir } from "../harness.ts";
 
 let group: RegistryGroup;
 beforeAll(async () => {
   group = await startRegistryGroup();
 });
 afterAll(async () => group?.stop());
+
+/** Runs `cmd`, typing each answer once the output shows its prompt (as a person at a terminal would). */
+async function converse(cmd: string[], answers: Array<[prompt: string, answer: string]>): Promise<{ code: number; text: string }> {
+  const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH, NO_COLOR: "1" } });
+  let text = "";
+  const pending = [...answers];
+  const errText = new Response(proc.stderr).text();
+  for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+    text += new TextDecoder().decode(chunk);
+    while (pending[0] && text.includes(pending[0][0])) {
+      text = text.replace(pending[0][0], `<${pending[0][0].trim()}>`);
+      proc.stdin.write(`${(pending.shift() as [string, string])[1]}\r`);
+      await proc.stdin.flush();
+    }
+  }
+  return { code: await proc.exited, text: text + (await errText) };
+}
 
 const kitbuild = (args: string[], dockerConfig: string, stdin?: string, extraPath?: string) =>
   runKitbuild(args, { stdin, env: { DOCKER_CONFIG: dockerConfig, ...(extraPath ? { PATH: `${extraPath}:${process.env.PATH}` } : {}) } });
@@ -72,13 +89,26 @@ describe("kitbuild login / logout", () => {
     expect(existsSync(`${helper.storeDir}/${group.basic.replace(/[^A-Za-z0-9.]/g, "_")}`)).toBe(false);
   });
 
-  test("-p works with docker's warning; no password at all is a usage error", async () => {
+  test("at a terminal, the username and password are asked for", async () => {
+    const dir = tempDir("kitbuild-docker-");
+    // script(1) gives the binary a terminal; what it reads comes from script's stdin.
+    const cmd = `DOCKER_CONFIG=${dir} ${BINARY} login ${group.basic}`;
+    const res = await converse(["script", "-qec", cmd, "/dev/null"], [["Username: ", group.user.username], ["Password: ", group.user.password]]);
+    expect(res.text).toContain(`<Username:>${group.user.username}`);
+    // The password is read with echo off.
+    expect(res.text).not.toContain(group.user.password);
+    expect(res.text).toContain("Login Succeeded");
+    expect(res.code).toBe(0);
+    expect(JSON.parse(readFileSync(`${dir}/config.json`, "utf8")).auths[group.basic].auth).toBe(Buffer.from(`${group.user.username}:${group.user.password}`).toString("base64"));
+  });
+
+  test("-p works with docker's warning; without a terminal to ask, no password is a usage error", async () => {
     const dir = tempDir("kitbuild-docker-");
     const res = await kitbuild(["login", "-u", group.user.username, "-p", group.user.password, group.basic], dir);
     expect(res.code).toBe(0);
     expect(res.stderr).toContain("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
     const none = await kitbuild(["login", "-u", group.user.username, group.basic], dir);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain("ERROR: a password is required\nhint: pass it on stdin with --password-stdin");
+    expect(none.stderr).toContain("ERROR: cannot ask for a username or password: stdin is not a terminal\nhint: pass -u USERNAME and the password with --password-stdin");
   });
 });
