@@ -3,7 +3,7 @@ import { runMain, defineCommand } from "citty";
 import { createLogger, type Runtime } from "./cli/runtime.ts";
 import { KitError } from "./util/errors.ts";
 
-const SUBCOMMANDS = ["build", "version", "du", "prune"];
+const SUBCOMMANDS = ["build", "version", "du", "prune", "login", "logout"];
 
 /** `kitbuild .` means `kitbuild build .`; `kitbuild --version` means `kitbuild version`. */
 function normalizeArgs(argv: string[]): string[] {
@@ -44,6 +44,8 @@ const main = defineCommand({
     version: () => import("./cli/version.ts").then((m) => m.versionCommand(rt)),
     du: () => import("./cli/du.ts").then((m) => m.duCommand(rt)),
     prune: () => import("./cli/prune.ts").then((m) => m.pruneCommand(rt)),
+    login: () => import("./cli/login.ts").then((m) => m.loginCommand(rt)),
+    logout: () => import("./cli/logout.ts").then((m) => m.logoutCommand(rt)),
   },
 });
 
