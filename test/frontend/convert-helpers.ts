@@ -6,7 +6,7 @@ import type { ContainerConfig, ImageConfig, Platform } from "../../src/oci/types
 import { KitError } from "../../src/util/errors.ts";
 
 export const DIGEST = `sha256:${"a".repeat(64)}`;
-export const LAYER = `sha256:${"b".repeat(64)}`;
+export const LAYER: `sha256:${string}` = `sha256:${"b".repeat(64)}`;
 
 /** Image configs the fake registry knows, by the name used in FROM (others get a default config). */
 export type FakeImages = Record<string, Partial<ContainerConfig> & { empty?: boolean; os?: string }>;
