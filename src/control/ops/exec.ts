@@ -24,7 +24,8 @@ function runEnv(meta: ExecOp["meta"], home: string): string[] {
 export function execRunner(session: BuildSession, op: ExecOp): OpRunner<BuildRef> {
   return {
     async cacheMap() {
-      return { digest: digestOf(op), deps: [], cacheable: true };
+      // Proxy variables reach the step but never its cache key (as in BuildKit).
+      return { digest: digestOf({ ...op, meta: { ...op.meta, proxyEnv: undefined } }), deps: [], cacheable: true };
     },
     async exec(inputs, ctx) {
       const rootMount = op.mounts[0];
