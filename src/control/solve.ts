@@ -90,9 +90,9 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   return { unusedBuildArgs: converted.unusedBuildArgs };
 }
 
-type LoadedDockerfile = { text: string; path: string | undefined; name: string };
+export type LoadedDockerfile = { text: string; path: string | undefined; name: string };
 
-function loadDockerfile(req: BuildRequest, contextDir: string): LoadedDockerfile {
+export function loadDockerfile(req: Pick<BuildRequest, "dockerfilePath" | "dockerfileText">, contextDir: string): LoadedDockerfile {
   if (req.dockerfileText !== undefined) return { text: req.dockerfileText, path: undefined, name: "Dockerfile" };
   const path = req.dockerfilePath ? resolve(req.dockerfilePath) : `${contextDir}/Dockerfile`;
   try {
@@ -107,7 +107,7 @@ function loadDockerfile(req: BuildRequest, contextDir: string): LoadedDockerfile
 }
 
 /** A Dockerfile-specific ignore file ("app.Dockerfile.dockerignore") wins over the context's. */
-function readDockerignore(contextDir: string, dockerfilePath: string | undefined): string {
+export function readDockerignore(contextDir: string, dockerfilePath: string | undefined): string {
   const candidates = dockerfilePath ? [`${dirname(dockerfilePath)}/${basename(dockerfilePath)}.dockerignore`] : [];
   candidates.push(`${contextDir}/.dockerignore`);
   for (const path of candidates) {
@@ -120,7 +120,7 @@ function readDockerignore(contextDir: string, dockerfilePath: string | undefined
   return "";
 }
 
-async function resolveForFrontend(session: BuildSession, progress: ProgressSink, text: string, platform: Platform) {
+export async function resolveForFrontend(session: BuildSession, progress: ProgressSink, text: string, platform: Platform) {
   const ref = parseReference(text);
   const shown = formatReference(ref);
   return progressTask(progress, `metadata ${shown}`, `[internal] load metadata for ${shown}`, async () => {
