@@ -165,6 +165,12 @@ describe("targets and stage references", () => {
     expect(execs(definition).map((o) => o.meta.args.at(-1))).toEqual(["echo base", "echo final"]);
   });
 
+  test("stages FROM the same image resolve it once", async () => {
+    const log: Resolved[] = [];
+    await convert("FROM busybox AS a\nRUN a\nFROM busybox\nCOPY --from=a /a /a\nCOPY --from=busybox /b /b\n", { resolveImage: fakeResolver({}, log) });
+    expect(log.map((r) => r.ref)).toEqual(["busybox"]);
+  });
+
   test("--target picks a stage; an unknown one suggests the closest and lists the stages", async () => {
     const src = "FROM busybox AS build\nRUN echo build\nFROM busybox AS test\nRUN echo test\n";
     const { definition } = await convert(src, { target: "BUILD" });

@@ -32,7 +32,18 @@ export type ResolveOptions = {
 };
 
 /** Resolves what the target needs; returns the stages it reaches. */
-export async function resolveStages(set: StageSet, target: StageState, opts: ResolveOptions): Promise<Set<StageState>> {
+export async function resolveStages(set: StageSet, target: StageState, options: ResolveOptions): Promise<Set<StageState>> {
+  // Stages FROM the same image resolve it once.
+  const resolved = new Map<string, Promise<ImageMeta>>();
+  const opts: ResolveOptions = {
+    ...options,
+    resolveImage: (ref, platform) => {
+      const key = JSON.stringify([ref, platform]);
+      let p = resolved.get(key);
+      if (!p) resolved.set(key, (p = options.resolveImage(ref, platform)));
+      return p;
+    },
+  };
   for (;;) {
     const reachable = reachableFrom(target);
     await resolveBaseImages(set, reachable, opts);
