@@ -68,6 +68,20 @@ describe("RUN --mount", () => {
     expect(perms.vertex.op).toEqual({ kind: "file", base: -1, actions: [{ action: "mkdir", path: "/cache", mode: 0o750, makeParents: false, owner: { user: 5, group: 0 } }] });
   });
 
+  test("a mount may name a stage by index, or an image; a cache may start from a stage's directory", async () => {
+    const result = await convert("FROM busybox AS tools\nRUN make\nFROM busybox\nRUN --mount=from=0,target=/t --mount=type=cache,from=tools,source=/seed,target=/c --mount=from=alpine,target=/a x\n");
+    const run = root(result.definition);
+    const op = run.vertex.op as ExecOp;
+    expect(op.mounts.map((m) => [m.dest, m.type, m.input, m.selector])).toEqual([
+      ["/", "bind", 0, undefined],
+      ["/a", "bind", 1, undefined],
+      ["/c", "cache", 2, "/seed"],
+      ["/t", "bind", 2, undefined],
+    ]);
+    expect(inputOp(result.definition, run, 1).meta.name).toBe("FROM docker.io/library/alpine:latest@sha256:" + "a".repeat(64));
+    expect(inputOp(result.definition, run, 2).meta.name).toBe("[tools 2/2] RUN make");
+  });
+
   test("tmpfs mounts take a size in docker's units", async () => {
     const op = await execOf("RUN --mount=type=tmpfs,target=/tmp,size=64m x");
     expect(op.mounts[1]).toEqual({ type: "tmpfs", dest: "/tmp", input: -1, output: -1, readonly: false, tmpfs: { size: 64 * 1024 * 1024 } });
@@ -92,6 +106,11 @@ describe("RUN --mount", () => {
       { type: "ssh", dest: "/s", input: -1, output: -1, readonly: true, ssh: { id: "gh", uid: 0, gid: 0, mode: 0o600, optional: false } },
     ]);
     expect(op.meta.env).toContain("SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0");
+    const owned = await execOf("ENV SSH_AUTH_SOCK=/mine\nRUN --mount=type=ssh,uid=100,gid=102,mode=741 x");
+    expect(owned.mounts[1]?.ssh).toEqual({ id: "default", uid: 100, gid: 102, mode: 0o741, optional: true });
+    // A socket path the Dockerfile set is kept.
+    expect(owned.meta.env).toContain("SSH_AUTH_SOCK=/mine");
+    expect((await convertError("FROM busybox\nRUN --mount=type=ssh,src=x x\n")).message).toBe("ssh does not support source");
   });
 
   test("mount values expand the step's variables; mounts sort by target", async () => {

@@ -208,6 +208,13 @@ describe("targets and stage references", () => {
     expect(variable.location?.startLine).toBe(4);
   });
 
+  test("a --from naming neither a stage nor a resolvable image fails at its line, suggesting a close stage", async () => {
+    const err = await convertError("FROM busybox AS builder.invalid\nFROM busybox\nCOPY --from=biulder.invalid /x /y\n");
+    expect(err.code).toBe("E_REGISTRY_NOT_FOUND");
+    expect(err.location?.startLine).toBe(3);
+    expect(err.hint).toBe('did you mean the stage "builder.invalid"?');
+  });
+
   test("identical work in two stages is one vertex", async () => {
     const src = "FROM busybox AS a\nRUN echo same\nFROM busybox AS b\nRUN echo same\nFROM busybox\nCOPY --from=a /x /a\nCOPY --from=b /x /b\n";
     const { definition } = await convert(src);

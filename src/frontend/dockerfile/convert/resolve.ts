@@ -119,7 +119,7 @@ async function resolveImage(set: StageSet, s: StageState, opts: ResolveOptions):
 /** A failed resolution at its FROM line; a name close to a stage's suggests the stage. */
 function resolveError(e: unknown, ref: string, stages: string[], location: SourceLocation): KitError {
   const near = closest(ref, stages, true);
-  const hint = near ? `did you mean the stage "${near}"? stage names are case-insensitive but must match` : undefined;
+  const hint = near ? `did you mean the stage "${near}"?` : undefined;
   if (e instanceof KitError) return new KitError(e.code, e.message, { hint: hint ?? e.hint, location: e.location ?? location, cause: e.cause, details: e.details });
   return new KitError("E_DOCKERFILE_BASE_IMAGE", `failed to resolve "${ref}": ${e instanceof Error ? e.message : String(e)}`, { hint, location, cause: e });
 }
