@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { exportLocal } from "../exporter/local.ts";
 import { exportTar } from "../exporter/tar.ts";
-import { convertDockerfile } from "../frontend/dockerfile/convert/convert.ts";
+import { type ConvertOptions, type ConvertResult, convertDockerfile } from "../frontend/dockerfile/convert/convert.ts";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
 import { hostPlatform } from "../oci/platform.ts";
 import type { Platform } from "../oci/types.ts";
@@ -56,17 +56,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   await using env = await openEnvironment({ env: req.env, insecureRegistries: req.insecureRegistries });
   const platform = hostPlatform();
   const session = new BuildSession(env, contextDir, platform, signal);
-  const converted = await convertDockerfile({
-    source: dockerfile.text,
-    filename: dockerfile.name,
-    buildArgs: req.buildArgs,
-    target: req.target,
-    platform,
-    buildPlatform: platform,
-    excludePatterns,
-    noCacheStages: req.noCacheFilter,
-    resolveImage: (ref, p) => resolveForFrontend(session, progress, ref, p),
-  });
+  const converted = await convertRequest(req, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
   const solver = new Solver<BuildRef>({
     definition: converted.definition,
     runnerFor: (v) => runnerFor(session, v),
@@ -88,6 +78,27 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     await root.release();
   }
   return { unusedBuildArgs: converted.unusedBuildArgs };
+}
+
+/** The request's Dockerfile as a graph and image config for `platform` (built on the same platform). */
+export function convertRequest(
+  req: Pick<BuildRequest, "buildArgs" | "target" | "noCacheFilter">,
+  dockerfile: LoadedDockerfile,
+  excludePatterns: string[],
+  platform: Platform,
+  resolveImage: ConvertOptions["resolveImage"],
+): Promise<ConvertResult> {
+  return convertDockerfile({
+    source: dockerfile.text,
+    filename: dockerfile.name,
+    buildArgs: req.buildArgs,
+    target: req.target,
+    platform,
+    buildPlatform: platform,
+    excludePatterns,
+    noCacheStages: req.noCacheFilter,
+    resolveImage,
+  });
 }
 
 export type LoadedDockerfile = { text: string; path: string | undefined; name: string };

@@ -60,7 +60,7 @@ export function parseMount(value: string, expand?: Expander): RunMount {
         m.readonly = key === "readonly" || key === "ro";
         roAuto = false;
       } else if (key === "required") {
-        if (m.type !== "secret" && m.type !== "ssh") throw new MountError(`unexpected key '${key}' for mount type '${m.type}'`);
+        onlyFor(m, key, ["secret", "ssh"]);
         m.required = true;
       } else {
         throw new MountError(`invalid field '${field}' must be a key=value pair`);
@@ -85,12 +85,9 @@ export function parseMount(value: string, expand?: Expander): RunMount {
 
 function setField(m: RunMount, key: string, field: string, v: string): void {
   switch (key) {
-    case "type": {
-      const t = v.toLowerCase() as MountType;
-      if (!TYPES.includes(t)) throw new MountError(`unsupported mount type "${v}"`, suggestion(v, TYPES));
-      m.type = t;
+    case "type":
+      m.type = oneOf(v, TYPES, "mount type");
       return;
-    }
     case "from":
       m.from = v;
       return;
@@ -112,22 +109,19 @@ function setField(m: RunMount, key: string, field: string, v: string): void {
       m.readonly = !parseBool(key, v);
       return;
     case "required":
-      if (m.type !== "secret" && m.type !== "ssh") throw new MountError(`unexpected key '${key}' for mount type '${m.type}'`);
+      onlyFor(m, key, ["secret", "ssh"]);
       m.required = parseBool(key, v);
       return;
     case "size":
-      if (m.type !== "tmpfs") throw new MountError(`unexpected key '${key}' for mount type '${m.type}'`);
+      onlyFor(m, key, ["tmpfs"]);
       m.sizeLimit = ramInBytes(key, v);
       return;
     case "id":
       m.id = v;
       return;
-    case "sharing": {
-      const s = v.toLowerCase() as MountSharing;
-      if (!SHARING.includes(s)) throw new MountError(`unsupported sharing value "${v}"`, suggestion(v, SHARING));
-      m.sharing = s;
+    case "sharing":
+      m.sharing = oneOf(v, SHARING, "sharing value");
       return;
-    }
     case "mode":
       m.mode = parseUint(key, v, 8, `invalid value ${v} for mode`);
       return;
@@ -160,6 +154,16 @@ function validate(m: RunMount, roAuto: boolean): RunMount {
   }
   if (m.sharing !== "" && m.type !== "cache") throw new MountError(`invalid cache sharing set for ${m.type} mount`);
   return m;
+}
+
+function oneOf<T extends string>(v: string, options: readonly T[], what: string): T {
+  const lower = v.toLowerCase() as T;
+  if (!options.includes(lower)) throw new MountError(`unsupported ${what} "${v}"`, suggestion(v, options));
+  return lower;
+}
+
+function onlyFor(m: RunMount, key: string, types: readonly MountType[]): void {
+  if (!types.includes(m.type)) throw new MountError(`unexpected key '${key}' for mount type '${m.type}'`);
 }
 
 function suggestion(value: string, options: readonly string[]): string {
