@@ -11,58 +11,34 @@ import { expander } from "./dispatch-config.ts";
 import { displayParts } from "./display.ts";
 import { chownOf, destPath, rootJoin } from "./paths.ts";
 import { isHttpSource, parseGitRef } from "./remote-source.ts";
-import { commitHistory, envGetter, type StageState } from "./state.ts";
+import { commitHistory, envGetter, inputIndex, type StageState } from "./state.ts";
+
+type Expanded = { chown: string; chmod: string; checksum: string; sources: string[]; dest: string };
 
 export function dispatchCopy(s: StageState, c: CopyCommand, from: StageState | undefined, ctx: DispatchContext): void {
   const expand = expander(s, ctx);
-  const isAdd = c.kind === "add";
-  const chown = c.chown === undefined ? "" : expand(c.chown);
-  const chmod = c.chmod === undefined ? "" : expand(c.chmod);
-  const checksum = c.checksum === undefined ? "" : expand(c.checksum);
-  const sources = c.sourcePaths.map(expand);
-  const destWord = expand(c.dest);
+  const x: Expanded = {
+    chown: c.chown === undefined ? "" : expand(c.chown),
+    chmod: c.chmod === undefined ? "" : expand(c.chmod),
+    checksum: c.checksum === undefined ? "" : expand(c.checksum),
+    sources: c.sourcePaths.map(expand),
+    dest: expand(c.dest),
+  };
   if (c.from !== undefined && from && !from.dispatched) {
     throw new Error(`cannot copy from stage "${c.from}", it needs to be defined before current stage "${s.stageName}"`);
   }
-  checkChecksum(isAdd, checksum, sources);
+  checkChecksum(c.kind === "add", x.checksum, x.sources);
   const opts: CopyOptions = {
-    dest: destPath(s.workdir, destWord),
-    mode: chmod === "" ? undefined : parseChmod(chmod),
-    owner: chown === "" ? undefined : chownOf(chown),
+    dest: destPath(s.workdir, x.dest),
+    mode: x.chmod === "" ? undefined : parseChmod(x.chmod),
+    owner: x.chown === "" ? undefined : chownOf(x.chown),
     exclude: c.exclude,
   };
   const { prefix, text } = displayParts(s, ctx, c.original, { raw: false });
-  const name = prefix + text;
-  const inputs: Output[] = [];
-  const inputOf = (o: Output): number => {
-    const i = inputs.findIndex((x) => x.node === o.node && x.index === o.index);
-    return i >= 0 ? i : inputs.push(o) - 1;
-  };
-  const link = c.link && chmod === "";
-  if (s.output && !link) inputOf(s.output);
-  const actions: CopyAction[] = [];
-  let message = isAdd ? "ADD" : "COPY";
-  if (c.parents) message += " --parents";
-  if (chown !== "") message += ` --chown=${chown}`;
-  if (chmod !== "") message += ` --chmod=${chmod}`;
-  for (const src of sources) {
-    message += ` ${src}`;
-    const remote = remoteSource(src, c, checksum, name, isAdd);
-    if (remote) {
-      actions.push({ ...copyActionFor(remote.kind, remote.path, opts, remote.unpack), srcInput: inputOf(remote.output) });
-      continue;
-    }
-    const tree = from ? (from.output ?? emptySource()) : ctx.buildContext();
-    actions.push({ ...localCopy(src, c, opts, isAdd), srcInput: inputOf(tree) });
-  }
-  for (const doc of c.sourceContents) {
-    message += ` <<${doc.path}`;
-    const data = doc.expand ? new ShellLex("\\", { skipProcessQuotes: true }).processWord(doc.data, envGetter(s)).result : doc.data;
-    const src = heredocSource(doc.path, data);
-    actions.push({ ...copyActionFor("inline", src.path, opts, false), srcInput: inputOf(src.output) });
-  }
-  message += ` ${destWord}`;
-  const meta = ctx.meta(name, c.location, s.ignoreCache);
+  const link = c.link && x.chmod === "";
+  const inputs: Output[] = s.output && !link ? [s.output] : [];
+  const actions = [...pathActions(c, x, opts, from, prefix + text, inputs, ctx), ...heredocActions(s, c, opts, inputs)];
+  const meta = ctx.meta(prefix + text, c.location, s.ignoreCache);
   if (!link) {
     s.output = output(node({ kind: "file", base: s.output ? 0 : -1, actions }, inputs, meta));
   } else {
@@ -71,8 +47,38 @@ export function dispatchCopy(s: StageState, c: CopyCommand, from: StageState | u
     const merge: MergeOp = { kind: "merge" };
     s.output = s.output ? output(node(merge, [s.output, copied], ctx.meta(`${prefix}LINK ${text}`, c.location, s.ignoreCache))) : copied;
   }
-  recordContextPaths(s, c, sources, from);
-  commitHistory(s, message, { withLayer: true, fromState: true, epoch: ctx.epoch });
+  recordContextPaths(s, c, x.sources, from);
+  commitHistory(s, historyText(c, x), { withLayer: true, fromState: true, epoch: ctx.epoch });
+}
+
+/** Copies of the named sources: URLs and git repositories (ADD), else context or --from paths. */
+function pathActions(
+  c: CopyCommand, x: Expanded, opts: CopyOptions, from: StageState | undefined, name: string, inputs: Output[], ctx: DispatchContext,
+): CopyAction[] {
+  return x.sources.map((src) => {
+    const remote = remoteSource(src, c, x.checksum, name, c.kind === "add");
+    if (remote) return { ...copyActionFor(remote.kind, remote.path, opts, remote.unpack), srcInput: inputIndex(inputs, remote.output) };
+    const tree = from ? (from.output ?? emptySource()) : ctx.buildContext();
+    return { ...localCopy(src, c, opts, c.kind === "add"), srcInput: inputIndex(inputs, tree) };
+  });
+}
+
+/** Copies of heredoc sources; an unquoted delimiter expands the step's variables in the content. */
+function heredocActions(s: StageState, c: CopyCommand, opts: CopyOptions, inputs: Output[]): CopyAction[] {
+  return c.sourceContents.map((doc) => {
+    const data = doc.expand ? new ShellLex("\\", { skipProcessQuotes: true }).processWord(doc.data, envGetter(s)).result : doc.data;
+    const src = heredocSource(doc.path, data);
+    return { ...copyActionFor("inline", src.path, opts, false), srcInput: inputIndex(inputs, src.output) };
+  });
+}
+
+/** "COPY --parents --chown=… --chmod=… src… <<doc… dest" (BuildKit leaves --from out). */
+function historyText(c: CopyCommand, x: Expanded): string {
+  const parts = [c.kind === "add" ? "ADD" : "COPY"];
+  if (c.parents) parts.push("--parents");
+  if (x.chown !== "") parts.push(`--chown=${x.chown}`);
+  if (x.chmod !== "") parts.push(`--chmod=${x.chmod}`);
+  return [...parts, ...x.sources, ...c.sourceContents.map((d) => `<<${d.path}`), x.dest].join(" ");
 }
 
 function checkChecksum(isAdd: boolean, checksum: string, sources: string[]): void {

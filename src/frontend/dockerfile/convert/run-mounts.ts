@@ -7,7 +7,7 @@ import { MountError, parseMount, type RunMount } from "../instructions/mount.ts"
 import type { RunCommand } from "../instructions/types.ts";
 import type { DispatchContext } from "./dispatch-context.ts";
 import { cleanPath, rootJoin } from "./paths.ts";
-import type { StageState } from "./state.ts";
+import { inputIndex, type StageState } from "./state.ts";
 
 /** A mount whose input is still a graph output (undefined: scratch), not yet an input index. */
 export type PendingMount = Omit<ExecMount, "input"> & { source: Output | undefined };
@@ -118,10 +118,5 @@ function basename(p: string): string {
 
 /** Turns pending mounts into exec mounts, adding each distinct source to `inputs` once. */
 export function bindInputs(mounts: readonly PendingMount[], inputs: Output[]): ExecMount[] {
-  return mounts.map(({ source, ...m }) => {
-    if (!source) return { ...m, input: -1 };
-    let idx = inputs.findIndex((o) => o.node === source.node && o.index === source.index);
-    if (idx < 0) idx = inputs.push(source) - 1;
-    return { ...m, input: idx };
-  });
+  return mounts.map(({ source, ...m }) => ({ ...m, input: source ? inputIndex(inputs, source) : -1 }));
 }

@@ -111,6 +111,12 @@ export function commitHistory(s: StageState, createdBy: string, opts: { withLaye
   });
 }
 
+/** The index of `o` among a vertex's inputs, adding it when it is not there yet. */
+export function inputIndex(inputs: Output[], o: Output): number {
+  const i = inputs.findIndex((x) => x.node === o.node && x.index === o.index);
+  return i >= 0 ? i : inputs.push(o) - 1;
+}
+
 /** Object keys sorted, as Go writes a map (ExposedPorts, Volumes, Labels) into the image config. */
 export function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
