@@ -21,6 +21,9 @@ export function buildCommand(rt: Runtime) {
       "no-cache-filter": { type: "string", description: "Do not cache the named stages (repeatable)" },
       "insecure-registry": { type: "string", description: "Reach this registry over plain HTTP (repeatable)" },
       "max-parallelism": { type: "string", description: "How many steps run at once (default: number of CPUs)" },
+      secret: { type: "string", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)" },
+      ssh: { type: "string", description: "An ssh agent for RUN --mount=type=ssh: default or ID=SOCKET|KEYFILE (repeatable)" },
+      allow: { type: "string", description: "Grant an entitlement: security.insecure, network.host (repeatable)" },
     },
     run: ({ rawArgs }) =>
       guarded(rt, async () => {
@@ -45,6 +48,9 @@ export function buildCommand(rt: Runtime) {
               noCacheFilter: flags.noCacheFilter,
               insecureRegistries: flags.insecureRegistries,
               maxParallelism: flags.maxParallelism ?? Math.max(2, cpus().length),
+              secrets: flags.secrets,
+              ssh: flags.ssh,
+              allow: flags.allow,
               env: rt.env,
               stdout: (chunk) => rt.stdout(chunk),
             },

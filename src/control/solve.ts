@@ -13,7 +13,11 @@ import { Solver } from "../solver/scheduler.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";
+import { type Entitlement, ExecServices } from "../worker/runc/exec-services.ts";
+import type { SecretSource } from "../worker/runc/secrets.ts";
+import type { SshSource } from "../worker/runc/ssh-agents.ts";
 import { type BuildEnvironment, openEnvironment } from "./environment.ts";
+import { deniedEntitlement } from "./ops/exec.ts";
 import { runnerFor } from "./ops/runner-for.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
 import { indexResultStore } from "./result-store.ts";
@@ -34,6 +38,10 @@ export type BuildRequest = {
   noCacheFilter: string[];
   insecureRegistries: string[];
   maxParallelism: number;
+  /** --secret, --ssh and --allow: what RUN steps may use. */
+  secrets: SecretSource[];
+  ssh: SshSource[];
+  allow: Entitlement[];
   env: Record<string, string | undefined>;
   /** Writes bytes to standard output (for `-o type=tar,dest=-`). */
   stdout: (chunk: Uint8Array) => Promise<void>;
@@ -53,9 +61,10 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     p.statusDone(`transferring context: ${formatBytes(Buffer.byteLength(text))}`);
     return parseDockerignore(text);
   });
+  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env });
   await using env = await openEnvironment({ env: req.env, insecureRegistries: req.insecureRegistries });
   const platform = hostPlatform();
-  const session = new BuildSession(env, contextDir, platform, signal);
+  const session = new BuildSession(env, contextDir, platform, signal, exec);
   const converted = await convertDockerfile({
     source: dockerfile.text,
     filename: dockerfile.name,
@@ -67,6 +76,8 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     noCacheStages: req.noCacheFilter,
     resolveImage: (ref, p) => resolveForFrontend(session, progress, ref, p),
   });
+  const denied = deniedEntitlement(converted.definition, exec);
+  if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
   const solver = new Solver<BuildRef>({
     definition: converted.definition,
     runnerFor: (v) => runnerFor(session, v),

@@ -64,7 +64,7 @@ async function copyAction(session: BuildSession, dest: Mounted, action: CopyActi
   await copyInto({ root: from.path, resetOwner: false }, dest.path, params, signal);
 }
 
-function contextTree(context: import("../../source/local.ts").LocalContext): SourceTree {
+export function contextTree(context: import("../../source/local.ts").LocalContext): SourceTree {
   return {
     root: context.dir,
     resetOwner: true,

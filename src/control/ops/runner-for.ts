@@ -16,7 +16,7 @@ export function runnerFor(session: BuildSession, v: SolverVertex): OpRunner<Buil
       if (op.identifier.startsWith("local://")) return localSourceRunner(session, op);
       throw new KitError("E_INTERNAL", `source "${op.identifier}" is not supported yet`);
     case "exec":
-      return execRunner(session, op);
+      return execRunner(session, op, v.vertex.inputs.length);
     case "file":
       return fileRunner(session, op, v.vertex.inputs.length);
     case "merge":
