@@ -65,6 +65,8 @@ export type SolveOptions = {
   exportTo?: string;
   noCache?: boolean;
   signal?: AbortSignal;
+  /** Sees each progress event as it happens. */
+  progress?: (e: ProgressEvent) => void;
 };
 
 export type Solved = { events: ProgressEvent[]; logs: string; error?: unknown };
@@ -84,7 +86,10 @@ export async function solve(out: Output, opts: SolveOptions): Promise<Solved> {
       store: indexResultStore(benv.index),
       maxParallelism: 2,
       noCache: opts.noCache ?? false,
-      progress: (e) => events.push(e),
+      progress: (e) => {
+        events.push(e);
+        opts.progress?.(e);
+      },
       signal,
     });
     const result = await solver.solve();
