@@ -51,6 +51,8 @@ export type BuildResult = { unusedBuildArgs: string[] };
 
 export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal): Promise<BuildResult> {
   const contextDir = resolve(req.contextDir);
+  // Secrets and ssh agents are checked first, as buildx does before it starts a build.
+  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env });
   const dockerfile = await progressTask(progress, "load-dockerfile", "[internal] load build definition from Dockerfile", async (p) => {
     const loaded = loadDockerfile(req, contextDir);
     p.statusDone(`transferring dockerfile: ${formatBytes(Buffer.byteLength(loaded.text))}`);
@@ -61,7 +63,6 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     p.statusDone(`transferring context: ${formatBytes(Buffer.byteLength(text))}`);
     return parseDockerignore(text);
   });
-  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env });
   await using env = await openEnvironment({ env: req.env, insecureRegistries: req.insecureRegistries });
   const platform = hostPlatform();
   const session = new BuildSession(env, contextDir, platform, signal, exec);

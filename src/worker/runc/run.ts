@@ -2,7 +2,7 @@
 // the step's log limits), the container killed and deleted on abort, and containers left by crashed
 // kitbuild processes removed.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { canceledError } from "../../util/abort.ts";
 import { KitError } from "../../util/errors.ts";
 import type { VertexProgress } from "../../util/progress.ts";
@@ -119,12 +119,12 @@ function deleteContainer(runc: Runc, id: string): void {
 export function deleteOrphanContainers(runc: Runc, isAlive: (pid: number) => boolean): void {
   const res = spawnSync(runc.path, ["--root", runc.root, "list", "--format", "json"], { encoding: "utf8", timeout: 10000 });
   if (res.status !== 0 || !res.stdout.trim()) return;
-  const list = (JSON.parse(res.stdout) as Array<{ id: string; bundle?: string }> | null) ?? [];
+  const list = (JSON.parse(res.stdout) as Array<{ id: string }> | null) ?? [];
   for (const c of list) {
     const m = /^kitbuild-(\d+)-/.exec(c.id);
     if (!m || isAlive(Number(m[1]))) continue;
+    // Its bundle is the step's tmpfs directory, which removeOrphanStepDirs unmounts and removes.
     deleteContainer(runc, c.id);
-    if (c.bundle) rmSync(c.bundle, { recursive: true, force: true });
   }
 }
 
