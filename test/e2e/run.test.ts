@@ -103,6 +103,18 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
     }
   });
 
+  test("runc missing or too old: the step fails saying how to get it", async () => {
+    const missing = await build(["RUN true"], [], { PATH: "/nonexistent" });
+    expect(missing.res.code).toBe(1);
+    expect(missing.res.stderr).toContain("runc was not found");
+    expect(missing.res.stderr).toContain("apt-get install runc");
+    const fake = `${tempDir()}/runc`;
+    writeFileSync(fake, "#!/bin/sh\necho 'runc version 0.9.0'\n", { mode: 0o755 });
+    const old = await build(["RUN true"], [], { KITBUILD_RUNC: fake });
+    expect(old.res.code).toBe(1);
+    expect(old.res.stderr).toContain(`runc 0.9.0 at "${fake}" is too old: kitbuild needs 1.0.0 or newer`);
+  });
+
   test("output past the log limit is clipped with BuildKit's message, and the tail is kept", async () => {
     const { res } = await build(["RUN seq 1 100000"], [], { KITBUILD_STEP_LOG_MAX_SIZE: "4096", KITBUILD_STEP_LOG_MAX_SPEED: "-1" });
     expect(res.code).toBe(0);

@@ -9,7 +9,7 @@ import { output } from "../../src/llb/builder.ts";
 import type { CacheSharing } from "../../src/llb/ops.ts";
 import { CacheMounts } from "../../src/worker/runc/cache-mounts.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT, NEEDS_ROOT_AND_RUNC, skipBecause, tempDir, testRegistry } from "../harness.ts";
-import { image, run, scratchMkdir, solve } from "./graph.ts";
+import { image, roots as testRoots, run, scratchMkdir, solve } from "./graph.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `cache mount tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -18,10 +18,7 @@ beforeAll(async () => {
   if (!skip) base = `${await testRegistry()}/busybox:latest`;
 });
 
-function roots() {
-  const work = tempDir("kitbuild-cache-");
-  return { work, root: `${work}/root`, runcRoot: `${work}/runc`, out: `${work}/out` };
-}
+const roots = () => testRoots("kitbuild-cache-");
 
 const cacheAt = (dest: string, id: string, sharing: CacheSharing = "shared") =>
   ({ type: "cache", dest, input: -1, output: -1, readonly: false, cache: { id, sharing } }) as const;

@@ -13,6 +13,13 @@ import { indexResultStore } from "../../src/control/result-store.ts";
 import { BuildSession } from "../../src/control/session.ts";
 import type { ProgressEvent } from "../../src/util/progress.ts";
 import { type ExecOptions, ExecServices } from "../../src/worker/runc/exec-services.ts";
+import { tempDir } from "../harness.ts";
+
+/** A fresh cache root, runc root and output directory under one temp directory. */
+export function roots(prefix: string) {
+  const work = tempDir(prefix);
+  return { work, root: `${work}/root`, runcRoot: `${work}/runc`, out: `${work}/out` };
+}
 
 export const image = (ref: string): Output =>
   output(node({ kind: "source", identifier: `docker-image://${ref}`, attrs: {} }, [], { name: `FROM ${ref}` }));

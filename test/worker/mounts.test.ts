@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { output } from "../../src/llb/builder.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, skipBecause, tempDir, testRegistry } from "../harness.ts";
-import { context, image, run, solve } from "./graph.ts";
+import { context, image, roots as testRoots, run, solve } from "./graph.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `RUN mount tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -17,10 +17,7 @@ beforeAll(async () => {
 
 const read = (path: string) => readFileSync(path, "utf8");
 
-function roots() {
-  const work = tempDir("kitbuild-mounts-");
-  return { work, root: `${work}/root`, runcRoot: `${work}/runc`, out: `${work}/out` };
-}
+const roots = () => testRoots("kitbuild-mounts-");
 
 /** A stage with /data/f (owned by 1234) to mount from. */
 const dataStage = () => output(run(image(base), "mkdir -p /data && echo from-stage > /data/f && chown 1234:1234 /data/f"));

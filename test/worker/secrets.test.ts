@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { output } from "../../src/llb/builder.ts";
 import type { ExecMount } from "../../src/llb/ops.ts";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, skipBecause, tempDir, testRegistry } from "../harness.ts";
-import { image, run, solve } from "./graph.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, skipBecause, testRegistry } from "../harness.ts";
+import { image, roots as testRoots, run, solve } from "./graph.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `secret tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -17,10 +17,7 @@ beforeAll(async () => {
   if (!skip) base = `${await testRegistry()}/busybox:latest`;
 });
 
-function roots() {
-  const work = tempDir("kitbuild-secrets-");
-  return { work, root: `${work}/root`, runcRoot: `${work}/runc`, out: `${work}/out` };
-}
+const roots = () => testRoots("kitbuild-secrets-");
 
 const sha256 = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
 

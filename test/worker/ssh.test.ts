@@ -10,7 +10,7 @@ import type { ExecMount } from "../../src/llb/ops.ts";
 import { startAgentProxy } from "../../src/worker/runc/ssh-proxy.ts";
 import { debianImage } from "../../scripts/test-debian.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, skipBecause, tempDir, testRegistry } from "../harness.ts";
-import { image, run, solve } from "./graph.ts";
+import { image, roots as testRoots, run, solve } from "./graph.ts";
 
 const HAS_SSH = ["ssh-agent", "ssh-add", "ssh-keygen"].every((t) => Bun.which(t) !== null);
 const skipSsh = skipBecause(!HAS_SSH, "ssh tests: need ssh-agent, ssh-add and ssh-keygen (apt-get install openssh-client)");
@@ -46,10 +46,7 @@ async function sshAdd(socket: string, args: string[]): Promise<{ status: number;
   return { status: await p.exited, stdout };
 }
 
-function roots() {
-  const work = tempDir("kitbuild-sshrun-");
-  return { work, root: `${work}/root`, runcRoot: `${work}/runc`, out: `${work}/out` };
-}
+const roots = () => testRoots("kitbuild-sshrun-");
 
 const sshMount = (dest: string, id = "default", extra: Partial<NonNullable<ExecMount["ssh"]>> = {}): ExecMount => ({
   type: "ssh", dest, input: -1, output: -1, readonly: true,

@@ -17,7 +17,8 @@ while read -r word pid; do
   esac
 done
 for p in $pids; do kill -KILL -- "-$p" "$p" 2>/dev/null; done
-for id in $("$2" --root "$3" list -q 2>/dev/null); do
+# (runc list would create a state root that is gone: look only where there is one)
+[ -d "$3" ] && for id in $("$2" --root "$3" list -q 2>/dev/null); do
   case "$id" in "kitbuild-$1-"*) "$2" --root "$3" delete --force "$id" >/dev/null 2>&1;; esac
 done
 for m in "$4/executor/kitbuild-$1-"* "$4/mounts/$1-"*; do
