@@ -145,3 +145,30 @@ describe.skipIf(skip)("tmpfs and mount points", () => {
     expect(lstatSync(`${r.out}/tmp`).mode).toBe(lstatSync(`${before}/tmp`).mode);
   });
 });
+
+describe.skipIf(skip)("release", () => {
+  test("after a step with every kind of mount, succeeded or failed, nothing is left running or mounted", async () => {
+    const r = roots();
+    const secretFile = `${r.work}/s`;
+    writeFileSync(secretFile, "value");
+    const step = (script: string) =>
+      run(image(base), script, {
+        mounts: [
+          { type: "bind", dest: "/ro", input: 1, output: -1, readonly: true },
+          { type: "bind", dest: "/rw", input: 1, output: -1, readonly: false },
+          { type: "cache", dest: "/cache", input: -1, output: -1, readonly: false, cache: { id: "c", sharing: "locked" } },
+          { type: "tmpfs", dest: "/tmpfs", input: -1, output: -1, readonly: false },
+          { type: "secret", dest: "/run/secrets/s", input: -1, output: -1, readonly: true, secret: { id: "s", uid: 0, gid: 0, mode: 0o400, optional: false } },
+        ],
+        inputs: [dataStage()],
+      });
+    for (const [script, fails] of [["touch /rw/x /cache/x /tmpfs/x", false], ["touch /rw/x; exit 7", true]] as const) {
+      const res = await solve(output(step(script)), { ...r, exec: { secrets: [{ id: "s", file: secretFile }] } });
+      expect(res.error === undefined).toBe(!fails);
+      expect(readFileSync("/proc/mounts", "utf8")).not.toContain(r.root);
+      expect(Bun.spawnSync(["runc", "--root", r.runcRoot, "list", "--quiet"]).stdout.toString()).toBe("");
+      expect(readdirSync(`${r.root}/executor`)).toEqual([]);
+      expect(readdirSync(`${r.root}/mounts`)).toEqual([]);
+    }
+  });
+});
