@@ -104,6 +104,26 @@ describe.skipIf(skipRun)("ssh mounts in a step", () => {
   });
 });
 
+describe.skipIf(skipRun)("a build killed while it forwards an agent", () => {
+  test("SIGKILL: the ssh-agent it started for a key file is stopped, the container and mounts gone", async () => {
+    const r = roots();
+    const child = spawn(process.execPath, [`${import.meta.dir}/fixtures/ssh-step.ts`, r.root, r.runcRoot, `${registry}/busybox:latest`, agent.key], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout?.on("data", (d) => (out += d));
+    for (let i = 0; i < 1200 && !out.includes("started"); i++) await Bun.sleep(50);
+    expect(out).toContain("started");
+    expect(agentsStartedByKitbuild().length).toBe(1);
+    child.kill("SIGKILL");
+    const leftovers = () => [
+      ...agentsStartedByKitbuild(),
+      ...Bun.spawnSync(["runc", "--root", r.runcRoot, "list", "--quiet"]).stdout.toString().split("\n").filter(Boolean),
+      ...readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.includes(r.root)),
+    ];
+    for (let i = 0; i < 200 && leftovers().length > 0; i++) await Bun.sleep(50);
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
+});
+
 describe.skipIf(skipDebian)("ssh-add inside a step (Debian image)", () => {
   const debianRef = () => (debian?.kind === "ready" ? debian.ref : "");
 

@@ -16,7 +16,7 @@ while read -r word pid; do
     done) pids=$(printf '%s' "$pids" | sed "s/ $pid / /g");;
   esac
 done
-for p in $pids; do kill -KILL -- "-$p" "$p" 2>/dev/null; done
+for p in $pids; do kill -9 "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
 # (runc list would create a state root that is gone: look only where there is one)
 [ -d "$3" ] && for id in $("$2" --root "$3" list -q 2>/dev/null); do
   case "$id" in "kitbuild-$1-"*) "$2" --root "$3" delete --force "$id" >/dev/null 2>&1;; esac
