@@ -25,13 +25,18 @@ const dataStage = () => output(run(image(base), "mkdir -p /data && echo from-sta
 describe.skipIf(skip)("bind mounts", () => {
   test("a stage mounted read-only at source=; the mount point leaves no trace", async () => {
     const r = roots();
-    const step = run(image(base), "cat /mnt/a/f > /seen; stat -c '%u' /mnt/a/f >> /seen; touch /mnt/a/x 2>/dev/null && echo writable > /ro || echo readonly > /ro", {
-      mounts: [{ type: "bind", dest: "/mnt/a", input: 1, output: -1, readonly: true, selector: "/data" }],
-      inputs: [dataStage()],
+    const script = "cat /mnt/a/f > /seen; stat -c '%u' /mnt/a/f >> /seen; touch /mnt/a/x 2>/dev/null && echo writable > /ro || echo readonly > /ro; ls /mnt/img/bin/busybox > /img";
+    const step = run(image(base), script, {
+      mounts: [
+        { type: "bind", dest: "/mnt/a", input: 1, output: -1, readonly: true, selector: "/data" },
+        { type: "bind", dest: "/mnt/img", input: 2, output: -1, readonly: true },
+      ],
+      inputs: [dataStage(), image(base)],
     });
     const res = await solve(output(step), { ...r, exportTo: r.out });
     expect(res.error).toBeUndefined();
     expect(read(`${r.out}/seen`)).toBe("from-stage\n1234\n");
+    expect(read(`${r.out}/img`)).toBe("/mnt/img/bin/busybox\n");
     expect(read(`${r.out}/ro`)).toBe("readonly\n");
     // runc created /mnt and /mnt/a for the mount; both are gone from the result, as in BuildKit.
     expect(existsSync(`${r.out}/mnt`)).toBe(false);

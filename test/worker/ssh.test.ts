@@ -79,9 +79,10 @@ describe.skipIf(skipRun)("ssh mounts in a step", () => {
   test("the step gets a socket of its own with the mount's owner and mode, and SSH_AUTH_SOCK", async () => {
     const r = roots();
     const step = run(image(`${registry}/busybox:latest`), "stat -c '%a %u %g %F' $SSH_AUTH_SOCK /run/ssh-user > /st; echo $SSH_AUTH_SOCK >> /st", {
-      mounts: [sshMount("/run/buildkit/ssh_agent.0"), sshMount("/run/ssh-user", "default", { uid: 1000, gid: 1000, mode: 0o660 })],
+      mounts: [sshMount("/run/buildkit/ssh_agent.0"), sshMount("/run/ssh-user", "sock", { uid: 1000, gid: 1000, mode: 0o660 })],
     });
-    const res = await solve(output(step), { ...r, exportTo: r.out, exec: { ssh: [{ id: "default", paths: [] }] }, env: { SSH_AUTH_SOCK: agent.socket } });
+    const ssh = [{ id: "default", paths: [] }, { id: "sock", paths: [agent.socket] }];
+    const res = await solve(output(step), { ...r, exportTo: r.out, exec: { ssh }, env: { SSH_AUTH_SOCK: agent.socket } });
     expect(res.error).toBeUndefined();
     expect(readFileSync(`${r.out}/st`, "utf8")).toBe("600 0 0 socket\n660 1000 1000 socket\n/run/buildkit/ssh_agent.0\n");
     expect(existsSync(`${r.out}/run`)).toBe(false);
