@@ -18,7 +18,7 @@ export type SshAgentOptions = { env: Record<string, string | undefined> };
 
 export class SshAgents implements AsyncDisposable {
   private readonly agents = new Map<string, Agent>();
-  private readonly processes: Array<{ pid?: number; kill(): boolean; helpers: HelperTracker }> = [];
+  private readonly processes: Array<{ pid?: number; stop(): Promise<void>; helpers: HelperTracker }> = [];
   private readonly dirs: string[] = [];
 
   /** Checks every source now: a missing socket or key fails the build before any step runs. */
@@ -61,7 +61,8 @@ export class SshAgents implements AsyncDisposable {
     this.dirs.push(dir);
     const socket = `${dir}/agent.sock`;
     const child = spawn(sshAgent, ["-D", "-a", socket], { stdio: "ignore", detached: true });
-    this.processes.push({ pid: child.pid, kill: () => child.kill(), helpers });
+    const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
+    this.processes.push({ pid: child.pid, stop: () => (child.kill(), exited), helpers });
     if (child.pid) helpers.started(child.pid);
     await waitForSocket(socket, child, signal);
     const res = spawnSync(sshAdd, ["-q", ...keys], {
@@ -80,7 +81,7 @@ export class SshAgents implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     for (const p of this.processes.splice(0)) {
-      p.kill();
+      await p.stop();
       if (p.pid) p.helpers.ended(p.pid);
     }
     for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true });
