@@ -6,20 +6,12 @@
 // names removed (expected: containerd's own validator). Needs root (mounts).
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
-import { CacheIndex } from "../../src/cache/index.ts";
-import { applyLayerFile } from "../../src/snapshot/layer-apply.ts";
-import { NativeSnapshotter } from "../../src/snapshot/native.ts";
-import { OverlaySnapshotter } from "../../src/snapshot/overlay.ts";
 import type { Snapshotter } from "../../src/snapshot/snapshotter.ts";
 import { resolveInRoot } from "../../src/util/fs-safe.ts";
-import { makeTar } from "../../scripts/test-env.ts";
 import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
+import { applyTo, freshSnapshotter, IMPLS, layerFile, text, type TarEntry as Entry } from "./impls.ts";
 
 const skip = skipBecause(!IS_ROOT, `breakout suite: ${NEEDS_ROOT}`);
-const signal = new AbortController().signal;
-const text = (s: string) => new TextEncoder().encode(s);
-
-type Entry = Parameters<typeof makeTar>[0][number];
 const file = (name: string, body: string | Uint8Array, mode = 0o644): Entry => ({ name, type: "file", mode, body: typeof body === "string" ? text(body) : body });
 const dir = (name: string, mode = 0o755): Entry => ({ name, type: "directory", mode });
 const symlink = (target: string, name: string): Entry => ({ name, type: "symlink", linkname: target, mode: 0o777 });
@@ -139,21 +131,8 @@ function relativeNames(entries: Entry[]): Entry[] {
   return entries.map((e) => ({ ...e, name: strip(e.name), ...(e.type === "link" ? { linkname: strip(e.linkname ?? "") } : {}) }));
 }
 
-type Impl = { name: string; make: (root: string, index: CacheIndex) => Snapshotter };
-const IMPLS: Impl[] = [
-  { name: "overlay", make: (root, index) => new OverlaySnapshotter(root, index) },
-  { name: "native", make: (root, index) => new NativeSnapshotter(root, index, true) },
-];
-
 async function applyLayer(s: Snapshotter, parent: number | null, work: string, entries: Entry[]): Promise<number> {
-  const blob = `${work}/layer-${Math.random().toString(36).slice(2)}.tar`;
-  writeFileSync(blob, await makeTar(entries));
-  await using active = await s.prepare(parent, "layer");
-  {
-    await using target = await active.mount();
-    await applyLayerFile(blob, "uncompressed", target.path, { preserveOwner: true, signal });
-  }
-  return active.commit();
+  return applyTo(s, parent, await layerFile(work, entries, "uncompressed"), "uncompressed");
 }
 
 async function runCase(s: Snapshotter, work: string, c: Case, layer: Entry[], expected: "refused" | Check): Promise<void> {
@@ -175,8 +154,7 @@ for (const impl of IMPLS) {
     writeFileSync(existsOutside, "...", { mode: 0o640 });
     for (const c of CASES) {
       test(c.name, async () => {
-        const work = tempDir(`kitbuild-breakout-${impl.name}-`);
-        const s = impl.make(work, new CacheIndex(`${work}/index.db`));
+        const { root: work, s } = freshSnapshotter(impl);
         await runCase(s, work, c, c.layer, c.asWritten);
         if (c.relative !== undefined) await runCase(s, work, c, relativeNames(c.layer), c.relative);
         expect(readFileSync("/etc/passwd")).toEqual(hostPasswd);

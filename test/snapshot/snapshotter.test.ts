@@ -2,52 +2,18 @@
 // apply layers (with whiteouts), and clean up after a crashed owner. Needs root (mounts, mknod).
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { gzipSync } from "node:zlib";
-import { CacheIndex } from "../../src/cache/index.ts";
-import { applyLayerFile } from "../../src/snapshot/layer-apply.ts";
-import { NativeSnapshotter } from "../../src/snapshot/native.ts";
-import { OverlaySnapshotter } from "../../src/snapshot/overlay.ts";
-import type { Snapshotter } from "../../src/snapshot/snapshotter.ts";
-import { makeTar } from "../../scripts/test-env.ts";
-import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
+import { IS_ROOT, NEEDS_ROOT, skipBecause } from "../harness.ts";
+import { applyTo, freshSnapshotter, IMPLS, layerFile, text } from "./impls.ts";
 
 const skip = skipBecause(!IS_ROOT, `snapshotter suite: ${NEEDS_ROOT}`);
-const signal = new AbortController().signal;
-
-type Impl = { name: string; make: (root: string, index: CacheIndex) => Snapshotter };
-const IMPLS: Impl[] = [
-  { name: "overlay", make: (root, index) => new OverlaySnapshotter(root, index) },
-  { name: "native", make: (root, index) => new NativeSnapshotter(root, index, true) },
-];
-
-async function layerFile(dir: string, name: string, entries: Parameters<typeof makeTar>[0]): Promise<string> {
-  const path = `${dir}/${name}.tar.gz`;
-  writeFileSync(path, gzipSync(await makeTar(entries)));
-  return path;
-}
-
-async function applyTo(s: Snapshotter, parent: number | null, blob: string): Promise<number> {
-  await using active = await s.prepare(parent, "layer");
-  {
-    await using target = await active.mount();
-    await applyLayerFile(blob, "gzip", target.path, { preserveOwner: true, signal });
-  }
-  return active.commit();
-}
-
-const text = (s: string) => new TextEncoder().encode(s);
 
 for (const impl of IMPLS) {
   describe.skipIf(skip)(`${impl.name} snapshotter`, () => {
-    const setup = () => {
-      const root = tempDir(`kitbuild-${impl.name}-`);
-      const index = new CacheIndex(`${root}/index.db`);
-      return { root, index, s: impl.make(root, index) };
-    };
+    const setup = () => freshSnapshotter(impl);
 
     test("layers stack; whiteouts and opaque directories hide what lies below", async () => {
       const { root, s } = setup();
-      const base = await applyTo(s, null, await layerFile(root, "l1", [
+      const base = await applyTo(s, null, await layerFile(root, [
         { name: "etc/", type: "directory", mode: 0o755 },
         { name: "etc/keep", type: "file", mode: 0o644, body: text("keep") },
         { name: "etc/gone", type: "file", mode: 0o600, uid: 1000, gid: 1000, body: text("gone") },
@@ -55,7 +21,7 @@ for (const impl of IMPLS) {
         { name: "opaque/old", type: "file", mode: 0o644, body: text("old") },
         { name: "link", type: "symlink", linkname: "/etc/keep" },
       ]));
-      const top = await applyTo(s, base, await layerFile(root, "l2", [
+      const top = await applyTo(s, base, await layerFile(root, [
         { name: "etc/.wh.gone", type: "file", mode: 0o644 },
         { name: "opaque/", type: "directory", mode: 0o700 },
         { name: "opaque/.wh..wh..opq", type: "file", mode: 0o644 },
@@ -74,7 +40,7 @@ for (const impl of IMPLS) {
 
     test("a writable snapshot sees its parent, and an uncommitted one is removed on dispose", async () => {
       const { root, s, index } = setup();
-      const base = await applyTo(s, null, await layerFile(root, "l1", [{ name: "a", type: "file", mode: 0o644, body: text("a") }]));
+      const base = await applyTo(s, null, await layerFile(root, [{ name: "a", type: "file", mode: 0o644, body: text("a") }]));
       let id: number;
       {
         await using active = await s.prepare(base, "exec");
@@ -107,11 +73,11 @@ for (const impl of IMPLS) {
         [{ name: "/abs", type: "file" as const, mode: 0o644, body: text("x") }],
         [{ name: "h", type: "link" as const, linkname: "../../etc/passwd" }],
       ]) {
-        const blob = await layerFile(root, "bad", entries);
+        const blob = await layerFile(root, entries);
         await expect(applyTo(s, null, blob)).rejects.toThrow(/has an absolute path|has a "\.\." component|outside/);
       }
-      const evil = await applyTo(s, null, await layerFile(root, "evil", [{ name: "etc", type: "symlink", linkname: "/host-etc" }]));
-      const through = await applyTo(s, evil, await layerFile(root, "through", [{ name: "etc/passwd", type: "file", mode: 0o644, body: text("pwned") }]));
+      const evil = await applyTo(s, null, await layerFile(root, [{ name: "etc", type: "symlink", linkname: "/host-etc" }]));
+      const through = await applyTo(s, evil, await layerFile(root, [{ name: "etc/passwd", type: "file", mode: 0o644, body: text("pwned") }]));
       await using view = await s.mountReadonly(through);
       expect(existsSync("/host-etc/passwd")).toBe(false);
       expect(readFileSync(`${view.path}/host-etc/passwd`, "utf8")).toBe("pwned");
