@@ -14,7 +14,7 @@ import type { ActiveSnapshot, Mounted, Snapshotter } from "./snapshotter.ts";
 
 // The kernel takes mount options up to one page; each lowerdir costs its path plus a colon.
 const MAX_MOUNT_DATA = 4000;
-const FIXED_OPTIONS = "index=off,redirect_dir=off,metacopy=off";
+export const FIXED_OPTIONS = "index=off,redirect_dir=off,metacopy=off";
 
 export class OverlaySnapshotter implements Snapshotter {
   readonly name = "overlay";

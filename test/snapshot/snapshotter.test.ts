@@ -2,8 +2,8 @@
 // apply layers (with whiteouts), and clean up after a crashed owner. Needs root (mounts, mknod).
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { IS_ROOT, NEEDS_ROOT, skipBecause } from "../harness.ts";
-import { applyTo, freshSnapshotter, IMPLS, layerFile, text } from "./impls.ts";
+import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
+import { applyTo, freshSnapshotter, IMPLS, layerFile, signal, text } from "./impls.ts";
 
 const skip = skipBecause(!IS_ROOT, `snapshotter suite: ${NEEDS_ROOT}`);
 
@@ -82,5 +82,56 @@ for (const impl of IMPLS) {
       expect(existsSync("/host-etc/passwd")).toBe(false);
       expect(readFileSync(`${view.path}/host-etc/passwd`, "utf8")).toBe("pwned");
     });
+
+    test("a merge stacks its inputs' layers, later over earlier, without changing them", async () => {
+      const { root, s, index } = freshSnapshotter(impl);
+      const base = await applyTo(s, null, await layerFile(root, [
+        { name: "shared", type: "file", mode: 0o644, body: text("from base") },
+        { name: "only-base", type: "file", mode: 0o644, body: text("b") },
+        { name: "doomed", type: "file", mode: 0o644, body: text("d") },
+      ]));
+      // A separate chain (as COPY --link builds on scratch) whose second layer deletes a path of its
+      // first; stacked over the base, that whiteout hides the base's entry of the same name too.
+      const link0 = await applyTo(s, null, await layerFile(root, [
+        { name: "doomed", type: "file", mode: 0o644, body: text("d") },
+        { name: "shared", type: "file", mode: 0o600, body: text("from link") },
+      ]));
+      const link1 = await applyTo(s, link0, await layerFile(root, [{ name: ".wh.doomed", type: "file", mode: 0o644 }, { name: "new", type: "file", mode: 0o644, body: text("n") }]));
+      const merged = await s.merge([base, link1], signal);
+      expect(s.layers(merged)).toEqual([base, link0, link1]);
+      {
+        await using view = await s.mountReadonly(merged);
+        expect(readdirSync(view.path).sort()).toEqual(["new", "only-base", "shared"]);
+        expect(readFileSync(`${view.path}/shared`, "utf8")).toBe("from link");
+        expect(lstatSync(`${view.path}/shared`).mode & 0o777).toBe(0o600);
+      }
+      await using baseView = await s.mountReadonly(base);
+      expect(readdirSync(baseView.path).sort()).toEqual(["doomed", "only-base", "shared"]);
+      // A step on top of the merge sees it, and its own layer is just its change.
+      await using active = await s.prepare(merged, "exec");
+      {
+        await using m = await active.mount();
+        expect(readFileSync(`${m.path}/new`, "utf8")).toBe("n");
+        writeFileSync(`${m.path}/after`, "a");
+      }
+      const after = await active.commit();
+      expect(s.layers(after)).toEqual([base, link0, link1, after]);
+      expect(index.mergeInputs(merged)).toEqual([base, link1]);
+      await s.remove(after);
+      await s.remove(merged);
+      expect(index.mergeInputs(merged)).toEqual([]);
+    });
+
+    test("a chain of 150 layers mounts, read-only and writable", async () => {
+      const { root, s } = freshSnapshotter(impl, tempDir(`kitbuild-deep-${"x".repeat(40)}-`));
+      let top: number | null = null;
+      for (let i = 0; i < 150; i++) top = await applyTo(s, top, await layerFile(root, [{ name: `f${i}`, type: "file", mode: 0o644, body: text(String(i)) }]));
+      await using view = await s.mountReadonly(top as number);
+      expect(readdirSync(view.path).length).toBe(150);
+      expect(readFileSync(`${view.path}/f0`, "utf8")).toBe("0");
+      await using active = await s.prepare(top, "exec");
+      await using m = await active.mount();
+      expect(readFileSync(`${m.path}/f149`, "utf8")).toBe("149");
+    }, 60_000);
   });
 }
