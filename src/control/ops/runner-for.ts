@@ -7,6 +7,7 @@ import { execRunner } from "./exec.ts";
 import { fileRunner } from "./file.ts";
 import { imageSourceRunner } from "./source-image.ts";
 import { localSourceRunner } from "./source-local.ts";
+import { mergeRunner } from "./merge.ts";
 
 export function runnerFor(session: BuildSession, v: SolverVertex): OpRunner<BuildRef> {
   const op = v.vertex.op;
@@ -20,8 +21,6 @@ export function runnerFor(session: BuildSession, v: SolverVertex): OpRunner<Buil
     case "file":
       return fileRunner(session, op, v.vertex.inputs.length);
     case "merge":
-      throw new KitError("E_DOCKERFILE_UNSUPPORTED", "merging filesystems (COPY --link) is not supported yet", {
-        hint: "drop --link from COPY for now",
-      });
+      return mergeRunner(session, op);
   }
 }
