@@ -24,6 +24,11 @@ export type ExtractOptions = {
   preserveOwner: boolean;
   /** Give every entry this owner instead (ADD --chown). */
   owner?: Owner;
+  /**
+   * Absolute entry names: refused (image layers), or taken as relative to the root, as docker's
+   * ADD does (an archive made with `tar -P`). ".." components are refused either way.
+   */
+  absoluteNames?: "refuse" | "strip";
   /** What is extracted, for messages: `layer "sha256:…"`, `archive "/app.tar.gz"`. */
   what: string;
   signal: AbortSignal;
@@ -55,7 +60,7 @@ class EntryWriter {
   }
 
   async entry(header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
-    const name = cleanEntryName(header.name);
+    const name = cleanEntryName(this.relative(header.name));
     if (name === undefined) return; // the root itself: its metadata is the destination's
     const base = posix.basename(name);
     const parent = this.resolveParent(posix.dirname(name));
@@ -88,6 +93,10 @@ class EntryWriter {
         return; // vendor-specific entries carry nothing for the filesystem
     }
     this.metadata(path, header);
+  }
+
+  private relative(name: string): string {
+    return this.opts.absoluteNames === "strip" ? name.replace(/^\/+/, "") : name;
   }
 
   private resolveParent(dirname: string): string {
@@ -168,7 +177,7 @@ class EntryWriter {
   }
 
   private hardlink(path: string, header: TarHeader): void {
-    const targetName = cleanEntryName(header.linkname);
+    const targetName = cleanEntryName(this.relative(header.linkname));
     if (targetName === undefined) throw unsafe(header.name, `a hardlink to the root directory`);
     const target = this.root + inRootPath(this.root, targetName, false);
     const st = lstatOrUndefined(target);
