@@ -13,6 +13,7 @@ export type ErrorCode =
   | `E_SNAPSHOT_${string}`
   | `E_LAYER_${string}`
   | `E_ARCHIVE_${string}`
+  | `E_SOURCE_${string}`
   | `E_CONTENT_${string}`
   | `E_CACHE_${string}`
   | `E_COPY_${string}`

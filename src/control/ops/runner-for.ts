@@ -8,6 +8,8 @@ import { fileRunner } from "./file.ts";
 import { imageSourceRunner } from "./source-image.ts";
 import { localSourceRunner } from "./source-local.ts";
 import { mergeRunner } from "./merge.ts";
+import { gitSourceRunner } from "./source-git.ts";
+import { httpSourceRunner } from "./source-http.ts";
 
 export function runnerFor(session: BuildSession, v: SolverVertex): OpRunner<BuildRef> {
   const op = v.vertex.op;
@@ -15,6 +17,8 @@ export function runnerFor(session: BuildSession, v: SolverVertex): OpRunner<Buil
     case "source":
       if (op.identifier.startsWith("docker-image://")) return imageSourceRunner(session, op);
       if (op.identifier.startsWith("local://")) return localSourceRunner(session, op);
+      if (/^https?:\/\//.test(op.identifier)) return httpSourceRunner(session, op);
+      if (/^git(\+[a-z]+)?:\/\//.test(op.identifier)) return gitSourceRunner(session, op);
       throw new KitError("E_INTERNAL", `source "${op.identifier}" is not supported yet`);
     case "exec":
       return execRunner(session, op);
