@@ -43,12 +43,6 @@ CREATE TABLE IF NOT EXISTS results (
   PRIMARY KEY (key, output)
 );
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS snapshot_merges (
-  snapshot INTEGER NOT NULL REFERENCES snapshots(id),
-  position INTEGER NOT NULL,
-  input INTEGER NOT NULL REFERENCES snapshots(id),
-  PRIMARY KEY (snapshot, position)
-);
 `;
 
 export class CacheIndex {
@@ -111,24 +105,7 @@ export class CacheIndex {
   }
 
   deleteSnapshot(id: number): void {
-    this.db.transaction(() => {
-      this.db.query("DELETE FROM snapshot_merges WHERE snapshot = ?").run(id);
-      this.stmts.deleteSnapshot.run(id);
-    }).immediate();
-  }
-
-  /** Records the inputs of a merge snapshot (MergeOp); the foreign keys keep them while it exists. */
-  setMergeInputs(id: number, inputs: readonly number[]): void {
-    this.db.transaction(() => {
-      const insert = this.db.query("INSERT INTO snapshot_merges (snapshot, position, input) VALUES (?, ?, ?)");
-      for (const [position, input] of inputs.entries()) insert.run(id, position, input);
-    }).immediate();
-  }
-
-  /** The inputs of a merge snapshot, bottom first; empty for any other snapshot. */
-  mergeInputs(id: number): number[] {
-    const rows = this.db.query("SELECT input FROM snapshot_merges WHERE snapshot = ? ORDER BY position").all(id) as Array<{ input: number }>;
-    return rows.map((r) => r.input);
+    this.stmts.deleteSnapshot.run(id);
   }
 
   touchSnapshot(id: number): void {

@@ -37,6 +37,13 @@ export async function checksumSources(from: SourceTree, src: string, opts: Check
   return digestOf({ src, include: opts.includePatterns ?? [], exclude: opts.excludePatterns ?? [], sources: parts });
 }
 
+/** Whether an entry below the source's top may be copied (or, for a directory, lead to a copied one). */
+function selected(from: SourceTree, sel: Selection, rel: string, within: string, isDir: boolean): boolean {
+  const ignored = from.isExcluded?.(rel) || sel.exclude?.matches(within);
+  if (ignored) return isDir && ((from.mustEnter?.(rel) ?? false) || (sel.exclude?.hasExclusions ?? false));
+  return isDir || !sel.include || sel.include.matches(within);
+}
+
 /** `rel` is the path in the context (for .dockerignore), `within` the path inside the copied source. */
 async function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, within: string, signal: AbortSignal): Promise<string | undefined> {
   if (signal.aborted) throw canceledError(signal);
@@ -55,13 +62,6 @@ async function hashEntry(from: SourceTree, sel: Selection, host: string, rel: st
   }
   if (st.isFile()) return digestOf({ header, content: hashFile(host) });
   return digestOf({ header });
-}
-
-/** Whether an entry below the source's top may be copied (or, for a directory, lead to a copied one). */
-function selected(from: SourceTree, sel: Selection, rel: string, within: string, isDir: boolean): boolean {
-  const ignored = from.isExcluded?.(rel) || sel.exclude?.matches(within);
-  if (ignored) return isDir && ((from.mustEnter?.(rel) ?? false) || (sel.exclude?.hasExclusions ?? false));
-  return isDir || !sel.include || sel.include.matches(within);
 }
 
 function entryHeader(from: SourceTree, host: string, st: BigIntStats): Record<string, unknown> {

@@ -106,10 +106,10 @@ export type CopyAction = {
   attemptUnpack?: boolean;
   /** Only paths matching one of these (relative to src) are copied (COPY --parents). */
   includePatterns?: string[];
-  /** Paths (within the source) that must exist although wildcards may match nothing (COPY --parents). */
-  requiredPaths?: string[];
   /** Paths matching these (relative to src) are left out (COPY --exclude). */
   excludePatterns?: string[];
+  /** Paths (absolute in the source) that must exist, else the copy fails (COPY --parents without wildcards). */
+  requiredPaths?: string[];
   /** A dest path of another type than the source is replaced instead of being an error. */
   alwaysReplaceExistingDestPaths?: boolean;
   timestamp?: number;

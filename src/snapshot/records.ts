@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { CacheIndex } from "../cache/index.ts";
+import { deleteMergeInputs, ensureMergeTable, mergeInputs, mergesUsing, setMergeInputs } from "../cache/merges.ts";
 import { KitError } from "../util/errors.ts";
 import { isProcessAlive, releaseOrphanMounts } from "./mount.ts";
 import type { ActiveSnapshot, Mounted } from "./snapshotter.ts";
@@ -22,6 +23,7 @@ export class SnapshotRecords {
   ) {
     mkdirSync(`${root}/snapshots`, { recursive: true });
     mkdirSync(`${root}/mounts`, { recursive: true });
+    ensureMergeTable(index.db);
   }
 
   dir(id: number): string {
@@ -53,7 +55,7 @@ export class SnapshotRecords {
   private expand(id: number): number[] {
     const rec = this.index.getSnapshot(id);
     if (!rec) throw missing(id);
-    if (rec.kind === MERGE_KIND) return this.index.mergeInputs(id).flatMap((input) => this.expand(input));
+    if (rec.kind === MERGE_KIND) return mergeInputs(this.index.db, id).flatMap((input) => this.expand(input));
     return [...(rec.parent === null ? [] : this.expand(rec.parent)), id];
   }
 
@@ -61,7 +63,7 @@ export class SnapshotRecords {
   createMerge(inputs: readonly number[]): number {
     for (const input of inputs) this.requireCommitted(input);
     const id = this.create(null, MERGE_KIND);
-    this.index.setMergeInputs(id, inputs);
+    setMergeInputs(this.index.db, id, inputs);
     return id;
   }
 
@@ -81,8 +83,13 @@ export class SnapshotRecords {
   }
 
   async remove(id: number): Promise<void> {
+    const users = mergesUsing(this.index.db, id);
+    if (users.length > 0) {
+      throw new KitError("E_SNAPSHOT_IN_USE", `snapshot ${id} is a layer of merge snapshot ${users.join(", ")}`, { hint: "remove the merge first" });
+    }
     // Data first, record last: a crash in between leaves a record the orphan sweep can still find.
     await rm(this.dir(id), { recursive: true, force: true });
+    deleteMergeInputs(this.index.db, id);
     this.index.deleteSnapshot(id);
   }
 

@@ -11,34 +11,62 @@ import { lstatOrUndefined } from "../util/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
 import { cleanInRoot } from "../util/fs-safe.ts";
 
-export type GitSource = { remote: string; ref: string; subdir: string; keepGitDir: boolean };
+export type GitSource = { remote: string; ref: string; subdir: string; keepGitDir: boolean; checksum: string };
 
 export type ResolvedGit = GitSource & { commit: string; refName: string | undefined };
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
-/** "git://host/repo", "git+https://host/repo.git" (with an optional "#ref:subdir") and the op's attrs. */
+/**
+ * "git://host/repo" or "git+" and the remote as git clones it ("git+https://host/repo.git"), with
+ * an optional "#ref:subdir", and the op's attrs (ref, subdir, keepgitdir, checksum).
+ */
 export function parseGitSource(op: SourceOp): GitSource {
   const [url = "", fragment = ""] = op.identifier.split("#", 2);
   const remote = url.startsWith("git+") ? url.slice(4) : url;
-  if (!/^(https?|git|ssh|file):\/\//.test(remote)) {
-    throw new KitError("E_SOURCE_GIT", `unsupported git repository "${op.identifier}"`, { hint: "use a git://, git+https:// or git+http:// address" });
+  if (/^ssh:\/\//.test(remote) || /^[\w.-]+@[\w.-]+:/.test(remote)) {
+    throw new KitError("E_SOURCE_GIT", `git repositories over ssh ("${redact(remote)}") are not supported by this version of kitbuild`, { hint: "use the repository's https:// address" });
+  }
+  if (!/^(https?|git):\/\//.test(remote)) {
+    throw new KitError("E_SOURCE_GIT", `unsupported git repository "${redact(op.identifier)}"`, { hint: "use a git://, https:// or http:// repository address" });
+  }
+  const checksum = op.attrs.checksum ?? "";
+  if (checksum !== "" && !/^[0-9a-fA-F]+$/.test(checksum)) {
+    throw new KitError("E_SOURCE_CHECKSUM", `invalid checksum "${checksum}" for git repository "${redact(remote)}"`, { hint: "give the commit's hex id (or a prefix of it)" });
   }
   const [fragRef = "", fragSubdir = ""] = fragment.split(":", 2);
   const subdir = cleanInRoot(op.attrs.subdir ?? fragSubdir);
-  return { remote, ref: op.attrs.ref || fragRef || "HEAD", subdir: subdir === "/" ? "" : subdir.slice(1), keepGitDir: op.attrs.keepgitdir === "true" };
+  return {
+    remote, ref: op.attrs.ref || fragRef || "HEAD", subdir: subdir === "/" ? "" : subdir.slice(1),
+    keepGitDir: op.attrs.keepgitdir === "true", checksum: checksum.toLowerCase(),
+  };
 }
 
-/** The commit `src.ref` names on the remote (a full commit id is taken as it is). */
+/**
+ * The commit `src.ref` names on the remote (a full commit id is taken as it is); with a checksum,
+ * the commit (or the annotated tag) must start with it.
+ */
 export async function resolveGit(src: GitSource, signal: AbortSignal): Promise<ResolvedGit> {
-  if (SHA.test(src.ref)) return { ...src, commit: src.ref, refName: undefined };
+  const resolved = await resolveRef(src, signal);
+  if (src.checksum !== "" && !resolved.commit.startsWith(src.checksum) && !(resolved.tag ?? "").startsWith(src.checksum)) {
+    throw new KitError("E_SOURCE_CHECKSUM", `expected checksum to match "${src.checksum}", got "${resolved.commit}" for "${src.ref}" in ${redact(src.remote)}`, {
+      hint: "the ref now points at another commit, or the --checksum is wrong",
+    });
+  }
+  return { ...src, commit: resolved.commit, refName: resolved.refName };
+}
+
+async function resolveRef(src: GitSource, signal: AbortSignal): Promise<{ commit: string; refName: string | undefined; tag?: string }> {
+  if (SHA.test(src.ref)) return { commit: src.ref, refName: undefined };
   const out = await git(["ls-remote", "--", src.remote, src.ref, `${src.ref}^{}`], { signal, what: `resolve "${src.ref}" in ${redact(src.remote)}` });
   const refs = new Map(out.split("\n").filter(Boolean).map((l) => l.split("\t").reverse() as [string, string]));
   // As git checkout does: a branch before a tag; an annotated tag stands for its commit ("^{}").
   const candidates = src.ref.startsWith("refs/") || src.ref === "HEAD" ? [src.ref] : [`refs/heads/${src.ref}`, `refs/tags/${src.ref}`];
   for (const name of candidates) {
-    const commit = refs.get(`${name}^{}`) ?? refs.get(name);
-    if (commit) return { ...src, commit, refName: name };
+    const peeled = refs.get(`${name}^{}`);
+    const direct = refs.get(name);
+    if (peeled) return { commit: peeled, refName: name, tag: direct };
+    if (direct) return { commit: direct, refName: name };
   }
   throw new KitError("E_SOURCE_GIT", `ref "${src.ref}" not found in ${redact(src.remote)}`, { hint: "check the branch or tag name after # in the repository address" });
 }

@@ -13,20 +13,22 @@ import { lutimesNs } from "../util/libc.ts";
 import type { VertexProgress } from "../util/progress.ts";
 import { SpaceGuard } from "../util/space-guard.ts";
 
-export type HttpSource = { url: string; checksum?: Digest; filename?: string; perm: number; uid: number; gid: number };
+export type HttpSource = { url: string; checksum?: string; filename?: string; perm: number; uid: number; gid: number };
+
+const CHECKSUM = /^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$/;
 
 export type Download = { url: string; digest: Digest; size: number; filename: string; lastModified?: Date };
 
 export function parseHttpSource(op: SourceOp): HttpSource {
   const a = op.attrs;
   const checksum = a.checksum ?? a["http.checksum"];
-  if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) {
-    throw new KitError("E_SOURCE_CHECKSUM", `invalid checksum "${checksum}" for "${op.identifier}"`, { hint: "give it as sha256:<64 hex digits>" });
+  if (checksum !== undefined && !CHECKSUM.test(checksum)) {
+    throw new KitError("E_SOURCE_CHECKSUM", `invalid checksum "${checksum}" for "${op.identifier}"`, { hint: "give it as sha256:<64 hex digits> (or sha384:, sha512:)" });
   }
   const perm = a.chmod ?? a["http.perm"];
   return {
     url: op.identifier,
-    checksum: checksum as Digest | undefined,
+    checksum,
     filename: a.filename ?? a["http.filename"],
     perm: perm === undefined ? 0o600 : Number.parseInt(perm, 8),
     uid: Number(a["http.uid"] ?? 0),
@@ -49,15 +51,23 @@ export async function download(src: HttpSource, store: ContentStore, progress: V
   const total = Number(res.headers.get("content-length") ?? "") || undefined;
   const guard = new SpaceGuard(store.root, `the download of "${src.url}"`);
   let size = 0;
-  const chunks = guarded(res.body, guard, (n) => (size += n));
+  // The store checks sha256 itself, before it publishes anything; other algorithms are hashed here.
+  const [algo = "", expectedHex = ""] = src.checksum?.split(":") ?? [];
+  const other = algo !== "" && algo !== "sha256" ? new Bun.CryptoHasher(algo as "sha384" | "sha512") : undefined;
+  const chunks = guarded(res.body, guard, (chunk) => {
+    size += chunk.length;
+    other?.update(chunk);
+  });
   let digest: Digest;
   try {
-    digest = await store.write(chunks, src.checksum ? { digest: src.checksum } : {}, signal, (n) => progress.status(src.url, n, total));
+    digest = await store.write(chunks, algo === "sha256" ? { digest: src.checksum as Digest } : {}, signal, (n) => progress.status(src.url, n, total));
   } catch (e) {
-    if (isKitError(e) && e.code === "E_CONTENT_DIGEST_MISMATCH") {
-      throw new KitError("E_SOURCE_CHECKSUM", `checksum mismatch for "${src.url}": expected "${src.checksum}"`, { cause: e, hint: "the file changed on the server, or the --checksum is wrong; nothing was kept" });
-    }
+    if (isKitError(e) && e.code === "E_CONTENT_DIGEST_MISMATCH") throw checksumMismatch(src);
     throw e;
+  }
+  if (other && other.digest("hex") !== expectedHex) {
+    await store.delete(digest);
+    throw checksumMismatch(src);
   }
   progress.statusDone(src.url, size, size);
   const modified = res.headers.get("last-modified");
@@ -65,12 +75,18 @@ export async function download(src: HttpSource, store: ContentStore, progress: V
   return { url: src.url, digest, size, filename: fileName(src, res), lastModified };
 }
 
-async function* guarded(body: ReadableStream<Uint8Array>, guard: SpaceGuard, count: (n: number) => void): AsyncIterable<Uint8Array> {
+async function* guarded(body: ReadableStream<Uint8Array>, guard: SpaceGuard, seen: (chunk: Uint8Array) => void): AsyncIterable<Uint8Array> {
   for await (const chunk of body) {
     guard.addBytes(chunk.length);
-    count(chunk.length);
+    seen(chunk);
     yield chunk;
   }
+}
+
+function checksumMismatch(src: HttpSource): KitError {
+  return new KitError("E_SOURCE_CHECKSUM", `checksum mismatch for "${src.url}": expected "${src.checksum}"`, {
+    hint: "the file changed on the server, or the --checksum is wrong; nothing was kept",
+  });
 }
 
 /** Writes the downloaded file into `dir` (the root of a fresh snapshot). */

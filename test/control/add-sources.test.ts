@@ -55,6 +55,13 @@ describe.skipIf(skip)("ADD <url>", () => {
     const before = server.requests.length;
     await solveGraph(good, { kitRoot }, async (s) => expect(s.ran).toEqual([]));
     expect(server.requests.length).toBe(before);
+    const sha512 = `sha512:${new Bun.CryptoHasher("sha512").update("download me\n").digest("hex")}`;
+    await solveGraph(addUrl(url, "/c512/", { checksum: sha512 }), { kitRoot }, async (s) => {
+      await using view = await s.view();
+      expect(readFileSync(`${view.path}/c512/file.txt`, "utf8")).toBe("download me\n");
+    });
+    const bad512 = `sha512:${new Bun.CryptoHasher("sha512").update("other").digest("hex")}`;
+    await expect(solveGraph(addUrl(url, "/c/", { checksum: bad512 }), { kitRoot }, async () => {})).rejects.toMatchObject({ code: "E_SOURCE_CHECKSUM" });
     const bad = addUrl(url, "/c/", { checksum: sha256("something else") });
     await expect(solveGraph(bad, { kitRoot }, async () => {})).rejects.toMatchObject({ code: "E_SOURCE_CHECKSUM", message: expect.stringContaining(url) });
     expect(readdirSync(`${kitRoot}/content/ingest`)).toEqual([]);
@@ -145,5 +152,18 @@ describe.skipIf(skip || !Bun.which("git"))("ADD <git repository>", () => {
       expect(readFileSync(`${view.path}/src/three.txt`, "utf8")).toBe("3\n");
     });
     await expect(solveGraph(addGit({ ref: "no-such-branch" }), { kitRoot }, async () => {})).rejects.toMatchObject({ code: "E_SOURCE_GIT", message: expect.stringContaining('ref "no-such-branch" not found') });
+  });
+
+  test("a checksum pins the commit (or the annotated tag); ssh remotes are refused clearly", async () => {
+    const kitRoot = tempDir();
+    const tagged = head(repo.work, "v1^{commit}");
+    await solveGraph(addGit({ ref: "v1", checksum: tagged.slice(0, 12) }), { kitRoot }, async (s) => {
+      await using view = await s.view();
+      expect(readdirSync(`${view.path}/src`).sort()).toEqual(["README", "run.sh", "sub"]);
+    });
+    await solveGraph(addGit({ ref: "v1", checksum: head(repo.work, "v1") }), { kitRoot }, async (s) => expect(s.ran).toEqual([]));
+    await expect(solveGraph(addGit({ ref: "main", checksum: tagged }), { kitRoot }, async () => {})).rejects.toMatchObject({ code: "E_SOURCE_CHECKSUM", message: expect.stringContaining(`expected checksum to match "${tagged}"`) });
+    const ssh = fileOp("ADD ssh", undefined, [copyAction(0, "/", "/x/")], source("git ssh", "git+git@example.invalid:org/repo.git"));
+    await expect(solveGraph(ssh, { kitRoot }, async () => {})).rejects.toMatchObject({ code: "E_SOURCE_GIT", message: expect.stringContaining("over ssh") });
   });
 });

@@ -2,6 +2,7 @@
 // apply layers (with whiteouts), and clean up after a crashed owner. Needs root (mounts, mknod).
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mergeInputs } from "../../src/cache/merges.ts";
 import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
 import { applyTo, freshSnapshotter, IMPLS, layerFile, signal, text } from "./impls.ts";
 
@@ -116,10 +117,12 @@ for (const impl of IMPLS) {
       }
       const after = await active.commit();
       expect(s.layers(after)).toEqual([base, link0, link1, after]);
-      expect(index.mergeInputs(merged)).toEqual([base, link1]);
+      expect(mergeInputs(index.db, merged)).toEqual([base, link1]);
+      await expect(s.remove(link1)).rejects.toMatchObject({ code: "E_SNAPSHOT_IN_USE" });
       await s.remove(after);
       await s.remove(merged);
-      expect(index.mergeInputs(merged)).toEqual([]);
+      expect(mergeInputs(index.db, merged)).toEqual([]);
+      await s.remove(link1);
     });
 
     test("a chain of 150 layers mounts, read-only and writable", async () => {

@@ -18,7 +18,7 @@ export function runnerFor(session: BuildSession, v: SolverVertex): OpRunner<Buil
       if (op.identifier.startsWith("docker-image://")) return imageSourceRunner(session, op);
       if (op.identifier.startsWith("local://")) return localSourceRunner(session, op);
       if (/^https?:\/\//.test(op.identifier)) return httpSourceRunner(session, op);
-      if (/^git(\+[a-z]+)?:\/\//.test(op.identifier)) return gitSourceRunner(session, op);
+      if (/^git(\+|:\/\/)/.test(op.identifier)) return gitSourceRunner(session, op);
       throw new KitError("E_INTERNAL", `source "${op.identifier}" is not supported yet`);
     case "exec":
       return execRunner(session, op);
