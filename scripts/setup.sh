@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for kitbuild, then runs the main example offline:
-#   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap,
-#   git, bzip2, xz-utils (ADD of git repositories and of .bz2/.xz archives)
+#   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
+#   git, bzip2 and xz-utils serve ADD of git repositories and of .bz2/.xz archives.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,13 +15,13 @@ missing=()
 while read -r pkg file; do
   [ -e "$file" ] || missing+=("$pkg")
 done <<'LIST'
+git /usr/bin/git
+bzip2 /bin/bzip2
+xz-utils /usr/bin/xz
 runc /usr/sbin/runc
 docker-registry /usr/bin/docker-registry
 busybox-static /bin/busybox
 uidmap /usr/bin/newuidmap
-git /usr/bin/git
-bzip2 /bin/bzip2
-xz-utils /usr/bin/xz
 LIST
 if ! command -v npm >/dev/null 2>&1 && ! command -v bun >/dev/null 2>&1; then missing+=(nodejs npm); fi
 
