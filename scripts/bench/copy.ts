@@ -5,10 +5,11 @@
 //
 //   bun scripts/bench/copy.ts [--runs 3] [--files 20000]      (as root; builds dist/kitbuild first)
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { parseArgs } from "node:util";
 import { buildBinary } from "../build.ts";
+import { writeNoiseFile } from "../noise.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, files: { type: "string", default: "20000" } } });
 const RUNS = Number(values.runs);
@@ -56,19 +57,7 @@ function manyFiles(dir: string, count: number): void {
 
 function bigFile(dir: string, bytes: number): void {
   mkdirSync(dir, { recursive: true });
-  const fd = openSync(`${dir}/big.bin`, "w");
-  const chunk = new Uint32Array(1 << 18);
-  let x = 88172645;
-  for (let written = 0; written < bytes; written += chunk.byteLength) {
-    for (let i = 0; i < chunk.length; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      chunk[i] = x >>> 0;
-    }
-    writeSync(fd, chunk);
-  }
-  closeSync(fd);
+  writeNoiseFile(`${dir}/big.bin`, bytes, 88172645);
 }
 
 function median(xs: number[]): number {

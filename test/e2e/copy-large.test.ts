@@ -1,7 +1,8 @@
 // The compiled binary copies a 5,000-file tree and a 200 MB file (COPY . /data/ FROM scratch) and
 // exports it; both snapshotters must give the same tree, equal to the context's. Needs root.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, linkSync, mkdirSync, openSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { linkSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { writeNoiseFile } from "../../scripts/noise.ts";
 import { IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir } from "../harness.ts";
 import { describeTree } from "../tree.ts";
 
@@ -17,20 +18,7 @@ beforeAll(() => {
   }
   symlinkSync("d0/f0.txt", `${ctx}/tree/link`);
   linkSync(`${ctx}/tree/d1/f0.txt`, `${ctx}/tree/hardlink`);
-  // 200 MB that do not compress or dedupe: a seeded xorshift stream.
-  const fd = openSync(`${ctx}/big.bin`, "w");
-  const chunk = new Uint32Array(1 << 18);
-  let x = 2463534242;
-  for (let written = 0; written < 200 << 20; written += chunk.byteLength) {
-    for (let i = 0; i < chunk.length; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      chunk[i] = x >>> 0;
-    }
-    writeSync(fd, chunk);
-  }
-  closeSync(fd);
+  writeNoiseFile(`${ctx}/big.bin`, 200 << 20); // 200 MB that neither compress nor dedupe
   writeFileSync(`${ctx}/Dockerfile`, "FROM scratch\nCOPY . /data/\n");
 });
 
