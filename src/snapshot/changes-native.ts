@@ -3,7 +3,7 @@
 // no sub-second part (a filesystem or a copy that truncated them), equal-looking files are also
 // compared byte for byte. Changes are listed with their parent directories, as containerd's diffs
 // are, so a layer never relies on a directory it does not carry.
-import { closeSync, lstatSync, openSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
+import { closeSync, openSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
 import { lstatOrUndefined } from "../util/copy-tree.ts";
 import { lgetxattr, llistxattr } from "../util/libc.ts";
 import { sortedNames } from "../util/tar.ts";

@@ -51,23 +51,25 @@ export async function download(src: HttpSource, store: ContentStore, progress: V
   const total = Number(res.headers.get("content-length") ?? "") || undefined;
   const guard = new SpaceGuard(store.root, `the download of "${src.url}"`);
   let size = 0;
-  // The store checks sha256 itself, before it publishes anything; other algorithms are hashed here.
+  // The store checks a sha256 itself, before it publishes anything; the file is hashed here too
+  // (in the checksum's algorithm) to say what it was.
   const [algo = "", expectedHex = ""] = src.checksum?.split(":") ?? [];
-  const other = algo !== "" && algo !== "sha256" ? new Bun.CryptoHasher(algo as "sha384" | "sha512") : undefined;
+  const hasher = algo !== "" ? new Bun.CryptoHasher(algo as "sha256" | "sha384" | "sha512") : undefined;
   const chunks = guarded(res.body, guard, (chunk) => {
     size += chunk.length;
-    other?.update(chunk);
+    hasher?.update(chunk);
   });
   let digest: Digest;
   try {
     digest = await store.write(chunks, algo === "sha256" ? { digest: src.checksum as Digest } : {}, signal, (n) => progress.status(src.url, n, total));
   } catch (e) {
-    if (isKitError(e) && e.code === "E_CONTENT_DIGEST_MISMATCH") throw checksumMismatch(src);
+    if (isKitError(e) && e.code === "E_CONTENT_DIGEST_MISMATCH") throw checksumMismatch(src, `${algo}:${hasher?.digest("hex")}`);
     throw e;
   }
-  if (other && other.digest("hex") !== expectedHex) {
+  const got = hasher?.digest("hex");
+  if (got !== undefined && got !== expectedHex) {
     await store.delete(digest);
-    throw checksumMismatch(src);
+    throw checksumMismatch(src, `${algo}:${got}`);
   }
   progress.statusDone(src.url, size, size);
   const modified = res.headers.get("last-modified");
@@ -83,8 +85,8 @@ async function* guarded(body: ReadableStream<Uint8Array>, guard: SpaceGuard, see
   }
 }
 
-function checksumMismatch(src: HttpSource): KitError {
-  return new KitError("E_SOURCE_CHECKSUM", `checksum mismatch for "${src.url}": expected "${src.checksum}"`, {
+function checksumMismatch(src: HttpSource, got: string): KitError {
+  return new KitError("E_SOURCE_CHECKSUM", `checksum mismatch for "${src.url}": got "${got}", expected "${src.checksum}"`, {
     hint: "the file changed on the server, or the --checksum is wrong; nothing was kept",
   });
 }
