@@ -71,9 +71,12 @@ async function resolveRef(src: GitSource, signal: AbortSignal): Promise<{ commit
   throw new KitError("E_SOURCE_GIT", `ref "${src.ref}" not found in ${redact(src.remote)}`, { hint: "check the branch or tag name after # in the repository address" });
 }
 
-/** Checks the resolved commit out into `dir` (an empty snapshot root); `scratch` is for temp files. */
-export async function checkoutGit(src: ResolvedGit, dir: string, scratch: string, signal: AbortSignal): Promise<void> {
-  const repo = mkdtempSync(`${scratch}/git-`);
+/**
+ * Checks the resolved commit out into `dir` (an empty snapshot root). The throwaway repository
+ * lives inside `dir` too, so that a crash leaves nothing the snapshot's own cleanup does not remove.
+ */
+export async function checkoutGit(src: ResolvedGit, dir: string, signal: AbortSignal): Promise<void> {
+  const repo = mkdtempSync(`${dir}/.kitbuild-git-`);
   try {
     await git(["init", "-q", "--bare", repo], { signal, what: "create a temporary repository" });
     const fetchRef = src.refName && src.refName !== "HEAD" ? `+${src.refName}:${src.refName}` : `+${src.commit}:refs/kitbuild/commit`;

@@ -23,7 +23,7 @@ export function gitSourceRunner(session: BuildSession, op: SourceOp): OpRunner<B
       await using active = await session.env.snapshotter.prepare(null, "git");
       {
         await using target = await active.mount();
-        await checkoutGit(r, target.path, `${session.env.root}/tmp`, ctx.signal);
+        await checkoutGit(r, target.path, ctx.signal);
       }
       ctx.progress.statusDone(`checkout ${r.commit}`);
       return [snapshotRef(await active.commit())];
