@@ -1,7 +1,7 @@
 // The compiled binary copies a 5,000-file tree and a 200 MB file (COPY . /data/ FROM scratch) and
 // exports it; both snapshotters must give the same tree, equal to the context's. Needs root.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { linkSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { writeNoiseFile } from "../../scripts/noise.ts";
 import { IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir } from "../harness.ts";
 import { describeTree } from "../tree.ts";
@@ -25,19 +25,26 @@ beforeAll(() => {
 describe.skipIf(skip)("a large COPY (compiled binary)", () => {
   test("5,000 files and a 200 MB file export identical trees on overlay and native", async () => {
     const trees: Record<string, string[]> = {};
-    for (const snapshotter of ["overlay", "native"]) {
-      const work = tempDir(`kitbuild-large-${snapshotter}-`);
-      const res = await runKitbuild(["build", "--progress=plain", "-o", `type=local,dest=${work}/out`, ctx], {
-        env: { KITBUILD_ROOT: `${work}/root`, KITBUILD_SNAPSHOTTER: snapshotter },
-        timeoutMs: 300_000,
-      });
-      expect(res.stderr).toContain("COPY . /data/");
-      expect(res.code).toBe(0);
-      trees[snapshotter] = describeTree(`${work}/out/data`, { mtimes: true, owners: false });
+    const works: string[] = [];
+    try {
+      for (const snapshotter of ["overlay", "native"]) {
+        const work = tempDir(`kitbuild-large-${snapshotter}-`);
+        works.push(work);
+        const res = await runKitbuild(["build", "--progress=plain", "-o", `type=local,dest=${work}/out`, ctx], {
+          env: { KITBUILD_ROOT: `${work}/root`, KITBUILD_SNAPSHOTTER: snapshotter },
+          timeoutMs: 300_000,
+        });
+        expect(res.stderr).toContain("COPY . /data/");
+        expect(res.code).toBe(0);
+        trees[snapshotter] = describeTree(`${work}/out/data`, { mtimes: true, owners: false });
+      }
+      const want = describeTree(ctx, { mtimes: true, owners: false });
+      expect(want.length).toBeGreaterThan(5000);
+      expect(trees.overlay).toEqual(want);
+      expect(trees.native).toEqual(want);
+    } finally {
+      // Removed within this test's time, not left to the shared cleanup at the end of the run.
+      for (const dir of [...works, ctx]) rmSync(dir, { recursive: true, force: true });
     }
-    const want = describeTree(ctx, { mtimes: true, owners: false });
-    expect(want.length).toBeGreaterThan(5000);
-    expect(trees.overlay).toEqual(want);
-    expect(trees.native).toEqual(want);
   }, 600_000);
 });

@@ -9,9 +9,13 @@ import { skipBecause, tempDir } from "../harness.ts";
 const CHMOD = "/bin/chmod";
 const skip = skipBecause(!Bun.which(CHMOD), `chmod comparison: needs ${CHMOD} (Debian coreutils)`);
 
+let scratch: string | undefined;
+let entries = 0;
+
 /** The mode chmod(1) gives an entry of mode `start` for `spec`. */
 function chmodResult(spec: string, start: number, isDir: boolean): number {
-  const path = `${tempDir("kitbuild-chmod-")}/entry`;
+  scratch ??= tempDir("kitbuild-chmod-");
+  const path = `${scratch}/entry-${++entries}`;
   if (isDir) mkdirSync(path);
   else writeFileSync(path, "");
   chmodSync(path, start);
