@@ -11,7 +11,14 @@ export type CacheRecord = {
   lastUsed: number;
   /** Held by a running build (leased, or being written). */
   held: boolean;
+  /** For a merge (COPY --link): the snapshots it stacks, which it needs like parents. */
+  inputs?: number[];
 };
+
+/** What a record stands on: its parent and, for a merge, its inputs. */
+function bases(r: CacheRecord): number[] {
+  return [...(r.parent === null ? [] : [r.parent]), ...(r.inputs ?? [])];
+}
 
 export type PruneOptions = {
   all: boolean;
@@ -26,12 +33,13 @@ export type PruneOptions = {
 export function planPrune(records: readonly CacheRecord[], opts: PruneOptions): CacheRecord[] {
   const byId = new Map(records.map((r) => [r.id, r]));
   const protectedIds = new Set<number>();
-  for (const r of records) {
-    if (!r.held && r.state === "committed") continue;
-    for (let cur: CacheRecord | undefined = r; cur && !protectedIds.has(cur.id); cur = cur.parent === null ? undefined : byId.get(cur.parent)) {
-      protectedIds.add(cur.id);
-    }
-  }
+  const protect = (id: number) => {
+    if (protectedIds.has(id)) return;
+    protectedIds.add(id);
+    const r = byId.get(id);
+    if (r) for (const b of bases(r)) protect(b);
+  };
+  for (const r of records) if (r.held || r.state !== "committed") protect(r.id);
   const eligible = records.filter(
     (r) =>
       r.state === "committed" && !protectedIds.has(r.id) && (opts.all || r.kind !== "layer") &&
@@ -49,7 +57,7 @@ export function planPrune(records: readonly CacheRecord[], opts: PruneOptions): 
 function keepNewest(records: readonly CacheRecord[], eligible: CacheRecord[], keepBytes: number): Set<number> {
   let total = records.reduce((sum, r) => sum + r.size, 0);
   const remainingChildren = new Map<number, number>();
-  for (const r of records) if (r.parent !== null) remainingChildren.set(r.parent, (remainingChildren.get(r.parent) ?? 0) + 1);
+  for (const r of records) for (const b of bases(r)) remainingChildren.set(b, (remainingChildren.get(b) ?? 0) + 1);
   const candidates = new Set(eligible);
   const chosen = new Set<number>();
   while (total > keepBytes) {
@@ -61,7 +69,7 @@ function keepNewest(records: readonly CacheRecord[], eligible: CacheRecord[], ke
     candidates.delete(pick);
     chosen.add(pick.id);
     total -= pick.size;
-    if (pick.parent !== null) remainingChildren.set(pick.parent, (remainingChildren.get(pick.parent) ?? 1) - 1);
+    for (const b of bases(pick)) remainingChildren.set(b, (remainingChildren.get(b) ?? 1) - 1);
   }
   return chosen;
 }
@@ -70,7 +78,7 @@ function keepNewest(records: readonly CacheRecord[], eligible: CacheRecord[], ke
  * child that stays is kept too. */
 function leavesFirst(records: readonly CacheRecord[], chosen: Set<number>): CacheRecord[] {
   const children = new Map<number, number[]>();
-  for (const r of records) if (r.parent !== null) children.set(r.parent, [...(children.get(r.parent) ?? []), r.id]);
+  for (const r of records) for (const b of bases(r)) children.set(b, [...(children.get(b) ?? []), r.id]);
   let changed = true;
   while (changed) {
     changed = false;

@@ -130,6 +130,11 @@ export class CacheIndex {
       if (holders.some((h) => isAlive(h.pid))) return false;
       const child = this.db.query("SELECT 1 FROM snapshots WHERE parent = ? AND state != 'deleting' LIMIT 1").get(id);
       if (child) return false;
+      // A merge (COPY --link) stacking this snapshot needs it as much as a child does.
+      const merge = this.db
+        .query("SELECT 1 FROM snapshot_merges m JOIN snapshots s ON s.id = m.snapshot WHERE m.input = ? AND s.state != 'deleting' LIMIT 1")
+        .get(id);
+      if (merge) return false;
       const marked = this.db.query("UPDATE snapshots SET state = 'deleting' WHERE id = ? AND state = 'committed'").run(id);
       if (marked.changes === 0) return false;
       this.db.query("DELETE FROM results WHERE snapshot = ?").run(id);

@@ -1,6 +1,7 @@
 // The cache index's tables, created or upgraded in place when a cache root is opened. Upgrades only
 // add tables and columns, so an older kitbuild can still read what it knows.
 import type { Database } from "bun:sqlite";
+import { ensureMergeTable } from "./merges.ts";
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -62,6 +63,7 @@ const ADDED_COLUMNS: Array<[string, string, string]> = [["snapshots", "size", "I
 
 export function migrate(db: Database): void {
   db.exec(TABLES);
+  ensureMergeTable(db);
   for (const [table, column, def] of ADDED_COLUMNS) {
     const cols = db.query(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
     if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${def}`);

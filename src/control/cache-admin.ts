@@ -1,6 +1,8 @@
 // What `kitbuild du` and `kitbuild prune` do with a cache root: list records with their sizes, and
 // remove what no running build holds, safely against concurrent builds and crashes.
 import { type CacheRecord, planPrune } from "../cache/gc.ts";
+import { mergeInputs } from "../cache/merges.ts";
+import { MERGE_KIND } from "../snapshot/records.ts";
 import { isProcessAlive } from "../util/process.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
@@ -27,7 +29,9 @@ async function snapshotRecords(env: BuildEnvironment): Promise<CacheRecord[]> {
       env.index.setSnapshotSize(s.id, size);
     }
     const held0 = held.has(s.id) || (s.state === "active" && s.owner_pid !== null && isProcessAlive(s.owner_pid));
-    out.push({ id: s.id, parent: s.parent, kind: s.kind, state: s.state, size: size ?? 0, lastUsed: s.last_used, held: held0 });
+    const record: CacheRecord = { id: s.id, parent: s.parent, kind: s.kind, state: s.state, size: size ?? 0, lastUsed: s.last_used, held: held0 };
+    if (s.kind === MERGE_KIND) record.inputs = mergeInputs(env.index.db, s.id);
+    out.push(record);
   }
   return out;
 }

@@ -35,6 +35,20 @@ describe("planPrune", () => {
     expect(ids(planPrune(records, { all: true, keepBytes: 0, now: 100 }))).toEqual([2, 3, 5]);
   });
 
+  test("a merge needs its inputs like parents: they go after it, and a held merge keeps them", () => {
+    // 6 and 7 are COPY --link layers on scratch; 8 is a merge of 2 (under 3) and 7.
+    const withMerge = [...records, rec(6, null, "file", 1), rec(7, null, "file", 2), rec(8, null, "merge", 3, { inputs: [2, 7] })];
+    const plan = planPrune(withMerge, { all: false, now: 100 });
+    const order = plan.map((r) => r.id);
+    expect(order.indexOf(8)).toBeLessThan(order.indexOf(7));
+    expect(order.indexOf(8)).toBeLessThan(order.indexOf(2));
+    const held = withMerge.map((r) => (r.id === 8 ? { ...r, held: true } : r));
+    const kept = ids(planPrune(held, { all: false, now: 100 }));
+    expect(kept).not.toContain(7);
+    expect(kept).not.toContain(2);
+    expect(kept).toContain(6);
+  });
+
   test("an active snapshot protects the chain under it", () => {
     const withActive = [...records, rec(6, 3, "exec", 50, { state: "active" })];
     expect(ids(planPrune(withActive, { all: true, now: 100 }))).toEqual([5]);
