@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { exportLocal } from "../exporter/local.ts";
+import type { OutputSpec } from "../exporter/image-options.ts";
 import { exportTar } from "../exporter/tar.ts";
 import { convertDockerfile } from "../frontend/dockerfile/convert/convert.ts";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
@@ -19,7 +20,6 @@ import { type BuildRef, snapshotIdOf } from "./refs.ts";
 import { indexResultStore } from "./result-store.ts";
 import { BuildSession } from "./session.ts";
 
-export type OutputSpec = { type: "local"; dest: string } | { type: "tar"; dest: string };
 
 export type BuildRequest = {
   contextDir: string;
@@ -139,6 +139,9 @@ async function resolveForFrontend(session: BuildSession, progress: ProgressSink,
 async function exportAll(env: BuildEnvironment, req: BuildRequest, root: BuildRef, progress: ProgressSink, signal: AbortSignal): Promise<void> {
   const id = snapshotIdOf(root);
   for (const [i, out] of req.outputs.entries()) {
+    if (out.type !== "local" && out.type !== "tar") {
+      throw new KitError("E_EXPORT_UNSUPPORTED", `output type "${out.type}" is not wired yet`, { hint: "use type=local or type=tar" });
+    }
     const name = out.type === "local" ? "exporting to client directory" : "exporting to client tarball";
     await progressTask(progress, `export-${i}`, name, async (p) => {
       await using mounted = id === null ? undefined : await env.snapshotter.mountReadonly(id);
