@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for kitbuild, then runs the main example offline:
-#   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap
+#   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap, openssl
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ runc /usr/sbin/runc
 docker-registry /usr/bin/docker-registry
 busybox-static /bin/busybox
 uidmap /usr/bin/newuidmap
+openssl /usr/bin/openssl
 LIST
 if ! command -v npm >/dev/null 2>&1 && ! command -v bun >/dev/null 2>&1; then missing+=(nodejs npm); fi
 

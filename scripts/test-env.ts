@@ -38,14 +38,18 @@ export async function startTestEnv(): Promise<TestEnv> {
   return { registry: addr, busybox: `${addr}/busybox:latest`, stop };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = server.port;
   server.stop(true);
   return port;
 }
 
-async function startRegistry(dir: string): Promise<{ child: ChildProcess; addr: string }> {
+/**
+ * Starts docker-registry with its config in `dir`. `extraConfig` adds YAML lines (an `auth:` block);
+ * `storage` lets several registries serve the same images (default: `dir`/data).
+ */
+export async function startRegistry(dir: string, extraConfig: string[] = [], storage = `${dir}/data`): Promise<{ child: ChildProcess; addr: string }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const addr = `127.0.0.1:${await freePort()}`;
     const config = `${dir}/config.yml`;
@@ -54,8 +58,9 @@ async function startRegistry(dir: string): Promise<{ child: ChildProcess; addr: 
       [
         "version: 0.1",
         "log: {level: error, accesslog: {disabled: true}}",
-        `storage: {filesystem: {rootdirectory: ${dir}/data}, delete: {enabled: true}}`,
+        `storage: {filesystem: {rootdirectory: ${storage}}, delete: {enabled: true}}`,
         `http: {addr: "${addr}"}`,
+        ...extraConfig,
         "",
       ].join("\n"),
     );
@@ -74,7 +79,8 @@ async function waitReady(addr: string, child: ChildProcess): Promise<boolean> {
     if (child.exitCode !== null) return false;
     try {
       const res = await fetch(`http://${addr}/v2/`);
-      if (res.status === 200) return true;
+      // 401: a registry with auth is up too.
+      if (res.status === 200 || res.status === 401) return true;
     } catch {
       // not listening yet
     }

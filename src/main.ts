@@ -3,7 +3,7 @@ import { runMain, defineCommand } from "citty";
 import { createLogger, type Runtime } from "./cli/runtime.ts";
 import { KitError } from "./util/errors.ts";
 
-const SUBCOMMANDS = ["build", "version", "du", "prune"];
+const SUBCOMMANDS = ["build", "debug", "version", "du", "prune", "login", "logout"];
 
 /** `kitbuild .` means `kitbuild build .`; `kitbuild --version` means `kitbuild version`. */
 function normalizeArgs(argv: string[]): string[] {
@@ -41,9 +41,12 @@ const main = defineCommand({
   meta: { name: "kitbuild", description: "A daemonless container image builder with BuildKit's semantics" },
   subCommands: {
     build: () => import("./cli/build.ts").then((m) => m.buildCommand(rt)),
+    debug: () => import("./cli/debug.ts").then((m) => m.debugCommand(rt)),
     version: () => import("./cli/version.ts").then((m) => m.versionCommand(rt)),
     du: () => import("./cli/du.ts").then((m) => m.duCommand(rt)),
     prune: () => import("./cli/prune.ts").then((m) => m.pruneCommand(rt)),
+    login: () => import("./cli/login.ts").then((m) => m.loginCommand(rt)),
+    logout: () => import("./cli/logout.ts").then((m) => m.logoutCommand(rt)),
   },
 });
 

@@ -21,13 +21,13 @@ export function createLogger(): ConsolaInstance {
 }
 
 /** Runs a command body; a failure is rendered once and left for main.ts to turn into the exit code. */
-export async function guarded(rt: Runtime, body: () => Promise<void>): Promise<void> {
+export async function guarded(rt: Runtime, body: () => Promise<void>, opts: { solving?: boolean } = {}): Promise<void> {
   try {
     await body();
   } catch (e) {
     // After Ctrl-C, whatever broke on the way down is a consequence of the interrupt.
     const err = rt.signal.aborted ? toKitError(rt.signal.reason) : toKitError(e);
     rt.failure = err;
-    rt.stderr(renderError(err));
+    rt.stderr(renderError(err, opts.solving ?? true));
   }
 }

@@ -60,7 +60,7 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   const leases = new Leases(index.db, isProcessAlive);
   const store = new ContentStore(`${root}/content`);
   const snapshotter = await selectSnapshotter(root, index, opts.env.KITBUILD_SNAPSHOTTER);
-  const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials() });
+  const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials(opts.env) });
   const images = new ImageSource({ registry, store, index, snapshotter, preserveOwner: isRoot });
   const runcStateRoot = opts.env.KITBUILD_RUNC_ROOT || "/run/kitbuild/runc";
   let runc: Runc | undefined;

@@ -5,7 +5,7 @@ import { basename, dirname, resolve } from "node:path";
 import { exportLocal } from "../exporter/local.ts";
 import type { OutputSpec } from "../exporter/image-options.ts";
 import { exportTar } from "../exporter/tar.ts";
-import { convertDockerfile } from "../frontend/dockerfile/convert/convert.ts";
+import { type ConvertOptions, type ConvertResult, convertDockerfile } from "../frontend/dockerfile/convert/convert.ts";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
 import { hostPlatform } from "../oci/platform.ts";
 import type { Platform } from "../oci/types.ts";
@@ -58,17 +58,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   await using env = await openEnvironment({ env: req.env, insecureRegistries: req.insecureRegistries });
   const platform = hostPlatform();
   const session = new BuildSession(env, contextDir, platform, signal);
-  const converted = await convertDockerfile({
-    source: dockerfile.text,
-    filename: dockerfile.name,
-    buildArgs: req.buildArgs,
-    target: req.target,
-    platform,
-    buildPlatform: platform,
-    excludePatterns,
-    noCacheStages: req.noCacheFilter,
-    resolveImage: (ref, p) => resolveForFrontend(session, progress, ref, p),
-  });
+  const converted = await convertRequest(req, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
   const opsByDigest = new Map(converted.definition.vertices.map((v) => [v.digest, v.vertex.op]));
   session.definition = converted.definition;
   const solver = new Solver<BuildRef>({
@@ -97,9 +87,30 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   return { unusedBuildArgs: converted.unusedBuildArgs };
 }
 
-type LoadedDockerfile = { text: string; path: string | undefined; name: string };
+/** The request's Dockerfile as a graph and image config for `platform` (built on the same platform). */
+export function convertRequest(
+  req: Pick<BuildRequest, "buildArgs" | "target" | "noCacheFilter">,
+  dockerfile: LoadedDockerfile,
+  excludePatterns: string[],
+  platform: Platform,
+  resolveImage: ConvertOptions["resolveImage"],
+): Promise<ConvertResult> {
+  return convertDockerfile({
+    source: dockerfile.text,
+    filename: dockerfile.name,
+    buildArgs: req.buildArgs,
+    target: req.target,
+    platform,
+    buildPlatform: platform,
+    excludePatterns,
+    noCacheStages: req.noCacheFilter,
+    resolveImage,
+  });
+}
 
-function loadDockerfile(req: BuildRequest, contextDir: string): LoadedDockerfile {
+export type LoadedDockerfile = { text: string; path: string | undefined; name: string };
+
+export function loadDockerfile(req: Pick<BuildRequest, "dockerfilePath" | "dockerfileText">, contextDir: string): LoadedDockerfile {
   if (req.dockerfileText !== undefined) return { text: req.dockerfileText, path: undefined, name: "Dockerfile" };
   const path = req.dockerfilePath ? resolve(req.dockerfilePath) : `${contextDir}/Dockerfile`;
   try {
@@ -114,7 +125,7 @@ function loadDockerfile(req: BuildRequest, contextDir: string): LoadedDockerfile
 }
 
 /** A Dockerfile-specific ignore file ("app.Dockerfile.dockerignore") wins over the context's. */
-function readDockerignore(contextDir: string, dockerfilePath: string | undefined): string {
+export function readDockerignore(contextDir: string, dockerfilePath: string | undefined): string {
   const candidates = dockerfilePath ? [`${dirname(dockerfilePath)}/${basename(dockerfilePath)}.dockerignore`] : [];
   candidates.push(`${contextDir}/.dockerignore`);
   for (const path of candidates) {
@@ -127,7 +138,7 @@ function readDockerignore(contextDir: string, dockerfilePath: string | undefined
   return "";
 }
 
-async function resolveForFrontend(session: BuildSession, progress: ProgressSink, text: string, platform: Platform) {
+export async function resolveForFrontend(session: BuildSession, progress: ProgressSink, text: string, platform: Platform) {
   const ref = parseReference(text);
   const shown = formatReference(ref);
   return progressTask(progress, `metadata ${shown}`, `[internal] load metadata for ${shown}`, async () => {

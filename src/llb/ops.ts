@@ -8,12 +8,15 @@ export type SourceOp = {
   kind: "source";
   /**
    * "docker-image://REF" (pinned to a digest by the frontend), "local://context",
-   * "https://…" / "http://…" (ADD URL), "git://…" / "git+https://…" (ADD git repository).
+   * "https://…" / "http://…" (ADD URL), "git://…" / "git+https://…" (ADD git repository: "git+"
+   * then the remote as `git clone` takes it, e.g. "git+ssh://host/r.git", "git+git@host:r.git";
+   * the git protocol's "git://…" as it is).
    */
   identifier: string;
   /**
-   * local: "excludepatterns" (JSON list). http: "checksum" (sha256:…), "filename", "chmod".
-   * git: "keepgitdir" ("true"), "ref", "subdir".
+   * local: "excludepatterns" (JSON list), "followpaths" (JSON list of the context paths the build
+   * reads, relative; absent when it reads everything). http: "checksum" (sha256:…), "filename",
+   * "chmod". git: "keepgitdir" ("true"), "ref", "subdir", "checksum" (the commit it must resolve to).
    */
   attrs: Record<string, string>;
   platform?: Platform;
@@ -108,6 +111,8 @@ export type CopyAction = {
   includePatterns?: string[];
   /** Paths matching these (relative to src) are left out (COPY --exclude). */
   excludePatterns?: string[];
+  /** Paths (absolute in the source) that must exist, else the copy fails (COPY --parents without wildcards). */
+  requiredPaths?: string[];
   /** A dest path of another type than the source is replaced instead of being an error. */
   alwaysReplaceExistingDestPaths?: boolean;
   timestamp?: number;

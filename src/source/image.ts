@@ -4,9 +4,11 @@ import type { CacheIndex } from "../cache/index.ts";
 import type { ContentStore } from "../content/store.ts";
 import { sha256 } from "../llb/digest.ts";
 import { INDEX_MEDIA_TYPES, layerCompression } from "../oci/media-types.ts";
-import { formatPlatform, platformMatches } from "../oci/platform.ts";
+import { formatPlatform } from "../oci/platform.ts";
+import { choosePlatform } from "../registry/platform.ts";
 import type { Descriptor, Digest, ImageConfig, Index, Manifest, Platform } from "../oci/types.ts";
 import type { RegistryClient } from "../registry/client.ts";
+import { getManifest } from "../registry/manifest.ts";
 import { fetchBlobToStore } from "../registry/pull.ts";
 import { formatReference, type Reference } from "../registry/reference.ts";
 import { applyLayerFile } from "../snapshot/layer-apply.ts";
@@ -40,18 +42,18 @@ export class ImageSource {
   constructor(private readonly deps: ImageSourceDeps) {}
 
   async resolve(ref: Reference, platform: Platform, signal: AbortSignal): Promise<ResolvedImage> {
-    const top = await this.deps.registry.getManifest(ref, ref.digest ?? (ref.tag as string), signal);
+    const top = await getManifest(this.deps.registry, ref, ref.digest ?? (ref.tag as string), signal);
     let manifestDoc = top;
     if (INDEX_MEDIA_TYPES.includes(top.mediaType)) {
       const index = JSON.parse(new TextDecoder().decode(top.bytes)) as Index;
-      const chosen = index.manifests.find((m) => m.platform && platformMatches(m.platform, platform));
+      const chosen = choosePlatform(index.manifests, platform);
       if (!chosen) {
         const have = index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : "unknown")).join(", ");
         throw new KitError("E_REGISTRY_NO_PLATFORM", `"${formatReference(ref)}" has no image for ${formatPlatform(platform)}`, {
           hint: `it has: ${have}; choose one with --platform`,
         });
       }
-      manifestDoc = await this.deps.registry.getManifest(ref, chosen.digest, signal);
+      manifestDoc = await getManifest(this.deps.registry, ref, chosen.digest, signal);
     }
     const manifest = JSON.parse(new TextDecoder().decode(manifestDoc.bytes)) as Manifest;
     await this.deps.store.writeBytes(manifestDoc.bytes, { digest: manifestDoc.digest }, signal);
@@ -93,7 +95,11 @@ export class ImageSource {
 
   private download(ref: Reference, desc: Descriptor, progress: VertexProgress, signal: AbortSignal): Promise<void> {
     return this.downloads.run(async () => {
-      await fetchBlobToStore(this.deps.registry, ref, desc, this.deps.store, signal, (cur, total) => progress.status(desc.digest, cur, total));
+      await fetchBlobToStore(this.deps.registry, ref, desc, this.deps.store, signal, {
+        progress: (cur, total) => progress.status(desc.digest, cur, total),
+        // As BuildKit's retry handler, retries are told in the step's log.
+        retry: (message) => progress.log(2, new TextEncoder().encode(`${message}\n`)),
+      });
       progress.statusDone(desc.digest, desc.size, desc.size);
     }, signal);
   }

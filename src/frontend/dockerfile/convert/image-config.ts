@@ -1,16 +1,14 @@
-// The image config a stage starts from: its base image's (ONBUILD triggers consumed) or scratch's.
+// The image config a stage starts from: its base image's, or scratch's (BuildKit's emptyImage),
+// with the step-independent fields a build does not carry over.
 import type { ImageConfig, Platform } from "../../../oci/types.ts";
 import { DEFAULT_PATH } from "./state.ts";
 
-export function baseImageConfig(base: ImageConfig, platform: Platform): ImageConfig {
+/** A base image's config as a stage starts from it: its creation time is not inherited. */
+export function baseImageConfig(base: ImageConfig): ImageConfig {
   const image = structuredClone(base);
+  delete image.created;
   image.config ??= {};
-  image.architecture ||= platform.architecture;
-  image.os ||= platform.os;
-  // Triggers run when this image is used as a base, and are not inherited further.
-  delete image.config.OnBuild;
   image.rootfs ??= { type: "layers", diff_ids: [] };
-  image.history ??= [];
   return image;
 }
 
@@ -18,10 +16,28 @@ export function scratchConfig(platform: Platform): ImageConfig {
   const image: ImageConfig = {
     architecture: platform.architecture,
     os: platform.os,
-    config: { Env: [DEFAULT_PATH] },
+    config: { WorkingDir: "/" },
     rootfs: { type: "layers", diff_ids: [] },
-    history: [],
   };
   if (platform.variant) image.variant = platform.variant;
+  if (platform["os.version"]) image["os.version"] = platform["os.version"];
+  // Windows gets its PATH from the OS.
+  if (platform.os !== "windows") image.config.Env = [`PATH=${DEFAULT_PATH}`];
   return image;
+}
+
+/** Whether a resolved image has no filesystem (no layers, and no history entry that made one). */
+export function isEmptyImage(image: ImageConfig): boolean {
+  if ((image.rootfs?.diff_ids ?? []).length > 0) return false;
+  return (image.history ?? []).every((h) => h.empty_layer === true);
+}
+
+/** The shell of shell-form commands: SHELL's, else the OS default. */
+export function shellOf(image: ImageConfig): string[] {
+  if (image.config.Shell && image.config.Shell.length > 0) return [...image.config.Shell];
+  return image.os === "windows" ? ["cmd", "/S", "/C"] : ["/bin/sh", "-c"];
+}
+
+export function withShell(image: ImageConfig, args: readonly string[]): string[] {
+  return [...shellOf(image), args.join(" ")];
 }

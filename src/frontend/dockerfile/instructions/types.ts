@@ -1,15 +1,23 @@
 // Typed Dockerfile instructions, one type per keyword, as the parser's AST is turned into them.
-import type { Heredoc } from "../parser/node.ts";
+// Values are kept as written: variables are expanded during conversion, where each step's
+// environment is known.
 
 export type Location = { startLine: number; endLine: number };
 
-type Base = { location: Location; original: string };
+type Base = {
+  location: Location;
+  /** The instruction's text as written (continuations joined), trimmed: BuildKit's String(). */
+  original: string;
+};
 
 export type KeyValue = { key: string; value: string };
 export type KeyValueOptional = { key: string; value: string | undefined };
 
 /** A command line in shell form ("echo hi" run through SHELL) or exec form (["echo", "hi"]). */
 export type CommandLine = { cmdLine: string[]; prependShell: boolean };
+
+/** A heredoc used as a RUN script or a COPY/ADD source. */
+export type InlineFile = { name: string; data: string; chomp: boolean; expand: boolean };
 
 export type FromCommand = Base & { kind: "from"; image: string; stageName: string | undefined; platform: string | undefined };
 export type ArgCommand = Base & { kind: "arg"; args: KeyValueOptional[] };
@@ -18,27 +26,34 @@ export type LabelCommand = Base & { kind: "label"; labels: KeyValue[] };
 export type MaintainerCommand = Base & { kind: "maintainer"; maintainer: string };
 export type WorkdirCommand = Base & { kind: "workdir"; path: string };
 export type UserCommand = Base & { kind: "user"; user: string };
+/** Ports as written, sorted as text (BuildKit sorts them before expanding them). */
 export type ExposeCommand = Base & { kind: "expose"; ports: string[] };
 export type VolumeCommand = Base & { kind: "volume"; volumes: string[] };
 export type StopSignalCommand = Base & { kind: "stopsignal"; signal: string };
 export type ShellCommand = Base & { kind: "shell"; shell: string[] };
 export type CmdCommand = Base & CommandLine & { kind: "cmd" };
-export type EntrypointCommand = Base & CommandLine & { kind: "entrypoint" };
+/** An empty exec form (`ENTRYPOINT []`) has `cmdLine: undefined`: it clears the entrypoint. */
+export type EntrypointCommand = Base & { kind: "entrypoint"; cmdLine: string[] | undefined; prependShell: boolean };
+
+export type NetworkMode = "default" | "none" | "host";
+export type SecurityMode = "sandbox" | "insecure";
 
 export type RunCommand = Base &
   CommandLine & {
     kind: "run";
+    /** The --mount values as written; parsed with the step's environment at conversion. */
     mounts: string[];
-    network: string | undefined;
-    security: string | undefined;
-    heredocs: Heredoc[];
+    network: NetworkMode;
+    security: SecurityMode;
+    files: InlineFile[];
   };
 
 export type CopyCommand = Base & {
   kind: "copy" | "add";
-  sources: string[];
+  sourcePaths: string[];
+  /** Heredoc sources (`COPY <<EOF /dest`). */
+  sourceContents: Array<{ path: string; data: string; expand: boolean }>;
   dest: string;
-  heredocs: Heredoc[];
   from: string | undefined;
   chown: string | undefined;
   chmod: string | undefined;
@@ -47,21 +62,22 @@ export type CopyCommand = Base & {
   exclude: string[];
   /** ADD only. */
   checksum: string | undefined;
-  keepGitDir: boolean;
+  keepGitDir: boolean | undefined;
   unpack: boolean | undefined;
 };
 
+/** HEALTHCHECK; durations in nanoseconds, 0 when not given. `test` is ["NONE"] for HEALTHCHECK NONE. */
 export type HealthcheckCommand = Base & {
   kind: "healthcheck";
-  /** undefined for HEALTHCHECK NONE. */
-  test: string[] | undefined;
-  interval: number | undefined;
-  timeout: number | undefined;
-  startPeriod: number | undefined;
-  startInterval: number | undefined;
-  retries: number | undefined;
+  test: string[];
+  interval: number;
+  timeout: number;
+  startPeriod: number;
+  startInterval: number;
+  retries: number;
 };
 
+/** ONBUILD: `expression` is the trigger instruction's text, stored in the image config. */
 export type OnbuildCommand = Base & { kind: "onbuild"; expression: string };
 
 export type Command =
@@ -70,6 +86,7 @@ export type Command =
   | HealthcheckCommand | OnbuildCommand;
 
 export type Stage = {
+  /** `AS name`, lowercased. */
   name: string | undefined;
   index: number;
   from: FromCommand;

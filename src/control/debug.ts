@@ -1,0 +1,37 @@
+// `kitbuild debug`: a Dockerfile converted into its build graph and image config without running
+// anything. The cache root and registry are opened only when a FROM names an image to pin.
+import { resolve } from "node:path";
+import type { ConvertResult } from "../frontend/dockerfile/convert/convert.ts";
+import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
+import { hostPlatform } from "../oci/platform.ts";
+import type { ProgressSink } from "../util/progress.ts";
+import { type BuildEnvironment, openEnvironment } from "./environment.ts";
+import { BuildSession } from "./session.ts";
+import { type BuildRequest, convertRequest, loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
+
+export type DebugRequest = Pick<
+  BuildRequest,
+  "contextDir" | "dockerfilePath" | "dockerfileText" | "buildArgs" | "target" | "noCacheFilter" | "insecureRegistries" | "env"
+>;
+
+export type DebugResult = ConvertResult & { dockerfile: string };
+
+export async function convertOnly(req: DebugRequest, progress: ProgressSink, signal: AbortSignal): Promise<DebugResult> {
+  const contextDir = resolve(req.contextDir);
+  const dockerfile = loadDockerfile(req, contextDir);
+  const excludePatterns = parseDockerignore(readDockerignore(contextDir, dockerfile.path));
+  const platform = hostPlatform();
+  let opened: Promise<BuildEnvironment> | undefined;
+  let session: BuildSession | undefined;
+  try {
+    const converted = await convertRequest(req, dockerfile, excludePatterns, platform, async (ref, p) => {
+      opened ??= openEnvironment({ env: req.env, insecureRegistries: req.insecureRegistries });
+      session ??= new BuildSession(await opened, contextDir, platform, signal);
+      return resolveForFrontend(session, progress, ref, p);
+    });
+    return { ...converted, dockerfile: dockerfile.name };
+  } finally {
+    const env = await opened?.catch(() => undefined);
+    await env?.[Symbol.asyncDispose]();
+  }
+}
