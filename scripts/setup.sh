@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for kitbuild, then runs the main example offline:
-#   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap, openssl
+#   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap, openssl,
+#   debootstrap (the tests' Debian image) and openssh-client (ssh-agent for --ssh and its tests)
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,8 @@ docker-registry /usr/bin/docker-registry
 busybox-static /bin/busybox
 uidmap /usr/bin/newuidmap
 openssl /usr/bin/openssl
+debootstrap /usr/sbin/debootstrap
+openssh-client /usr/bin/ssh-agent
 LIST
 if ! command -v npm >/dev/null 2>&1 && ! command -v bun >/dev/null 2>&1; then missing+=(nodejs npm); fi
 

@@ -95,22 +95,27 @@ const sha256 = (b: Uint8Array | string) => `sha256:${new Bun.CryptoHasher("sha25
 
 /** Pushes an image of gzip layers (each given uncompressed) with an OCI manifest; returns its digest. */
 export async function pushImage(addr: string, repo: string, tag: string, image: ImageParts): Promise<string> {
-  const layers = image.layers.map((tarBytes) => ({ tarBytes, gz: gzipSync(tarBytes, { level: 6 }) }));
-  const config = {
-    ...image.config,
-    rootfs: { type: "layers", diff_ids: layers.map((l) => sha256(l.tarBytes)) },
-  };
+  const layers = image.layers.map((tarBytes) => {
+    const gz = gzipSync(tarBytes, { level: 6 });
+    return { diffId: sha256(tarBytes), digest: sha256(gz), size: gz.length, body: gz };
+  });
+  return pushLayers(addr, repo, tag, layers, image.config);
+}
+
+/** A gzip layer already compressed (possibly a file, for big layers): its digests, size and bytes. */
+export type GzipLayer = { diffId: string; digest: string; size: number; body: Uint8Array | Blob };
+
+/** Pushes compressed layers and a config with an OCI manifest; returns the manifest's digest. */
+export async function pushLayers(addr: string, repo: string, tag: string, layers: GzipLayer[], imageConfig: Record<string, unknown>): Promise<string> {
+  const config = { ...imageConfig, rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) } };
   const configBytes = new TextEncoder().encode(JSON.stringify(config));
-  for (const blob of [configBytes, ...layers.map((l) => l.gz)]) await pushBlob(addr, repo, blob);
+  await pushBlob(addr, repo, configBytes, sha256(configBytes));
+  for (const l of layers) await pushBlob(addr, repo, l.body, l.digest);
   const manifest = {
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
     config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(configBytes), size: configBytes.length },
-    layers: layers.map((l) => ({
-      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-      digest: sha256(l.gz),
-      size: l.gz.length,
-    })),
+    layers: layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: l.digest, size: l.size })),
   };
   const body = JSON.stringify(manifest);
   const res = await fetch(`http://${addr}/v2/${repo}/manifests/${tag}`, {
@@ -122,11 +127,11 @@ export async function pushImage(addr: string, repo: string, tag: string, image: 
   return sha256(body);
 }
 
-async function pushBlob(addr: string, repo: string, blob: Uint8Array): Promise<void> {
+async function pushBlob(addr: string, repo: string, blob: Uint8Array | Blob, digest: string): Promise<void> {
   const start = await fetch(`http://${addr}/v2/${repo}/blobs/uploads/`, { method: "POST" });
   if (start.status !== 202) throw new Error(`blob upload start failed: ${start.status}`);
   const location = new URL(start.headers.get("location") ?? "", `http://${addr}`);
-  location.searchParams.set("digest", sha256(blob));
+  location.searchParams.set("digest", digest);
   const put = await fetch(location, {
     method: "PUT",
     headers: { "Content-Type": "application/octet-stream" },
@@ -200,7 +205,7 @@ function busyboxConfig(): Record<string, unknown> {
   };
 }
 
-function hostArch(): string {
+export function hostArch(): string {
   return ({ x64: "amd64", arm64: "arm64" } as Record<string, string>)[process.arch] ?? process.arch;
 }
 

@@ -1,6 +1,5 @@
 // Shared test helpers: a clean environment, temp dirs removed afterwards, the test registry, and
 // running the compiled binary. Tests that need root or runc say so when they skip.
-import { afterAll } from "bun:test";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,9 +12,15 @@ export const HAS_RUNC = Bun.which("runc") !== null;
 export const CONFORMANCE = `${REPO}/../shared/conformance/buildkit`;
 
 const cleanups: Array<() => Promise<void> | void> = [];
-afterAll(async () => {
+
+/**
+ * Removes the temp dirs and stops the registry, once every test file has run: test/preload.ts calls
+ * it from a global afterAll (an afterAll in this module would run after the first file only, and
+ * leave later files a stopped registry and their temp dirs behind).
+ */
+export async function runCleanups(): Promise<void> {
   for (const c of cleanups.splice(0).reverse()) await c();
-});
+}
 
 /** A temp directory removed when the test file ends. */
 export function tempDir(prefix = "kitbuild-test-"): string {

@@ -2,7 +2,10 @@
 // `--flag=value`, `-f value`, `-fvalue`, repeatable flags, `--` to end flags.
 import type { OutputSpec } from "../exporter/image-options.ts";
 import { KitError } from "../util/errors.ts";
-import { parseOutputs } from "./output-flags.ts";
+import { parseOutputs, splitCsv } from "./output-flags.ts";
+import { ENTITLEMENTS, type Entitlement } from "../worker/runc/exec-services.ts";
+import type { SecretSource } from "../worker/runc/secrets.ts";
+import type { SshSource } from "../worker/runc/ssh-agents.ts";
 
 export type ProgressMode = "auto" | "tty" | "plain" | "rawjson" | "quiet";
 
@@ -22,6 +25,9 @@ export type BuildFlags = {
   labels: Record<string, string>;
   iidFile: string | undefined;
   metadataFile: string | undefined;
+  secrets: SecretSource[];
+  ssh: SshSource[];
+  allow: Entitlement[];
 };
 
 type Spec = { kind: "string" | "bool" | "list"; short?: string };
@@ -45,6 +51,9 @@ const SPECS: Record<string, Spec> = {
   label: { kind: "list" },
   iidfile: { kind: "string" },
   "metadata-file": { kind: "string" },
+  secret: { kind: "list" },
+  ssh: { kind: "list" },
+  allow: { kind: "list" },
 };
 
 const usage = (message: string, hint?: string) => new KitError("E_USAGE", message, { hint: hint ?? "see kitbuild build --help" });
@@ -86,6 +95,9 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     labels: parseLabels(list("label")),
     iidFile: str("iidfile"),
     metadataFile: str("metadata-file"),
+    secrets: list("secret").map(parseSecret),
+    ssh: list("ssh").map(parseSsh),
+    allow: list("allow").flatMap((v) => v.split(",")).filter(Boolean).map(parseEntitlement),
   };
 }
 
@@ -158,4 +170,40 @@ function parseLabels(list: string[]): Record<string, string> {
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
+}
+
+/** `id=ID[,src=FILE|,env=VAR][,type=file|env]`, as buildx reads --secret. */
+export function parseSecret(spec: string): SecretSource {
+  const out: SecretSource = { id: "" };
+  let type: string | undefined;
+  for (const field of splitCsv(spec)) {
+    const eq = field.indexOf("=");
+    if (eq < 0) throw usage(`invalid --secret field "${field}" in "${spec}": fields are key=value pairs`, "write it as --secret id=ID,src=FILE or --secret id=ID,env=VAR");
+    const key = field.slice(0, eq).trim().toLowerCase();
+    const value = field.slice(eq + 1);
+    if (key === "id") out.id = value;
+    else if (key === "src" || key === "source") out.file = value;
+    else if (key === "env") out.env = value;
+    else if (key === "type") {
+      if (value !== "file" && value !== "env") throw usage(`unsupported --secret type "${value}"`, "use type=file or type=env");
+      type = value;
+    } else throw usage(`unknown --secret field "${key}" in "${spec}"`, "the fields are id, src (or source), env and type");
+  }
+  if (!out.id) throw usage(`--secret "${spec}" has no id`, "write it as --secret id=ID,src=FILE or --secret id=ID,env=VAR");
+  // type=env with src= names the variable (buildx).
+  if (type === "env" && out.env === undefined && out.file !== undefined) return { id: out.id, env: out.file };
+  return out;
+}
+
+/** `default`, `ID`, `ID=SOCKET` or `ID=KEY[,KEY…]`, as buildx reads --ssh. */
+export function parseSsh(spec: string): SshSource {
+  const eq = spec.indexOf("=");
+  const id = eq < 0 ? spec : spec.slice(0, eq);
+  if (!id) throw usage(`--ssh "${spec}" has no id`, "write it as --ssh default or --ssh ID=SOCKET|KEYFILE");
+  return { id, paths: eq < 0 ? [] : spec.slice(eq + 1).split(",") };
+}
+
+function parseEntitlement(value: string): Entitlement {
+  if ((ENTITLEMENTS as readonly string[]).includes(value)) return value as Entitlement;
+  throw usage(`unknown entitlement "${value}" in --allow`, `kitbuild grants ${ENTITLEMENTS.join(" and ")}`);
 }

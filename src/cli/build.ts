@@ -22,6 +22,9 @@ export function buildCommand(rt: Runtime) {
       "debug-cache": { type: "boolean", description: "Say why each step missed the cache (also KITBUILD_DEBUG_CACHE=1)" },
       "insecure-registry": { type: "string", description: "Reach this registry over plain HTTP (repeatable)" },
       "max-parallelism": { type: "string", description: "How many steps run at once (default: number of CPUs)" },
+      secret: { type: "string", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)" },
+      ssh: { type: "string", description: "An ssh agent for RUN --mount=type=ssh: default or ID=SOCKET|KEYFILE (repeatable)" },
+      allow: { type: "string", description: "Grant an entitlement: security.insecure, network.host (repeatable)" },
     },
     run: ({ rawArgs }) =>
       guarded(rt, async () => {
@@ -47,6 +50,9 @@ export function buildCommand(rt: Runtime) {
               debugCache: flags.debugCache,
               insecureRegistries: flags.insecureRegistries,
               maxParallelism: flags.maxParallelism ?? Math.max(2, cpus().length),
+              secrets: flags.secrets,
+              ssh: flags.ssh,
+              allow: flags.allow,
               env: rt.env,
               stdout: (chunk) => rt.stdout(chunk),
             },

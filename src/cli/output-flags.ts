@@ -110,7 +110,8 @@ function refuseUnknown(fields: Map<string, string>, spec: string, allowed: strin
   if (unknown.length > 0) throw usage(`unknown option "${unknown[0]}" in output "${spec}"`, "see kitbuild build --help for the output options");
 }
 
-function splitCsv(s: string): string[] {
+/** Comma-separated fields where double quotes protect commas (as docker's csv flags). */
+export function splitCsv(s: string): string[] {
   const out: string[] = [];
   let cur = "";
   let quoted = false;

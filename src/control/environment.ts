@@ -15,6 +15,7 @@ import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { ImageSource } from "../source/image.ts";
 import { KitError } from "../util/errors.ts";
 import { deleteOrphanContainers, findRunc, type Runc } from "../worker/runc/run.ts";
+import { removeOrphanStepDirs } from "../worker/runc/step-dir.ts";
 
 export type EnvironmentOptions = {
   env: Record<string, string | undefined>;
@@ -65,7 +66,7 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   const runcStateRoot = opts.env.KITBUILD_RUNC_ROOT || "/run/kitbuild/runc";
   let runc: Runc | undefined;
   const getRunc = () => (runc ??= findRunc(opts.env, runcStateRoot));
-  await cleanupAfterCrashes(snapshotter, store, getRunc);
+  await cleanupAfterCrashes(root, snapshotter, store, getRunc);
   claims.sweep();
   return {
     root, index, claims, leases, store, snapshotter, registry, images, isRoot,
@@ -77,12 +78,14 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   };
 }
 
-async function cleanupAfterCrashes(snapshotter: Snapshotter, store: ContentStore, runc: () => Runc): Promise<void> {
+async function cleanupAfterCrashes(root: string, snapshotter: Snapshotter, store: ContentStore, runc: () => Runc): Promise<void> {
   try {
     deleteOrphanContainers(runc(), isProcessAlive);
   } catch (e) {
-    if (!(e instanceof KitError && e.code === "E_RUNC_NOT_FOUND")) throw e;
+    // A build without RUN steps needs no runc; one with them reports the problem when it gets there.
+    if (!(e instanceof KitError && e.code.startsWith("E_RUNC_"))) throw e;
   }
+  removeOrphanStepDirs(root, isProcessAlive);
   await snapshotter.cleanupOrphans();
   // An ingest file older than a day cannot belong to a running download.
   await store.cleanIngest(24 * 3600 * 1000);

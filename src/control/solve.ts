@@ -14,7 +14,11 @@ import { Solver } from "../solver/scheduler.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";
+import { type Entitlement, ExecServices } from "../worker/runc/exec-services.ts";
+import type { SecretSource } from "../worker/runc/secrets.ts";
+import type { SshSource } from "../worker/runc/ssh-agents.ts";
 import { type BuildEnvironment, openEnvironment } from "./environment.ts";
+import { deniedEntitlement } from "./ops/exec.ts";
 import { runnerFor } from "./ops/runner-for.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
 import { indexResultStore } from "./result-store.ts";
@@ -36,6 +40,10 @@ export type BuildRequest = {
   debugCache: boolean;
   insecureRegistries: string[];
   maxParallelism: number;
+  /** --secret, --ssh and --allow: what RUN steps may use. */
+  secrets: SecretSource[];
+  ssh: SshSource[];
+  allow: Entitlement[];
   env: Record<string, string | undefined>;
   /** Writes bytes to standard output (for `-o type=tar,dest=-`). */
   stdout: (chunk: Uint8Array) => Promise<void>;
@@ -45,6 +53,8 @@ export type BuildResult = { unusedBuildArgs: string[] };
 
 export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal): Promise<BuildResult> {
   const contextDir = resolve(req.contextDir);
+  // Secrets and ssh agents are checked first, as buildx does before it starts a build.
+  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env });
   const dockerfile = await progressTask(progress, "load-dockerfile", "[internal] load build definition from Dockerfile", async (p) => {
     const loaded = loadDockerfile(req, contextDir);
     p.statusDone(`transferring dockerfile: ${formatBytes(Buffer.byteLength(loaded.text))}`);
@@ -57,8 +67,10 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   });
   await using env = await openEnvironment({ env: req.env, insecureRegistries: req.insecureRegistries });
   const platform = hostPlatform();
-  const session = new BuildSession(env, contextDir, platform, signal);
+  const session = new BuildSession(env, contextDir, platform, signal, exec);
   const converted = await convertRequest(req, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
+  const denied = deniedEntitlement(converted.definition, exec);
+  if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
   const opsByDigest = new Map(converted.definition.vertices.map((v) => [v.digest, v.vertex.op]));
   session.definition = converted.definition;
   const solver = new Solver<BuildRef>({

@@ -1,6 +1,6 @@
 // `kitbuild build` flags, parsed as docker buildx parses them.
 import { describe, expect, test } from "bun:test";
-import { parseBuildFlags } from "../../src/cli/build-flags.ts";
+import { parseBuildFlags, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
 import { parseOutput } from "../../src/cli/output-flags.ts";
 
 describe("parseBuildFlags", () => {
@@ -40,5 +40,27 @@ describe("parseBuildFlags", () => {
       }
       expect(code).toBe("E_USAGE");
     }
+  });
+});
+
+describe("--secret, --ssh and --allow", () => {
+  test("secrets as buildx reads them", () => {
+    expect(parseSecret("id=a,src=/path/file")).toEqual({ id: "a", file: "/path/file" });
+    expect(parseSecret("id=a,source=/p")).toEqual({ id: "a", file: "/p" });
+    expect(parseSecret("id=tok,env=MY_TOKEN")).toEqual({ id: "tok", env: "MY_TOKEN" });
+    expect(parseSecret("type=env,id=tok,src=MY_TOKEN")).toEqual({ id: "tok", env: "MY_TOKEN" });
+    expect(parseSecret("id=only")).toEqual({ id: "only" });
+    expect(() => parseSecret("src=/x")).toThrow("has no id");
+    expect(() => parseSecret("id=a,type=ftp")).toThrow('unsupported --secret type "ftp"');
+    expect(() => parseSecret("id=a,bogus")).toThrow("fields are key=value pairs");
+  });
+
+  test("ssh agents and entitlements", () => {
+    expect(parseSsh("default")).toEqual({ id: "default", paths: [] });
+    expect(parseSsh("git=/run/agent.sock")).toEqual({ id: "git", paths: ["/run/agent.sock"] });
+    expect(parseSsh("keys=/a/id_ed25519,/b/id_rsa")).toEqual({ id: "keys", paths: ["/a/id_ed25519", "/b/id_rsa"] });
+    const f = parseBuildFlags(["--secret", "id=a,src=f", "--ssh", "default", "--allow", "security.insecure,network.host", "."], {});
+    expect(f).toMatchObject({ secrets: [{ id: "a", file: "f" }], ssh: [{ id: "default", paths: [] }], allow: ["security.insecure", "network.host"] });
+    expect(() => parseBuildFlags(["--allow", "device", "."], {})).toThrow('unknown entitlement "device"');
   });
 });

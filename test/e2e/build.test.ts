@@ -114,7 +114,7 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
     const res = await build([ctx], root, {
       env: { KITBUILD_RUNC_ROOT: runcRoot },
       onStderr: (text, child) => {
-        if (!sent && text.includes(" started")) {
+        if (!sent && /#\d+ [\d.]+ started\n/.test(text)) {
           sent = true;
           child.kill("SIGINT");
         }

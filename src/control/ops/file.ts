@@ -58,13 +58,15 @@ export function checksumTree(ref: BuildRef, session: BuildSession): ReturnType<C
   return { tree: { ...contextTree(ref.context, session), onEntry: collector.onEntry }, done: collector.done };
 }
 
-function contextTree(context: import("../../source/local.ts").LocalContext, session: BuildSession): SourceTree {
+/** The context as a tree to read: through .dockerignore, owned by root; with a session, its file
+ * digests come from the build's hash memo. */
+export function contextTree(context: import("../../source/local.ts").LocalContext, session?: BuildSession): SourceTree {
   return {
     root: context.dir,
     resetOwner: true,
     isExcluded: (rel) => context.isExcluded(rel),
     mustEnter: (rel) => context.mustEnter(rel),
-    fileDigest: session.fileDigest,
+    ...(session ? { fileDigest: session.fileDigest } : {}),
   };
 }
 

@@ -1,14 +1,20 @@
-// Running one container with runc as a subprocess: output streamed to progress as it arrives, the
-// container killed and deleted on abort, and containers left by crashed kitbuild processes removed.
+// Running one container with runc as a subprocess: output streamed to progress as it arrives (within
+// the step's log limits), the container killed and deleted on abort, and containers left by crashed
+// kitbuild processes removed.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { canceledError } from "../../util/abort.ts";
 import { KitError } from "../../util/errors.ts";
 import type { VertexProgress } from "../../util/progress.ts";
+import { type LogLimits, StreamLimiter } from "./log-limit.ts";
+import type { HelperTracker } from "./reaper.ts";
 
-export type Runc = { path: string; root: string };
+export type Runc = { path: string; root: string; version: string };
 
-/** Finds runc ($KITBUILD_RUNC, else PATH) and checks that it runs. */
+/** The oldest runc whose behaviour kitbuild relies on (OCI runtime spec 1.0 semantics). */
+const MIN_RUNC = [1, 0, 0];
+
+/** Finds runc ($KITBUILD_RUNC, else PATH) and checks that it runs and is recent enough. */
 export function findRunc(env: Record<string, string | undefined>, stateRoot: string): Runc {
   const path = env.KITBUILD_RUNC || Bun.which("runc");
   if (!path) {
@@ -16,7 +22,24 @@ export function findRunc(env: Record<string, string | undefined>, stateRoot: str
       hint: "install it (Debian/Ubuntu: apt-get install runc) or point KITBUILD_RUNC at the binary",
     });
   }
-  return { path, root: stateRoot };
+  const version = runcVersion(path);
+  if (version === undefined) {
+    throw new KitError("E_RUNC_BROKEN", `"${path}" does not run as runc (runc --version failed)`, {
+      hint: "reinstall runc (Debian/Ubuntu: apt-get install --reinstall runc) or point KITBUILD_RUNC at a working binary",
+    });
+  }
+  const parts = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  if (parts.length !== 3 || compareVersions(parts, MIN_RUNC) < 0) {
+    throw new KitError("E_RUNC_VERSION", `runc ${version} at "${path}" is too old: kitbuild needs ${MIN_RUNC.join(".")} or newer`, {
+      hint: "upgrade runc (Debian/Ubuntu: apt-get install runc) or point KITBUILD_RUNC at a newer binary",
+    });
+  }
+  return { path, root: stateRoot, version };
+}
+
+function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < b.length; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+  return 0;
 }
 
 /** runc's version line, or undefined when it does not run. */
@@ -32,6 +55,9 @@ export type RunRequest = {
   bundle: string;
   spec: Record<string, unknown>;
   progress: VertexProgress;
+  logLimits: LogLimits;
+  /** Told about the runc process, so it is killed even if kitbuild is. */
+  helpers?: HelperTracker;
   signal: AbortSignal;
 };
 
@@ -49,14 +75,14 @@ export async function runContainer(req: RunRequest): Promise<RunOutcome> {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true, // its own process group, so a kill reaches everything it started
   });
-  child.stdout.on("data", (d: Buffer) => {
-    tail.push(d);
-    req.progress.log(1, d);
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    tail.push(d);
-    req.progress.log(2, d);
-  });
+  if (child.pid) req.helpers?.started(child.pid);
+  const streams = ([1, 2] as const).map((n) => new StreamLimiter(req.logLimits, (d) => req.progress.log(n, d)));
+  for (const [i, stream] of [child.stdout, child.stderr].entries()) {
+    stream.on("data", (d: Buffer) => {
+      tail.push(d);
+      streams[i]?.write(d);
+    });
+  }
   const onAbort = () => killContainer(req.runc, req.id, child.pid);
   req.signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -64,11 +90,13 @@ export async function runContainer(req: RunRequest): Promise<RunOutcome> {
       child.once("error", (e) => reject(new KitError("E_RUNC_START", `failed to start runc: ${e.message}`, { cause: e })));
       child.once("close", (code, sig) => resolve(code ?? (sig ? 128 + signalNumber(sig) : 255)));
     });
+    for (const s of streams) s.finish();
     if (req.signal.aborted) throw canceledError(req.signal);
     return { exitCode, tail: tail.lines() };
   } finally {
     req.signal.removeEventListener("abort", onAbort);
     deleteContainer(req.runc, req.id);
+    if (child.pid) req.helpers?.ended(child.pid);
   }
 }
 
@@ -91,12 +119,12 @@ function deleteContainer(runc: Runc, id: string): void {
 export function deleteOrphanContainers(runc: Runc, isAlive: (pid: number) => boolean): void {
   const res = spawnSync(runc.path, ["--root", runc.root, "list", "--format", "json"], { encoding: "utf8", timeout: 10000 });
   if (res.status !== 0 || !res.stdout.trim()) return;
-  const list = (JSON.parse(res.stdout) as Array<{ id: string; bundle?: string }> | null) ?? [];
+  const list = (JSON.parse(res.stdout) as Array<{ id: string }> | null) ?? [];
   for (const c of list) {
     const m = /^kitbuild-(\d+)-/.exec(c.id);
     if (!m || isAlive(Number(m[1]))) continue;
+    // Its bundle is the step's tmpfs directory, which removeOrphanStepDirs unmounts and removes.
     deleteContainer(runc, c.id);
-    if (c.bundle) rmSync(c.bundle, { recursive: true, force: true });
   }
 }
 

@@ -1,43 +1,37 @@
 // The OCI runtime spec for one RUN step: the process, Docker's default capabilities, masked and
-// read-only paths, the standard kernel filesystems, and /etc files bind-mounted from the host.
+// read-only paths, the standard kernel filesystems, the /etc files bind-mounted from the step's state
+// directory, the step's own mounts (parents first), and what `--security=insecure` changes.
+import { existsSync, readFileSync } from "node:fs";
+import { allCapabilities, DEFAULT_CAPS, insecureDevices, MASKED_PATHS, READONLY_PATHS } from "./security.ts";
 import type { ResolvedUser } from "./user.ts";
 
 export type OciMount = { destination: string; type: string; source: string; options: string[] };
 
 export type SpecInput = {
   rootfs: string;
+  readonlyRoot: boolean;
   args: string[];
   env: string[];
   cwd: string;
   user: ResolvedUser;
   hostname: string;
   network: "host" | "none";
+  security: "sandbox" | "insecure";
   /** Host files bind-mounted (read-only) over /etc/resolv.conf, /etc/hosts and /etc/hostname. */
   etcFiles: { resolvConf: string; hosts: string; hostname: string };
   mounts: OciMount[];
 };
 
-const DEFAULT_CAPS = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-  "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-];
-
-const MASKED_PATHS = [
-  "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-  "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
-];
-
-const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
-
-function kernelMounts(): OciMount[] {
+function kernelMounts(insecure: boolean): OciMount[] {
+  const ro = insecure ? [] : ["ro"];
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
     { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-    { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid", "noexec", "nodev"] },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", ...ro] },
+    { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: [...ro, "nosuid", "noexec", "nodev"] },
   ];
 }
 
@@ -46,9 +40,21 @@ function etcMounts(files: SpecInput["etcFiles"]): OciMount[] {
   return [bind(files.resolvConf, "/etc/resolv.conf"), bind(files.hosts, "/etc/hosts"), bind(files.hostname, "/etc/hostname")];
 }
 
+/** The step's mounts sorted so parents are mounted before what lies inside them; a later duplicate wins. */
+export function orderMounts(mounts: OciMount[]): OciMount[] {
+  const byDest = new Map<string, OciMount>();
+  for (const m of mounts) byDest.set(m.destination, m);
+  return [...byDest.values()].sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
+}
+
 export function runtimeSpec(input: SpecInput): Record<string, unknown> {
+  const insecure = input.security === "insecure";
   const namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   if (input.network === "none") namespaces.push({ type: "network" });
+  // As BuildKit: a cgroup namespace where the host has cgroup v2.
+  if (existsSync("/sys/fs/cgroup/cgroup.controllers")) namespaces.push({ type: "cgroup" });
+  const caps = insecure ? allCapabilities() : DEFAULT_CAPS;
+  const mounts = [...kernelMounts(insecure), ...etcMounts(input.etcFiles)];
   return {
     ociVersion: "1.0.2",
     process: {
@@ -57,17 +63,42 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
       args: input.args,
       env: input.env,
       cwd: input.cwd,
-      capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
+      capabilities: insecure
+        ? { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps }
+        : { bounding: caps, effective: caps, permitted: caps },
+      rlimits: defaultRlimits(),
       noNewPrivileges: false,
     },
-    root: { path: input.rootfs, readonly: false },
+    root: { path: input.rootfs, readonly: input.readonlyRoot },
     hostname: input.hostname,
-    mounts: [...kernelMounts(), ...etcMounts(input.etcFiles), ...input.mounts],
+    mounts: [...mounts.filter((m) => !input.mounts.some((u) => u.destination === m.destination)), ...orderMounts(input.mounts)],
     linux: {
       namespaces,
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
-      resources: { devices: [{ allow: false, access: "rwm" }] },
+      maskedPaths: insecure ? [] : MASKED_PATHS,
+      readonlyPaths: insecure ? [] : READONLY_PATHS,
+      resources: {
+        devices: insecure
+          ? [{ allow: true, type: "c", access: "rwm" }, { allow: true, type: "b", access: "rwm" }]
+          : [{ allow: false, access: "rwm" }],
+      },
+      ...(insecure ? { devices: insecureDevices().map((d) => ({ ...d, fileMode: 0o660, uid: 0, gid: 0 })) } : {}),
     },
   };
+}
+
+/**
+ * Open files: the conventional soft limit of 1024 under the hard limit kitbuild has. Bun raises its
+ * own soft limit to the hard one at start, and a step should not inherit that; other limits are
+ * inherited, as BuildKit's steps inherit buildkitd's.
+ */
+function defaultRlimits(): Array<{ type: string; soft: number; hard: number }> {
+  let hard = 1048576;
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const value = line?.trim().split(/\s+/)[4];
+    if (value && /^\d+$/.test(value)) hard = Number(value);
+  } catch {
+    // keep the default
+  }
+  return [{ type: "RLIMIT_NOFILE", soft: Math.min(1024, hard), hard }];
 }

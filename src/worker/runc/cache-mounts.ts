@@ -1,0 +1,140 @@
+// Cache mounts (RUN --mount=type=cache): directories under <root>/cache-mounts kept across builds and
+// processes, found by key (the cache id, plus the seed's identity when the cache starts from `from`).
+// Who uses which directory is recorded in the cache index, and every decision is taken inside one
+// SQLite IMMEDIATE transaction, so concurrent kitbuild processes see one consistent state (Bun has no
+// flock). As in BuildKit: `shared` users share a directory, `private` takes a free one or makes a new
+// one, `locked` takes a free one or waits for one. Holders of dead processes are dropped.
+import type { Database } from "bun:sqlite";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import type { CacheSharing } from "../../llb/ops.ts";
+import { sleep } from "../../util/abort.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS cache_mounts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL,
+  ready INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  last_used INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cache_mounts_key ON cache_mounts (key);
+CREATE TABLE IF NOT EXISTS cache_mount_holders (
+  token TEXT PRIMARY KEY,
+  mount INTEGER NOT NULL REFERENCES cache_mounts(id),
+  pid INTEGER NOT NULL,
+  exclusive INTEGER NOT NULL
+);
+`;
+
+/** How often a `locked` user looks again for a free directory (BuildKit waits 100 ms too). */
+const LOCK_POLL_MS = 100;
+
+export type CacheMountRequest = {
+  id: string;
+  sharing: CacheSharing;
+  /** What the cache starts from (`from` and `source`): its identity, and how to fill a new directory. */
+  seed?: { key: string; fill: (dir: string) => Promise<void> };
+};
+
+export type CacheMountLease = AsyncDisposable & { readonly path: string };
+
+type Row = { id: number; ready: number };
+type Decision = { kind: "use"; id: number; token: string; fresh: boolean } | { kind: "wait" };
+
+export class CacheMounts {
+  constructor(
+    private readonly root: string,
+    private readonly db: Database,
+    private readonly isAlive: (pid: number) => boolean,
+  ) {
+    this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+  }
+
+  dir(id: number): string {
+    return `${this.root}/cache-mounts/${id}`;
+  }
+
+  /** A directory for the mount, held until the lease is disposed; `locked` may wait for it. */
+  async acquire(req: CacheMountRequest, signal: AbortSignal, onWait?: () => void): Promise<CacheMountLease> {
+    const key = req.seed ? `${req.id}:${req.seed.key}` : req.id;
+    let waited = false;
+    for (;;) {
+      this.removeAbandoned();
+      const d = this.db.transaction(() => this.decide(key, req)).immediate();
+      if (d.kind === "use") return this.lease(d, req, signal);
+      if (!waited) onWait?.();
+      waited = true;
+      await sleep(LOCK_POLL_MS, signal);
+    }
+  }
+
+  private decide(key: string, req: CacheMountRequest): Decision {
+    this.dropDeadHolders();
+    const rows = this.db.query("SELECT id, ready FROM cache_mounts WHERE key = ? ORDER BY last_used DESC, id DESC").all(key) as Row[];
+    for (const row of rows) {
+      if (!row.ready) continue;
+      const holders = this.db.query("SELECT exclusive FROM cache_mount_holders WHERE mount = ?").all(row.id) as Array<{ exclusive: number }>;
+      const free = req.sharing === "shared" ? holders.every((h) => !h.exclusive) : holders.length === 0;
+      if (free) return { kind: "use", id: row.id, token: this.hold(row.id, req.sharing !== "shared"), fresh: false };
+    }
+    if (req.sharing === "locked" && rows.length > 0) return { kind: "wait" };
+    const now = Date.now();
+    const created = this.db.query("INSERT INTO cache_mounts (key, ready, created, last_used) VALUES (?, 0, ?, ?) RETURNING id").get(key, now, now) as { id: number };
+    // Held exclusively while it is being filled, whatever the sharing.
+    return { kind: "use", id: created.id, token: this.hold(created.id, true), fresh: true };
+  }
+
+  private hold(mount: number, exclusive: boolean): string {
+    const token = randomBytes(12).toString("hex");
+    this.db.query("INSERT INTO cache_mount_holders (token, mount, pid, exclusive) VALUES (?, ?, ?, ?)").run(token, mount, process.pid, exclusive ? 1 : 0);
+    return token;
+  }
+
+  private async lease(d: Extract<Decision, { kind: "use" }>, req: CacheMountRequest, signal: AbortSignal): Promise<CacheMountLease> {
+    const path = this.dir(d.id);
+    const release = () => {
+      this.db.transaction(() => {
+        this.db.query("DELETE FROM cache_mount_holders WHERE token = ?").run(d.token);
+        this.db.query("UPDATE cache_mounts SET last_used = ? WHERE id = ?").run(Date.now(), d.id);
+      }).immediate();
+    };
+    if (d.fresh) {
+      try {
+        rmSync(path, { recursive: true, force: true });
+        mkdirSync(path, { recursive: true, mode: 0o755 });
+        if (req.seed) await req.seed.fill(path);
+        if (signal.aborted) throw signal.reason;
+        this.db.transaction(() => {
+          this.db.query("UPDATE cache_mounts SET ready = 1 WHERE id = ?").run(d.id);
+          if (req.sharing === "shared") this.db.query("UPDATE cache_mount_holders SET exclusive = 0 WHERE token = ?").run(d.token);
+        }).immediate();
+      } catch (e) {
+        release();
+        this.removeAbandoned();
+        throw e;
+      }
+    }
+    return { path, [Symbol.asyncDispose]: async () => release() };
+  }
+
+  private dropDeadHolders(): void {
+    const pids = this.db.query("SELECT DISTINCT pid FROM cache_mount_holders").all() as Array<{ pid: number }>;
+    for (const { pid } of pids) {
+      if (!this.isAlive(pid)) this.db.query("DELETE FROM cache_mount_holders WHERE pid = ?").run(pid);
+    }
+  }
+
+  /** Directories whose filling never finished (a failure or a crash) and that nobody holds. */
+  removeAbandoned(): void {
+    const gone = this.db.transaction(() => {
+      this.dropDeadHolders();
+      const rows = this.db
+        .query("SELECT id FROM cache_mounts WHERE ready = 0 AND id NOT IN (SELECT mount FROM cache_mount_holders)")
+        .all() as Array<{ id: number }>;
+      for (const r of rows) this.db.query("DELETE FROM cache_mounts WHERE id = ?").run(r.id);
+      return rows;
+    }).immediate();
+    for (const r of gone) rmSync(this.dir(r.id), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,53 @@
+// A watchdog that cleans up right after kitbuild dies, even by SIGKILL (which no handler sees): a
+// small detached shell started before the first container, reading a pipe from kitbuild. When the
+// pipe ends (kitbuild exited, however it did) it kills the helper processes kitbuild told it about
+// (runc, ssh-agent), deletes kitbuild's containers from runc's state and releases its mounts and
+// step directories. After a normal exit there is nothing left and it finds nothing. The next
+// kitbuild start does the same cleanup in case the watchdog itself was killed.
+import { spawn, type ChildProcess } from "node:child_process";
+
+// $1 kitbuild's pid, $2 runc, $3 runc's state root, $4 the cache root. Lines read: "pid N" for a
+// helper started, "done N" for one that ended (so a pid the system reuses is never killed).
+const SCRIPT = `
+pids=" "
+while read -r word pid; do
+  case "$word" in
+    pid) pids="$pids$pid ";;
+    done) pids=$(printf '%s' "$pids" | sed "s/ $pid / /g");;
+  esac
+done
+for p in $pids; do kill -9 "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
+# (runc list would create a state root that is gone: look only where there is one)
+[ -d "$3" ] && for id in $("$2" --root "$3" list -q 2>/dev/null); do
+  case "$id" in "kitbuild-$1-"*) "$2" --root "$3" delete --force "$id" >/dev/null 2>&1;; esac
+done
+for m in "$4/executor/kitbuild-$1-"* "$4/mounts/$1-"*; do
+  [ -e "$m" ] || continue
+  umount -l "$m" 2>/dev/null
+  case "$m" in "$4/executor/"*) rm -rf "$m";; *) rmdir "$m" 2>/dev/null;; esac
+done
+`;
+
+const reapers = new Map<string, ChildProcess>();
+
+export type HelperTracker = { started(pid: number): void; ended(pid: number): void };
+
+/** Starts the watchdog for this process, cache root and runc root (once); tell it about helpers. */
+export function ensureReaper(runc: { path: string; root: string }, cacheRoot: string): HelperTracker {
+  const key = `${runc.root}\0${cacheRoot}`;
+  let child = reapers.get(key);
+  if (!child) {
+    child = spawn("/bin/sh", ["-c", SCRIPT, "kitbuild-reaper", String(process.pid), runc.path, runc.root, cacheRoot], {
+      stdio: ["pipe", "ignore", "ignore"],
+      detached: true, // its own process group: a signal to kitbuild's group must not reach it
+    });
+    child.unref();
+    child.on("error", () => reapers.delete(key));
+    reapers.set(key, child);
+  }
+  const stdin = child.stdin;
+  return {
+    started: (pid) => void stdin?.write(`pid ${pid}\n`),
+    ended: (pid) => void stdin?.write(`done ${pid}\n`),
+  };
+}

@@ -1,0 +1,56 @@
+// The state directory of one step: the runc bundle (config.json), the /etc files, secret files and
+// ssh sockets. It is a small tmpfs, so a secret (in a file or in the spec's environment) never
+// reaches a disk, and it is named after the kitbuild process so a later start can remove what a
+// crashed one left.
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { errnoCode } from "../../util/errors.ts";
+import { MNT_DETACH, MS_NODEV, MS_NOSUID, mount, umount } from "../../util/libc.ts";
+
+export type StepDir = AsyncDisposable & { readonly path: string };
+
+const TMPFS_OPTIONS = "mode=711,size=64m";
+
+export function executorDir(root: string): string {
+  return `${root}/executor`;
+}
+
+/** Creates and mounts `<root>/executor/<id>`; disposing unmounts and removes it. */
+export function openStepDir(root: string, id: string): StepDir {
+  const path = `${executorDir(root)}/${id}`;
+  mkdirSync(path, { recursive: true, mode: 0o711 });
+  try {
+    mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, TMPFS_OPTIONS);
+  } catch (e) {
+    rmSync(path, { recursive: true, force: true });
+    throw e;
+  }
+  return { path, [Symbol.asyncDispose]: async () => releaseStepDir(path) };
+}
+
+function releaseStepDir(path: string): void {
+  try {
+    umount(path);
+  } catch (e) {
+    if (errnoCode(e) === "EBUSY") umount(path, MNT_DETACH);
+    else if (errnoCode(e) !== "EINVAL" && errnoCode(e) !== "ENOENT") throw e;
+  }
+  rmSync(path, { recursive: true, force: true });
+}
+
+/** Removes the step directories of kitbuild processes that no longer run ("kitbuild-<pid>-<n>"). */
+export function removeOrphanStepDirs(root: string, isAlive: (pid: number) => boolean): void {
+  let names: string[];
+  try {
+    names = readdirSync(executorDir(root));
+  } catch {
+    return;
+  }
+  const mounted = new Set(readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]));
+  for (const name of names) {
+    const m = /^kitbuild-(\d+)-/.exec(name);
+    if (!m || isAlive(Number(m[1]))) continue;
+    const path = `${executorDir(root)}/${name}`;
+    if (mounted.has(path)) umount(path, MNT_DETACH);
+    rmSync(path, { recursive: true, force: true });
+  }
+}
