@@ -3,6 +3,7 @@
 #   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap, openssl,
 #   debootstrap (the tests' Debian image) and openssh-client (ssh-agent for --ssh and its tests)
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
+#   git, bzip2 and xz-utils serve ADD of git repositories and of .bz2/.xz archives.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,9 @@ missing=()
 while read -r pkg file; do
   [ -e "$file" ] || missing+=("$pkg")
 done <<'LIST'
+git /usr/bin/git
+bzip2 /bin/bzip2
+xz-utils /usr/bin/xz
 runc /usr/sbin/runc
 docker-registry /usr/bin/docker-registry
 busybox-static /bin/busybox

@@ -2,10 +2,10 @@
 import { createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
-import { pack as tarPack } from "tar-stream";
 import { KitError } from "../util/errors.ts";
 import type { VertexProgress } from "../util/progress.ts";
 import { packTree } from "../util/tar.ts";
+import { TarWriter } from "../util/tar-writer.ts";
 import { formatBytes } from "../util/units.ts";
 
 export async function exportTar(
@@ -15,16 +15,16 @@ export async function exportTar(
   progress: VertexProgress,
   signal: AbortSignal,
 ): Promise<void> {
-  const pack = tarPack();
+  const tar = new TarWriter();
   const sink = dest === "-" ? new Writable({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) }) : createWriteStream(dest);
   let total = 0;
-  const written = pipeline(pack, sink, { signal });
+  const written = pipeline(tar.stream, sink, { signal });
   try {
-    if (rootfs !== undefined) await packTree(rootfs, pack, { signal, onFile: (n) => (total += n) });
-    pack.finalize();
+    if (rootfs !== undefined) await packTree(rootfs, tar, { signal, onFile: (n) => (total += n) });
+    await tar.finish();
     await written;
   } catch (e) {
-    pack.destroy();
+    tar.abort(e instanceof Error ? e : new Error(String(e)));
     await written.catch(() => {});
     if (e instanceof KitError) throw e;
     throw new KitError("E_EXPORT_TAR", `failed to write tar to "${dest}": ${e instanceof Error ? e.message : String(e)}`, { cause: e });

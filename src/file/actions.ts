@@ -1,14 +1,17 @@
 // The file actions of a FileOp other than copy: mkdir (WORKDIR), mkfile (heredocs) and rm, all
-// resolved inside the root.
-import { chmodSync, chownSync, rmSync, writeFileSync } from "node:fs";
+// resolved inside the root, as BuildKit's file backend does them.
+import { chownSync, chmodSync, rmSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import type { MkdirAction, MkfileAction, RmAction } from "../llb/ops.ts";
 import type { Owner } from "../util/copy-tree.ts";
 import { lstatOrUndefined } from "../util/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
 import { cleanInRoot, inRootPath, resolveInRoot } from "../util/fs-safe.ts";
+import { lutimesNs } from "../util/libc.ts";
 import { mkdirInRoot } from "./copy.ts";
 import { hasWildcard, resolveWildcards } from "./wildcard.ts";
+
+const nsOf = (seconds: number | undefined) => (seconds === undefined ? undefined : BigInt(seconds) * 1_000_000_000n);
 
 export function mkdirAction(root: string, action: MkdirAction, owner?: Owner): void {
   const rel = inRootPath(root, action.path, true);
@@ -18,17 +21,22 @@ export function mkdirAction(root: string, action: MkdirAction, owner?: Owner): v
       throw new KitError("E_FS_NOT_FOUND", `cannot create "${action.path}": its parent directory does not exist`);
     }
   }
-  mkdirInRoot(root, rel, owner, action.mode);
+  mkdirInRoot(root, rel, { owner, mode: action.mode, timestampNs: nsOf(action.timestamp) });
 }
 
+/** Writes the file (through a final symlink, in-root, as BuildKit does); its parents are created. */
 export function mkfileAction(root: string, action: MkfileAction, owner?: Owner): void {
-  const rel = inRootPath(root, action.path, false);
-  mkdirInRoot(root, posix.dirname(rel), owner);
+  const rel = inRootPath(root, action.path, true);
+  mkdirInRoot(root, posix.dirname(rel), { owner });
   const host = root + rel;
-  if (lstatOrUndefined(host)) rmSync(host, { recursive: true, force: true });
+  if (lstatOrUndefined(host)?.isDirectory()) {
+    throw new KitError("E_FS_IS_DIRECTORY", `cannot write file "${action.path}": a directory of that name exists`);
+  }
   writeFileSync(host, action.data, { mode: action.mode });
   if (owner) chownSync(host, owner.uid, owner.gid);
   chmodSync(host, action.mode);
+  const ts = nsOf(action.timestamp);
+  if (ts !== undefined) lutimesNs(host, ts, ts);
 }
 
 export function rmAction(root: string, action: RmAction): void {

@@ -1,44 +1,63 @@
 // Content checksums of exactly what a COPY reads: per entry its type, mode, owner, size, link target,
 // xattrs and content (never its mtime); a directory hashes its sorted children. A file that no COPY
-// selects cannot change the checksum, so it cannot invalidate a cached step.
+// selects (left out by .dockerignore, --exclude, or not matched by --parents patterns) cannot change
+// the checksum, so it cannot invalidate a cached step.
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
 import { digestOf } from "../llb/digest.ts";
 import { canceledError } from "../util/abort.ts";
 import { resolveInRoot } from "../util/fs-safe.ts";
 import { lgetxattr, llistxattr } from "../util/libc.ts";
+import { PatternMatcher } from "../util/patterns.ts";
 import { copySources } from "./copy.ts";
 import type { SourceTree } from "./source-tree.ts";
 
 const READ_BUFFER = Buffer.allocUnsafe(1 << 20);
 
-export async function checksumSources(
-  from: SourceTree,
-  src: string,
-  opts: { followSymlinks: boolean; allowWildcard: boolean },
-  signal: AbortSignal,
-): Promise<string> {
+export type ChecksumOptions = {
+  followSymlinks: boolean;
+  allowWildcard: boolean;
+  includePatterns?: string[];
+  excludePatterns?: string[];
+};
+
+type Selection = { include?: PatternMatcher; exclude?: PatternMatcher };
+
+export async function checksumSources(from: SourceTree, src: string, opts: ChecksumOptions, signal: AbortSignal): Promise<string> {
   const sources = copySources(from, src, opts.allowWildcard);
+  const selection: Selection = {
+    include: opts.includePatterns?.length ? new PatternMatcher(opts.includePatterns) : undefined,
+    exclude: opts.excludePatterns?.length ? new PatternMatcher(opts.excludePatterns) : undefined,
+  };
   const parts: Array<{ path: string; digest: string }> = [];
   for (const s of sources) {
     const host = resolveInRoot(from.root, s, opts.followSymlinks);
-    const digest = await hashEntry(from, host, s === "/" ? "" : s.slice(1), true, signal);
+    const digest = await hashEntry(from, selection, host, s === "/" ? "" : s.slice(1), "", signal);
     if (digest) parts.push({ path: s, digest });
   }
-  return digestOf({ src, sources: parts });
+  return digestOf({ src, include: opts.includePatterns ?? [], exclude: opts.excludePatterns ?? [], sources: parts });
 }
 
-async function hashEntry(from: SourceTree, host: string, rel: string, top: boolean, signal: AbortSignal): Promise<string | undefined> {
+/** Whether an entry below the source's top may be copied (or, for a directory, lead to a copied one). */
+function selected(from: SourceTree, sel: Selection, rel: string, within: string, isDir: boolean): boolean {
+  const ignored = from.isExcluded?.(rel) || sel.exclude?.matches(within);
+  if (ignored) return isDir && ((from.mustEnter?.(rel) ?? false) || (sel.exclude?.hasExclusions ?? false));
+  return isDir || !sel.include || sel.include.matches(within);
+}
+
+/** `rel` is the path in the context (for .dockerignore), `within` the path inside the copied source. */
+async function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, within: string, signal: AbortSignal): Promise<string | undefined> {
   if (signal.aborted) throw canceledError(signal);
   const st = lstatSync(host, { bigint: true });
-  const excluded = !top && rel !== "" && from.isExcluded?.(rel);
-  if (excluded && !(st.isDirectory() && from.mustEnter?.(rel))) return undefined;
+  if (within !== "" && !selected(from, sel, rel, within, st.isDirectory())) return undefined;
   const header = entryHeader(from, host, st);
   if (st.isDirectory()) {
     const children: Array<[string, string]> = [];
     for (const name of readdirSync(host).sort()) {
-      const d = await hashEntry(from, `${host}/${name}`, rel === "" ? name : `${rel}/${name}`, false, signal);
+      const d = await hashEntry(from, sel, `${host}/${name}`, rel === "" ? name : `${rel}/${name}`, within === "" ? name : `${within}/${name}`, signal);
       if (d) children.push([name, d]);
     }
+    // A directory only walked through for --parents patterns counts only by what it leads to.
+    if (children.length === 0 && sel.include && !sel.include.matches(within)) return undefined;
     return entryDigest(header, children.map(([name, d]) => `${name.length}:${name}${d}`).join(""));
   }
   const digest = entryDigest(header, st.isFile() ? (from.fileDigest ? from.fileDigest(host, st) : hashFile(host)) : "");

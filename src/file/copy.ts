@@ -1,12 +1,18 @@
-// COPY as BuildKit does it, performed by kitbuild itself: wildcards, a directory's contents, trailing
-// slash destinations, owners and modes. Sources are resolved inside their tree and destinations
-// inside the target root, so no symlink on either side can reach outside.
+// COPY and ADD as BuildKit does them, performed by kitbuild itself: wildcards, a directory's
+// contents, trailing-slash destinations, several sources, --chown/--chmod, --parents/--exclude,
+// ADD's local archives unpacked. Sources are resolved inside their tree and destinations inside the
+// target root, so no symlink on either side can reach outside.
 import { chmodSync, chownSync, lstatSync, mkdirSync } from "node:fs";
 import { posix } from "node:path";
 import type { CopyAction } from "../llb/ops.ts";
-import { copyTree, lstatOrUndefined, type Owner } from "../util/copy-tree.ts";
+import { extractArchive, sniffTarArchive } from "../util/archive.ts";
+import { lstatOrUndefined, type Owner } from "../util/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
 import { cleanInRoot, inRootPath, resolveInRoot } from "../util/fs-safe.ts";
+import { lutimesNs } from "../util/libc.ts";
+import { PatternMatcher } from "../util/patterns.ts";
+import { type ModeChange, parseMode } from "./chmod.ts";
+import { Copier } from "./copier.ts";
 import type { SourceTree } from "./source-tree.ts";
 import { hasWildcard, resolveWildcards } from "./wildcard.ts";
 
@@ -23,76 +29,108 @@ export function copySources(from: SourceTree, src: string, allowWildcard: boolea
 }
 
 export async function copyInto(from: SourceTree, destRoot: string, params: CopyParams, signal: AbortSignal): Promise<void> {
-  refuseUnsupported(params);
   const sources = copySources(from, params.src, params.allowWildcard);
   if (sources.length === 0) {
     if (params.allowWildcard && hasWildcard(params.src) && params.allowEmptyWildcard) return;
-    throw new KitError("E_COPY_NOT_FOUND", `"${cleanInRoot(params.src)}" not found`, {
-      hint: "check that the path exists in the build context (or stage) and is not excluded by .dockerignore",
-    });
+    throw notFound(cleanInRoot(params.src));
   }
-  const destIsDir = params.dest.endsWith("/") || params.dest.endsWith("/.") || params.dest === ".";
-  const destRel = inRootPath(destRoot, params.dest, true);
-  mkdirInRoot(destRoot, destIsDir ? destRel : posix.dirname(destRel), params.owner);
+  for (const required of params.requiredPaths ?? []) {
+    if (!lstatOrUndefined(resolveInRoot(from.root, required, false))) throw notFound(cleanInRoot(required));
+  }
+  const mode = modeOf(params.mode);
+  const timestampNs = params.timestamp === undefined ? undefined : BigInt(params.timestamp) * 1_000_000_000n;
+  const dirs = { owner: params.owner, mode: typeof params.mode === "number" ? params.mode : 0o755, timestampNs };
+  const destIsDir = /(^|\/)\.?$/.test(params.dest);
+  const destClean = cleanInRoot(params.dest);
+  if (!params.createDestPath && !lstatOrUndefined(resolveInRoot(destRoot, posix.dirname(destClean), true))) {
+    throw new KitError("E_COPY_NOT_FOUND", `the parent directory of "${destClean}" does not exist`);
+  }
+  mkdirInRoot(destRoot, destIsDir ? destClean : posix.dirname(destClean), dirs);
+  const dest = resolveInRoot(destRoot, destClean, true);
   for (const src of sources) {
     const srcHost = resolveInRoot(from.root, src, params.followSymlinks);
-    const srcIsDir = lstatSync(srcHost).isDirectory();
-    let target = resolveInRoot(destRoot, destRel, true);
-    const destSt = lstatOrUndefined(target);
-    if ((srcIsDir && !params.dirCopyContents && destSt) || (!srcIsDir && destSt?.isDirectory())) {
-      target = `${target}/${posix.basename(src)}`;
-    }
-    const intoDir = srcIsDir && params.dirCopyContents;
-    if (intoDir) mkdirInRoot(destRoot, target.slice(destRoot.length) || "/", params.owner);
+    if (params.attemptUnpack && (await unpack(srcHost, src, destRoot, destClean, dirs, signal))) continue;
+    const target = prepareTarget(destRoot, srcHost, src, dest, params.dirCopyContents, dirs);
     const relBase = src === "/" ? "" : src.slice(1);
-    await copyTree(srcHost, target, {
-      preserveOwner: !from.resetOwner,
-      owner: params.owner ?? (from.resetOwner ? { uid: 0, gid: 0 } : undefined),
-      mode: typeof params.mode === "number" ? params.mode : undefined,
-      xattrs: true,
+    const inContext = (check?: (rel: string) => boolean) => (check ? (rel: string) => check(relBase === "" ? rel : `${relBase}/${rel}`) : undefined);
+    const copier = new Copier({
+      destRoot, owner: params.owner, resetOwner: from.resetOwner, mode, timestampNs,
+      include: params.includePatterns?.length ? new PatternMatcher(params.includePatterns) : undefined,
+      exclude: params.excludePatterns?.length ? new PatternMatcher(params.excludePatterns) : undefined,
+      ignored: inContext(from.isExcluded), mustEnter: inContext(from.mustEnter),
+      alwaysReplace: params.alwaysReplaceExistingDestPaths ?? false,
       signal,
-      keepExistingRoot: intoDir,
-      exclude: from.isExcluded ? (rel) => (from.isExcluded as (r: string) => boolean)(joinRel(relBase, rel)) : undefined,
-      mustEnter: from.mustEnter ? (rel) => (from.mustEnter as (r: string) => boolean)(joinRel(relBase, rel)) : undefined,
     });
+    await copier.copy(srcHost, "", target, false);
   }
 }
 
-function refuseUnsupported(params: CopyParams): void {
-  const unsupported = [
-    typeof params.mode === "string" && `a symbolic --chmod ("${params.mode}")`,
-    params.attemptUnpack && "unpacking archives (ADD)",
-    params.includePatterns?.length && "--parents",
-    params.excludePatterns?.length && "--exclude",
-  ].filter(Boolean);
-  if (unsupported.length > 0) {
-    throw new KitError("E_COPY_UNSUPPORTED", `${unsupported.join(", ")} is not supported by this version of kitbuild`, {
-      hint: "use an octal --chmod and plain COPY for now",
-    });
-  }
+/**
+ * Where one source lands: into an existing directory under its own name (a file, or a directory
+ * copied as itself), else at the destination path; creates the directories above it.
+ */
+function prepareTarget(destRoot: string, srcHost: string, src: string, dest: string, dirCopyContents: boolean, dirs: DirOptions): string {
+  const srcIsDir = lstatSync(srcHost).isDirectory();
+  const destSt = lstatOrUndefined(dest);
+  const intoDir = (!dirCopyContents && srcIsDir && destSt) || (!srcIsDir && destSt?.isDirectory());
+  const target = intoDir && src !== "/" ? `${dest}/${posix.basename(src)}` : dest;
+  const parent = dirCopyContents && srcIsDir && !destSt ? target : posix.dirname(target);
+  mkdirInRoot(destRoot, parent.slice(destRoot.length) || "/", dirs);
+  return target;
 }
 
-function joinRel(base: string, rel: string): string {
-  return base === "" ? rel : `${base}/${rel}`;
+/**
+ * ADD: a local tar archive (plain, gzip, bzip2, xz or zstd, recognized by content) is unpacked into
+ * the destination directory, its entries resolved inside that directory; false when `srcHost` is
+ * not an archive, to be copied as it is.
+ */
+async function unpack(srcHost: string, src: string, destRoot: string, destClean: string, dirs: DirOptions, signal: AbortSignal): Promise<boolean> {
+  const compression = await sniffTarArchive(srcHost, signal);
+  if (compression === undefined) return false;
+  mkdirInRoot(destRoot, destClean, { ...dirs, mode: 0o755 });
+  const dir = resolveInRoot(destRoot, destClean, true);
+  await extractArchive(srcHost, compression, dir, {
+    whiteouts: false, absoluteNames: "strip", preserveOwner: true, owner: dirs.owner, what: `archive "${src}"`, signal,
+  });
+  return true;
 }
 
-/** Creates a directory and its missing parents inside the root (0755, owned by `owner` or root). */
-export function mkdirInRoot(root: string, rel: string, owner?: Owner, mode = 0o755): void {
-  const parts = cleanInRoot(rel).split("/").filter(Boolean);
-  let cur = "/";
-  for (const part of parts) {
-    const next = inRootPath(root, cur === "/" ? `/${part}` : `${cur}/${part}`, true);
-    const host = root + next;
+function modeOf(mode: number | string | undefined): ModeChange | undefined {
+  if (mode === undefined) return undefined;
+  return typeof mode === "number" ? () => mode : parseMode(mode);
+}
+
+function notFound(path: string): KitError {
+  return new KitError("E_COPY_NOT_FOUND", `"${path}" not found`, {
+    hint: "check that the path exists in the build context (or stage) and is not excluded by .dockerignore",
+  });
+}
+
+export type DirOptions = { owner?: Owner; mode?: number; timestampNs?: bigint };
+
+/**
+ * Creates a directory and its missing parents inside the root, as BuildKit's MkdirAll: new ones get
+ * `mode` (0755 by default), `owner` (else root) and, when given, the timestamp.
+ */
+export function mkdirInRoot(root: string, rel: string, ownerOrOptions?: Owner | DirOptions, mode = 0o755): void {
+  const opts: DirOptions = ownerOrOptions && "uid" in ownerOrOptions ? { owner: ownerOrOptions, mode } : { mode, ...ownerOrOptions };
+  const created: string[] = [];
+  // The resolved path has no symlinks among its existing components; create the missing ones.
+  let host = root;
+  for (const part of inRootPath(root, rel, true).split("/").filter(Boolean)) {
+    host = `${host}/${part}`;
     const st = lstatOrUndefined(host);
     if (!st) {
       mkdirSync(host);
-      if (owner) chownSync(host, owner.uid, owner.gid);
-      chmodSync(host, mode);
+      if (opts.owner) chownSync(host, opts.owner.uid, opts.owner.gid);
+      chmodSync(host, opts.mode ?? 0o755);
+      created.push(host);
     } else if (!st.isDirectory()) {
-      throw new KitError("E_COPY_NOT_A_DIRECTORY", `cannot create directory "${next}": a file of that name exists`, {
+      throw new KitError("E_COPY_NOT_A_DIRECTORY", `cannot create directory "${host.slice(root.length)}": a file of that name exists`, {
         hint: "a destination path component is a file in the image",
       });
     }
-    cur = next;
   }
+  // Times last: creating each child changed its parent's.
+  if (opts.timestampNs !== undefined) for (const d of created.reverse()) lutimesNs(d, opts.timestampNs, opts.timestampNs);
 }

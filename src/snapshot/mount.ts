@@ -23,10 +23,12 @@ export function mountAt(root: string, source: string, fstype: string, flags: num
     rmdirSync(path);
     throw e;
   }
-  return {
-    path,
-    [Symbol.asyncDispose]: async () => release(path),
-  };
+  return releaseOnDispose(path);
+}
+
+/** A handle for a mount made at `path` (a mountpointDir): disposing unmounts it and removes `path`. */
+export function releaseOnDispose(path: string): Mounted {
+  return { path, [Symbol.asyncDispose]: async () => release(path) };
 }
 
 /** A Mounted that is just a directory (nothing to unmount). */

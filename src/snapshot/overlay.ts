@@ -1,15 +1,20 @@
 // The overlay snapshotter: each snapshot directory holds only its own changes (an overlay upper
-// dir); a mount stacks the parent chain as lowerdirs, so preparing a snapshot copies nothing.
-import { mkdirSync } from "node:fs";
+// dir); a mount stacks its layers as lowerdirs, so preparing a snapshot copies nothing, and a merge
+// is only a record listing other snapshots' layers. redirect_dir and metacopy are off, so an upper
+// dir always holds whole entries and whiteouts: it is the snapshot's layer as it is.
+import { mkdirSync, rmdirSync } from "node:fs";
 import type { CacheIndex } from "../cache/index.ts";
 import { KitError, wrapError } from "../util/errors.ts";
-import { MS_RDONLY } from "../util/libc.ts";
-import { mountAt, plainDir } from "./mount.ts";
+import { MS_RDONLY, mount } from "../util/libc.ts";
+import { overlayChanges } from "./changes-overlay.ts";
+import { type DiffOptions, type LayerDiff, writeLayerTar } from "./layer-diff.ts";
+import { mountAt, mountpointDir, plainDir, releaseOnDispose } from "./mount.ts";
 import { SnapshotRecords } from "./records.ts";
 import type { ActiveSnapshot, Mounted, Snapshotter } from "./snapshotter.ts";
 
 // The kernel takes mount options up to one page; each lowerdir costs its path plus a colon.
 const MAX_MOUNT_DATA = 4000;
+export const FIXED_OPTIONS = "index=off,redirect_dir=off,metacopy=off";
 
 export class OverlaySnapshotter implements Snapshotter {
   readonly name = "overlay";
@@ -27,35 +32,67 @@ export class OverlaySnapshotter implements Snapshotter {
 
   private mountActive(id: number, parent: number | null): Mounted {
     const upper = this.records.fs(id);
-    if (parent === null) return plainDir(upper);
-    const lowers = this.lowerdirs(parent);
-    return this.mountOverlay(`lowerdir=${lowers},upperdir=${upper},workdir=${this.records.dir(id)}/work`, 0);
+    const lowers = parent === null ? [] : this.records.layers(parent);
+    if (lowers.length === 0) return plainDir(upper);
+    return this.mountOverlay(lowers, `upperdir=${upper},workdir=${this.records.dir(id)}/work`, 0);
   }
 
   async mountReadonly(id: number): Promise<Mounted> {
     this.records.requireCommitted(id);
-    const chain = this.records.index.chain(id);
-    if (chain.length === 1) return plainDir(this.records.fs(id));
-    return this.mountOverlay(`lowerdir=${this.lowerdirs(id)}`, MS_RDONLY);
+    const layers = this.records.layers(id);
+    if (layers.length <= 1) return plainDir(this.records.fs(layers[0] ?? id));
+    return this.mountOverlay(layers, "", MS_RDONLY);
   }
 
-  private lowerdirs(top: number): string {
-    const dirs = this.records.index.chain(top).map((s) => this.records.fs(s));
-    const joined = dirs.join(":");
-    if (joined.length > MAX_MOUNT_DATA) {
-      throw new KitError("E_SNAPSHOT_TOO_DEEP", `a snapshot chain of ${dirs.length} layers is too deep to mount`, {
-        hint: "set KITBUILD_SNAPSHOTTER=native for this build",
-      });
-    }
-    return joined;
+  async merge(inputs: readonly number[]): Promise<number> {
+    const id = this.records.createMerge(inputs);
+    await using active = this.records.active(id, async () => plainDir(this.records.fs(id)));
+    return active.commit();
   }
 
-  private mountOverlay(options: string, flags: number): Mounted {
+  layers(id: number): number[] {
+    return this.records.layers(id);
+  }
+
+  diff(id: number, opts: DiffOptions): LayerDiff {
+    this.records.requireLayer(id);
+    return writeLayerTar(overlayChanges(this.records.fs(id)), opts);
+  }
+
+  /**
+   * Mounts `layers` (bottom first). When their absolute paths exceed the page the kernel takes for
+   * mount options, they are given relative to the snapshots directory ("12/fs"), mounting from
+   * there; that fits hundreds of layers, up to overlayfs' own limit.
+   */
+  private mountOverlay(layers: readonly number[], rest: string, flags: number): Mounted {
+    const top = [...layers].reverse();
+    const absolute = `lowerdir=${top.map((l) => this.records.fs(l)).join(":")}`;
+    const options = (lower: string) => [lower, rest, FIXED_OPTIONS].filter(Boolean).join(",");
     try {
-      return mountAt(this.records.root, "overlay", "overlay", flags, `${options},index=off`);
+      if (options(absolute).length <= MAX_MOUNT_DATA) return mountAt(this.records.root, "overlay", "overlay", flags, options(absolute));
+      const relative = `lowerdir=${top.map((l) => `${l}/fs`).join(":")}`;
+      if (options(relative).length > MAX_MOUNT_DATA) throw tooDeep(layers.length);
+      return this.mountFromSnapshotsDir(options(relative), flags);
     } catch (e) {
-      throw wrapError(e, "E_SNAPSHOT_MOUNT", "failed to mount overlay", "set KITBUILD_SNAPSHOTTER=native to build without overlayfs");
+      throw wrapError(e, "E_SNAPSHOT_MOUNT", `failed to mount overlay of ${layers.length} layers`, "set KITBUILD_SNAPSHOTTER=native to build without overlayfs");
     }
+  }
+
+  private mountFromSnapshotsDir(options: string, flags: number): Mounted {
+    const path = mountpointDir(this.records.root);
+    const cwd = process.cwd();
+    // The relative lowerdirs are resolved against the working directory during the mount(2) call;
+    // it is synchronous, so nothing else runs in between.
+    process.chdir(`${this.records.root}/snapshots`);
+    try {
+      mount("overlay", path, "overlay", flags, options);
+    } catch (e) {
+      rmdirSync(path);
+      throw e;
+    } finally {
+      process.chdir(cwd);
+    }
+    return releaseOnDispose(path);
   }
 
   remove(id: number): Promise<void> {
@@ -69,4 +106,10 @@ export class OverlaySnapshotter implements Snapshotter {
   cleanupOrphans(): Promise<void> {
     return this.records.cleanupOrphans();
   }
+}
+
+function tooDeep(count: number): KitError {
+  return new KitError("E_SNAPSHOT_TOO_DEEP", `a snapshot of ${count} layers is too deep to mount with overlayfs`, {
+    hint: "set KITBUILD_SNAPSHOTTER=native for this build",
+  });
 }

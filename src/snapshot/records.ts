@@ -3,10 +3,19 @@
 import { lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { CacheIndex } from "../cache/index.ts";
+import { deleteMergeInputs, ensureMergeTable, mergeInputs, mergesUsing, setMergeInputs } from "../cache/merges.ts";
 import { KitError } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { releaseOrphanMounts } from "./mount.ts";
 import type { ActiveSnapshot, Mounted } from "./snapshotter.ts";
+
+export const MERGE_KIND = "merge";
+
+function missing(id: number): KitError {
+  return new KitError("E_SNAPSHOT_MISSING", `snapshot ${id} is missing or not committed`, {
+    hint: "the cache may have been pruned during the build; run the build again",
+  });
+}
 
 export class SnapshotRecords {
   constructor(
@@ -15,6 +24,7 @@ export class SnapshotRecords {
   ) {
     mkdirSync(`${root}/snapshots`, { recursive: true });
     mkdirSync(`${root}/mounts`, { recursive: true });
+    ensureMergeTable(index.db);
   }
 
   dir(id: number): string {
@@ -33,18 +43,54 @@ export class SnapshotRecords {
     return id;
   }
 
+  /**
+   * The snapshots whose own changes, bottom first, make up `id`: its parent chain, with merges
+   * expanded into their inputs' layers. A layer met twice is kept where it comes last: applying it
+   * again on top decides every path it touches, so the earlier application changes nothing.
+   */
+  layers(id: number): number[] {
+    const all = this.expand(id);
+    return all.filter((layer, i) => all.indexOf(layer, i + 1) < 0);
+  }
+
+  private expand(id: number): number[] {
+    const rec = this.index.getSnapshot(id);
+    if (!rec) throw missing(id);
+    if (rec.kind === MERGE_KIND) return mergeInputs(this.index.db, id).flatMap((input) => this.expand(input));
+    return [...(rec.parent === null ? [] : this.expand(rec.parent)), id];
+  }
+
+  /** Records a merge of committed snapshots (its data, if any, is the snapshotter's business). */
+  createMerge(inputs: readonly number[]): number {
+    for (const input of inputs) this.requireCommitted(input);
+    const id = this.create(null, MERGE_KIND);
+    setMergeInputs(this.index.db, id, inputs);
+    return id;
+  }
+
+  /** A snapshot whose own changes form one layer: not a merge. */
+  requireLayer(id: number): number | null {
+    this.requireCommitted(id);
+    const rec = this.index.getSnapshot(id);
+    if (rec?.kind === MERGE_KIND) {
+      throw new KitError("E_INTERNAL", `snapshot ${id} is a merge and has no changes of its own`, { hint: "diff the snapshots listed by layers() instead" });
+    }
+    return rec?.parent ?? null;
+  }
+
   requireCommitted(id: number): void {
     const rec = this.index.getSnapshot(id);
-    if (!rec || rec.state !== "committed") {
-      throw new KitError("E_SNAPSHOT_MISSING", `snapshot ${id} is missing or not committed`, {
-        hint: "the cache may have been pruned during the build; run the build again",
-      });
-    }
+    if (!rec || rec.state !== "committed") throw missing(id);
   }
 
   async remove(id: number): Promise<void> {
+    const users = mergesUsing(this.index.db, id);
+    if (users.length > 0) {
+      throw new KitError("E_SNAPSHOT_IN_USE", `snapshot ${id} is a layer of merge snapshot ${users.join(", ")}`, { hint: "remove the merge first" });
+    }
     // Data first, record last: a crash in between leaves a record the orphan sweep can still find.
     await rm(this.dir(id), { recursive: true, force: true });
+    deleteMergeInputs(this.index.db, id);
     this.index.deleteSnapshot(id);
   }
 

@@ -1,31 +1,55 @@
-// Picks the snapshotter: KITBUILD_SNAPSHOTTER when set, else overlay when a test mount works here,
-// else native.
-import { mkdirSync, rmSync } from "node:fs";
+// Picks the snapshotter: KITBUILD_SNAPSHOTTER when set, else the one the cache root was first used
+// with, else overlay when a test mount (with an upper dir, as builds need) works here, else native.
+// The choice is recorded in the cache root: the two keep incompatible snapshot directories (overlay
+// stores changes only), so one root never mixes them.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { CacheIndex } from "../cache/index.ts";
-import { KitError } from "../util/errors.ts";
-import { MS_RDONLY } from "../util/libc.ts";
+import { errnoCode, KitError } from "../util/errors.ts";
 import { mountAt } from "./mount.ts";
 import { NativeSnapshotter } from "./native.ts";
-import { OverlaySnapshotter } from "./overlay.ts";
+import { FIXED_OPTIONS, OverlaySnapshotter } from "./overlay.ts";
 import type { Snapshotter } from "./snapshotter.ts";
 
+type Name = Snapshotter["name"];
+
 export async function selectSnapshotter(root: string, index: CacheIndex, forced: string | undefined): Promise<Snapshotter> {
-  const isRoot = process.getuid?.() === 0;
-  if (forced === "native") return new NativeSnapshotter(root, index, isRoot);
-  if (forced === "overlay") return new OverlaySnapshotter(root, index);
-  if (forced) {
+  if (forced !== undefined && forced !== "" && forced !== "overlay" && forced !== "native") {
     throw new KitError("E_USAGE", `unknown snapshotter "${forced}" in KITBUILD_SNAPSHOTTER`, { hint: "use overlay or native" });
   }
-  if (await overlayWorks(root)) return new OverlaySnapshotter(root, index);
-  return new NativeSnapshotter(root, index, isRoot);
+  const recorded = readRecorded(root);
+  const wanted = (forced || undefined) as Name | undefined;
+  if (wanted && recorded && wanted !== recorded) {
+    throw new KitError("E_SNAPSHOT_MISMATCH", `the cache in "${root}" holds ${recorded} snapshots and cannot be used with KITBUILD_SNAPSHOTTER=${wanted}`, {
+      hint: `unset KITBUILD_SNAPSHOTTER, or set KITBUILD_ROOT to another directory for the ${wanted} snapshotter`,
+    });
+  }
+  const name = wanted ?? recorded ?? ((await overlayWorks(root)) ? "overlay" : "native");
+  if (!recorded) record(root, name);
+  return name === "overlay" ? new OverlaySnapshotter(root, index) : new NativeSnapshotter(root, index, process.getuid?.() === 0);
+}
+
+function readRecorded(root: string): Name | undefined {
+  try {
+    const text = readFileSync(`${root}/snapshotter`, "utf8").trim();
+    return text === "overlay" || text === "native" ? text : undefined;
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+function record(root: string, name: Name): void {
+  const tmp = `${root}/tmp/snapshotter-${process.pid}`;
+  mkdirSync(`${root}/tmp`, { recursive: true });
+  writeFileSync(tmp, `${name}\n`);
+  renameSync(tmp, `${root}/snapshotter`);
 }
 
 async function overlayWorks(root: string): Promise<boolean> {
   const probe = `${root}/tmp/overlay-probe-${process.pid}`;
   try {
-    mkdirSync(`${probe}/a`, { recursive: true });
-    mkdirSync(`${probe}/b`, { recursive: true });
-    await using _m = mountAt(root, "overlay", "overlay", MS_RDONLY, `lowerdir=${probe}/a:${probe}/b`);
+    for (const d of ["lower", "upper", "work"]) mkdirSync(`${probe}/${d}`, { recursive: true });
+    await using _m = mountAt(root, "overlay", "overlay", 0, `lowerdir=${probe}/lower,upperdir=${probe}/upper,workdir=${probe}/work,${FIXED_OPTIONS}`);
     return true;
   } catch {
     return false;

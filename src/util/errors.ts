@@ -12,6 +12,8 @@ export type ErrorCode =
   | `E_RUNC_${string}`
   | `E_SNAPSHOT_${string}`
   | `E_LAYER_${string}`
+  | `E_ARCHIVE_${string}`
+  | `E_SOURCE_${string}`
   | `E_CONTENT_${string}`
   | `E_CACHE_${string}`
   | `E_COPY_${string}`

@@ -1,9 +1,10 @@
-// Writing directory trees as tar streams with tar-stream: sorted entries, PAX headers, numeric ids,
-// hardlinks within the tree, nanosecond mtimes and xattrs. Used by the tar exporter and layer diffs.
+// Filesystem trees and entries as tar, deterministically: entries in byte order of their names,
+// numeric ids only (no user or group names), no atime or ctime, mtimes clamped to SOURCE_DATE_EPOCH
+// when given, hardlinks within one archive kept as links. Used by the tar exporter and layer diffs.
 import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
-import type { Header, Pack } from "tar-stream";
 import { canceledError } from "./abort.ts";
 import { lgetxattr, llistxattr } from "./libc.ts";
+import type { TarWriter } from "./tar-writer.ts";
 
 export type PackOptions = {
   signal: AbortSignal;
@@ -12,55 +13,58 @@ export type PackOptions = {
   onFile?: (size: number) => void;
 };
 
-/** Packs the tree at `root` (its contents, not the directory itself) into `pack`; does not finalize. */
-export async function packTree(root: string, pack: Pack, opts: PackOptions): Promise<void> {
-  const links = new Map<string, string>();
+/** Hardlinked inodes already written to one archive ("dev:ino" → name). */
+export type LinkMap = Map<string, string>;
+
+/** Packs the tree at `root` (its contents, not the directory itself) into `tar`; does not finish it. */
+export async function packTree(root: string, tar: TarWriter, opts: PackOptions): Promise<void> {
+  const links: LinkMap = new Map();
   const walk = async (rel: string): Promise<void> => {
-    for (const name of readdirSync(rel ? `${root}/${rel}` : root).sort()) {
+    for (const name of sortedNames(rel ? `${root}/${rel}` : root)) {
       if (opts.signal.aborted) throw canceledError(opts.signal);
       const child = rel ? `${rel}/${name}` : name;
       const host = `${root}/${child}`;
       const st = lstatSync(host, { bigint: true });
-      await packEntry(pack, host, child, st, links, opts);
+      await packEntry(tar, child, host, st, links, opts);
       if (st.isDirectory()) await walk(child);
     }
   };
   await walk("");
 }
 
-async function packEntry(pack: Pack, host: string, name: string, st: BigIntStats, links: Map<string, string>, opts: PackOptions): Promise<void> {
-  const header: Partial<Header> & { name: string; pax: Record<string, string> } = {
-    name: st.isDirectory() ? `${name}/` : name,
-    mode: Number(st.mode & 0o7777n),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    mtime: new Date(Number(clampNs(st.mtimeNs, opts.sourceDateEpoch) / 1_000_000n)),
-    pax: paxRecords(host, st, opts.sourceDateEpoch),
-  };
+/** A directory's entry names in byte order (as Go sorts them), whatever their script. */
+export function sortedNames(dir: string): string[] {
+  return readdirSync(dir).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+/** Writes one filesystem entry (`name` relative to the archive root) with its content. */
+export async function packEntry(tar: TarWriter, name: string, host: string, st: BigIntStats, links: LinkMap, opts: PackOptions): Promise<void> {
+  const base = { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: clampNs(st.mtimeNs, opts.sourceDateEpoch) };
+  const xattrs = readXattrs(host);
   const inode = `${st.dev}:${st.ino}`;
-  if (!st.isDirectory() && st.nlink > 1n && links.has(inode)) {
-    return entry(pack, { ...header, type: "link", linkname: links.get(inode) as string, size: 0 });
+  if (!st.isDirectory() && st.nlink > 1n) {
+    const first = links.get(inode);
+    if (first !== undefined) return tar.entry({ ...base, name, type: "link", linkname: first, xattrs });
+    links.set(inode, name);
   }
-  if (!st.isDirectory() && st.nlink > 1n) links.set(inode, name);
-  if (st.isDirectory()) return entry(pack, { ...header, type: "directory" });
-  if (st.isSymbolicLink()) return entry(pack, { ...header, type: "symlink", linkname: readlinkSync(host) });
+  if (st.isDirectory()) return tar.entry({ ...base, name: `${name}/`, type: "directory", xattrs });
+  if (st.isSymbolicLink()) return tar.entry({ ...base, name, type: "symlink", linkname: readlinkSync(host), xattrs });
   if (st.isCharacterDevice() || st.isBlockDevice()) {
     const rdev = Number(st.rdev);
     const devmajor = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfff);
     const devminor = (rdev & 0xff) | ((rdev >> 12) & ~0xff);
-    return entry(pack, { ...header, type: st.isCharacterDevice() ? "character-device" : "block-device", devmajor, devminor });
+    return tar.entry({ ...base, name, type: st.isCharacterDevice() ? "character-device" : "block-device", devmajor, devminor, xattrs });
   }
-  if (st.isFIFO()) return entry(pack, { ...header, type: "fifo" });
-  if (!st.isFile()) return;
+  if (st.isFIFO()) return tar.entry({ ...base, name, type: "fifo", xattrs });
+  if (!st.isFile()) return; // sockets are not part of a filesystem image
   opts.onFile?.(Number(st.size));
-  await new Promise<void>((resolve, reject) => {
-    const sink = pack.entry({ ...header, type: "file", size: Number(st.size) }, (err) => (err ? reject(err) : resolve()));
-    createReadStream(host).on("error", reject).pipe(sink);
-  });
+  await tar.entry({ ...base, name, type: "file", size: Number(st.size), xattrs }, createReadStream(host, { highWaterMark: 1 << 20 }));
 }
 
-function entry(pack: Pack, header: Partial<Header> & { name: string }): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, (err) => (err ? reject(err) : resolve())));
+/** An OCI whiteout or opaque marker: an empty root-owned file named `name`. */
+export function packMarker(tar: TarWriter, name: string, opts: PackOptions): Promise<void> {
+  const mtimeNs = opts.sourceDateEpoch === undefined ? 0n : BigInt(opts.sourceDateEpoch) * 1_000_000_000n;
+  return tar.entry({ name, type: "file", mode: 0, uid: 0, gid: 0, mtimeNs });
 }
 
 function clampNs(ns: bigint, epoch: number | undefined): bigint {
@@ -69,16 +73,13 @@ function clampNs(ns: bigint, epoch: number | undefined): bigint {
   return ns > max ? max : ns;
 }
 
-function paxRecords(host: string, st: BigIntStats, epoch: number | undefined): Record<string, string> {
-  const pax: Record<string, string> = {};
-  const mtime = clampNs(st.mtimeNs, epoch);
-  const sec = mtime / 1_000_000_000n;
-  const frac = mtime % 1_000_000_000n;
-  if (frac !== 0n) pax.mtime = `${sec}.${frac.toString().padStart(9, "0").replace(/0+$/, "")}`;
-  for (const name of llistxattr(host).sort()) {
+function readXattrs(host: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const name of llistxattr(host)) {
+    // overlayfs' own bookkeeping never belongs to a layer
     if (name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.")) continue;
     const value = lgetxattr(host, name);
-    if (value !== undefined) pax[`SCHILY.xattr.${name}`] = value.toString("latin1");
+    if (value !== undefined) out.set(name, value);
   }
-  return pax;
+  return out;
 }

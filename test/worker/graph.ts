@@ -5,14 +5,12 @@ import { exportLocal } from "../../src/exporter/local.ts";
 import { marshal, node, output, type Output } from "../../src/llb/builder.ts";
 import type { ExecMount, ExecOp } from "../../src/llb/ops.ts";
 import { hostPlatform } from "../../src/oci/platform.ts";
-import { Solver } from "../../src/solver/scheduler.ts";
 import { openEnvironment } from "../../src/control/environment.ts";
-import { runnerFor } from "../../src/control/ops/runner-for.ts";
 import { type BuildRef, snapshotIdOf } from "../../src/control/refs.ts";
-import { indexResultStore } from "../../src/control/result-store.ts";
 import { BuildSession } from "../../src/control/session.ts";
 import type { ProgressEvent } from "../../src/util/progress.ts";
 import { type ExecOptions, ExecServices } from "../../src/worker/runc/exec-services.ts";
+import { graphSolver } from "../graph-solver.ts";
 import { tempDir } from "../harness.ts";
 
 /** A fresh cache root, runc root and output directory under one temp directory. */
@@ -87,12 +85,7 @@ export async function solve(out: Output, opts: SolveOptions): Promise<Solved> {
     await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], ...opts.exec, env });
     await using benv = await openEnvironment({ env, insecureRegistries: [] });
     const session = new BuildSession(benv, opts.contextDir ?? "/nonexistent", hostPlatform(), signal, exec);
-    const definition = marshal(out);
-    session.definition = definition;
-    const solver = new Solver<BuildRef>({
-      definition,
-      runnerFor: (v) => runnerFor(session, v, v.vertex.inputs.map((e) => definition.vertices.find((x) => x.digest === e.digest)?.vertex.op)),
-      store: indexResultStore(benv.index, benv.claims, benv.leases, session.explainer),
+    const solver = graphSolver(benv, session, marshal(out), {
       maxParallelism: 2,
       noCache: opts.noCache ?? false,
       progress: (e) => {

@@ -1,0 +1,179 @@
+// The recursive part of COPY, with BuildKit's rules (tonistiigi/fsutil's copier): a copied entry
+// gets its source's metadata (or the --chown owner, the --chmod mode, a fixed timestamp); existing
+// directories below the top are merged into and take the source's metadata, the top one keeps its
+// own; a file never replaces a directory, nor a directory a file, unless asked to; hardlinks within
+// one source stay hardlinks; symlinks are copied as they are. --parents include patterns create a
+// directory only once something below it is copied; --exclude patterns leave paths out. Targets are
+// never followed: a symlink in the destination is replaced or refused, never written through.
+import { copyFileSync, chmodSync, constants, lchownSync, linkSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, type BigIntStats } from "node:fs";
+import { canceledError } from "../util/abort.ts";
+import { copyXattrs, lstatOrUndefined, type Owner } from "../util/copy-tree.ts";
+import { KitError } from "../util/errors.ts";
+import { lutimesNs, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../util/libc.ts";
+import type { PatternMatcher } from "../util/patterns.ts";
+import { sortedNames } from "../util/tar.ts";
+import type { ModeChange } from "./chmod.ts";
+
+export type CopierOptions = {
+  /** The root of the destination tree, to name paths in messages. */
+  destRoot: string;
+  /** --chown: every copied entry's owner. */
+  owner?: Owner;
+  /** Without --chown, entries belong to root (files from the build context) instead of their owner. */
+  resetOwner: boolean;
+  /** --chmod. */
+  mode?: ModeChange;
+  /** Every copied entry's atime and mtime (SOURCE_DATE_EPOCH), instead of its source's. */
+  timestampNs?: bigint;
+  /** --parents: only paths matching these (relative to the source) are copied. */
+  include?: PatternMatcher;
+  /** --exclude: paths matching these are left out. */
+  exclude?: PatternMatcher;
+  /** .dockerignore, for paths relative to the source: whether left out, whether still entered. */
+  ignored?: (rel: string) => boolean;
+  mustEnter?: (rel: string) => boolean;
+  /** A copied entry replaces a destination entry of another type instead of failing. */
+  alwaysReplace: boolean;
+  signal: AbortSignal;
+};
+
+type ParentDir = { src: string; dst: string; st: BigIntStats; copied: boolean };
+
+export class Copier {
+  private readonly inodes = new Map<string, string>();
+  private readonly parents: ParentDir[] = [];
+  private count = 0;
+
+  constructor(private readonly opts: CopierOptions) {}
+
+  /** Copies `src` (host path, named `rel` within the source, "" at the top) to `target`. */
+  async copy(src: string, rel: string, target: string, overwriteTargetMetadata: boolean): Promise<void> {
+    if (++this.count % 512 === 0) await yieldTo(this.opts.signal);
+    const { include, enter, skipChildren } = this.match(rel);
+    if (!include && !enter) return;
+    const st = lstatSync(src, { bigint: true });
+    if (!include && !st.isDirectory()) return;
+    const targetSt = lstatOrUndefined(target);
+    if (include) {
+      if (this.opts.alwaysReplace && targetSt && !(st.isDirectory() && targetSt.isDirectory())) rmSync(target, { recursive: true, force: true });
+      this.createParentDirs(overwriteTargetMetadata);
+    }
+    if (st.isDirectory()) {
+      const created = await this.copyDirectory(src, rel, target, st, overwriteTargetMetadata, include, skipChildren);
+      if (include && (overwriteTargetMetadata || created)) this.applyInfo(src, target, st);
+      else if (include && targetSt) this.applyTimes(target, st);
+      return;
+    }
+    this.emptyFileTarget(target);
+    if (!this.copyNonDir(src, target, st)) return;
+    this.applyInfo(src, target, st);
+  }
+
+  /**
+   * Whether `rel` is copied; whether it must be looked at although it is not (something below may
+   * be); and, for a directory, whether nothing below it can be copied.
+   */
+  private match(rel: string): { include: boolean; enter: boolean; skipChildren: boolean } {
+    if (rel === "") return { include: true, enter: true, skipChildren: false };
+    const { include: inc, exclude, ignored, mustEnter } = this.opts;
+    const reincluded = (exclude?.hasExclusions ?? false) || (mustEnter?.(rel) ?? false);
+    const excluded = (exclude?.matches(rel) ?? false) || (ignored?.(rel) ?? false);
+    const include = !excluded && (inc ? inc.matches(rel) : true);
+    return { include, enter: include || inc !== undefined || reincluded, skipChildren: excluded && !reincluded };
+  }
+
+  private async copyDirectory(src: string, rel: string, dst: string, st: BigIntStats, overwrite: boolean, include: boolean, skipChildren: boolean): Promise<boolean> {
+    const created = include ? this.directoryOnly(dst, st, overwrite) : false;
+    this.parents.push({ src, dst, st, copied: include });
+    try {
+      if (skipChildren) return created;
+      for (const name of sortedNames(src)) {
+        await this.copy(`${src}/${name}`, rel === "" ? name : `${rel}/${name}`, `${dst}/${name}`, true);
+      }
+    } finally {
+      this.parents.pop();
+    }
+    return created;
+  }
+
+  /** Creates the directories delayed by include patterns, now that something below them is copied. */
+  private createParentDirs(overwrite: boolean): void {
+    for (const p of this.parents) {
+      if (p.copied) continue;
+      if (this.directoryOnly(p.dst, p.st, overwrite)) this.applyInfo(p.src, p.dst, p.st);
+      p.copied = true;
+    }
+  }
+
+  private directoryOnly(dst: string, st: BigIntStats, overwrite: boolean): boolean {
+    const existing = lstatOrUndefined(dst);
+    if (!existing) {
+      mkdirSync(dst);
+      chmodSync(dst, Number(st.mode & 0o7777n));
+      return true;
+    }
+    if (!existing.isDirectory()) {
+      throw new KitError("E_COPY_NOT_A_DIRECTORY", `cannot copy to non-directory "${this.shown(dst)}"`, {
+        hint: "the destination has a file or symlink where the copy needs a directory",
+      });
+    }
+    if (overwrite) chmodSync(dst, Number(st.mode & 0o7777n));
+    return false;
+  }
+
+  private emptyFileTarget(target: string): void {
+    const st = lstatOrUndefined(target);
+    if (!st) return;
+    if (st.isDirectory()) {
+      throw new KitError("E_COPY_NOT_A_DIRECTORY", `cannot replace directory "${this.shown(target)}" with a file`, {
+        hint: "the destination has a directory where the copy writes a file",
+      });
+    }
+    rmSync(target, { force: true });
+  }
+
+  /** Creates a file (or hardlink), symlink, device or fifo; false for sockets, which images do not hold. */
+  private copyNonDir(src: string, target: string, st: BigIntStats): boolean {
+    const perm = Number(st.mode & 0o7777n);
+    if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1n ? this.inodes.get(key) : undefined;
+      if (first !== undefined) linkSync(first, target);
+      else {
+        copyFileSync(src, target, constants.COPYFILE_FICLONE);
+        if (st.nlink > 1n) this.inodes.set(key, target);
+      }
+    } else if (st.isSymbolicLink()) symlinkSync(readlinkSync(src), target);
+    else if (st.isCharacterDevice()) mknod(target, S_IFCHR | perm, st.rdev);
+    else if (st.isBlockDevice()) mknod(target, S_IFBLK | perm, st.rdev);
+    else if (st.isFIFO()) mknod(target, S_IFIFO | perm, 0n);
+    else return false;
+    return true;
+  }
+
+  /** Owner, mode (after the owner: chown clears set-id bits), times and xattrs of a copied entry. */
+  private applyInfo(src: string, target: string, st: BigIntStats): void {
+    const owner = this.opts.owner ?? (this.opts.resetOwner ? { uid: 0, gid: 0 } : { uid: Number(st.uid), gid: Number(st.gid) });
+    lchownSync(target, owner.uid, owner.gid);
+    if (!st.isSymbolicLink()) {
+      const mode = Number(st.mode & 0o7777n);
+      chmodSync(target, this.opts.mode ? this.opts.mode(mode, st.isDirectory()) : mode);
+    }
+    this.applyTimes(target, st);
+    copyXattrs(src, target);
+  }
+
+  private applyTimes(target: string, st: BigIntStats): void {
+    const t = this.opts.timestampNs;
+    lutimesNs(target, t ?? st.atimeNs, t ?? st.mtimeNs);
+  }
+
+  private shown(host: string): string {
+    return host.slice(this.opts.destRoot.length) || "/";
+  }
+}
+
+async function yieldTo(signal: AbortSignal): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  if (signal.aborted) throw canceledError(signal);
+}

@@ -1,0 +1,44 @@
+// The changes of an overlay snapshot: its upper directory is exactly what it added or changed, in
+// overlayfs' notation. Whiteouts (0/0 character devices, or files marked with an overlay.whiteout
+// xattr) become OCI whiteouts; directories marked opaque (overlay.opaque "y", in the trusted. or,
+// for rootless mounts with userxattr, the user. namespace) get an OCI opaque marker.
+import { lstatSync, type BigIntStats } from "node:fs";
+import { lgetxattr } from "../util/libc.ts";
+import { sortedNames } from "../util/tar.ts";
+import { type LayerChange, opaqueMarkerOf, whiteoutOf } from "./layer-diff.ts";
+
+const NAMESPACES = ["trusted.", "user."];
+
+/** The layer records of the upper directory `upper`, in tar order. */
+export function* overlayChanges(upper: string): Iterable<LayerChange> {
+  yield* walk(upper, "");
+}
+
+function* walk(upper: string, rel: string): Iterable<LayerChange> {
+  const dir = rel === "" ? upper : `${upper}/${rel}`;
+  for (const name of sortedNames(dir)) {
+    const childRel = rel === "" ? name : `${rel}/${name}`;
+    const host = `${dir}/${name}`;
+    const st = lstatSync(host, { bigint: true });
+    if (isWhiteout(host, st)) {
+      yield whiteoutOf(childRel);
+      continue;
+    }
+    yield { kind: "entry", name: childRel, host, st };
+    if (!st.isDirectory()) continue;
+    if (hasOverlayXattr(host, "opaque", "y")) yield opaqueMarkerOf(childRel);
+    yield* walk(upper, childRel);
+  }
+}
+
+function isWhiteout(host: string, st: BigIntStats): boolean {
+  if (st.isCharacterDevice() && st.rdev === 0n) return true;
+  return st.isFile() && st.size === 0n && hasOverlayXattr(host, "whiteout");
+}
+
+function hasOverlayXattr(host: string, name: string, value?: string): boolean {
+  return NAMESPACES.some((ns) => {
+    const v = lgetxattr(host, `${ns}overlay.${name}`);
+    return v !== undefined && (value === undefined || v.toString() === value);
+  });
+}

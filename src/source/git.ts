@@ -1,0 +1,154 @@
+// ADD <git repository>: resolving a ref to a commit with `git ls-remote`, and checking that commit
+// out into a snapshot with the system's git, as BuildKit's git source does: a shallow fetch into a
+// throwaway repository, the tree checked out without .git unless asked to keep it (then a clone
+// whose origin is the remote, HEAD detached at the commit, the ref kept as a local ref), or only a
+// subdirectory of it. git runs with umask 022 and without the user's or system's configuration.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
+import type { SourceOp } from "../llb/ops.ts";
+import { canceledError } from "../util/abort.ts";
+import { lstatOrUndefined } from "../util/copy-tree.ts";
+import { KitError } from "../util/errors.ts";
+import { cleanInRoot } from "../util/fs-safe.ts";
+
+export type GitSource = { remote: string; ref: string; subdir: string; keepGitDir: boolean; checksum: string };
+
+export type ResolvedGit = GitSource & { commit: string; refName: string | undefined };
+
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/**
+ * "git://host/repo" or "git+" and the remote as git clones it ("git+https://host/repo.git"), with
+ * an optional "#ref:subdir", and the op's attrs (ref, subdir, keepgitdir, checksum).
+ */
+export function parseGitSource(op: SourceOp): GitSource {
+  const [url = "", fragment = ""] = op.identifier.split("#", 2);
+  const remote = url.startsWith("git+") ? url.slice(4) : url;
+  if (/^ssh:\/\//.test(remote) || /^[\w.-]+@[\w.-]+:/.test(remote)) {
+    throw new KitError("E_SOURCE_GIT", `git repositories over ssh ("${redact(remote)}") are not supported by this version of kitbuild`, { hint: "use the repository's https:// address" });
+  }
+  if (!/^(https?|git):\/\//.test(remote)) {
+    throw new KitError("E_SOURCE_GIT", `unsupported git repository "${redact(op.identifier)}"`, { hint: "use a git://, https:// or http:// repository address" });
+  }
+  const checksum = op.attrs.checksum ?? "";
+  if (checksum !== "" && !/^[0-9a-fA-F]+$/.test(checksum)) {
+    throw new KitError("E_SOURCE_CHECKSUM", `invalid checksum "${checksum}" for git repository "${redact(remote)}"`, { hint: "give the commit's hex id (or a prefix of it)" });
+  }
+  const [fragRef = "", fragSubdir = ""] = fragment.split(":", 2);
+  const subdir = cleanInRoot(op.attrs.subdir ?? fragSubdir);
+  return {
+    remote, ref: op.attrs.ref || fragRef || "HEAD", subdir: subdir === "/" ? "" : subdir.slice(1),
+    keepGitDir: op.attrs.keepgitdir === "true", checksum: checksum.toLowerCase(),
+  };
+}
+
+/**
+ * The commit `src.ref` names on the remote (a full commit id is taken as it is); with a checksum,
+ * the commit (or the annotated tag) must start with it.
+ */
+export async function resolveGit(src: GitSource, signal: AbortSignal): Promise<ResolvedGit> {
+  const resolved = await resolveRef(src, signal);
+  if (src.checksum !== "" && !resolved.commit.startsWith(src.checksum) && !(resolved.tag ?? "").startsWith(src.checksum)) {
+    throw new KitError("E_SOURCE_CHECKSUM", `expected checksum to match "${src.checksum}", got "${resolved.commit}" for "${src.ref}" in ${redact(src.remote)}`, {
+      hint: "the ref now points at another commit, or the --checksum is wrong",
+    });
+  }
+  return { ...src, commit: resolved.commit, refName: resolved.refName };
+}
+
+async function resolveRef(src: GitSource, signal: AbortSignal): Promise<{ commit: string; refName: string | undefined; tag?: string }> {
+  if (SHA.test(src.ref)) return { commit: src.ref, refName: undefined };
+  const out = await git(["ls-remote", "--", src.remote, src.ref, `${src.ref}^{}`], { signal, what: `resolve "${src.ref}" in ${redact(src.remote)}` });
+  const refs = new Map(out.split("\n").filter(Boolean).map((l) => l.split("\t").reverse() as [string, string]));
+  // As git checkout does: a branch before a tag; an annotated tag stands for its commit ("^{}").
+  const candidates = src.ref.startsWith("refs/") || src.ref === "HEAD" ? [src.ref] : [`refs/heads/${src.ref}`, `refs/tags/${src.ref}`];
+  for (const name of candidates) {
+    const peeled = refs.get(`${name}^{}`);
+    const direct = refs.get(name);
+    if (peeled) return { commit: peeled, refName: name, tag: direct };
+    if (direct) return { commit: direct, refName: name };
+  }
+  throw new KitError("E_SOURCE_GIT", `ref "${src.ref}" not found in ${redact(src.remote)}`, { hint: "check the branch or tag name after # in the repository address" });
+}
+
+/**
+ * Checks the resolved commit out into `dir` (an empty snapshot root). The throwaway repository
+ * lives inside `dir` too, so that a crash leaves nothing the snapshot's own cleanup does not remove.
+ */
+export async function checkoutGit(src: ResolvedGit, dir: string, signal: AbortSignal): Promise<void> {
+  const repo = mkdtempSync(`${dir}/.kitbuild-git-`);
+  try {
+    await git(["init", "-q", "--bare", repo], { signal, what: "create a temporary repository" });
+    const fetchRef = src.refName && src.refName !== "HEAD" ? `+${src.refName}:${src.refName}` : `+${src.commit}:refs/kitbuild/commit`;
+    await git(["-C", repo, "fetch", "-q", "--depth=1", "--no-tags", "--", src.remote, fetchRef], { signal, what: `fetch ${redact(src.remote)}` });
+    const fetched = (await git(["-C", repo, "rev-parse", `${fetchRef.split(":")[1]}^{commit}`], { signal, what: "read the fetched commit" })).trim();
+    if (fetched !== src.commit) {
+      throw new KitError("E_SOURCE_GIT", `"${src.ref}" moved in ${redact(src.remote)} while it was fetched`, { hint: "run the build again" });
+    }
+    if (src.keepGitDir && src.subdir === "") await cloneWithGitDir(src, repo, dir, signal);
+    else await checkoutTree(src, repo, dir, signal);
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+}
+
+async function checkoutTree(src: ResolvedGit, repo: string, dir: string, signal: AbortSignal): Promise<void> {
+  const work = src.subdir === "" ? dir : mkdtempSync(`${dir}/.kitbuild-checkout-`);
+  await git(["--git-dir", repo, "--work-tree", work, "checkout", "-q", "-f", src.commit, "--", "."], { signal, what: `check out ${src.commit}` });
+  if (src.subdir === "") return;
+  try {
+    // Only real directories lead to the subdirectory: a symlink in the repository could point anywhere.
+    let path = work;
+    for (const part of src.subdir.split("/")) {
+      path = `${path}/${part}`;
+      if (!lstatOrUndefined(path)?.isDirectory()) {
+        throw new KitError("E_SOURCE_GIT", `"${src.subdir}" is not a directory in ${redact(src.remote)} at ${src.ref}`, { hint: "check the path after the ref (#ref:subdir)" });
+      }
+    }
+    for (const name of readdirSync(path)) renameSync(`${path}/${name}`, `${dir}/${name}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function cloneWithGitDir(src: ResolvedGit, repo: string, dir: string, signal: AbortSignal): Promise<void> {
+  const run = (args: string[], what: string) => git(["-C", dir, ...args], { signal, what });
+  await run(["-c", "init.defaultBranch=master", "init", "-q"], "create the repository");
+  await run(["remote", "add", "origin", `file://${repo}`], "add the origin");
+  const pull = src.refName && src.refName !== "HEAD" ? `${src.refName}:${src.refName}` : src.commit;
+  await run(["fetch", "-q", "-u", "--depth=1", "--", "origin", pull], "fetch into the checkout");
+  await run(["checkout", "-q", src.commit], `check out ${src.commit}`);
+  await run(["remote", "set-url", "origin", src.remote], "set the origin");
+  await run(["reflog", "expire", "--all", "--expire=now"], "expire the reflog");
+  rmSync(`${dir}/.git/FETCH_HEAD`, { force: true });
+}
+
+/** Runs git with umask 022 and no configuration but its own; returns stdout. */
+function git(args: string[], opts: { signal: AbortSignal; what: string }): Promise<string> {
+  const path = Bun.which("git");
+  if (!path) {
+    throw new KitError("E_SOURCE_GIT", "cannot use git repositories: the \"git\" program is not installed", { hint: "install it (Debian: apt-get install git)" });
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn("/bin/sh", ["-c", 'umask 022 && exec "$0" "$@"', path, ...args], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
+      stdio: ["ignore", "pipe", "pipe"],
+      signal: opts.signal,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", (e) => reject(opts.signal.aborted ? canceledError(opts.signal) : e));
+    child.on("close", (code) => {
+      if (code === 0) return resolve(stdout);
+      if (opts.signal.aborted) return reject(canceledError(opts.signal));
+      reject(new KitError("E_SOURCE_GIT", `git failed to ${opts.what}: ${redact(stderr.trim().split("\n").at(-1) ?? `exit code ${code}`)}`, { hint: "check the repository address and that this machine can reach it" }));
+    });
+  });
+}
+
+/** The address without credentials, for messages. */
+export function redact(remote: string): string {
+  return remote.replace(/\/\/[^@/]*@/, "//");
+}
