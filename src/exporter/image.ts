@@ -7,7 +7,8 @@ import { finalizeImageConfig } from "./image-config.ts";
 import type { ImageOptions } from "./image-options.ts";
 import { type Blob, configBlob, manifestBlob } from "./manifest.ts";
 
-export type ExportedLayer = { descriptor: Descriptor; diffId: Digest };
+/** A layer of the image; `source` is the repository a base layer was pulled from ("host/path"). */
+export type ExportedLayer = { descriptor: Descriptor; diffId: Digest; source?: string };
 
 /** Where an image's layers come from (the snapshotter, with blobs cached in the content store). */
 export interface LayerSource {
@@ -21,7 +22,7 @@ export interface LayerSource {
   }>;
 }
 
-export type BuiltImage = { layers: Descriptor[]; config: Blob; manifest: Blob; configDoc: ImageConfig };
+export type BuiltImage = { layers: Descriptor[]; config: Blob; manifest: Blob; configDoc: ImageConfig; sources: Map<string, string> };
 
 export type ImageRequest = {
   frontendConfig: ImageConfig;
@@ -59,7 +60,8 @@ export async function buildImage(source: LayerSource, store: ContentStore, req: 
   // Config and manifest go to the content store too: a push and `kitbuild du` find them there.
   await store.writeBytes(config.bytes, { digest: config.descriptor.digest }, req.signal);
   await store.writeBytes(manifest.bytes, { digest: manifest.descriptor.digest }, req.signal);
-  return { layers: layers.map((l) => l.descriptor), config, manifest, configDoc };
+  const sources = new Map(layers.flatMap((l) => (l.source ? [[l.descriptor.digest, l.source] as const] : [])));
+  return { layers: layers.map((l) => l.descriptor), config, manifest, configDoc, sources };
 }
 
 /** buildx's --metadata-file keys for an image output. */

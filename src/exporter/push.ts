@@ -13,11 +13,17 @@ export type PushRequest = {
   store: ContentStore;
   image: BuiltImage;
   names: string[];
-  /** Repositories (same registry) the base layers were pulled from, for cross-repository mounts. */
-  mountFrom: (ref: Reference) => string[];
   progress: VertexProgress;
   signal: AbortSignal;
 };
+
+/** The repository a base layer came from, when it is on the same registry (a mount, not an upload). */
+function mountFrom(image: BuiltImage, digest: string, ref: Reference): string[] {
+  const source = image.sources.get(digest);
+  if (!source?.startsWith(`${ref.domain}/`)) return [];
+  const path = source.slice(ref.domain.length + 1);
+  return path === ref.path ? [] : [path];
+}
 
 export async function pushToRegistry(req: PushRequest): Promise<void> {
   const { image, store } = req;
@@ -27,14 +33,14 @@ export async function pushToRegistry(req: PushRequest): Promise<void> {
     const shown = formatReference(ref);
     req.progress.status(`pushing ${shown}`, 0);
     const blobs = [
-      ...image.layers.map((desc) => ({ desc, data: Bun.file(store.path(desc.digest)) as Blob, mountFrom: req.mountFrom(ref) })),
+      ...image.layers.map((desc) => ({ desc, data: Bun.file(store.path(desc.digest)) as Blob, mountFrom: mountFrom(image, desc.digest, ref) })),
       { desc: image.config.descriptor, data: config },
     ];
     await pushImage(
       req.client,
       ref,
       { blobs, manifests: [{ bytes: image.manifest.bytes, mediaType: image.manifest.descriptor.mediaType }] },
-      { onBlob: (desc, how) => req.progress.statusDone(`${how === "uploaded" ? "pushing layer" : how === "mounted" ? "mounted layer" : "layer exists"} ${desc.digest}`) },
+      { onBlob: (desc, how) => req.progress.statusDone(`${how === "uploaded" ? "pushed" : how === "mounted" ? "mounted" : "exists"} ${desc.digest}`) },
       req.signal,
     );
     req.progress.statusDone(`pushing ${shown}`);
