@@ -18,7 +18,8 @@ export function buildBinary(outfile = `${root}dist/kitbuild`): void {
     "build", "--compile", "--minify", "--bytecode", "--format=esm", "--reject-unresolved",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     "--define", `KITBUILD_COMMIT=${JSON.stringify(gitCommit())}`,
-    `${root}src/main.ts`, "--outfile", outfile,
+    // Workers are extra entrypoints: the binary embeds them beside main.ts.
+    `${root}src/main.ts`, `${root}src/exporter/compress-worker.ts`, "--outfile", outfile,
   ];
   const res = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
   if (res.status !== 0) throw new Error(`bun build failed with exit code ${res.status}`);

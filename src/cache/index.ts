@@ -139,6 +139,7 @@ export class CacheIndex {
       if (marked.changes === 0) return false;
       this.db.query("DELETE FROM results WHERE snapshot = ?").run(id);
       this.db.query("DELETE FROM layer_snapshots WHERE snapshot = ?").run(id);
+      this.db.query("DELETE FROM layer_blobs WHERE snapshot = ?").run(id);
       this.db.query("DELETE FROM leases WHERE snapshot = ?").run(id);
       return true;
     }).immediate();

@@ -54,12 +54,27 @@ CREATE TABLE IF NOT EXISTS key_records (
   record BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS key_records_step ON key_records (step, created);
+-- Layer blobs of snapshots: as pulled ("pulled"), or as exported with given settings, so an image
+-- export reuses them instead of diffing and compressing again.
+CREATE TABLE IF NOT EXISTS layer_blobs (
+  snapshot INTEGER NOT NULL REFERENCES snapshots(id),
+  variant TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  diff_id TEXT NOT NULL,
+  PRIMARY KEY (snapshot, variant)
+);
 CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots (parent);
 CREATE INDEX IF NOT EXISTS results_snapshot ON results (snapshot);
 `;
 
 /** Columns added after a table first shipped: [table, column, definition]. */
-const ADDED_COLUMNS: Array<[string, string, string]> = [["snapshots", "size", "INTEGER"]];
+const ADDED_COLUMNS: Array<[string, string, string]> = [
+  ["snapshots", "size", "INTEGER"],
+  // The repository a pulled layer came from ("registry/path"), for cross-repository mounts on push.
+  ["layer_blobs", "source", "TEXT"],
+];
 
 export function migrate(db: Database): void {
   db.exec(TABLES);

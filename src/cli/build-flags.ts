@@ -1,7 +1,8 @@
 // `kitbuild build` flags, parsed the way docker buildx parses them (pflag rules): `--flag value`,
 // `--flag=value`, `-f value`, `-fvalue`, repeatable flags, `--` to end flags.
+import type { OutputSpec } from "../exporter/image-options.ts";
 import { KitError } from "../util/errors.ts";
-import type { OutputSpec } from "../control/solve.ts";
+import { parseOutputs, splitCsv } from "./output-flags.ts";
 import { ENTITLEMENTS, type Entitlement } from "../worker/runc/exec-services.ts";
 import type { SecretSource } from "../worker/runc/secrets.ts";
 import type { SshSource } from "../worker/runc/ssh-agents.ts";
@@ -20,6 +21,10 @@ export type BuildFlags = {
   debugCache: boolean;
   insecureRegistries: string[];
   maxParallelism: number | undefined;
+  /** Labels added to the image config (`--label K=V`). */
+  labels: Record<string, string>;
+  iidFile: string | undefined;
+  metadataFile: string | undefined;
   secrets: SecretSource[];
   ssh: SshSource[];
   allow: Entitlement[];
@@ -41,6 +46,11 @@ const SPECS: Record<string, Spec> = {
   "max-parallelism": { kind: "string" },
   platform: { kind: "string" },
   tag: { kind: "list", short: "t" },
+  push: { kind: "bool" },
+  load: { kind: "bool" },
+  label: { kind: "list" },
+  iidfile: { kind: "string" },
+  "metadata-file": { kind: "string" },
   secret: { kind: "list" },
   ssh: { kind: "list" },
   allow: { kind: "list" },
@@ -61,14 +71,13 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   };
   const platform = str("platform");
   if (platform !== undefined) throw usage(`--platform "${platform}" is not supported yet`, "kitbuild builds for the host's platform in this version; drop --platform");
-  if (list("tag").length > 0) throw usage("-t/--tag is not supported yet", "export the filesystem with -o type=local,dest=DIR or -o type=tar,dest=FILE");
   const progress = bool("quiet") ? "quiet" : (str("progress") ?? "auto");
   if (!["auto", "tty", "plain", "rawjson", "quiet"].includes(progress)) {
     throw usage(`invalid --progress "${progress}"`, "use one of auto, tty, plain, rawjson, quiet");
   }
-  const outputs = list("output").map(parseOutput);
-  if (outputs.filter((o) => o.dest === "-").length > 1) throw usage("only one output can be written to stdout");
-  if (progress === "rawjson" && outputs.some((o) => o.dest === "-")) throw usage("--progress=rawjson and an output to stdout both need stdout");
+  const outputs = parseOutputs({ outputs: list("output"), tags: list("tag"), push: bool("push"), load: bool("load") });
+  const toStdout = outputs.some((o) => "dest" in o && o.dest === "-") || str("metadata-file") === "-" || str("iidfile") === "-";
+  if (progress === "rawjson" && toStdout) throw usage("--progress=rawjson and an output to stdout both need stdout");
   const maxParallelism = str("max-parallelism");
   if (maxParallelism !== undefined && !/^[1-9]\d*$/.test(maxParallelism)) throw usage(`--max-parallelism must be a positive number, got "${maxParallelism}"`);
   return {
@@ -83,6 +92,9 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     debugCache: bool("debug-cache") || env.KITBUILD_DEBUG_CACHE === "1",
     insecureRegistries: list("insecure-registry"),
     maxParallelism: maxParallelism === undefined ? undefined : Number(maxParallelism),
+    labels: parseLabels(list("label")),
+    iidFile: str("iidfile"),
+    metadataFile: str("metadata-file"),
     secrets: list("secret").map(parseSecret),
     ssh: list("ssh").map(parseSsh),
     allow: list("allow").flatMap((v) => v.split(",")).filter(Boolean).map(parseEntitlement),
@@ -150,23 +162,14 @@ function parseBuildArgs(list: string[], env: Record<string, string | undefined>)
   return out;
 }
 
-/** `type=local,dest=DIR`, `type=tar,dest=FILE|-`, or the shorthands `DIR` and `-`. */
-export function parseOutput(spec: string): OutputSpec {
-  if (!spec.includes("=")) return spec === "-" ? { type: "tar", dest: "-" } : { type: "local", dest: spec };
-  const fields = new Map<string, string>();
-  for (const part of splitCsv(spec)) {
-    const eq = part.indexOf("=");
-    if (eq < 0) throw usage(`invalid output field "${part}" in "${spec}"`, "write outputs as type=local,dest=DIR");
-    fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1));
+function parseLabels(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw usage(`invalid --label "${item}"`, "use --label KEY=VALUE");
+    out[item.slice(0, eq)] = item.slice(eq + 1);
   }
-  const type = fields.get("type") ?? "local";
-  const dest = fields.get("dest");
-  if (type !== "local" && type !== "tar") {
-    throw usage(`output type "${type}" is not supported yet`, "supported outputs: type=local,dest=DIR and type=tar,dest=FILE");
-  }
-  if (!dest) throw usage(`output "${spec}" has no dest`, `add dest=, e.g. type=${type},dest=${type === "local" ? "out" : "out.tar"}`);
-  if (type === "local" && dest === "-") throw usage("type=local cannot write to stdout", "use type=tar,dest=- for a tarball on stdout");
-  return { type, dest };
+  return out;
 }
 
 /** `id=ID[,src=FILE|,env=VAR][,type=file|env]`, as buildx reads --secret. */
@@ -203,24 +206,4 @@ export function parseSsh(spec: string): SshSource {
 function parseEntitlement(value: string): Entitlement {
   if ((ENTITLEMENTS as readonly string[]).includes(value)) return value as Entitlement;
   throw usage(`unknown entitlement "${value}" in --allow`, `kitbuild grants ${ENTITLEMENTS.join(" and ")}`);
-}
-
-function splitCsv(s: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i] as string;
-    if (ch === '"') {
-      if (quoted && s[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else quoted = !quoted;
-    } else if (ch === "," && !quoted) {
-      out.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.filter((p) => p !== "");
 }

@@ -2,7 +2,7 @@
 // the expected size and digest, fsynced, and only then published with link(), which fails harmlessly
 // when another writer published the same blob first. Readers never see partial data.
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { link, open, readFile, readdir, rm, stat } from "node:fs/promises";
 import { hexOf } from "../llb/digest.ts";
 import type { Digest } from "../oci/types.ts";
@@ -26,6 +26,10 @@ export class ContentStore {
 
   path(digest: Digest): string {
     return `${this.blobs}/${hexOf(digest)}`;
+  }
+
+  hasSync(digest: Digest): boolean {
+    return existsSync(this.path(digest));
   }
 
   async has(digest: Digest): Promise<boolean> {

@@ -2,12 +2,11 @@
 // graph (resolving base images), solve it, and export the root filesystem.
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { exportLocal } from "../exporter/local.ts";
-import { exportTar } from "../exporter/tar.ts";
+import type { OutputSpec } from "../exporter/image-options.ts";
 import { type ConvertOptions, type ConvertResult, convertDockerfile } from "../frontend/dockerfile/convert/convert.ts";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
 import { hostPlatform } from "../oci/platform.ts";
-import type { Platform } from "../oci/types.ts";
+import type { ImageConfig, Platform } from "../oci/types.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import { Solver } from "../solver/scheduler.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
@@ -16,14 +15,14 @@ import { formatBytes } from "../util/units.ts";
 import { type Entitlement, ExecServices } from "../worker/runc/exec-services.ts";
 import type { SecretSource } from "../worker/runc/secrets.ts";
 import type { SshSource } from "../worker/runc/ssh-agents.ts";
-import { type BuildEnvironment, openEnvironment } from "./environment.ts";
+import { openEnvironment } from "./environment.ts";
+import { exportResult, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
 import { runnerFor } from "./ops/runner-for.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
 import { indexResultStore } from "./result-store.ts";
 import { BuildSession } from "./session.ts";
 
-export type OutputSpec = { type: "local"; dest: string } | { type: "tar"; dest: string };
 
 export type BuildRequest = {
   contextDir: string;
@@ -34,6 +33,10 @@ export type BuildRequest = {
   buildArgs: Record<string, string>;
   target: string | undefined;
   outputs: OutputSpec[];
+  /** Labels added to the image config (--label). */
+  labels: Record<string, string>;
+  iidFile: string | undefined;
+  metadataFile: string | undefined;
   noCache: boolean;
   noCacheFilter: string[];
   /** Explain every cache miss (--debug-cache, KITBUILD_DEBUG_CACHE=1). */
@@ -52,6 +55,7 @@ export type BuildRequest = {
 export type BuildResult = { unusedBuildArgs: string[] };
 
 export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal): Promise<BuildResult> {
+  const buildTime = Math.floor(Date.now() / 1000);
   const contextDir = resolve(req.contextDir);
   // Secrets and ssh agents are checked first, as buildx does before it starts a build.
   await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env });
@@ -92,7 +96,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     session.close();
   }
   try {
-    await exportAll(env, req, root, progress, signal);
+    await exportResult(env, exportRequest(req, converted.image, platform, buildTime), root, progress, signal);
   } finally {
     await root.release();
   }
@@ -120,7 +124,20 @@ export function convertRequest(
   });
 }
 
-export type LoadedDockerfile = { text: string; path: string | undefined; name: string };
+export /**
+ * What the exporters need from the request. SOURCE_DATE_EPOCH comes from --build-arg or the
+ * environment (buildx passes the environment's as a build arg).
+ */
+function exportRequest(req: BuildRequest, imageConfig: ImageConfig, platform: Platform, buildTime: number): ExportRequest {
+  const epochText = req.buildArgs.SOURCE_DATE_EPOCH ?? req.env.SOURCE_DATE_EPOCH;
+  const epoch = epochText !== undefined && /^\d+$/.test(epochText) ? Number(epochText) : undefined;
+  return {
+    outputs: req.outputs, imageConfig, platform, labels: req.labels, sourceDateEpoch: epoch, buildTime,
+    iidFile: req.iidFile, metadataFile: req.metadataFile, stdout: req.stdout, env: req.env,
+  };
+}
+
+type LoadedDockerfile = { text: string; path: string | undefined; name: string };
 
 export function loadDockerfile(req: Pick<BuildRequest, "dockerfilePath" | "dockerfileText">, contextDir: string): LoadedDockerfile {
   if (req.dockerfileText !== undefined) return { text: req.dockerfileText, path: undefined, name: "Dockerfile" };
@@ -159,17 +176,6 @@ export async function resolveForFrontend(session: BuildSession, progress: Progre
   });
 }
 
-async function exportAll(env: BuildEnvironment, req: BuildRequest, root: BuildRef, progress: ProgressSink, signal: AbortSignal): Promise<void> {
-  const id = snapshotIdOf(root);
-  for (const [i, out] of req.outputs.entries()) {
-    const name = out.type === "local" ? "exporting to client directory" : "exporting to client tarball";
-    await progressTask(progress, `export-${i}`, name, async (p) => {
-      await using mounted = id === null ? undefined : await env.snapshotter.mountReadonly(id);
-      if (out.type === "local") await exportLocal(mounted?.path, out.dest, p, signal);
-      else await exportTar(mounted?.path, out.dest, req.stdout, p, signal);
-    });
-  }
-}
 
 /** Points a step's failure at its Dockerfile lines. */
 function locate(e: unknown, vertex: string | undefined, metadata: Record<string, import("../llb/ops.ts").OpMetadata>, dockerfile: LoadedDockerfile): unknown {

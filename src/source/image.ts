@@ -1,6 +1,7 @@
 // Image sources: resolving a reference to one platform's manifest and config, and pulling its layers
 // into snapshots. Layer snapshots are shared by chain id, so a base image is unpacked once per cache.
 import type { CacheIndex } from "../cache/index.ts";
+import { PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
 import type { ContentStore } from "../content/store.ts";
 import { sha256 } from "../llb/digest.ts";
 import { INDEX_MEDIA_TYPES, layerCompression } from "../oci/media-types.ts";
@@ -88,7 +89,7 @@ export class ImageSource {
         continue;
       }
       await fetched.get(layer.digest);
-      parent = await this.unpack(layer, diffIds[i] as Digest, chainId, parent, progress, signal);
+      parent = await this.unpack(layer, diffIds[i] as Digest, chainId, parent, `${img.ref.domain}/${img.ref.path}`, progress, signal);
     }
     return parent;
   }
@@ -104,7 +105,8 @@ export class ImageSource {
     }, signal);
   }
 
-  private async unpack(layer: Descriptor, diffId: Digest, chainId: string, parent: number | null, progress: VertexProgress, signal: AbortSignal): Promise<number> {
+  /** Unpacks one layer over `parent`; `source` is the repository it came from. */
+  private async unpack(layer: Descriptor, diffId: Digest, chainId: string, parent: number | null, source: string, progress: VertexProgress, signal: AbortSignal): Promise<number> {
     const compression = layerCompression(layer.mediaType);
     if (!compression) throw new KitError("E_LAYER_UNSUPPORTED", `layer media type "${layer.mediaType}" is not supported`);
     const statusId = `extracting ${layer.digest}`;
@@ -126,6 +128,8 @@ export class ImageSource {
     const id = await active.commit();
     const winner = this.deps.index.putLayerSnapshot(chainId, id, diffId);
     if (winner !== id) await this.deps.snapshotter.remove(id); // another process unpacked it first
+    // An image export reuses this layer exactly as pulled.
+    putLayerBlob(this.deps.index.db, winner, PULLED, { mediaType: layer.mediaType, digest: layer.digest, size: layer.size, diffId, source });
     progress.statusDone(statusId);
     return winner;
   }

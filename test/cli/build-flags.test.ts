@@ -1,6 +1,7 @@
 // `kitbuild build` flags, parsed as docker buildx parses them.
 import { describe, expect, test } from "bun:test";
-import { parseBuildFlags, parseOutput, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
+import { parseBuildFlags, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
+import { parseOutput } from "../../src/cli/output-flags.ts";
 
 describe("parseBuildFlags", () => {
   test("long, short, inline and repeated flags", () => {
@@ -26,7 +27,7 @@ describe("parseBuildFlags", () => {
     expect(parseOutput("out")).toEqual({ type: "local", dest: "out" });
     expect(parseOutput("-")).toEqual({ type: "tar", dest: "-" });
     expect(() => parseOutput("type=local")).toThrow("has no dest");
-    expect(() => parseOutput("type=oci,dest=x.tar")).toThrow('output type "oci" is not supported yet');
+    expect(() => parseOutput("type=bogus,dest=x.tar")).toThrow('unknown output type "bogus"');
   });
 
   test("usage errors have the E_USAGE code", () => {

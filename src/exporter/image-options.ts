@@ -1,0 +1,44 @@
+// The outputs a build can have (`-o`, `-t`, `--push`, `--load`) and the options of those that
+// write an image, with BuildKit's defaults.
+
+export type Compression = "gzip" | "zstd" | "uncompressed";
+
+export type ImageOptions = {
+  /** Image names (tags) for the manifest: `name=a,b`, `-t`. */
+  names: string[];
+  compression: Compression;
+  compressionLevel?: number;
+  /** Recompress base image layers too (otherwise they are reused exactly as pulled). */
+  forceCompression: boolean;
+  /** OCI media types rather than Docker's. */
+  ociMediaTypes: boolean;
+  /** Manifest annotations (`annotation.KEY=VALUE`, `annotation-manifest.KEY=VALUE`). */
+  annotations: Record<string, string>;
+  /** Clamp the new layers' file times to SOURCE_DATE_EPOCH. */
+  rewriteTimestamp: boolean;
+};
+
+export type OutputSpec =
+  | { type: "local"; dest: string }
+  | { type: "tar"; dest: string }
+  | ({ type: "oci"; dest: string; tar: boolean } & ImageOptions)
+  | ({ type: "docker"; dest: string; load: boolean } & ImageOptions)
+  | ({ type: "image"; push: boolean } & ImageOptions);
+
+export type ImageOutput = Extract<OutputSpec, { names: string[] }>;
+
+export function isImageOutput(o: OutputSpec): o is ImageOutput {
+  return o.type === "oci" || o.type === "docker" || o.type === "image";
+}
+
+/** BuildKit's defaults: OCI media types for the OCI layout, Docker's otherwise (no attestations). */
+export function defaultImageOptions(type: "oci" | "docker" | "image"): ImageOptions {
+  return {
+    names: [],
+    compression: "gzip",
+    forceCompression: false,
+    ociMediaTypes: type === "oci",
+    annotations: {},
+    rewriteTimestamp: false,
+  };
+}

@@ -1,0 +1,83 @@
+// The layers of a built filesystem for an image: base image layers exactly as pulled (their media
+// type renamed between the Docker and OCI spellings, never recompressed unless force-compression),
+// the others diffed from their snapshots, compressed, stored and remembered per settings, so the
+// next export of the same snapshots reuses the same blobs.
+import { stat } from "node:fs/promises";
+import { getLayerBlob, type LayerBlob, PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
+import type { CacheIndex } from "../cache/index.ts";
+import type { ContentStore } from "../content/store.ts";
+import {
+  MEDIA_DOCKER_LAYER, MEDIA_DOCKER_LAYER_GZIP, MEDIA_OCI_LAYER, MEDIA_OCI_LAYER_GZIP, MEDIA_OCI_LAYER_ZSTD, layerCompression,
+} from "../oci/media-types.ts";
+import type { Digest } from "../oci/types.ts";
+import type { Snapshotter } from "../snapshot/snapshotter.ts";
+import { KitError } from "../util/errors.ts";
+import type { VertexProgress } from "../util/progress.ts";
+import { compressStream } from "./compress.ts";
+import type { ExportedLayer, LayerSource } from "./image.ts";
+import type { Compression } from "./image-options.ts";
+
+export type SnapshotLayersDeps = { snapshotter: Snapshotter; store: ContentStore; index: CacheIndex; progress: VertexProgress };
+
+/** The layers of snapshot `root` (null: an empty filesystem has none). */
+export function snapshotLayers(deps: SnapshotLayersDeps, root: number | null): LayerSource {
+  return {
+    async layers(opts) {
+      const ids = root === null ? [] : deps.snapshotter.layers(root);
+      const out: ExportedLayer[] = [];
+      let baseLayers = 0;
+      for (const id of ids) {
+        const pulled = opts.force ? undefined : usable(deps, getLayerBlob(deps.index.db, id, PULLED), opts.ociMediaTypes);
+        if (pulled) {
+          baseLayers = out.length + 1;
+          out.push(pulled);
+          continue;
+        }
+        out.push(await builtLayer(deps, id, opts));
+      }
+      return { layers: out, baseLayers };
+    },
+  };
+}
+
+/** A pulled layer as this export will list it, if its blob is still in the store and fits. */
+function usable(deps: SnapshotLayersDeps, blob: LayerBlob | undefined, oci: boolean): ExportedLayer | undefined {
+  if (!blob || !deps.store.hasSync(blob.digest as Digest)) return undefined;
+  const compression = layerCompression(blob.mediaType);
+  if (!compression || (compression === "zstd" && !oci)) return undefined;
+  const layer: ExportedLayer = { descriptor: { mediaType: layerMediaType(compression, oci), digest: blob.digest as Digest, size: blob.size }, diffId: blob.diffId as Digest };
+  if (blob.source) layer.source = blob.source;
+  return layer;
+}
+
+type BuildOpts = { compression: Compression; level?: number; ociMediaTypes: boolean; sourceDateEpoch?: number; signal: AbortSignal };
+
+async function builtLayer(deps: SnapshotLayersDeps, id: number, opts: BuildOpts): Promise<ExportedLayer> {
+  // Everything that decides the bytes is in the variant: the compression, its level, and the epoch
+  // the file times were clamped to.
+  const variant = `${opts.compression}:${opts.level ?? "default"}:${opts.sourceDateEpoch ?? "-"}`;
+  const known = getLayerBlob(deps.index.db, id, variant);
+  if (known && deps.store.hasSync(known.digest as Digest)) {
+    return { descriptor: { mediaType: layerMediaType(opts.compression, opts.ociMediaTypes), digest: known.digest as Digest, size: known.size }, diffId: known.diffId as Digest };
+  }
+  const statusId = `exporting layer of snapshot ${id}`;
+  deps.progress.status(statusId, 0);
+  const diff = deps.snapshotter.diff(id, { sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal });
+  const compressed = compressStream(diff.stream, opts.compression, opts.level);
+  const digest = await deps.store.write(compressed, {}, opts.signal);
+  const { diffId } = await diff.done;
+  const size = (await stat(deps.store.path(digest))).size;
+  const mediaType = layerMediaType(opts.compression, opts.ociMediaTypes);
+  putLayerBlob(deps.index.db, id, variant, { mediaType, digest, size, diffId });
+  deps.progress.statusDone(statusId);
+  return { descriptor: { mediaType, digest, size }, diffId };
+}
+
+export function layerMediaType(compression: Compression, oci: boolean): string {
+  if (compression === "zstd") {
+    if (!oci) throw new KitError("E_EXPORT_OPTIONS", "zstd layers need OCI media types", { hint: "add oci-mediatypes=true to the output" });
+    return MEDIA_OCI_LAYER_ZSTD;
+  }
+  if (compression === "gzip") return oci ? MEDIA_OCI_LAYER_GZIP : MEDIA_DOCKER_LAYER_GZIP;
+  return oci ? MEDIA_OCI_LAYER : MEDIA_DOCKER_LAYER;
+}
