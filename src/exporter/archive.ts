@@ -4,12 +4,12 @@
 import { createReadStream, createWriteStream, mkdirSync, writeFileSync, copyFileSync, existsSync } from "node:fs";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { pack as tarPack, type Pack } from "tar-stream";
 import type { ContentStore } from "../content/store.ts";
 import { hexOf } from "../llb/digest.ts";
 import type { Descriptor } from "../oci/types.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import { KitError } from "../util/errors.ts";
+import { TarWriter } from "../util/tar-writer.ts";
 import type { Blob } from "./manifest.ts";
 import { layoutIndex } from "./manifest.ts";
 
@@ -75,38 +75,27 @@ export function writeOciDirectory(store: ContentStore, img: ImageFiles, dest: st
 }
 
 async function writeTar(entries: Entry[], mtime: number, sink: Writable, signal: AbortSignal): Promise<void> {
-  const pack = tarPack();
-  const written = pipeline(pack, sink, { signal });
+  const tar = new TarWriter();
+  const written = pipeline(tar.stream, sink, { signal });
   written.catch(() => {});
+  const base = { uid: 0, gid: 0, mtimeNs: BigInt(mtime) * 1_000_000_000n };
   try {
-    const date = new Date(mtime * 1000);
-    const dirs = ["blobs/", "blobs/sha256/"];
-    for (const d of dirs) await entry(pack, { name: d, type: "directory", mode: 0o755, mtime: date });
+    for (const d of ["blobs/", "blobs/sha256/"]) await tar.entry({ ...base, name: d, type: "directory", mode: 0o755 });
     for (const e of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      if (e.bytes) await entry(pack, { name: e.name, mode: 0o644, mtime: date, size: e.size }, e.bytes);
-      else await fileEntry(pack, e, date);
+      const body = e.bytes ? oneChunk(e.bytes) : (createReadStream(e.file as string) as AsyncIterable<Uint8Array>);
+      await tar.entry({ ...base, name: e.name, type: "file", mode: 0o644, size: e.size }, body);
     }
-    pack.finalize();
+    await tar.finish();
     await written;
   } catch (e) {
-    pack.destroy();
+    tar.abort(e instanceof Error ? e : new Error(String(e)));
     if (e instanceof KitError) throw e;
     throw new KitError("E_EXPORT_ARCHIVE", `failed to write the image archive: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
 }
 
-function entry(pack: Pack, header: Parameters<Pack["entry"]>[0], body?: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (body) pack.entry({ ...header, uid: 0, gid: 0 }, body, (err) => (err ? reject(err) : resolve()));
-    else pack.entry({ ...header, uid: 0, gid: 0 }, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-function fileEntry(pack: Pack, e: Entry, mtime: Date): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sink = pack.entry({ name: e.name, mode: 0o644, mtime, size: e.size, uid: 0, gid: 0 }, (err) => (err ? reject(err) : resolve()));
-    createReadStream(e.file as string).on("error", reject).pipe(sink as unknown as NodeJS.WritableStream);
-  });
+async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }
 
 /** A file, or stdout for "-". */

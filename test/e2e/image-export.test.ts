@@ -85,6 +85,13 @@ describe.skipIf(skip)("image outputs (compiled binary)", () => {
     expect(JSON.parse(pushed.out).Digest).toBe(meta["containerimage.digest"]);
     expect(meta["image.name"]).toBe(name);
     expect(readFileSync(`${work}/iid`, "utf8")).toBe(meta["containerimage.config.digest"] as string);
+
+    // The pushed image (its layers are multi-member gzip) is a base kitbuild itself can build on.
+    const next = tempDir("kitbuild-ctx-");
+    writeFileSync(`${next}/Dockerfile`, `FROM ${name}\nRUN cat /app/hello.txt /app/built.txt > /both.txt\n`);
+    const again = await runKitbuild(["build", "--progress=plain", "-o", `${work}/next`, next], { env: { KITBUILD_ROOT: `${work}/other-root` } });
+    expect(again.code).toBe(0);
+    expect(readFileSync(`${work}/next/both.txt`, "utf8")).toBe("hello from the context\nbuilt\n");
   }, 120_000);
 
   test.skipIf(skipDocker)("the docker archive loads with docker load and the image runs", async () => {
