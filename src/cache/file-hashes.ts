@@ -1,4 +1,4 @@
-// A persistent memo of context file digests, so a rebuild reads only files that changed. An entry
+// A persistent memo of context entry digests, so a rebuild reads only files that changed. An entry
 // is trusted only while the file's device, inode, size, mtime and ctime (nanoseconds) are all
 // unchanged: ctime catches a rewrite that keeps size and mtime (touch -r, rsync -t, cp -p),
 // which BuildKit's own memo misses (moby/buildkit#4817).
@@ -30,9 +30,9 @@ export class FileHashMemo {
   private readonly upsert: Statement;
 
   constructor(private readonly db: Database) {
-    this.load = db.query("SELECT path, dev, ino, size, mtime, ctime, digest FROM file_hashes WHERE path >= ? AND path < ?");
+    this.load = db.query("SELECT path, dev, ino, size, mtime, ctime, digest FROM entry_digests WHERE path >= ? AND path < ?");
     this.upsert = db.query(
-      "INSERT OR REPLACE INTO file_hashes (path, dev, ino, size, mtime, ctime, digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO entry_digests (path, dev, ino, size, mtime, ctime, digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
   }
 

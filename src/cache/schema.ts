@@ -28,8 +28,9 @@ CREATE TABLE IF NOT EXISTS results (
   PRIMARY KEY (key, output)
 );
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
--- Content digests of context files, valid while the file's identity and times are unchanged.
-CREATE TABLE IF NOT EXISTS file_hashes (
+-- Checksum digests of context entries, valid while the entry's identity and times are unchanged.
+-- (It replaced file_hashes, which held content digests only.)
+CREATE TABLE IF NOT EXISTS entry_digests (
   path TEXT PRIMARY KEY,
   dev TEXT NOT NULL,
   ino TEXT NOT NULL,

@@ -6,7 +6,6 @@ import type { BigIntStats } from "node:fs";
 import { FileHashMemo } from "../cache/file-hashes.ts";
 import type { Definition } from "../llb/ops.ts";
 import { CacheExplainer } from "./cache-explain.ts";
-import { hashFile } from "../file/checksum.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { Platform } from "../oci/types.ts";
 import { formatReference, type Reference } from "../registry/reference.ts";
@@ -35,11 +34,15 @@ export class BuildSession {
     this.explainer = new CacheExplainer(env.index, env.store, contextDir, (d) => this.definition?.metadata[d]?.name ?? "");
   }
 
-  /** A context file's content digest, read only when the file changed since it was last hashed. */
-  readonly fileDigest = (host: string, st: BigIntStats): string => {
+  /**
+   * A context entry's checksum digest, computed only when the entry changed since it was last
+   * hashed. Any change to its mode, owner or xattrs moves ctime, so the memo vouches for the whole
+   * entry, not just its content (and spares listing xattrs of unchanged files).
+   */
+  readonly entryDigest = (host: string, st: BigIntStats, compute: () => string): string => {
     const known = this.hashes.get(host, st);
     if (known) return known;
-    const digest = hashFile(host);
+    const digest = compute();
     this.hashes.set(host, st, digest, BigInt(Date.now()) * 1_000_000n);
     return digest;
   };

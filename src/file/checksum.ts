@@ -49,8 +49,8 @@ async function hashEntry(from: SourceTree, sel: Selection, host: string, rel: st
   if (signal.aborted) throw canceledError(signal);
   const st = lstatSync(host, { bigint: true });
   if (within !== "" && !selected(from, sel, rel, within, st.isDirectory())) return undefined;
-  const header = entryHeader(from, host, st);
   if (st.isDirectory()) {
+    const header = entryHeader(from, host, st);
     const children: Array<[string, string]> = [];
     for (const name of readdirSync(host).sort()) {
       const d = await hashEntry(from, sel, `${host}/${name}`, rel === "" ? name : `${rel}/${name}`, within === "" ? name : `${within}/${name}`, signal);
@@ -60,7 +60,8 @@ async function hashEntry(from: SourceTree, sel: Selection, host: string, rel: st
     if (children.length === 0 && sel.include && !sel.include.matches(within)) return undefined;
     return entryDigest(header, children.map(([name, d]) => `${name.length}:${name}${d}`).join(""));
   }
-  const digest = entryDigest(header, st.isFile() ? (from.fileDigest ? from.fileDigest(host, st) : hashFile(host)) : "");
+  const compute = () => entryDigest(entryHeader(from, host, st), st.isFile() ? hashFile(host) : "");
+  const digest = from.entryDigest ? from.entryDigest(host, st, compute) : compute();
   from.onEntry?.(rel, digest);
   return digest;
 }

@@ -2,8 +2,11 @@
 // the context, its .dockerignore exclusions and the reset of owners to root that BuildKit applies.
 import type { BigIntStats } from "node:fs";
 
-/** A file's content digest (hex sha256), possibly remembered from an earlier build. */
-export type FileDigest = (host: string, st: BigIntStats) => string;
+/**
+ * An entry's checksum digest, possibly remembered from an earlier build: `compute` reads the
+ * entry (its xattrs and content) only when the memo cannot vouch for it.
+ */
+export type EntryDigest = (host: string, st: BigIntStats, compute: () => string) => string;
 
 export type SourceTree = {
   root: string;
@@ -11,8 +14,8 @@ export type SourceTree = {
   resetOwner: boolean;
   isExcluded?: (rel: string) => boolean;
   mustEnter?: (rel: string) => boolean;
-  /** Content digests for checksums; the default reads every file. */
-  fileDigest?: FileDigest;
+  /** Memoized digests of non-directory entries; the default reads every one. */
+  entryDigest?: EntryDigest;
   /** Told the digest of every non-directory entry a checksum covers (to explain cache misses). */
   onEntry?: (rel: string, digest: string) => void;
 };

@@ -66,7 +66,7 @@ export function contextTree(context: import("../../source/local.ts").LocalContex
     resetOwner: true,
     isExcluded: (rel) => context.isExcluded(rel),
     mustEnter: (rel) => context.mustEnter(rel),
-    ...(session ? { fileDigest: session.fileDigest } : {}),
+    ...(session ? { entryDigest: session.entryDigest } : {}),
   };
 }
 
