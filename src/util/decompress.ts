@@ -24,13 +24,20 @@ export function detectCompression(head: Uint8Array): Compression {
   return "uncompressed";
 }
 
+/**
+ * Output chunk size of the zlib decoders. Bun's zlib streams cost a lot per chunk: with the default
+ * 16 KiB, inflating a 100 MB layer took 1 s; with 1 MiB, 0.4 s (and the extractor writes files in
+ * as few calls).
+ */
+const DECODE_CHUNK = 1 << 20;
+
 /** A stream turning `kind`-compressed bytes into plain ones; undefined for uncompressed data. */
 export function decompressor(kind: Compression, signal: AbortSignal): Duplex | undefined {
   switch (kind) {
     case "gzip":
-      return createGunzip();
+      return createGunzip({ chunkSize: DECODE_CHUNK });
     case "zstd":
-      return createZstdDecompress();
+      return createZstdDecompress({ chunkSize: DECODE_CHUNK });
     case "bzip2":
       return externalDecoder("bzip2", "bzip2", signal);
     case "xz":
