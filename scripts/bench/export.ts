@@ -8,14 +8,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv } from "../test-env.ts";
-import { buildahAvailable, dockerAvailable, report, run, type Timing } from "./lib.ts";
+import { buildahAvailable, dockerAvailable, report, run, type Timing, numberArg } from "./lib.ts";
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const MB = arg("mb", 200);
-const RUNS = arg("runs", 3);
+const MB = numberArg("mb", 200);
+const RUNS = numberArg("runs", 3);
 const root = new URL("../..", import.meta.url).pathname;
 const kitbuild = `${root}dist/kitbuild`;
 

@@ -56,3 +56,9 @@ export function report(title: string, timings: Timing[]): void {
     console.log(`  ${t.name.padEnd(28)} median ${m.toFixed(3)}s  (${t.seconds.length} runs)  ${t === base ? "" : `= ${ratio} × kitbuild`}`);
   }
 }
+
+/** A numeric `--name N` command-line option, or its default. */
+export function numberArg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}

@@ -4,14 +4,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv } from "../test-env.ts";
-import { buildahAvailable, dockerAvailable, manyFiles, report, run, time, type Timing } from "./lib.ts";
+import { buildahAvailable, dockerAvailable, manyFiles, report, run, time, type Timing, numberArg } from "./lib.ts";
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const FILES = arg("files", 20_000);
-const RUNS = arg("runs", 5);
+const FILES = numberArg("files", 20_000);
+const RUNS = numberArg("runs", 5);
 const root = new URL("../..", import.meta.url).pathname;
 const kitbuild = `${root}dist/kitbuild`;
 

@@ -1,7 +1,7 @@
 // Mount points under <root>/mounts, named after the owning process so that a later kitbuild can
 // tell which ones a crashed process left behind and release them.
 import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
-import { MNT_DETACH, mount, umount } from "../util/libc.ts";
+import { MNT_DETACH, mount, umount, unmountOrDetach } from "../util/libc.ts";
 import { errnoCode } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
 import type { Mounted } from "./snapshotter.ts";
@@ -37,13 +37,7 @@ export function plainDir(path: string): Mounted {
 }
 
 function release(path: string): void {
-  try {
-    umount(path);
-  } catch (e) {
-    // A process still inside keeps it busy; detach so it goes away once they leave.
-    if (errnoCode(e) === "EBUSY") umount(path, MNT_DETACH);
-    else if (errnoCode(e) !== "EINVAL" && errnoCode(e) !== "ENOENT") throw e;
-  }
+  unmountOrDetach(path);
   rmdirSync(path);
 }
 

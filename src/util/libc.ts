@@ -1,6 +1,7 @@
 // The few Linux syscalls Bun and node:fs lack (mount, umount2, mknod, xattrs), through bun:ffi.
 // libc is opened on first use so that commands which never mount (like --version) stay fast.
 import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+import { errnoCode } from "./errors.ts";
 
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM", 2: "ENOENT", 5: "EIO", 13: "EACCES", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV",
@@ -118,4 +119,18 @@ const AT_SYMLINK_NOFOLLOW = 0x100;
 export function lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): void {
   const ts = new BigInt64Array([atimeNs / 1_000_000_000n, atimeNs % 1_000_000_000n, mtimeNs / 1_000_000_000n, mtimeNs % 1_000_000_000n]);
   check(sym().utimensat(AT_FDCWD, cstr(path), ptr(ts), AT_SYMLINK_NOFOLLOW), "utimensat", path);
+}
+
+/**
+ * Unmounts `path`; one still in use (a process inside it) is detached so it goes away once they
+ * leave, and one that is not mounted (any more) is fine.
+ */
+export function unmountOrDetach(path: string): void {
+  try {
+    umount(path);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === "EBUSY") umount(path, MNT_DETACH);
+    else if (code !== "EINVAL" && code !== "ENOENT") throw e;
+  }
 }

@@ -3,8 +3,7 @@
 // reaches a disk, and it is named after the kitbuild process so a later start can remove what a
 // crashed one left.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { errnoCode } from "../../util/errors.ts";
-import { MNT_DETACH, MS_NODEV, MS_NOSUID, mount, umount } from "../../util/libc.ts";
+import { MNT_DETACH, MS_NODEV, MS_NOSUID, mount, umount, unmountOrDetach } from "../../util/libc.ts";
 
 export type StepDir = AsyncDisposable & { readonly path: string };
 
@@ -28,12 +27,7 @@ export function openStepDir(root: string, id: string): StepDir {
 }
 
 function releaseStepDir(path: string): void {
-  try {
-    umount(path);
-  } catch (e) {
-    if (errnoCode(e) === "EBUSY") umount(path, MNT_DETACH);
-    else if (errnoCode(e) !== "EINVAL" && errnoCode(e) !== "ENOENT") throw e;
-  }
+  unmountOrDetach(path);
   rmSync(path, { recursive: true, force: true });
 }
 
