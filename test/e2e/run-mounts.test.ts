@@ -63,8 +63,14 @@ describe.skipIf(skip)("RUN --mount (compiled binary)", () => {
     expect(second.code).toBe(0);
     expect(readFileSync(`${work}/o2/runs`, "utf8").trim()).toBe("2");
 
-    for (const text of [first.stdout, first.stderr, second.stderr]) expect(text).not.toContain(SECRET);
-    for (const f of [...allFiles(`${work}/o1`), ...allFiles(root)]) expect(readFileSync(f).includes(SECRET)).toBe(false);
+    // The image's layers, uncompressed so that a search of their bytes means something.
+    const image = await build(`type=oci,dest=${work}/img,tar=false,compression=uncompressed`);
+    expect(image.code).toBe(0);
+    const layerBlobs = allFiles(`${work}/img/blobs`);
+    expect(layerBlobs.some((f) => readFileSync(f).includes("from the context"))).toBe(true);
+
+    for (const text of [first.stdout, first.stderr, second.stderr, image.stderr]) expect(text).not.toContain(SECRET);
+    for (const f of [...allFiles(`${work}/o1`), ...layerBlobs, ...allFiles(root)]) expect(readFileSync(f).includes(SECRET)).toBe(false);
   }, 120_000);
 
   test("a missing required secret fails the step with a clear error", async () => {
