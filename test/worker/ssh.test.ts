@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { output } from "../../src/llb/builder.ts";
 import type { ExecMount } from "../../src/llb/ops.ts";
 import { startAgentProxy } from "../../src/worker/runc/ssh-proxy.ts";
@@ -114,9 +115,12 @@ describe.skipIf(skipRun)("a build killed while it forwards an agent", () => {
     for (let i = 0; i < 1200 && !out.includes("started"); i++) await Bun.sleep(50);
     expect(out).toContain("started");
     expect(agentsStartedByKitbuild().length).toBe(1);
+    const agentDir = dirname(agentsStartedByKitbuild()[0]?.split(" ").find((a) => a.includes("/kitbuild-ssh-")) ?? "/nonexistent/x");
+    expect(existsSync(agentDir)).toBe(true);
     child.kill("SIGKILL");
     const leftovers = () => [
       ...agentsStartedByKitbuild(),
+      ...(existsSync(agentDir) ? [agentDir] : []),
       ...Bun.spawnSync(["runc", "--root", r.runcRoot, "list", "--quiet"]).stdout.toString().split("\n").filter(Boolean),
       ...readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.includes(r.root)),
     ];

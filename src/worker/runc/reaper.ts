@@ -1,22 +1,29 @@
 // A watchdog that cleans up right after kitbuild dies, even by SIGKILL (which no handler sees): a
 // small detached shell started before the first container, reading a pipe from kitbuild. When the
 // pipe ends (kitbuild exited, however it did) it kills the helper processes kitbuild told it about
-// (runc, ssh-agent), deletes kitbuild's containers from runc's state and releases its mounts and
-// step directories. After a normal exit there is nothing left and it finds nothing. The next
+// (runc, ssh-agent), removes the temporary directories it was told about (an agent's socket
+// directory), deletes kitbuild's containers from runc's state and releases its mounts and step
+// directories. After a normal exit there is nothing left and it finds nothing. The next
 // kitbuild start does the same cleanup in case the watchdog itself was killed.
 import { spawn, type ChildProcess } from "node:child_process";
 
 // $1 kitbuild's pid, $2 runc, $3 runc's state root, $4 the cache root. Lines read: "pid N" for a
-// helper started, "done N" for one that ended (so a pid the system reuses is never killed).
+// helper started, "done N" for one that ended (so a pid the system reuses is never killed), "dir P"
+// for a temporary directory. A directory kitbuild already removed is not un-told: its name was
+// random, so removing it again only finds nothing.
 const SCRIPT = `
 pids=" "
-while read -r word pid; do
+dirs=""
+while read -r word arg; do
   case "$word" in
-    pid) pids="$pids$pid ";;
-    done) pids=$(printf '%s' "$pids" | sed "s/ $pid / /g");;
+    pid) pids="$pids$arg ";;
+    done) pids=$(printf '%s' "$pids" | sed "s/ $arg / /g");;
+    dir) dirs="$dirs$arg
+";;
   esac
 done
 for p in $pids; do kill -9 "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
+printf '%s' "$dirs" | while IFS= read -r d; do [ -n "$d" ] && rm -rf "$d"; done
 # (runc list would create a state root that is gone: look only where there is one)
 [ -d "$3" ] && for id in $("$2" --root "$3" list -q 2>/dev/null); do
   case "$id" in "kitbuild-$1-"*) "$2" --root "$3" delete --force "$id" >/dev/null 2>&1;; esac
@@ -30,7 +37,7 @@ done
 
 const reapers = new Map<string, ChildProcess>();
 
-export type HelperTracker = { started(pid: number): void; ended(pid: number): void };
+export type HelperTracker = { started(pid: number): void; ended(pid: number): void; tempDir(path: string): void };
 
 /** Starts the watchdog for this process, cache root and runc root (once); tell it about helpers. */
 export function ensureReaper(runc: { path: string; root: string }, cacheRoot: string): HelperTracker {
@@ -49,5 +56,6 @@ export function ensureReaper(runc: { path: string; root: string }, cacheRoot: st
   return {
     started: (pid) => void stdin?.write(`pid ${pid}\n`),
     ended: (pid) => void stdin?.write(`done ${pid}\n`),
+    tempDir: (path) => void stdin?.write(`dir ${path}\n`),
   };
 }

@@ -59,6 +59,7 @@ export class SshAgents implements AsyncDisposable {
     }
     const dir = mkdtempSync(`${tmpdir()}/kitbuild-ssh-`);
     this.dirs.push(dir);
+    helpers.tempDir(dir);
     const socket = `${dir}/agent.sock`;
     const child = spawn(sshAgent, ["-D", "-a", socket], { stdio: "ignore", detached: true });
     const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
