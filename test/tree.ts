@@ -2,7 +2,7 @@
 // target, device, xattrs, optionally mtime), so tests can compare two trees in one assertion and
 // show exactly which entries differ.
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { lgetxattr, llistxattr } from "../src/util/libc.ts";
+import { lgetxattr, llistxattr } from "../src/fs/libc.ts";
 
 export type TreeOptions = { mtimes?: boolean; owners?: boolean };
 

@@ -9,7 +9,7 @@ import { hexOf } from "../llb/digest.ts";
 import type { Descriptor } from "../oci/types.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import { KitError } from "../util/errors.ts";
-import { TarWriter } from "../util/tar-writer.ts";
+import { TarWriter } from "../archive/tar-writer.ts";
 import type { Blob } from "./manifest.ts";
 import { layoutIndex } from "./manifest.ts";
 

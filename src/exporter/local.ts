@@ -2,7 +2,7 @@
 // buildx does. Files belong to the user running kitbuild (BuildKit's receiver does the same); modes,
 // times, links and xattrs are kept.
 import { mkdirSync } from "node:fs";
-import { copyTree } from "../util/copy-tree.ts";
+import { copyTree } from "../fs/copy-tree.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
 import type { VertexProgress } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";

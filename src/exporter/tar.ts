@@ -4,8 +4,8 @@ import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
 import { KitError } from "../util/errors.ts";
 import type { VertexProgress } from "../util/progress.ts";
-import { packTree } from "../util/tar.ts";
-import { TarWriter } from "../util/tar-writer.ts";
+import { packTree } from "../archive/tar.ts";
+import { TarWriter } from "../archive/tar-writer.ts";
 import { formatBytes } from "../util/units.ts";
 
 export async function exportTar(

@@ -3,11 +3,11 @@
 import { chownSync, chmodSync, rmSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import type { MkdirAction, MkfileAction, RmAction } from "../llb/ops.ts";
-import type { Owner } from "../util/copy-tree.ts";
-import { lstatOrUndefined } from "../util/copy-tree.ts";
+import type { Owner } from "../fs/copy-tree.ts";
+import { lstatOrUndefined } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
-import { cleanInRoot, inRootPath, resolveInRoot } from "../util/fs-safe.ts";
-import { lutimesNs } from "../util/libc.ts";
+import { cleanInRoot, inRootPath, resolveInRoot } from "../fs/fs-safe.ts";
+import { lutimesNs } from "../fs/libc.ts";
 import { mkdirInRoot } from "./copy.ts";
 import { hasWildcard, resolveWildcards } from "./wildcard.ts";
 

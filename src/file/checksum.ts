@@ -5,8 +5,8 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
 import { digestOf } from "../llb/digest.ts";
 import { canceledError } from "../util/abort.ts";
-import { resolveInRoot } from "../util/fs-safe.ts";
-import { lgetxattr, llistxattr } from "../util/libc.ts";
+import { resolveInRoot } from "../fs/fs-safe.ts";
+import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import { PatternMatcher } from "../util/patterns.ts";
 import { copySources } from "./copy.ts";
 import type { SourceTree } from "./source-tree.ts";

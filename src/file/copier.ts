@@ -7,11 +7,11 @@
 // never followed: a symlink in the destination is replaced or refused, never written through.
 import { copyFileSync, chmodSync, constants, lchownSync, linkSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, type BigIntStats } from "node:fs";
 import { canceledError } from "../util/abort.ts";
-import { copyXattrs, lstatOrUndefined, type Owner } from "../util/copy-tree.ts";
+import { copyXattrs, lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
-import { lutimesNs, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../util/libc.ts";
+import { lutimesNs, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../fs/libc.ts";
 import type { PatternMatcher } from "../util/patterns.ts";
-import { sortedNames } from "../util/tar.ts";
+import { sortedNames } from "../archive/tar.ts";
 import type { ModeChange } from "./chmod.ts";
 
 export type CopierOptions = {

@@ -5,11 +5,11 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync } from "node:fs";
 import { posix } from "node:path";
 import type { CopyAction } from "../llb/ops.ts";
-import { extractArchive, sniffTarArchive } from "../util/archive.ts";
-import { lstatOrUndefined, type Owner } from "../util/copy-tree.ts";
+import { extractArchive, sniffTarArchive } from "../archive/archive.ts";
+import { lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
-import { cleanInRoot, inRootPath, resolveInRoot } from "../util/fs-safe.ts";
-import { lutimesNs } from "../util/libc.ts";
+import { cleanInRoot, inRootPath, resolveInRoot } from "../fs/fs-safe.ts";
+import { lutimesNs } from "../fs/libc.ts";
 import { PatternMatcher } from "../util/patterns.ts";
 import { type ModeChange, parseMode } from "./chmod.ts";
 import { Copier } from "./copier.ts";

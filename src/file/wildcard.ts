@@ -1,7 +1,7 @@
 // Source wildcards as COPY understands them (Go's filepath.Match per path component): `*`, `?`,
 // `[…]` classes and `\` escapes, never crossing a "/". Matches are resolved inside the root.
 import { lstatSync, readdirSync } from "node:fs";
-import { resolveInRoot } from "../util/fs-safe.ts";
+import { resolveInRoot } from "../fs/fs-safe.ts";
 
 export function hasWildcard(path: string): boolean {
   return /[*?[]/.test(path.replace(/\\./g, ""));

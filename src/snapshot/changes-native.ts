@@ -4,9 +4,9 @@
 // compared byte for byte. Changes are listed with their parent directories, as containerd's diffs
 // are, so a layer never relies on a directory it does not carry.
 import { closeSync, openSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
-import { lstatOrUndefined } from "../util/copy-tree.ts";
-import { lgetxattr, llistxattr } from "../util/libc.ts";
-import { sortedNames } from "../util/tar.ts";
+import { lstatOrUndefined } from "../fs/copy-tree.ts";
+import { lgetxattr, llistxattr } from "../fs/libc.ts";
+import { sortedNames } from "../archive/tar.ts";
 import { type LayerChange, whiteoutOf } from "./layer-diff.ts";
 
 type Pending = { change: LayerChange; emitted: boolean };

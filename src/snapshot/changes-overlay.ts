@@ -3,8 +3,8 @@
 // xattr) become OCI whiteouts; directories marked opaque (overlay.opaque "y", in the trusted. or,
 // for rootless mounts with userxattr, the user. namespace) get an OCI opaque marker.
 import { lstatSync, type BigIntStats } from "node:fs";
-import { lgetxattr } from "../util/libc.ts";
-import { sortedNames } from "../util/tar.ts";
+import { lgetxattr } from "../fs/libc.ts";
+import { sortedNames } from "../archive/tar.ts";
 import { type LayerChange, opaqueMarkerOf, whiteoutOf } from "./layer-diff.ts";
 
 const NAMESPACES = ["trusted.", "user."];

@@ -1,15 +1,15 @@
 // Applies an OCI/Docker layer (a tar blob: gzip, zstd or uncompressed) onto a directory holding the
 // layers below it (a whole tree, or a mounted overlay), hashing the uncompressed bytes on the way:
 // that digest is the layer's DiffID. The extraction rules (in-root resolution, whiteouts) are in
-// util/tar-extract.ts.
+// archive/tar-extract.ts.
 import { createReadStream } from "node:fs";
 import { Transform, type Readable } from "node:stream";
 import type { LayerCompression } from "../oci/media-types.ts";
 import type { Digest } from "../oci/types.ts";
 import { canceledError } from "../util/abort.ts";
-import { decompressor } from "../util/decompress.ts";
+import { decompressor } from "../archive/decompress.ts";
 import { wrapError } from "../util/errors.ts";
-import { extractTar } from "../util/tar-extract.ts";
+import { extractTar } from "../archive/tar-extract.ts";
 
 export type ApplyOptions = {
   /** Keep the uid/gid of each entry (root); otherwise everything belongs to the caller. */

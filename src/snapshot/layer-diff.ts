@@ -1,14 +1,14 @@
 // Layers from snapshots: the changes of one snapshot relative to its parent (found by the
 // snapshotter: an overlay upper dir, or a tree comparison) written as a deterministic OCI layer tar
-// (see util/tar.ts), hashed on the way. The stream is a Node Readable so an exporter can pipe it
+// (see archive/tar.ts), hashed on the way. The stream is a Node Readable so an exporter can pipe it
 // into a compressor and a file; `done` gives the DiffID (digest of the uncompressed tar) and size.
 import type { BigIntStats } from "node:fs";
 import { Transform, type Readable } from "node:stream";
 import type { Digest } from "../oci/types.ts";
 import { canceledError } from "../util/abort.ts";
-import { type LinkMap, packEntry, packMarker } from "../util/tar.ts";
-import { OPAQUE_MARKER, WHITEOUT_PREFIX } from "../util/tar-extract.ts";
-import { TarWriter } from "../util/tar-writer.ts";
+import { type LinkMap, packEntry, packMarker } from "../archive/tar.ts";
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from "../archive/tar-extract.ts";
+import { TarWriter } from "../archive/tar-writer.ts";
 
 /** One record of a layer, in the order it goes into the tar. */
 export type LayerChange =

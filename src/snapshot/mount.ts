@@ -1,7 +1,7 @@
 // Mount points under <root>/mounts, named after the owning process so that a later kitbuild can
 // tell which ones a crashed process left behind and release them.
 import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
-import { MNT_DETACH, mount, umount, unmountOrDetach } from "../util/libc.ts";
+import { MNT_DETACH, mount, umount, unmountOrDetach } from "../fs/libc.ts";
 import { errnoCode } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
 import type { Mounted } from "./snapshotter.ts";

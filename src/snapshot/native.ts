@@ -3,7 +3,7 @@
 // layer is found by comparing its tree with its parent's; a merge is materialized by applying the
 // later inputs' layers onto a copy of the first.
 import type { CacheIndex } from "../cache/index.ts";
-import { copyTree } from "../util/copy-tree.ts";
+import { copyTree } from "../fs/copy-tree.ts";
 import { nativeChanges } from "./changes-native.ts";
 import { applyLayerStream } from "./layer-apply.ts";
 import { type DiffOptions, type LayerDiff, writeLayerTar } from "./layer-diff.ts";

@@ -5,7 +5,7 @@
 import { mkdirSync, rmdirSync } from "node:fs";
 import type { CacheIndex } from "../cache/index.ts";
 import { KitError, wrapError } from "../util/errors.ts";
-import { MS_RDONLY, mount } from "../util/libc.ts";
+import { MS_RDONLY, mount } from "../fs/libc.ts";
 import { overlayChanges } from "./changes-overlay.ts";
 import { type DiffOptions, type LayerDiff, writeLayerTar } from "./layer-diff.ts";
 import { mountAt, mountpointDir, plainDir, releaseOnDispose } from "./mount.ts";

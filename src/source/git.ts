@@ -7,9 +7,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import type { SourceOp } from "../llb/ops.ts";
 import { canceledError } from "../util/abort.ts";
-import { lstatOrUndefined } from "../util/copy-tree.ts";
+import { lstatOrUndefined } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
-import { cleanInRoot } from "../util/fs-safe.ts";
+import { cleanInRoot } from "../fs/fs-safe.ts";
 
 export type GitSource = { remote: string; ref: string; subdir: string; keepGitDir: boolean; checksum: string };
 

@@ -9,9 +9,9 @@ import type { SourceOp } from "../llb/ops.ts";
 import type { Digest } from "../oci/types.ts";
 import { canceledError } from "../util/abort.ts";
 import { KitError, isKitError } from "../util/errors.ts";
-import { lutimesNs } from "../util/libc.ts";
+import { lutimesNs } from "../fs/libc.ts";
 import type { VertexProgress } from "../util/progress.ts";
-import { SpaceGuard } from "../util/space-guard.ts";
+import { SpaceGuard } from "../archive/space-guard.ts";
 
 export type HttpSource = { url: string; checksum?: string; filename?: string; perm: number; uid: number; gid: number };
 

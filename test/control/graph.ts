@@ -46,7 +46,7 @@ export async function solveGraph<T>(root: Output, opts: { kitRoot: string; conte
     view: () => env.snapshotter.mountReadonly(id()),
     layers: () => env.snapshotter.layers(id()),
     diffNames: async (layer) => {
-      const { readTar } = await import("../../src/util/tar-reader.ts");
+      const { readTar } = await import("../../src/archive/tar-reader.ts");
       const names: string[] = [];
       for await (const { header } of readTar(env.snapshotter.diff(layer, { signal }).stream)) names.push(header.name);
       return names;

@@ -7,7 +7,7 @@ import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, r
 import { resolveOwner } from "../../src/control/ops/file.ts";
 import { copyInto, type CopyParams } from "../../src/file/copy.ts";
 import type { SourceTree } from "../../src/file/source-tree.ts";
-import { lutimesNs } from "../../src/util/libc.ts";
+import { lutimesNs } from "../../src/fs/libc.ts";
 import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT, `COPY semantics: ${NEEDS_ROOT} (owners)`);

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import type { Snapshotter } from "../../src/snapshot/snapshotter.ts";
-import { resolveInRoot } from "../../src/util/fs-safe.ts";
+import { resolveInRoot } from "../../src/fs/fs-safe.ts";
 import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
 import { applyTo, freshSnapshotter, IMPLS, layerFile, text, type TarEntry as Entry } from "./impls.ts";
 

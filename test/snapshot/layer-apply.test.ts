@@ -8,7 +8,7 @@ import { createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync, 
 import { pipeline } from "node:stream/promises";
 import { createZstdCompress } from "node:zlib";
 import { applyLayerFile } from "../../src/snapshot/layer-apply.ts";
-import { lgetxattr, lsetxattr, MNT_DETACH, mount, umount } from "../../src/util/libc.ts";
+import { lgetxattr, lsetxattr, MNT_DETACH, mount, umount } from "../../src/fs/libc.ts";
 import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
 import { applyEntries, applyTo, freshSnapshotter, IMPLS, layerFile, signal, text } from "./impls.ts";
 

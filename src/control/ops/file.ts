@@ -8,9 +8,9 @@ import type { SourceTree } from "../../file/source-tree.ts";
 import type { Mounted } from "../../snapshot/snapshotter.ts";
 import type { OpRunner } from "../../solver/vertex.ts";
 import { type ContextInputs, type ContextTrees, fileCacheDeps } from "./cache-digest.ts";
-import type { Owner } from "../../util/copy-tree.ts";
+import type { Owner } from "../../fs/copy-tree.ts";
 import { KitError } from "../../util/errors.ts";
-import { isNumericId, readGroup, readPasswd } from "../../util/passwd.ts";
+import { isNumericId, readGroup, readPasswd } from "../../fs/passwd.ts";
 import { type BuildRef, scratchRef, snapshotIdOf, snapshotRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
 

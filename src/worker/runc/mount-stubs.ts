@@ -3,9 +3,9 @@
 // step and remove them after it if they are still empty, restoring their parent's times.
 import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { posix } from "node:path";
-import { lstatOrUndefined } from "../../util/copy-tree.ts";
-import { inRootPath } from "../../util/fs-safe.ts";
-import { lutimesNs } from "../../util/libc.ts";
+import { lstatOrUndefined } from "../../fs/copy-tree.ts";
+import { inRootPath } from "../../fs/fs-safe.ts";
+import { lutimesNs } from "../../fs/libc.ts";
 
 export const ETC_MOUNT_TARGETS = ["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"];
 

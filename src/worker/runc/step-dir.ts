@@ -3,7 +3,7 @@
 // reaches a disk, and it is named after the kitbuild process so a later start can remove what a
 // crashed one left.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { MNT_DETACH, MS_NODEV, MS_NOSUID, mount, umount, unmountOrDetach } from "../../util/libc.ts";
+import { MNT_DETACH, MS_NODEV, MS_NOSUID, mount, umount, unmountOrDetach } from "../../fs/libc.ts";
 
 export type StepDir = AsyncDisposable & { readonly path: string };
 

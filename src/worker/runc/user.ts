@@ -1,7 +1,7 @@
 // Resolving a step's USER ("name", "uid", "name:group", "uid:gid") against the root filesystem's
 // /etc/passwd and /etc/group, with supplementary groups and the home directory.
 import { KitError } from "../../util/errors.ts";
-import { isNumericId, readGroup, readPasswd } from "../../util/passwd.ts";
+import { isNumericId, readGroup, readPasswd } from "../../fs/passwd.ts";
 
 export type ResolvedUser = { uid: number; gid: number; additionalGids: number[]; home: string };
 

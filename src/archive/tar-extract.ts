@@ -6,11 +6,11 @@
 // unpacked by ADD do not, so there `.wh.` names are ordinary files.
 import { chmodSync, closeSync, lchownSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, writeSync } from "node:fs";
 import { posix } from "node:path";
-import { canceledError } from "./abort.ts";
-import { lstatOrUndefined, type Owner } from "./copy-tree.ts";
-import { errnoCode, KitError } from "./errors.ts";
-import { inRootPath } from "./fs-safe.ts";
-import { lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./libc.ts";
+import { canceledError } from "../util/abort.ts";
+import { lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
+import { errnoCode, KitError } from "../util/errors.ts";
+import { inRootPath } from "../fs/fs-safe.ts";
+import { lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../fs/libc.ts";
 import { SpaceGuard } from "./space-guard.ts";
 import { readTar, type TarHeader } from "./tar-reader.ts";
 

@@ -6,10 +6,10 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { text } from "node:stream/consumers";
 import { Readable } from "node:stream";
-import { lgetxattr, lsetxattr, lutimesNs, mknod, S_IFCHR, S_IFIFO, makedev } from "../../src/util/libc.ts";
-import { packTree } from "../../src/util/tar.ts";
-import { readTar, type TarHeader } from "../../src/util/tar-reader.ts";
-import { TarWriter } from "../../src/util/tar-writer.ts";
+import { lgetxattr, lsetxattr, lutimesNs, mknod, S_IFCHR, S_IFIFO, makedev } from "../../src/fs/libc.ts";
+import { packTree } from "../../src/archive/tar.ts";
+import { readTar, type TarHeader } from "../../src/archive/tar-reader.ts";
+import { TarWriter } from "../../src/archive/tar-writer.ts";
 import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT, `tar tests: ${NEEDS_ROOT} (owners, devices)`);

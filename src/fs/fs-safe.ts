@@ -3,7 +3,7 @@
 // (absolute or relative) are followed inside the root, never out of it.
 import { lstatSync, readlinkSync } from "node:fs";
 import { posix } from "node:path";
-import { KitError, errnoCode } from "./errors.ts";
+import { KitError, errnoCode } from "../util/errors.ts";
 
 const MAX_SYMLINKS = 255;
 

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { Duplex, type Readable, type Writable } from "node:stream";
 import { createGunzip, createZstdDecompress } from "node:zlib";
-import { KitError } from "./errors.ts";
+import { KitError } from "../util/errors.ts";
 
 export type Compression = "gzip" | "zstd" | "bzip2" | "xz" | "uncompressed";
 

@@ -1,7 +1,7 @@
 // The few Linux syscalls Bun and node:fs lack (mount, umount2, mknod, xattrs), through bun:ffi.
 // libc is opened on first use so that commands which never mount (like --version) stay fast.
 import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
-import { errnoCode } from "./errors.ts";
+import { errnoCode } from "../util/errors.ts";
 
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM", 2: "ENOENT", 5: "EIO", 13: "EACCES", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV",

@@ -2,7 +2,7 @@
 // base-256 numbers. kitbuild reads tars with this rather than tar-stream's extractor because that
 // one decodes PAX values as UTF-8 text, which corrupts binary xattrs such as security.capability;
 // here PAX values stay bytes. Entries must be consumed in order: each body is read before the next.
-import { KitError } from "./errors.ts";
+import { KitError } from "../util/errors.ts";
 
 export type TarEntryType = "file" | "link" | "symlink" | "character-device" | "block-device" | "directory" | "fifo" | "other";
 

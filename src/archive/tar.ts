@@ -2,8 +2,8 @@
 // numeric ids only (no user or group names), no atime or ctime, mtimes clamped to SOURCE_DATE_EPOCH
 // when given, hardlinks within one archive kept as links. Used by the tar exporter and layer diffs.
 import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
-import { canceledError } from "./abort.ts";
-import { lgetxattr, llistxattr } from "./libc.ts";
+import { canceledError } from "../util/abort.ts";
+import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import type { TarWriter } from "./tar-writer.ts";
 
 export type PackOptions = {

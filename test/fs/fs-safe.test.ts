@@ -1,7 +1,7 @@
 // In-root resolution: nothing a symlink says can lead outside the root.
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, symlinkSync } from "node:fs";
-import { inRootPath } from "../../src/util/fs-safe.ts";
+import { inRootPath } from "../../src/fs/fs-safe.ts";
 import { tempDir } from "../harness.ts";
 
 describe("inRootPath", () => {

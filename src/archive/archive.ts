@@ -25,7 +25,7 @@ export async function sniffTarArchive(path: string, signal: AbortSignal): Promis
   }
 }
 
-/** Unpacks the archive at `path` into `dir` (see util/tar-extract.ts for the rules). */
+/** Unpacks the archive at `path` into `dir` (see archive/tar-extract.ts for the rules). */
 export async function extractArchive(path: string, compression: Compression, dir: string, opts: ExtractOptions): Promise<void> {
   const stream = plainStream(path, compression, opts.signal);
   try {

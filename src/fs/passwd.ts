@@ -1,7 +1,7 @@
 // Reading /etc/passwd and /etc/group of a root filesystem (resolved in-root) to turn user and group
 // names into ids, as COPY --chown and RUN's USER need.
 import { readFileSync } from "node:fs";
-import { errnoCode } from "./errors.ts";
+import { errnoCode } from "../util/errors.ts";
 import { resolveInRoot } from "./fs-safe.ts";
 
 export type PasswdEntry = { name: string; uid: number; gid: number; home: string };

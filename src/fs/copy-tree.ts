@@ -5,8 +5,8 @@ import {
   chmodSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync,
   symlinkSync, type BigIntStats,
 } from "node:fs";
-import { canceledError } from "./abort.ts";
-import { errnoCode } from "./errors.ts";
+import { canceledError } from "../util/abort.ts";
+import { errnoCode } from "../util/errors.ts";
 import { lgetxattr, llistxattr, lsetxattr, lutimesNs, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./libc.ts";
 
 export type Owner = { uid: number; gid: number };

@@ -2,8 +2,8 @@
 // still left: after every few megabytes or files it checks the free blocks and inodes, and fails
 // with a clear error once they fall under a reserve kept for everything else on the machine.
 import { statfsSync } from "node:fs";
-import { KitError } from "./errors.ts";
-import { formatBytes } from "./units.ts";
+import { KitError } from "../util/errors.ts";
+import { formatBytes } from "../util/units.ts";
 
 const CHECK_EVERY_BYTES = 1 << 20;
 const CHECK_EVERY_FILES = 256;
