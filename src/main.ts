@@ -1,6 +1,7 @@
 // The entry point: the only place that reads argv, installs signal handlers and sets the exit code.
 import { runMain, defineCommand } from "citty";
 import { createLogger, type Runtime } from "./cli/runtime.ts";
+import { type KitConfig, readConfig } from "./control/config.ts";
 import { KitError } from "./util/errors.ts";
 
 const SUBCOMMANDS = ["build", "debug", "version", "du", "prune", "login", "logout"];
@@ -24,9 +25,11 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 
+let config: KitConfig | undefined;
 const rt: Runtime = {
   signal: controller.signal,
   env: process.env,
+  config: () => (config ??= readConfig(process.env)),
   stdout: (chunk) =>
     new Promise<void>((resolve, reject) => {
       process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));

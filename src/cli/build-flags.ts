@@ -89,7 +89,7 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     progress: progress as ProgressMode,
     noCache: bool("no-cache"),
     noCacheFilter: list("no-cache-filter").flatMap((v) => v.split(",")).filter(Boolean),
-    debugCache: bool("debug-cache") || env.KITBUILD_DEBUG_CACHE === "1",
+    debugCache: bool("debug-cache"),
     insecureRegistries: list("insecure-registry"),
     maxParallelism: maxParallelism === undefined ? undefined : Number(maxParallelism),
     labels: parseLabels(list("label")),

@@ -63,6 +63,7 @@ export function buildCommand(rt: Runtime) {
               ssh: flags.ssh,
               allow: flags.allow,
               env: rt.env,
+              config: rt.config(),
               stdout: (chunk) => rt.stdout(chunk),
             },
             (e) => renderer.event(e),

@@ -72,5 +72,6 @@ async function debugRequest(rt: Runtime, argv: readonly string[]): Promise<Debug
     noCacheFilter: flags.noCacheFilter,
     insecureRegistries: flags.insecureRegistries,
     env: rt.env,
+    config: rt.config(),
   };
 }

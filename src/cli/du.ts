@@ -11,7 +11,7 @@ export function duCommand(rt: Runtime) {
     args: { verbose: { type: "boolean", description: "Show every record in detail" } },
     run: ({ args }) =>
       guarded(rt, async () => {
-        await using env = await openEnvironment({ env: rt.env, insecureRegistries: [] });
+        await using env = await openEnvironment({ config: rt.config(), env: rt.env, insecureRegistries: [] });
         const records = await cacheUsage(env);
         await rt.stdout(args.verbose ? verboseReport(records) : tableReport(records));
       }),

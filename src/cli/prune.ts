@@ -21,7 +21,7 @@ export function pruneCommand(rt: Runtime) {
       guarded(rt, async () => {
         const req = pruneRequest(args.all === true, args.filter as string | undefined, args["keep-storage"] as string | undefined);
         if (!args.force && !(await confirm(rt, req.all))) return;
-        await using env = await openEnvironment({ env: rt.env, insecureRegistries: [] });
+        await using env = await openEnvironment({ config: rt.config(), env: rt.env, insecureRegistries: [] });
         const removed = await pruneCache(env, req);
         if (removed.length > 0) await rt.stdout(`Deleted build cache objects:\n${usageTable(removed)}\n\n`);
         await rt.stdout(`Total:\t${formatBytes(removed.reduce((s, r) => s + r.size, 0))}\n`);

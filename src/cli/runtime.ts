@@ -1,12 +1,15 @@
 // What main.ts hands the commands: the root abort signal, the environment, output streams, and a
 // place to leave the error that ends the command (main turns it into the exit code).
 import { createConsola, type ConsolaInstance } from "consola";
+import type { KitConfig } from "../control/config.ts";
 import { type KitError, toKitError } from "../util/errors.ts";
 import { renderError } from "./render/error.ts";
 
 export type Runtime = {
   signal: AbortSignal;
   env: Record<string, string | undefined>;
+  /** kitbuild's settings, read once (on first use, so a broken config file fails the command, not start-up). */
+  config: () => KitConfig;
   stdout: (chunk: Uint8Array | string) => Promise<void>;
   stderr: (text: string) => void;
   stderrIsTTY: boolean;

@@ -12,7 +12,7 @@ import { type BuildRequest, convertRequest, loadDockerfile, readDockerignore, re
 
 export type DebugRequest = Pick<
   BuildRequest,
-  "contextDir" | "dockerfilePath" | "dockerfileText" | "buildArgs" | "target" | "noCacheFilter" | "insecureRegistries" | "env"
+  "contextDir" | "dockerfilePath" | "dockerfileText" | "buildArgs" | "target" | "noCacheFilter" | "insecureRegistries" | "env" | "config"
 >;
 
 export type DebugResult = ConvertResult & { dockerfile: string };
@@ -26,9 +26,9 @@ export async function convertOnly(req: DebugRequest, progress: ProgressSink, sig
   let session: BuildSession | undefined;
   try {
     const converted = await convertRequest(req, dockerfile, excludePatterns, platform, async (ref, p) => {
-      opened ??= openEnvironment({ env: req.env, insecureRegistries: req.insecureRegistries });
+      opened ??= openEnvironment({ config: req.config, env: req.env, insecureRegistries: req.insecureRegistries });
       // Nothing runs: the session only resolves images, so it needs no secrets, agents or entitlements.
-      session ??= new BuildSession(await opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env }));
+      session ??= new BuildSession(await opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env, logLimits: req.config.stepLogs }));
       return resolveForFrontend(session, progress, ref, p);
     });
     return { ...converted, dockerfile: dockerfile.name };

@@ -2,7 +2,6 @@
 // store, cache index, snapshots), the registry client and runc. Opening it also cleans up what
 // crashed kitbuild processes left behind.
 import { mkdirSync } from "node:fs";
-import { homedir } from "node:os";
 import { Claims } from "../cache/claims.ts";
 import { CacheIndex } from "../cache/index.ts";
 import { Leases } from "../cache/leases.ts";
@@ -14,10 +13,13 @@ import { selectSnapshotter } from "../snapshot/select.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { ImageSource } from "../source/image.ts";
 import { KitError } from "../util/errors.ts";
+import type { KitConfig } from "./config.ts";
 import { deleteOrphanContainers, findRunc, type Runc } from "../worker/runc/run.ts";
 import { removeOrphanStepDirs } from "../worker/runc/step-dir.ts";
 
 export type EnvironmentOptions = {
+  config: KitConfig;
+  /** The process environment, read only for docker's own settings (DOCKER_CONFIG, credential helpers on PATH). */
   env: Record<string, string | undefined>;
   insecureRegistries: readonly string[];
 };
@@ -36,15 +38,8 @@ export type BuildEnvironment = AsyncDisposable & {
   isRoot: boolean;
 };
 
-/** $KITBUILD_ROOT, else /var/lib/kitbuild for root, else $XDG_DATA_HOME/kitbuild. */
-export function cacheRoot(env: Record<string, string | undefined>): string {
-  if (env.KITBUILD_ROOT) return env.KITBUILD_ROOT;
-  if (process.getuid?.() === 0) return "/var/lib/kitbuild";
-  return `${env.XDG_DATA_HOME || `${env.HOME || homedir()}/.local/share`}/kitbuild`;
-}
-
 export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEnvironment> {
-  const root = cacheRoot(opts.env);
+  const root = opts.config.root;
   const isRoot = process.getuid?.() === 0;
   if (!isRoot) {
     throw new KitError("E_USAGE", "kitbuild needs root in this version", {
@@ -60,12 +55,11 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   const claims = new Claims(index.db, isProcessAlive);
   const leases = new Leases(index.db, isProcessAlive);
   const store = new ContentStore(`${root}/content`);
-  const snapshotter = await selectSnapshotter(root, index, opts.env.KITBUILD_SNAPSHOTTER);
+  const snapshotter = await selectSnapshotter(root, index, opts.config.snapshotter);
   const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials(opts.env) });
   const images = new ImageSource({ registry, store, index, snapshotter, preserveOwner: isRoot });
-  const runcStateRoot = opts.env.KITBUILD_RUNC_ROOT || "/run/kitbuild/runc";
   let runc: Runc | undefined;
-  const getRunc = () => (runc ??= findRunc(opts.env, runcStateRoot));
+  const getRunc = () => (runc ??= findRunc(opts.config.runc.path, opts.config.runc.stateRoot));
   await cleanupAfterCrashes(root, snapshotter, store, getRunc);
   claims.sweep();
   return {

@@ -15,6 +15,7 @@ import { formatBytes } from "../util/units.ts";
 import { type Entitlement, ExecServices } from "../worker/runc/exec-services.ts";
 import type { SecretSource } from "../worker/runc/secrets.ts";
 import type { SshSource } from "../worker/runc/ssh-agents.ts";
+import type { KitConfig } from "./config.ts";
 import { openEnvironment } from "./environment.ts";
 import { exportResult, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
@@ -48,6 +49,7 @@ export type BuildRequest = {
   ssh: SshSource[];
   allow: Entitlement[];
   env: Record<string, string | undefined>;
+  config: KitConfig;
   /** Writes bytes to standard output (for `-o type=tar,dest=-`). */
   stdout: (chunk: Uint8Array) => Promise<void>;
 };
@@ -58,7 +60,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const buildTime = Math.floor(Date.now() / 1000);
   const contextDir = resolve(req.contextDir);
   // Secrets and ssh agents are checked first, as buildx does before it starts a build.
-  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env });
+  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env, logLimits: req.config.stepLogs });
   const dockerfile = await progressTask(progress, "load-dockerfile", "[internal] load build definition from Dockerfile", async (p) => {
     const loaded = loadDockerfile(req, contextDir);
     p.statusDone(`transferring dockerfile: ${formatBytes(Buffer.byteLength(loaded.text))}`);
@@ -69,7 +71,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     p.statusDone(`transferring context: ${formatBytes(Buffer.byteLength(text))}`);
     return parseDockerignore(text);
   });
-  await using env = await openEnvironment({ env: req.env, insecureRegistries: req.insecureRegistries });
+  await using env = await openEnvironment({ config: req.config, env: req.env, insecureRegistries: req.insecureRegistries });
   const platform = hostPlatform();
   const session = new BuildSession(env, contextDir, platform, signal, exec);
   const converted = await convertRequest(req, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
@@ -81,7 +83,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     definition: converted.definition,
     runnerFor: (v) => runnerFor(session, v, v.vertex.inputs.map((e) => opsByDigest.get(e.digest))),
     store: indexResultStore(env.index, env.claims, env.leases, session.explainer),
-    explainMisses: req.debugCache,
+    explainMisses: req.debugCache || req.config.debugCache,
     maxParallelism: req.maxParallelism,
     noCache: req.noCache,
     progress,

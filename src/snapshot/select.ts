@@ -12,12 +12,8 @@ import type { Snapshotter } from "./snapshotter.ts";
 
 type Name = Snapshotter["name"];
 
-export async function selectSnapshotter(root: string, index: CacheIndex, forced: string | undefined): Promise<Snapshotter> {
-  if (forced !== undefined && forced !== "" && forced !== "overlay" && forced !== "native") {
-    throw new KitError("E_USAGE", `unknown snapshotter "${forced}" in KITBUILD_SNAPSHOTTER`, { hint: "use overlay or native" });
-  }
+export async function selectSnapshotter(root: string, index: CacheIndex, wanted: Name | undefined): Promise<Snapshotter> {
   const recorded = readRecorded(root);
-  const wanted = (forced || undefined) as Name | undefined;
   if (wanted && recorded && wanted !== recorded) {
     throw new KitError("E_SNAPSHOT_MISMATCH", `the cache in "${root}" holds ${recorded} snapshots and cannot be used with KITBUILD_SNAPSHOTTER=${wanted}`, {
       hint: `unset KITBUILD_SNAPSHOTTER, or set KITBUILD_ROOT to another directory for the ${wanted} snapshotter`,

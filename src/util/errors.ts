@@ -3,6 +3,7 @@
 
 export type ErrorCode =
   | "E_USAGE"
+  | "E_CONFIG"
   | "E_CANCELED"
   | "E_INTERNAL"
   | `E_DOCKERFILE_${string}`
@@ -53,7 +54,7 @@ export class KitError extends Error {
 
   /** 0 ok, 1 build failed, 2 usage error, 130 interrupted. */
   get exitCode(): 1 | 2 | 130 {
-    if (this.code === "E_USAGE") return 2;
+    if (this.code === "E_USAGE" || this.code === "E_CONFIG") return 2;
     if (this.code === "E_CANCELED") return 130;
     return 1;
   }

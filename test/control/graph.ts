@@ -1,5 +1,6 @@
 // Solving small hand-built graphs with the real solver, op runners and snapshotters (what the
 // Dockerfile frontend will emit for ADD <url>, ADD <git>, COPY --link), and looking at the result.
+import { readConfig } from "../../src/control/config.ts";
 import { openEnvironment } from "../../src/control/environment.ts";
 import { type BuildRef, snapshotIdOf } from "../../src/control/refs.ts";
 import { BuildSession } from "../../src/control/session.ts";
@@ -26,8 +27,9 @@ export type Solved = {
 /** Solves `root` against the cache in `kitRoot`; the environment is closed when the callback ends. */
 export async function solveGraph<T>(root: Output, opts: { kitRoot: string; contextDir?: string; snapshotter?: string }, use: (s: Solved) => Promise<T>): Promise<T> {
   const signal = new AbortController().signal;
-  await using env = await openEnvironment({ env: { KITBUILD_ROOT: opts.kitRoot, KITBUILD_SNAPSHOTTER: opts.snapshotter }, insecureRegistries: [] });
-  await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], env: {} });
+  const config = readConfig({ KITBUILD_ROOT: opts.kitRoot, KITBUILD_SNAPSHOTTER: opts.snapshotter });
+  await using env = await openEnvironment({ config, env: {}, insecureRegistries: [] });
+  await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], env: {}, logLimits: config.stepLogs });
   const session = new BuildSession(env, opts.contextDir ?? "/nonexistent", hostPlatform(), signal, exec);
   const events: ProgressEvent[] = [];
   const definition = marshal(root);

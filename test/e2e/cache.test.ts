@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { lstatSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { checkCache } from "../../src/control/cache-check.ts";
+import { readConfig } from "../../src/control/config.ts";
 import { openEnvironment } from "../../src/control/environment.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 
@@ -138,7 +139,8 @@ describe.skipIf(skip)("the local cache", () => {
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(root);
     const list = Bun.spawnSync(["runc", "--root", runcRoot, "list", "--quiet"]);
     expect(list.stdout.toString().trim()).toBe("");
-    await using env = await openEnvironment({ env: { KITBUILD_ROOT: root, KITBUILD_RUNC_ROOT: runcRoot }, insecureRegistries: [] });
+    const settings = { KITBUILD_ROOT: root, KITBUILD_RUNC_ROOT: runcRoot };
+    await using env = await openEnvironment({ config: readConfig(settings), env: settings, insecureRegistries: [] });
     expect(await checkCache(env)).toEqual([]);
     expect(env.index.allSnapshots().filter((s) => s.state !== "committed")).toEqual([]);
   }, 180_000);

@@ -5,6 +5,7 @@ import { exportLocal } from "../../src/exporter/local.ts";
 import { marshal, node, output, type Output } from "../../src/llb/builder.ts";
 import type { ExecMount, ExecOp } from "../../src/llb/ops.ts";
 import { hostPlatform } from "../../src/oci/platform.ts";
+import { readConfig } from "../../src/control/config.ts";
 import { openEnvironment } from "../../src/control/environment.ts";
 import { type BuildRef, snapshotIdOf } from "../../src/control/refs.ts";
 import { BuildSession } from "../../src/control/session.ts";
@@ -82,8 +83,9 @@ export async function solve(out: Output, opts: SolveOptions): Promise<Solved> {
   const env = { PATH: process.env.PATH, KITBUILD_ROOT: opts.root, KITBUILD_RUNC_ROOT: opts.runcRoot, ...opts.env };
   const signal = opts.signal ?? new AbortController().signal;
   try {
-    await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], ...opts.exec, env });
-    await using benv = await openEnvironment({ env, insecureRegistries: [] });
+    const config = readConfig(env);
+    await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], logLimits: config.stepLogs, ...opts.exec, env });
+    await using benv = await openEnvironment({ config, env, insecureRegistries: [] });
     const session = new BuildSession(benv, opts.contextDir ?? "/nonexistent", hostPlatform(), signal, exec);
     const solver = graphSolver(benv, session, marshal(out), {
       maxParallelism: 2,

@@ -4,7 +4,7 @@
 import type { CacheIndex } from "../../cache/index.ts";
 import { KitError } from "../../util/errors.ts";
 import { CacheMounts } from "./cache-mounts.ts";
-import { type LogLimits, logLimitsFromEnv } from "./log-limit.ts";
+import type { LogLimits } from "../log-limit.ts";
 import { SecretStore, type SecretSource } from "./secrets.ts";
 import { SshAgents, type SshSource } from "./ssh-agents.ts";
 
@@ -15,7 +15,9 @@ export type ExecOptions = {
   secrets: readonly SecretSource[];
   ssh: readonly SshSource[];
   allow: readonly Entitlement[];
+  /** Where --secret env= and --ssh default read their values. */
   env: Record<string, string | undefined>;
+  logLimits: LogLimits;
 };
 
 export class ExecServices implements AsyncDisposable {
@@ -28,7 +30,7 @@ export class ExecServices implements AsyncDisposable {
   constructor(opts: ExecOptions) {
     this.secrets = new SecretStore(opts.secrets, opts.env);
     this.ssh = new SshAgents(opts.ssh, { env: opts.env });
-    this.logLimits = logLimitsFromEnv(opts.env);
+    this.logLimits = opts.logLimits;
     this.allowed = new Set(opts.allow);
   }
 

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { canceledError } from "../../util/abort.ts";
 import { KitError } from "../../util/errors.ts";
 import type { VertexProgress } from "../../util/progress.ts";
-import { type LogLimits, StreamLimiter } from "./log-limit.ts";
+import { type LogLimits, StreamLimiter } from "../log-limit.ts";
 import type { HelperTracker } from "./reaper.ts";
 
 export type Runc = { path: string; root: string; version: string };
@@ -14,9 +14,9 @@ export type Runc = { path: string; root: string; version: string };
 /** The oldest runc whose behaviour kitbuild relies on (OCI runtime spec 1.0 semantics). */
 const MIN_RUNC = [1, 0, 0];
 
-/** Finds runc ($KITBUILD_RUNC, else PATH) and checks that it runs and is recent enough. */
-export function findRunc(env: Record<string, string | undefined>, stateRoot: string): Runc {
-  const path = env.KITBUILD_RUNC || Bun.which("runc");
+/** Finds runc (the configured path, else PATH) and checks that it runs and is recent enough. */
+export function findRunc(configured: string | undefined, stateRoot: string): Runc {
+  const path = configured || Bun.which("runc");
   if (!path) {
     throw new KitError("E_RUNC_NOT_FOUND", "runc was not found", {
       hint: "install it (Debian/Ubuntu: apt-get install runc) or point KITBUILD_RUNC at the binary",

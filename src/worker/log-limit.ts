@@ -15,23 +15,6 @@ export const DEFAULT_LOG_LIMITS: LogLimits = { maxSize: 2 * 1024 * 1024, maxSpee
 /** The tail of the dropped output kept for the end of the step (BuildKit's buffer size). */
 const TAIL_BYTES = 256 * 1024;
 
-/**
- * Limits from KITBUILD_STEP_LOG_MAX_SIZE / KITBUILD_STEP_LOG_MAX_SPEED, or BuildKit's names for them
- * (BUILDKIT_STEP_LOG_MAX_SIZE / _SPEED), in bytes; -1 turns a limit off.
- */
-export function logLimitsFromEnv(env: Record<string, string | undefined>): LogLimits {
-  const read = (name: string, fallback: number) => {
-    const text = env[`KITBUILD_${name}`] ?? env[`BUILDKIT_${name}`];
-    if (text === undefined || !/^-?\d+$/.test(text.trim())) return fallback;
-    const n = Number(text.trim());
-    return n < 0 ? -1 : n;
-  };
-  return {
-    maxSize: read("STEP_LOG_MAX_SIZE", DEFAULT_LOG_LIMITS.maxSize),
-    maxSpeed: read("STEP_LOG_MAX_SPEED", DEFAULT_LOG_LIMITS.maxSpeed),
-  };
-}
-
 /** Sizes as BuildKit prints them in the clip message: binary units, shortest form ("2MiB"). */
 export function formatLimit(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];

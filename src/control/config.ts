@@ -1,0 +1,119 @@
+// kitbuild's settings, read once at start-up and passed down: the environment variables
+// (KITBUILD_*, BuildKit's BUILDKIT_STEP_LOG_* names) over an optional config file
+// ($KITBUILD_CONFIG, else $XDG_CONFIG_HOME/kitbuild/config.toml, else ~/.config/kitbuild/config.toml).
+// Nothing below this file reads a setting from the environment. An unknown key or a value of the
+// wrong type in the file is an error, never ignored.
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { errnoCode, KitError } from "../util/errors.ts";
+import { DEFAULT_LOG_LIMITS, type LogLimits } from "../worker/log-limit.ts";
+
+export type SnapshotterName = "overlay" | "native";
+
+export type KitConfig = {
+  /** The cache root. */
+  root: string;
+  /** A forced snapshotter; undefined lets the cache root's record or a probe decide. */
+  snapshotter: SnapshotterName | undefined;
+  /** runc's binary (undefined: found on PATH) and its state directory. */
+  runc: { path: string | undefined; stateRoot: string };
+  /** Per-stream limits of a RUN step's output. */
+  stepLogs: LogLimits;
+  /** Explain every cache miss (also --debug-cache). */
+  debugCache: boolean;
+  /** The config file that was read, if any (for messages). */
+  file: string | undefined;
+};
+
+type Env = Record<string, string | undefined>;
+
+/** The file's keys: a dotted name for each setting, with its type. */
+const FILE_KEYS = {
+  root: "string",
+  snapshotter: "string",
+  "debug-cache": "boolean",
+  "runc.path": "string",
+  "runc.state-root": "string",
+  "step-log.max-size": "number",
+  "step-log.max-speed": "number",
+} as const;
+
+type FileValues = { -readonly [K in keyof typeof FILE_KEYS]?: (typeof FILE_KEYS)[K] extends "string" ? string : (typeof FILE_KEYS)[K] extends "number" ? number : boolean };
+
+export function readConfig(env: Env, isRoot = process.getuid?.() === 0): KitConfig {
+  const file = readConfigFile(configPath(env), env.KITBUILD_CONFIG !== undefined && env.KITBUILD_CONFIG !== "");
+  const f = file.values;
+  const snapshotter = env.KITBUILD_SNAPSHOTTER || f.snapshotter || undefined;
+  if (snapshotter !== undefined && snapshotter !== "overlay" && snapshotter !== "native") {
+    const where = env.KITBUILD_SNAPSHOTTER ? "KITBUILD_SNAPSHOTTER" : `"snapshotter" in ${file.path}`;
+    throw new KitError("E_USAGE", `unknown snapshotter "${snapshotter}" in ${where}`, { hint: "use overlay or native" });
+  }
+  return {
+    root: env.KITBUILD_ROOT || f.root || defaultRoot(env, isRoot),
+    snapshotter,
+    runc: { path: env.KITBUILD_RUNC || f["runc.path"] || undefined, stateRoot: env.KITBUILD_RUNC_ROOT || f["runc.state-root"] || "/run/kitbuild/runc" },
+    stepLogs: {
+      maxSize: logLimit(env, "STEP_LOG_MAX_SIZE", f["step-log.max-size"] ?? DEFAULT_LOG_LIMITS.maxSize),
+      maxSpeed: logLimit(env, "STEP_LOG_MAX_SPEED", f["step-log.max-speed"] ?? DEFAULT_LOG_LIMITS.maxSpeed),
+    },
+    debugCache: env.KITBUILD_DEBUG_CACHE === "1" || f["debug-cache"] === true,
+    file: file.path,
+  };
+}
+
+/** /var/lib/kitbuild for root, else $XDG_DATA_HOME/kitbuild (~/.local/share/kitbuild). */
+function defaultRoot(env: Env, isRoot: boolean): string {
+  if (isRoot) return "/var/lib/kitbuild";
+  return `${env.XDG_DATA_HOME || `${env.HOME || homedir()}/.local/share`}/kitbuild`;
+}
+
+/** $KITBUILD_CONFIG (which must exist), else the XDG location (read when it exists). */
+function configPath(env: Env): string {
+  if (env.KITBUILD_CONFIG) return env.KITBUILD_CONFIG;
+  return `${env.XDG_CONFIG_HOME || `${env.HOME || homedir()}/.config`}/kitbuild/config.toml`;
+}
+
+function readConfigFile(path: string, required: boolean): { values: FileValues; path: string | undefined } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT" && !required) return { values: {}, path: undefined };
+    throw new KitError("E_CONFIG", `cannot read the config file "${path}": ${errnoCode(e) ?? "error"}`, { cause: e, hint: "fix or remove the file" });
+  }
+  let parsed: unknown;
+  try {
+    parsed = Bun.TOML.parse(text);
+  } catch (e) {
+    throw new KitError("E_CONFIG", `the config file "${path}" is not valid TOML: ${e instanceof Error ? e.message : String(e)}`, { cause: e, hint: "fix its syntax (see docs/architecture.md, Configuration)" });
+  }
+  return { values: fileValues(parsed as Record<string, unknown>, path), path };
+}
+
+function fileValues(doc: Record<string, unknown>, path: string): FileValues {
+  const out: Record<string, unknown> = {};
+  const visit = (obj: Record<string, unknown>, prefix: string) => {
+    for (const [key, value] of Object.entries(obj)) {
+      const name = prefix + key;
+      if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        visit(value as Record<string, unknown>, `${name}.`);
+        continue;
+      }
+      const type = FILE_KEYS[name as keyof typeof FILE_KEYS];
+      if (type === undefined) {
+        throw new KitError("E_CONFIG", `unknown setting "${name}" in the config file "${path}"`, { hint: `the settings are ${Object.keys(FILE_KEYS).join(", ")}` });
+      }
+      if (typeof value !== type) throw new KitError("E_CONFIG", `"${name}" in the config file "${path}" must be a ${type}`, { hint: "fix its value" });
+      out[name] = value;
+    }
+  };
+  visit(doc, "");
+  return out as FileValues;
+}
+
+/** KITBUILD_<name>, else BUILDKIT_<name>, else the file's value; in bytes, negative for no limit. */
+function logLimit(env: Env, name: string, fallback: number): number {
+  const text = env[`KITBUILD_${name}`] ?? env[`BUILDKIT_${name}`];
+  const n = text !== undefined && /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : fallback;
+  return n < 0 ? -1 : n;
+}
