@@ -225,7 +225,7 @@ class EntryWriter {
 }
 
 /** A tar entry name made relative and clean, undefined for the root itself; unsafe names throw. */
-export function cleanEntryName(raw: string): string | undefined {
+function cleanEntryName(raw: string): string | undefined {
   if (/^[/.]*$/.test(raw) && !raw.includes("..")) return undefined; // "/", "./", ".": the root itself
   if (raw.startsWith("/")) throw unsafe(raw, "an absolute path");
   const parts = raw.split("/").filter((p) => p !== "" && p !== ".");

@@ -3,6 +3,7 @@
 // tars with this rather than tar-stream's pack because that one encodes PAX values as UTF-8 text
 // (corrupting binary xattrs such as security.capability) and replaces a mode of 0 by 0644/0755.
 import { PassThrough, type Readable } from "node:stream";
+import { KitError } from "../util/errors.ts";
 
 export type TarEntryHeader = {
   name: string;
@@ -49,10 +50,10 @@ export class TarWriter {
     let written = 0;
     for await (const chunk of body ?? []) {
       written += chunk.length;
-      if (written > size) throw new Error(`"${h.name}" grew while it was archived`);
+      if (written > size) throw changedWhileArchived(`"${h.name}" grew while it was archived`);
       await this.write(chunk);
     }
-    if (written !== size) throw new Error(`"${h.name}" changed size while it was archived (${written} of ${size} bytes)`);
+    if (written !== size) throw changedWhileArchived(`"${h.name}" changed size while it was archived (${written} of ${size} bytes)`);
     const rest = (BLOCK - (size % BLOCK)) % BLOCK;
     if (rest > 0) await this.write(Buffer.alloc(rest));
   }
@@ -69,7 +70,7 @@ export class TarWriter {
   }
 
   private async write(chunk: Uint8Array): Promise<void> {
-    if (this.out.destroyed) throw new Error("the tar stream was closed");
+    if (this.out.destroyed) throw streamClosed();
     if (this.out.write(chunk)) return;
     // Wait for the reader, unless it goes away (an error or abort downstream destroys the stream).
     await new Promise<void>((resolve, reject) => {
@@ -80,11 +81,20 @@ export class TarWriter {
         else resolve();
       };
       const onDrain = () => done();
-      const onClose = () => done(new Error("the tar stream was closed"));
+      const onClose = () => done(streamClosed());
       this.out.on("drain", onDrain);
       this.out.on("close", onClose);
     });
   }
+}
+
+function changedWhileArchived(message: string): KitError {
+  return new KitError("E_ARCHIVE_CHANGED", message, { hint: "something changed the files while kitbuild read them; run the build again" });
+}
+
+/** The reader went away (an error or an abort downstream); the cause is reported there. */
+function streamClosed(): KitError {
+  return new KitError("E_ARCHIVE_CLOSED", "the tar stream was closed");
 }
 
 function paxRecords(h: TarEntryHeader): Map<string, Buffer> {

@@ -4,6 +4,7 @@
 // the data it points at is complete, so a crash leaves no record pointing at partial data.
 import { Database, type Statement } from "bun:sqlite";
 import { migrate } from "./schema.ts";
+import { KitError } from "../util/errors.ts";
 
 export type SnapshotState = "active" | "committed" | "deleting";
 
@@ -89,7 +90,7 @@ export class CacheIndex {
     let cur: number | null = id;
     while (cur !== null) {
       const rec = this.getSnapshot(cur);
-      if (!rec) throw new Error(`snapshot ${cur} is missing from the cache index`);
+      if (!rec) throw new KitError("E_CACHE_CORRUPT", `snapshot ${cur} is missing from the cache index`, { hint: "run kitbuild prune -af to start the cache afresh" });
       out.push(rec.id);
       cur = rec.parent;
     }

@@ -29,7 +29,7 @@ export function pruneCommand(rt: Runtime) {
   });
 }
 
-export function pruneRequest(all: boolean, filter: string | undefined, keep: string | undefined): PruneRequest {
+function pruneRequest(all: boolean, filter: string | undefined, keep: string | undefined): PruneRequest {
   const req: PruneRequest = { all };
   if (filter !== undefined) {
     const m = /^until=(.+)$/.exec(filter);

@@ -7,13 +7,13 @@ import { guarded, type Runtime } from "./runtime.ts";
 
 declare const KITBUILD_COMMIT: string | undefined;
 
-export const KITBUILD_VERSION: string = pkg.version;
+const KITBUILD_VERSION: string = pkg.version;
 
 export function commit(): string {
   return typeof KITBUILD_COMMIT === "string" ? KITBUILD_COMMIT : "dev";
 }
 
-export function versionText(env: Record<string, string | undefined>): string {
+function versionText(env: Record<string, string | undefined>): string {
   const runcPath = env.KITBUILD_RUNC || Bun.which("runc");
   const runc = runcPath ? `${runcVersion(runcPath) ?? "unusable"} (${runcPath})` : "not found (apt-get install runc)";
   return [`kitbuild ${KITBUILD_VERSION} (commit ${commit()})`, `bun ${Bun.version}`, `runc ${runc}`].join("\n");

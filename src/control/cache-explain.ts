@@ -14,7 +14,7 @@ type KeyRecord = { op: Op; deps: DepRecord[] };
 const MAX_LISTED = 5;
 
 /** A step's identity across builds: the Dockerfile, and the "[stage n/N] KEYWORD" of its name. */
-export function stepOf(contextDir: string, meta: OpMetadata): string | undefined {
+function stepOf(contextDir: string, meta: OpMetadata): string | undefined {
   const m = /^(\[[^\]]*\]) (\S+)/.exec(meta.name ?? "");
   if (!m || !meta.location) return undefined;
   return `${contextDir}|${meta.location.file}|${m[1]?.replace(/\s+\d+\//, " ").replace(/\/\d+\]/, "]")}|${m[2]}`;

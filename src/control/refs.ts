@@ -1,6 +1,7 @@
 // What a solved vertex produces: a committed snapshot, the local context, or nothing (scratch).
 import type { LocalContext } from "../source/local.ts";
 import type { SolverResult } from "../solver/vertex.ts";
+import { KitError } from "../util/errors.ts";
 
 export type SnapshotRef = SolverResult & { kind: "snapshot"; id: number };
 export type ContextRef = SolverResult & { kind: "context"; context: LocalContext };
@@ -26,5 +27,5 @@ export function contextRef(context: LocalContext): ContextRef {
 export function snapshotIdOf(ref: BuildRef): number | null {
   if (ref.kind === "snapshot") return ref.id;
   if (ref.kind === "scratch") return null;
-  throw new Error("the build context cannot be used as a filesystem here");
+  throw new KitError("E_INTERNAL", "the build context cannot be used as a filesystem here");
 }

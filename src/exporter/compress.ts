@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { constants, gzipSync, zstdCompressSync } from "node:zlib";
 import type { CompressDone, CompressJob } from "./compress-worker.ts";
 import type { Compression } from "./image-options.ts";
+import { KitError } from "../util/errors.ts";
 
 const CHUNK = 1 << 20;
 
@@ -87,7 +88,7 @@ class CompressPool {
         this.waiting.delete(e.data.id);
       };
       w.onerror = (e) => {
-        for (const p of this.waiting.values()) p.reject(new Error(`compression worker failed: ${e.message}`));
+        for (const p of this.waiting.values()) p.reject(new KitError("E_EXPORT_COMPRESS", `compression worker failed: ${e.message}`));
         this.waiting.clear();
       };
       return w;

@@ -73,7 +73,7 @@ async function builtLayer(deps: SnapshotLayersDeps, id: number, opts: BuildOpts)
   return { descriptor: { mediaType, digest, size }, diffId };
 }
 
-export function layerMediaType(compression: Compression, oci: boolean): string {
+function layerMediaType(compression: Compression, oci: boolean): string {
   if (compression === "zstd") {
     if (!oci) throw new KitError("E_EXPORT_OPTIONS", "zstd layers need OCI media types", { hint: "add oci-mediatypes=true to the output" });
     return MEDIA_OCI_LAYER_ZSTD;

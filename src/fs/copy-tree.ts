@@ -62,7 +62,7 @@ async function yieldTo(signal?: AbortSignal): Promise<void> {
 }
 
 /** Copies one entry (for a directory only the directory itself), replacing what is at `to`. */
-export function copyEntry(from: string, to: string, st: BigIntStats, opts: EntryOptions & { onFile?: (n: number) => void }, links: Map<string, string>): void {
+function copyEntry(from: string, to: string, st: BigIntStats, opts: EntryOptions & { onFile?: (n: number) => void }, links: Map<string, string>): void {
   const existing = lstatOrUndefined(to);
   if (st.isDirectory()) {
     if (existing && !existing.isDirectory()) rmSync(to, { force: true });
@@ -94,7 +94,7 @@ function createNonDir(from: string, to: string, st: BigIntStats): boolean {
 }
 
 /** Owner, xattrs, mode (after chown, which clears setuid bits) and times of one entry. */
-export function applyMetadata(from: string, to: string, st: BigIntStats, opts: EntryOptions): void {
+function applyMetadata(from: string, to: string, st: BigIntStats, opts: EntryOptions): void {
   const owner = opts.owner ?? (opts.preserveOwner ? { uid: Number(st.uid), gid: Number(st.gid) } : undefined);
   if (owner) lchownSync(to, owner.uid, owner.gid);
   if (opts.xattrs) copyXattrs(from, to);

@@ -65,9 +65,3 @@ function readLinkIfSymlink(host: string): string | undefined {
     throw e;
   }
 }
-
-/** True when `child` (a host path) is `parent` or lies under it. */
-export function isWithin(parent: string, child: string): boolean {
-  const rel = posix.relative(parent, child);
-  return rel === "" || (!rel.startsWith("..") && !posix.isAbsolute(rel));
-}

@@ -50,8 +50,6 @@ function check(rc: number | bigint, call: string, path: string): void {
 export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;
 export const MS_NODEV = 0x4;
-export const MS_BIND = 0x1000;
-export const MS_REC = 0x4000;
 export const MNT_DETACH = 0x2;
 
 export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {

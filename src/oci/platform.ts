@@ -32,10 +32,3 @@ export function normalizePlatform(p: Platform): Platform {
 export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 }
-
-/** Whether an index entry's platform can run as `want` (arm64 without a variant means v8). */
-export function platformMatches(have: Platform, want: Platform): boolean {
-  const a = normalizePlatform(have);
-  const b = normalizePlatform(want);
-  return a.os === b.os && a.architecture === b.architecture && (a.variant ?? "") === (b.variant ?? "");
-}

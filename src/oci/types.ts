@@ -78,7 +78,3 @@ export type ImageConfig = {
   rootfs: { type: "layers"; diff_ids: Digest[] };
   history?: HistoryEntry[];
 };
-
-export function isDigest(s: string): s is Digest {
-  return /^sha256:[a-f0-9]{64}$/.test(s);
-}

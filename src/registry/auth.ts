@@ -8,7 +8,7 @@ import type { CredentialSource, Credentials } from "./credentials.ts";
 
 export type Challenge = { scheme: string; params: Record<string, string> };
 
-export function parseChallenge(header: string): Challenge | undefined {
+function parseChallenge(header: string): Challenge | undefined {
   const m = /^\s*(\w+)\s*(.*)$/.exec(header);
   if (!m) return undefined;
   const params: Record<string, string> = {};

@@ -9,8 +9,6 @@ export type Credentials = { username: string; password: string } | { identityTok
 /** Looks up the credentials for a registry host ("docker.io", "127.0.0.1:5000"). */
 export type CredentialSource = (domain: string, signal: AbortSignal) => Promise<Credentials | undefined>;
 
-export const noCredentials: CredentialSource = async () => undefined;
-
 /** `env` is the environment kitbuild runs in: DOCKER_CONFIG, HOME and the PATH helpers are found on. */
 export function dockerConfigCredentials(env: HelperEnv): CredentialSource {
   const path = dockerConfigPath(env);

@@ -16,7 +16,7 @@ export type DockerConfig = {
 };
 
 /** Docker Hub's credentials live under its v1 index address, as docker writes them. */
-export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
+const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
 
 export function dockerConfigPath(env: Record<string, string | undefined> = process.env): string {
   return `${env.DOCKER_CONFIG || `${env.HOME || homedir()}/.docker`}/config.json`;

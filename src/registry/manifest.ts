@@ -11,8 +11,8 @@ import { formatReference, type Reference } from "./reference.ts";
 
 export type FetchedManifest = { bytes: Uint8Array; mediaType: string; digest: Digest };
 
-export const MANIFEST_ACCEPT = [...MANIFEST_MEDIA_TYPES, ...INDEX_MEDIA_TYPES].join(", ");
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MANIFEST_ACCEPT = [...MANIFEST_MEDIA_TYPES, ...INDEX_MEDIA_TYPES].join(", ");
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** Fetches a manifest or index by tag or digest. */
 export async function getManifest(client: RegistryClient, ref: Reference, reference: string, signal: AbortSignal): Promise<FetchedManifest> {

@@ -34,7 +34,7 @@ export async function fetchBlobToStore(
 }
 
 /** Starts a blob download at `offset`; the response is 206 when the registry honoured the Range. */
-export async function getBlob(client: RegistryClient, ref: Reference, digest: Digest, offset: number, signal: AbortSignal, onRetry?: RetryNotice): Promise<Response> {
+async function getBlob(client: RegistryClient, ref: Reference, digest: Digest, offset: number, signal: AbortSignal, onRetry?: RetryNotice): Promise<Response> {
   const subject: Subject = { domain: ref.domain, what: `blob "${digest}" of "${ref.domain}/${ref.path}"` };
   // identity: a transfer encoding would make the bytes received differ from the blob's.
   const headers: Record<string, string> = { "accept-encoding": "identity" };

@@ -19,7 +19,7 @@ export type PushBlobOptions = {
 
 export type PushedBlob = "exists" | "mounted" | "uploaded";
 
-export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
+const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
 
 const blobSubject = (ref: Reference, digest: Digest): Subject => ({ domain: ref.domain, what: `pushing blob "${digest}" to "${ref.domain}/${ref.path}"` });
 

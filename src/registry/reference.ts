@@ -60,11 +60,6 @@ export function formatReference(ref: Reference): string {
   return `${ref.domain}/${ref.path}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
 }
 
-/** The repository part, "docker.io/library/busybox". */
-export function repoName(ref: Reference): string {
-  return `${ref.domain}/${ref.path}`;
-}
-
 /** Docker Hub's API lives on another host than its name. */
 export function apiHost(domain: string): string {
   return domain === DEFAULT_DOMAIN ? "registry-1.docker.io" : domain;

@@ -9,6 +9,7 @@ import { canceledError } from "../util/abort.ts";
 import { type LinkMap, packEntry, packMarker } from "../archive/tar.ts";
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from "../archive/tar-extract.ts";
 import { TarWriter } from "../archive/tar-writer.ts";
+import { KitError } from "../util/errors.ts";
 
 /** One record of a layer, in the order it goes into the tar. */
 export type LayerChange =
@@ -61,7 +62,7 @@ export function writeLayerTar(changes: Iterable<LayerChange>, opts: DiffOptions)
       cb();
     },
   });
-  tap.on("close", () => settle?.reject(new Error("the layer stream was closed before its end")));
+  tap.on("close", () => settle?.reject(new KitError("E_LAYER_DIFF", "the layer stream was closed before its end")));
   tar.stream.on("error", (e) => {
     settle?.reject(e);
     tap.destroy(e);

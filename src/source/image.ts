@@ -136,7 +136,7 @@ export class ImageSource {
 }
 
 /** chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
-export function chainIdsOf(diffIds: readonly string[]): string[] {
+function chainIdsOf(diffIds: readonly string[]): string[] {
   const out: string[] = [];
   for (const d of diffIds) out.push(out.length === 0 ? d : sha256(`${out.at(-1)} ${d}`));
   return out;

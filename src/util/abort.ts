@@ -8,10 +8,6 @@ export function canceledError(signal: AbortSignal): KitError {
   return new KitError("E_CANCELED", why, { cause: reason });
 }
 
-export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw canceledError(signal);
-}
-
 /** Resolves after `ms`, or rejects with E_CANCELED when the signal aborts first. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -25,16 +21,5 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       reject(canceledError(signal));
     };
     signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** A child controller that aborts with its parent; dispose it to detach from the parent. */
-export function childController(parent: AbortSignal): AbortController & Disposable {
-  const child = new AbortController();
-  const onAbort = () => child.abort(parent.reason);
-  if (parent.aborted) child.abort(parent.reason);
-  else parent.addEventListener("abort", onAbort, { once: true });
-  return Object.assign(child, {
-    [Symbol.dispose]: () => parent.removeEventListener("abort", onAbort),
   });
 }

@@ -2,7 +2,7 @@
 // lines of its output (for the error report of a failed step).
 import type { ProgressEvent, StatusEvent, VertexEvent } from "../../util/progress.ts";
 
-export const KEPT_LOG_LINES = 10;
+const KEPT_LOG_LINES = 10;
 
 /** A progress renderer: turns events into output. */
 export interface Renderer {
@@ -103,7 +103,7 @@ function applyVertex(v: VertexTrace, e: VertexEvent): void {
 }
 
 /** Seconds with three decimals under 10s, two under 100s, one beyond, as BuildKit prints them. */
-export function logTime(ms: number): string {
+function logTime(ms: number): string {
   const sec = Math.max(0, ms) / 1000;
   return sec.toFixed(sec < 10 ? 3 : sec < 100 ? 2 : 1);
 }

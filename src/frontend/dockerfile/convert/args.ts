@@ -26,7 +26,7 @@ export class ArgList {
   }
 }
 
-export const PROXY_ARGS = ["HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"];
+const PROXY_ARGS = ["HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"];
 
 /** ARGs every Dockerfile may use without declaring them globally; never reported as unused. */
 export function isPredefinedArg(key: string): boolean {

@@ -33,7 +33,7 @@ export function isEmptyImage(image: ImageConfig): boolean {
 }
 
 /** The shell of shell-form commands: SHELL's, else the OS default. */
-export function shellOf(image: ImageConfig): string[] {
+function shellOf(image: ImageConfig): string[] {
   if (image.config.Shell && image.config.Shell.length > 0) return [...image.config.Shell];
   return image.os === "windows" ? ["cmd", "/S", "/C"] : ["/bin/sh", "-c"];
 }

@@ -41,7 +41,7 @@ export class StageSet {
   }
 }
 
-export function newState(stage: Stage, baseName: string, unregistered: boolean): StageState {
+function newState(stage: Stage, baseName: string, unregistered: boolean): StageState {
   return {
     index: 0, stage, baseName, stageName: unregistered ? "" : (stage.name ?? `stage-${stage.index}`), unregistered, base: undefined,
     deps: new Map(), commands: stage.commands.map((cmd) => ({ cmd, sources: [], isOnBuild: false })), platform: undefined,

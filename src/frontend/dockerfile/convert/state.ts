@@ -95,7 +95,7 @@ export function uppercaseCmd(text: string): string {
   return sp < 0 ? text.toUpperCase() : `${text.slice(0, sp).toUpperCase()}${text.slice(sp)}`;
 }
 
-export const HISTORY_COMMENT = "buildkit.dockerfile.v0";
+const HISTORY_COMMENT = "buildkit.dockerfile.v0";
 
 /**
  * Adds a history entry. Steps that produce a graph vertex of their own (RUN, COPY, ADD) end with

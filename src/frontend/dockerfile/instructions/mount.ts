@@ -195,7 +195,7 @@ function ramInBytes(key: string, v: string): number {
 }
 
 /** One CSV record: fields split on commas; a field starting with a quote runs to its closing quote. */
-export function csvFields(line: string): string[] {
+function csvFields(line: string): string[] {
   const fields: string[] = [];
   let i = 0;
   while (i <= line.length) {

@@ -13,7 +13,7 @@ import type { ArgCommand, Command, Dockerfile, FromCommand, HealthcheckCommand, 
 
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
-export const KEYWORDS = [
+const KEYWORDS = [
   "add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label", "maintainer",
   "onbuild", "run", "shell", "stopsignal", "user", "volume", "workdir",
 ];

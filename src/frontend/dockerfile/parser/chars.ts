@@ -6,7 +6,7 @@ export function isSpace(ch: string): boolean {
 }
 
 /** BuildKit's reWhitespace: runs of tab, vertical tab, form feed, carriage return and space. */
-export const WHITESPACE_RUN = /[\t\v\f\r ]+/;
+const WHITESPACE_RUN = /[\t\v\f\r ]+/;
 
 export function splitWhitespace(s: string, limit = -1): string[] {
   const parts: string[] = [];

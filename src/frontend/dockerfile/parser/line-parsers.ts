@@ -52,7 +52,7 @@ function chain(values: string[]): Node | undefined {
 }
 
 /** Splits on whitespace outside quotes; quotes and escapes are kept for later expansion. */
-export function parseWords(rest: string, escapeToken: string): string[] {
+function parseWords(rest: string, escapeToken: string): string[] {
   const chars = [...rest];
   const words: string[] = [];
   let phase: "spaces" | "word" | "quote" = "spaces";

@@ -27,13 +27,6 @@ export function newNode(value = "", next?: Node): Node {
   return { value, next, children: [], heredocs: [], attributes: {}, original: "", flags: [], startLine: 0, endLine: 0, prevComment: [] };
 }
 
-/** The values of a node's `next` chain, in order. */
-export function nextValues(node: Node): string[] {
-  const out: string[] = [];
-  for (let n = node.next; n; n = n.next) out.push(n.value);
-  return out;
-}
-
 export function dump(node: Node): string {
   let s = node.value.toLowerCase();
   if (node.flags.length > 0) s += ` [${node.flags.map(goQuote).join(" ")}]`;

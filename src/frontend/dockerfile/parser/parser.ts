@@ -147,7 +147,7 @@ function canContainHeredoc(node: Node): boolean {
 }
 
 /** The heredocs a line opens, in order. */
-export function heredocsFromLine(line: string): Heredoc[] {
+function heredocsFromLine(line: string): Heredoc[] {
   const lex = new ShellLex("\\", { rawQuotes: true, rawEscapes: true, skipUnsetEnv: true });
   let words: string[];
   try {

@@ -1,0 +1,83 @@
+// The exporters that write an image: `type=oci` (an OCI layout, as a tar or a directory),
+// `type=docker` (a docker archive, or piped into `docker load` for --load) and `type=image`
+// (pushed when asked). Each assembles the image from the result's layers, then writes it.
+import { spawn } from "node:child_process";
+import type { Writable } from "node:stream";
+import type { ContentStore } from "../content/store.ts";
+import { formatReference, parseReference } from "../registry/reference.ts";
+import { KitError } from "../util/errors.ts";
+import { archiveSink, writeDockerArchive, writeOciArchive, writeOciDirectory, type ImageFiles } from "./archive.ts";
+import type { ExportContext, ExportedImage, Exporter } from "./exporter.ts";
+import { buildImage, type BuiltImage } from "./image.ts";
+import type { ImageOutput } from "./image-options.ts";
+import { snapshotLayers } from "./layers.ts";
+import { pushToRegistry } from "./push.ts";
+
+type Writer<O extends ImageOutput> = (out: O, image: BuiltImage, files: ImageFiles, ctx: ExportContext) => Promise<void>;
+
+/** An image exporter: assemble, write with `write`, then name the image as BuildKit reports it. */
+function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): Exporter<O> {
+  return {
+    title,
+    async export(out, ctx): Promise<ExportedImage> {
+      const image = await assemble(out, ctx);
+      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names: out.names, mtime: ctx.input.sourceDateEpoch ?? 0 };
+      await write(out, image, files, ctx);
+      for (const name of out.names) ctx.progress.statusDone(`naming to ${formatReference(parseReference(name))}`);
+      return { image, names: out.names };
+    },
+  };
+}
+
+async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImage> {
+  const { services, input, progress: p } = ctx;
+  p.status("exporting layers", 0);
+  const layers = snapshotLayers({ snapshotter: services.snapshotter, store: services.store, index: services.index, progress: p }, input.root);
+  const image = await buildImage(layers, services.store, {
+    frontendConfig: input.imageConfig,
+    platform: input.platform,
+    options: out,
+    labels: input.labels,
+    sourceDateEpoch: input.sourceDateEpoch,
+    buildTime: input.buildTime,
+    signal: ctx.signal,
+  });
+  p.statusDone("exporting layers");
+  p.statusDone(`exporting manifest ${image.manifest.descriptor.digest}`);
+  p.statusDone(`exporting config ${image.config.descriptor.digest}`);
+  return image;
+}
+
+export const ociExporter = imageExporter<Extract<ImageOutput, { type: "oci" }>>("exporting to oci image format", async (out, _image, files, ctx) => {
+  const store = ctx.services.store;
+  if (!out.tar) writeOciDirectory(store, files, out.dest);
+  else await writeOciArchive(store, files, archiveSink(out.dest, ctx.input.stdout), ctx.signal);
+  ctx.progress.statusDone(out.tar ? "sending tarball" : `writing layout to ${out.dest}`);
+});
+
+export const dockerExporter = imageExporter<Extract<ImageOutput, { type: "docker" }>>("exporting to docker image format", async (out, _image, files, ctx) => {
+  const store = ctx.services.store;
+  if (out.load) await dockerLoad(store, files, ctx.input.env, ctx.signal);
+  else await writeDockerArchive(store, files, archiveSink(out.dest, ctx.input.stdout), ctx.signal);
+  ctx.progress.statusDone(out.load ? "loading image into docker" : "sending tarball");
+});
+
+export const registryExporter = imageExporter<Extract<ImageOutput, { type: "image" }>>("exporting to image", async (out, image, _files, ctx) => {
+  if (!out.push) return;
+  await pushToRegistry({ client: ctx.services.registry, store: ctx.services.store, image, names: out.names, progress: ctx.progress, signal: ctx.signal });
+});
+
+/** `--load`: the docker archive piped into `docker load`, as buildx does. */
+async function dockerLoad(store: ContentStore, files: ImageFiles, env: Record<string, string | undefined>, signal: AbortSignal): Promise<void> {
+  const docker = Bun.which("docker", { PATH: env.PATH ?? "" });
+  if (!docker) throw new KitError("E_EXPORT_DOCKER", "--load needs the docker command, which was not found", { hint: "install docker, or write the image with -o type=docker,dest=image.tar" });
+  const child = spawn(docker, ["load"], { stdio: ["pipe", "ignore", "pipe"], env: env as NodeJS.ProcessEnv });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+  await writeDockerArchive(store, files, child.stdin as Writable, signal);
+  const code = await exited;
+  if (code !== 0) {
+    throw new KitError("E_EXPORT_DOCKER", `docker load failed: ${stderr.trim() || `exit code ${code}`}`, { hint: "is the docker daemon running, and may you use it?" });
+  }
+}
