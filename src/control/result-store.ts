@@ -1,9 +1,12 @@
 // Build results by cache key, in the cache index. A record is only trusted while the snapshot it
 // names is still committed; anything else is a miss. Results a build uses are leased to it, and
-// work in progress is claimed so that another process waits for it rather than repeating it.
+// work in progress is claimed so that another process waits for it rather than repeating it. A key
+// the index misses is asked of the remote caches (importers) in order; a result one brings in is
+// recorded in the index like any other.
 import type { Claims } from "../cache/claims.ts";
 import type { CacheIndex } from "../cache/index.ts";
 import type { Leases } from "../cache/leases.ts";
+import type { CacheImporter } from "../cache/remote-cache.ts";
 import type { Claim, ResultStore, SolverVertex } from "../solver/vertex.ts";
 import { sleep } from "../util/abort.ts";
 import type { CacheExplainer } from "./cache-explain.ts";
@@ -11,7 +14,13 @@ import { type BuildRef, snapshotRef } from "./refs.ts";
 
 const CLAIM_POLL_MS = 50;
 
-export function indexResultStore(index: CacheIndex, claims: Claims, leases: Leases, explainer: CacheExplainer): ResultStore<BuildRef> {
+export function indexResultStore(
+  index: CacheIndex,
+  claims: Claims,
+  leases: Leases,
+  explainer: CacheExplainer,
+  importers: readonly CacheImporter[] = [],
+): ResultStore<BuildRef> {
   const load = (key: string): BuildRef[] | undefined => {
     const rows = index.results(key);
     if (rows.length === 0) return undefined;
@@ -26,8 +35,19 @@ export function indexResultStore(index: CacheIndex, claims: Claims, leases: Leas
     index.touchResults(key);
     return refs;
   };
+  /** The first importer's result for `key`, recorded locally. */
+  const imported = async (key: string, v: SolverVertex, signal: AbortSignal): Promise<BuildRef[] | undefined> => {
+    for (const importer of importers) {
+      if (!(await importer.has(key, signal))) continue;
+      const ids = await importer.materialize(key, signal);
+      if (!ids) continue;
+      index.putResults(key, ids.map((snapshot, output) => ({ output, snapshot })), v.meta.name ?? v.vertex.op.kind);
+      return load(key);
+    }
+    return undefined;
+  };
   return {
-    load: async (key) => load(key),
+    load: async (key, v, signal) => load(key) ?? (importers.length > 0 ? await imported(key, v, signal) : undefined),
     async save(key, v: SolverVertex, results, _signal, parts) {
       const rows = results.flatMap((r, output) => (r.kind === "snapshot" ? [{ output, snapshot: r.id }] : []));
       leases.hold(rows.map((r) => r.snapshot));
