@@ -4,7 +4,7 @@
 // for the step are removed again, so they leave no trace in its layer.
 import type { Definition, ExecOp } from "../../llb/ops.ts";
 import type { ExecContext, OpRunner } from "../../solver/vertex.ts";
-import { mkdirInRoot } from "../../file/copy.ts";
+import { mkdirInRoot } from "../../fs/mkdir-in-root.ts";
 import { KitError } from "../../util/errors.ts";
 import { writeEtcFiles, DEFAULT_HOSTNAME } from "../../worker/runc/etc-files.ts";
 import { entitlementError, type ExecServices } from "../../worker/runc/exec-services.ts";
