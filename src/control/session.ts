@@ -10,7 +10,7 @@ import { formatPlatform } from "../oci/platform.ts";
 import type { Platform } from "../oci/types.ts";
 import { formatReference, type Reference } from "../registry/reference.ts";
 import type { ResolvedImage } from "../source/image.ts";
-import type { ExecServices } from "../worker/runc/exec-services.ts";
+import type { ExecServices } from "../worker/session/exec-services.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
 export class BuildSession {

@@ -12,9 +12,9 @@ import { Solver } from "../solver/scheduler.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";
-import { type Entitlement, ExecServices } from "../worker/runc/exec-services.ts";
-import type { SecretSource } from "../worker/runc/secrets.ts";
-import type { SshSource } from "../worker/runc/ssh-agents.ts";
+import { type Entitlement, ExecServices } from "../worker/session/exec-services.ts";
+import type { SecretSource } from "../worker/session/secrets.ts";
+import type { SshSource } from "../worker/session/ssh-agents.ts";
 import type { KitConfig } from "./config.ts";
 import { openEnvironment } from "./environment.ts";
 import { exportResult, type ExportRequest } from "./export.ts";
@@ -60,7 +60,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const buildTime = Math.floor(Date.now() / 1000);
   const contextDir = resolve(req.contextDir);
   // Secrets and ssh agents are checked first, as buildx does before it starts a build.
-  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env, logLimits: req.config.stepLogs });
+  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env });
   const dockerfile = await progressTask(progress, "load-dockerfile", "[internal] load build definition from Dockerfile", async (p) => {
     const loaded = loadDockerfile(req, contextDir);
     p.statusDone(`transferring dockerfile: ${formatBytes(Buffer.byteLength(loaded.text))}`);

@@ -10,7 +10,7 @@ import { openEnvironment } from "../../src/control/environment.ts";
 import { type BuildRef, snapshotIdOf } from "../../src/control/refs.ts";
 import { BuildSession } from "../../src/control/session.ts";
 import type { ProgressEvent } from "../../src/util/progress.ts";
-import { type ExecOptions, ExecServices } from "../../src/worker/runc/exec-services.ts";
+import { type ExecOptions, ExecServices } from "../../src/worker/session/exec-services.ts";
 import { graphSolver } from "../graph-solver.ts";
 import { tempDir } from "../harness.ts";
 
@@ -84,7 +84,7 @@ export async function solve(out: Output, opts: SolveOptions): Promise<Solved> {
   const signal = opts.signal ?? new AbortController().signal;
   try {
     const config = readConfig(env);
-    await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], logLimits: config.stepLogs, ...opts.exec, env });
+    await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], ...opts.exec, env });
     await using benv = await openEnvironment({ config, env, insecureRegistries: [] });
     const session = new BuildSession(benv, opts.contextDir ?? "/nonexistent", hostPlatform(), signal, exec);
     const solver = graphSolver(benv, session, marshal(out), {
