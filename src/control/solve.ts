@@ -8,7 +8,6 @@ import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
 import { hostPlatform } from "../oci/platform.ts";
 import type { ImageConfig, Platform } from "../oci/types.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
-import { Solver } from "../solver/scheduler.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";
@@ -19,10 +18,9 @@ import type { KitConfig } from "./config.ts";
 import { openEnvironment } from "./environment.ts";
 import { exportResult, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
-import { runnerFor } from "./ops/runner-for.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
-import { indexResultStore } from "./result-store.ts";
 import { BuildSession } from "./session.ts";
+import { definitionSolver } from "./solve-definition.ts";
 
 
 export type BuildRequest = {
@@ -77,12 +75,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const converted = await convertRequest(req, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
   const denied = deniedEntitlement(converted.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
-  const opsByDigest = new Map(converted.definition.vertices.map((v) => [v.digest, v.vertex.op]));
-  session.definition = converted.definition;
-  const solver = new Solver<BuildRef>({
-    definition: converted.definition,
-    runnerFor: (v) => runnerFor(session, v, v.vertex.inputs.map((e) => opsByDigest.get(e.digest))),
-    store: indexResultStore(env.index, env.claims, env.leases, session.explainer),
+  const solver = definitionSolver(session, converted.definition, {
     explainMisses: req.debugCache || req.config.debugCache,
     maxParallelism: req.maxParallelism,
     noCache: req.noCache,
