@@ -1,6 +1,6 @@
 // One build's state shared by its op runners: the environment, the context directory, the target
 // platform, image resolutions (a tag is resolved once per build), and what RUN steps share
-// (secrets, ssh agents, entitlements, log limits, cache mounts).
+// (secrets, ssh agents, entitlements, cache mounts).
 import { randomBytes } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { FileHashMemo } from "../cache/file-hashes.ts";
