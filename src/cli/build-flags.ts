@@ -3,9 +3,9 @@
 import type { OutputSpec } from "../exporter/image-options.ts";
 import { KitError } from "../util/errors.ts";
 import { parseOutputs, splitCsv } from "./output-flags.ts";
-import { ENTITLEMENTS, type Entitlement } from "../worker/runc/exec-services.ts";
-import type { SecretSource } from "../worker/runc/secrets.ts";
-import type { SshSource } from "../worker/runc/ssh-agents.ts";
+import { ENTITLEMENTS, type Entitlement } from "../worker/session/exec-services.ts";
+import type { SecretSource } from "../worker/session/secrets.ts";
+import type { SshSource } from "../worker/session/ssh-agents.ts";
 
 export type ProgressMode = "auto" | "tty" | "plain" | "rawjson" | "quiet";
 

@@ -6,7 +6,7 @@ import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
 import { hostPlatform } from "../oci/platform.ts";
 import type { ProgressSink } from "../util/progress.ts";
 import { type BuildEnvironment, openEnvironment } from "./environment.ts";
-import { ExecServices } from "../worker/runc/exec-services.ts";
+import { ExecServices } from "../worker/session/exec-services.ts";
 import { BuildSession } from "./session.ts";
 import { type BuildRequest, convertRequest, loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
 
@@ -28,7 +28,7 @@ export async function convertOnly(req: DebugRequest, progress: ProgressSink, sig
     const converted = await convertRequest(req, dockerfile, excludePatterns, platform, async (ref, p) => {
       opened ??= openEnvironment({ config: req.config, env: req.env, insecureRegistries: req.insecureRegistries });
       // Nothing runs: the session only resolves images, so it needs no secrets, agents or entitlements.
-      session ??= new BuildSession(await opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env, logLimits: req.config.stepLogs }));
+      session ??= new BuildSession(await opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env }));
       return resolveForFrontend(session, progress, ref, p);
     });
     return { ...converted, dockerfile: dockerfile.name };

@@ -1,6 +1,6 @@
 // The build environment of one kitbuild process: the cache root and everything kept in it (content
-// store, cache index, snapshots), the registry client and runc. Opening it also cleans up what
-// crashed kitbuild processes left behind.
+// store, cache index, snapshots), the registry client and the executor of RUN steps. Opening it also
+// cleans up what crashed kitbuild processes left behind.
 import { mkdirSync } from "node:fs";
 import { Claims } from "../cache/claims.ts";
 import { CacheIndex } from "../cache/index.ts";
@@ -14,14 +14,16 @@ import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { ImageSource } from "../source/image.ts";
 import { KitError } from "../util/errors.ts";
 import type { KitConfig } from "./config.ts";
-import { deleteOrphanContainers, findRunc, type Runc } from "../worker/runc/run.ts";
-import { removeOrphanStepDirs } from "../worker/runc/step-dir.ts";
+import type { Executor } from "../worker/executor.ts";
+import { openExecutor } from "../worker/select.ts";
 
 export type EnvironmentOptions = {
   config: KitConfig;
   /** The process environment, read only for docker's own settings (DOCKER_CONFIG, credential helpers on PATH). */
   env: Record<string, string | undefined>;
   insecureRegistries: readonly string[];
+  /** Runs RUN steps instead of the configured executor (tests). */
+  executor?: Executor;
 };
 
 export type BuildEnvironment = AsyncDisposable & {
@@ -33,8 +35,8 @@ export type BuildEnvironment = AsyncDisposable & {
   snapshotter: Snapshotter;
   registry: RegistryClient;
   images: ImageSource;
-  /** runc, found lazily: a build without RUN steps does not need it. */
-  runc(): Runc;
+  /** Runs RUN steps; it finds its runtime lazily (a build without RUN steps does not need runc). */
+  executor: Executor;
   isRoot: boolean;
 };
 
@@ -58,13 +60,11 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   const snapshotter = await selectSnapshotter(root, index, opts.config.snapshotter);
   const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials(opts.env) });
   const images = new ImageSource({ registry, store, index, snapshotter, preserveOwner: isRoot });
-  let runc: Runc | undefined;
-  const getRunc = () => (runc ??= findRunc(opts.config.runc.path, opts.config.runc.stateRoot));
-  await cleanupAfterCrashes(root, snapshotter, store, getRunc);
+  const executor = opts.executor ?? openExecutor(opts.config, root);
+  await cleanupAfterCrashes(executor, snapshotter, store);
   claims.sweep();
   return {
-    root, index, claims, leases, store, snapshotter, registry, images, isRoot,
-    runc: getRunc,
+    root, index, claims, leases, store, snapshotter, registry, images, isRoot, executor,
     [Symbol.asyncDispose]: async () => {
       leases.releaseAll();
       index.close();
@@ -72,14 +72,8 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   };
 }
 
-async function cleanupAfterCrashes(root: string, snapshotter: Snapshotter, store: ContentStore, runc: () => Runc): Promise<void> {
-  try {
-    deleteOrphanContainers(runc(), isProcessAlive);
-  } catch (e) {
-    // A build without RUN steps needs no runc; one with them reports the problem when it gets there.
-    if (!(e instanceof KitError && e.code.startsWith("E_RUNC_"))) throw e;
-  }
-  removeOrphanStepDirs(root, isProcessAlive);
+async function cleanupAfterCrashes(executor: Executor, snapshotter: Snapshotter, store: ContentStore): Promise<void> {
+  await executor.cleanupOrphans();
   await snapshotter.cleanupOrphans();
   // An ingest file older than a day cannot belong to a running download.
   await store.cleanIngest(24 * 3600 * 1000);

@@ -1,6 +1,6 @@
 // One build's state shared by its op runners: the environment, the context directory, the target
 // platform, image resolutions (a tag is resolved once per build), and what RUN steps share
-// (secrets, ssh agents, entitlements, log limits, cache mounts).
+// (secrets, ssh agents, entitlements, cache mounts).
 import { randomBytes } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { FileHashMemo } from "../cache/file-hashes.ts";
@@ -10,7 +10,7 @@ import { formatPlatform } from "../oci/platform.ts";
 import type { Platform } from "../oci/types.ts";
 import { formatReference, type Reference } from "../registry/reference.ts";
 import type { ResolvedImage } from "../source/image.ts";
-import type { ExecServices } from "../worker/runc/exec-services.ts";
+import type { ExecServices } from "../worker/session/exec-services.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
 export class BuildSession {

@@ -8,21 +8,19 @@ import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
 import { hostPlatform } from "../oci/platform.ts";
 import type { ImageConfig, Platform } from "../oci/types.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
-import { Solver } from "../solver/scheduler.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";
-import { type Entitlement, ExecServices } from "../worker/runc/exec-services.ts";
-import type { SecretSource } from "../worker/runc/secrets.ts";
-import type { SshSource } from "../worker/runc/ssh-agents.ts";
+import { type Entitlement, ExecServices } from "../worker/session/exec-services.ts";
+import type { SecretSource } from "../worker/session/secrets.ts";
+import type { SshSource } from "../worker/session/ssh-agents.ts";
 import type { KitConfig } from "./config.ts";
 import { openEnvironment } from "./environment.ts";
 import { exportResult, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
-import { runnerFor } from "./ops/runner-for.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
-import { indexResultStore } from "./result-store.ts";
 import { BuildSession } from "./session.ts";
+import { definitionSolver } from "./solve-definition.ts";
 
 
 export type BuildRequest = {
@@ -60,7 +58,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const buildTime = Math.floor(Date.now() / 1000);
   const contextDir = resolve(req.contextDir);
   // Secrets and ssh agents are checked first, as buildx does before it starts a build.
-  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env, logLimits: req.config.stepLogs });
+  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env });
   const dockerfile = await progressTask(progress, "load-dockerfile", "[internal] load build definition from Dockerfile", async (p) => {
     const loaded = loadDockerfile(req, contextDir);
     p.statusDone(`transferring dockerfile: ${formatBytes(Buffer.byteLength(loaded.text))}`);
@@ -77,12 +75,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const converted = await convertRequest(req, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
   const denied = deniedEntitlement(converted.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
-  const opsByDigest = new Map(converted.definition.vertices.map((v) => [v.digest, v.vertex.op]));
-  session.definition = converted.definition;
-  const solver = new Solver<BuildRef>({
-    definition: converted.definition,
-    runnerFor: (v) => runnerFor(session, v, v.vertex.inputs.map((e) => opsByDigest.get(e.digest))),
-    store: indexResultStore(env.index, env.claims, env.leases, session.explainer),
+  const solver = definitionSolver(session, converted.definition, {
     explainMisses: req.debugCache || req.config.debugCache,
     maxParallelism: req.maxParallelism,
     noCache: req.noCache,

@@ -8,7 +8,7 @@ import { lstatOrUndefined } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
 import { cleanInRoot, inRootPath, resolveInRoot } from "../fs/fs-safe.ts";
 import { lutimesNs } from "../fs/libc.ts";
-import { mkdirInRoot } from "./copy.ts";
+import { mkdirInRoot } from "../fs/mkdir-in-root.ts";
 import { hasWildcard, resolveWildcards } from "./wildcard.ts";
 
 const nsOf = (seconds: number | undefined) => (seconds === undefined ? undefined : BigInt(seconds) * 1_000_000_000n);

@@ -2,14 +2,14 @@
 // contents, trailing-slash destinations, several sources, --chown/--chmod, --parents/--exclude,
 // ADD's local archives unpacked. Sources are resolved inside their tree and destinations inside the
 // target root, so no symlink on either side can reach outside.
-import { chmodSync, chownSync, lstatSync, mkdirSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { posix } from "node:path";
 import type { CopyAction } from "../llb/ops.ts";
 import { extractArchive, sniffTarArchive } from "../archive/archive.ts";
 import { lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
-import { cleanInRoot, inRootPath, resolveInRoot } from "../fs/fs-safe.ts";
-import { lutimesNs } from "../fs/libc.ts";
+import { cleanInRoot, resolveInRoot } from "../fs/fs-safe.ts";
+import { type DirOptions, mkdirInRoot } from "../fs/mkdir-in-root.ts";
 import { PatternMatcher } from "../util/patterns.ts";
 import { type ModeChange, parseMode } from "./chmod.ts";
 import { Copier } from "./copier.ts";
@@ -104,33 +104,4 @@ function notFound(path: string): KitError {
   return new KitError("E_COPY_NOT_FOUND", `"${path}" not found`, {
     hint: "check that the path exists in the build context (or stage) and is not excluded by .dockerignore",
   });
-}
-
-export type DirOptions = { owner?: Owner; mode?: number; timestampNs?: bigint };
-
-/**
- * Creates a directory and its missing parents inside the root, as BuildKit's MkdirAll: new ones get
- * `mode` (0755 by default), `owner` (else root) and, when given, the timestamp.
- */
-export function mkdirInRoot(root: string, rel: string, ownerOrOptions?: Owner | DirOptions, mode = 0o755): void {
-  const opts: DirOptions = ownerOrOptions && "uid" in ownerOrOptions ? { owner: ownerOrOptions, mode } : { mode, ...ownerOrOptions };
-  const created: string[] = [];
-  // The resolved path has no symlinks among its existing components; create the missing ones.
-  let host = root;
-  for (const part of inRootPath(root, rel, true).split("/").filter(Boolean)) {
-    host = `${host}/${part}`;
-    const st = lstatOrUndefined(host);
-    if (!st) {
-      mkdirSync(host);
-      if (opts.owner) chownSync(host, opts.owner.uid, opts.owner.gid);
-      chmodSync(host, opts.mode ?? 0o755);
-      created.push(host);
-    } else if (!st.isDirectory()) {
-      throw new KitError("E_COPY_NOT_A_DIRECTORY", `cannot create directory "${host.slice(root.length)}": a file of that name exists`, {
-        hint: "a destination path component is a file in the image",
-      });
-    }
-  }
-  // Times last: creating each child changed its parent's.
-  if (opts.timestampNs !== undefined) for (const d of created.reverse()) lutimesNs(d, opts.timestampNs, opts.timestampNs);
 }

@@ -4,12 +4,12 @@ import { readConfig } from "../../src/control/config.ts";
 import { openEnvironment } from "../../src/control/environment.ts";
 import { type BuildRef, snapshotIdOf } from "../../src/control/refs.ts";
 import { BuildSession } from "../../src/control/session.ts";
+import { definitionSolver } from "../../src/control/solve-definition.ts";
 import { marshal, node, output, type Output } from "../../src/llb/builder.ts";
 import type { FileAction, Op } from "../../src/llb/ops.ts";
 import { hostPlatform } from "../../src/oci/platform.ts";
 import type { Mounted } from "../../src/snapshot/snapshotter.ts";
-import { ExecServices } from "../../src/worker/runc/exec-services.ts";
-import { graphSolver } from "../graph-solver.ts";
+import { ExecServices } from "../../src/worker/session/exec-services.ts";
 import type { ProgressEvent } from "../../src/util/progress.ts";
 
 export type Solved = {
@@ -29,11 +29,11 @@ export async function solveGraph<T>(root: Output, opts: { kitRoot: string; conte
   const signal = new AbortController().signal;
   const config = readConfig({ KITBUILD_ROOT: opts.kitRoot, KITBUILD_SNAPSHOTTER: opts.snapshotter });
   await using env = await openEnvironment({ config, env: {}, insecureRegistries: [] });
-  await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], env: {}, logLimits: config.stepLogs });
+  await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], env: {} });
   const session = new BuildSession(env, opts.contextDir ?? "/nonexistent", hostPlatform(), signal, exec);
   const events: ProgressEvent[] = [];
   const definition = marshal(root);
-  const solver = graphSolver(env, session, definition, { progress: (e) => events.push(e), signal });
+  const solver = definitionSolver(session, definition, { maxParallelism: 4, noCache: false, progress: (e) => events.push(e), signal });
   const result = await solver.solve();
   const id = () => {
     const s = snapshotIdOf(result);

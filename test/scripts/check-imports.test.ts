@@ -19,7 +19,7 @@ describe("check-imports", () => {
     expect(checkImports(`${REPO}/src`)).toEqual([]);
   });
 
-  test("a forbidden direction, a cycle, a sealed folder and a barrel are all reported", () => {
+  test("a forbidden direction, a cycle, a sealed folder, an implementation behind a contract and a barrel are all reported", () => {
     const root = tree({
       "util/a.ts": 'import { x } from "../cli/b.ts";\n',
       "cli/b.ts": "export const x = 1;\n",
@@ -30,12 +30,15 @@ describe("check-imports", () => {
       "llb/index.ts": 'export { y } from "../util/y.ts";\n',
       "frontend/e.ts": 'import { z } from "../cache/z.ts";\n',
       "cache/z.ts": "export const z = 1;\n",
+      "control/f.ts": 'import { r } from "../worker/runc/r.ts";\n',
+      "worker/runc/r.ts": "export const r = 1;\n",
     });
     const messages = checkImports(root).map((v) => `${v.file}: ${v.message}`);
     expect(messages).toContainEqual(expect.stringContaining("util/a.ts: util must not import cli"));
     expect(messages.some((m) => /import cycle: solver\/(c|d)\.ts → solver\/(d|c)\.ts → solver\/\1\.ts/.test(m))).toBe(true);
     expect(messages).toContainEqual(expect.stringContaining("frontend/dockerfile/shell must not import"));
     expect(messages).toContainEqual(expect.stringContaining("llb/index.ts: barrel index.ts"));
+    expect(messages).toContainEqual(expect.stringContaining('control/f.ts: control must not import "worker/runc/r.ts"'));
     // frontend ranks above cache but its allow-list does not name it.
     expect(messages).toContainEqual(expect.stringContaining("frontend/e.ts: frontend must not import cache"));
   });

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Database } from "bun:sqlite";
 import { output } from "../../src/llb/builder.ts";
 import type { CacheSharing } from "../../src/llb/ops.ts";
-import { CacheMounts } from "../../src/worker/runc/cache-mounts.ts";
+import { CacheMounts } from "../../src/cache/cache-mounts.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT, NEEDS_ROOT_AND_RUNC, skipBecause, tempDir, testRegistry } from "../harness.ts";
 import { image, roots as testRoots, run, scratchMkdir, solve } from "./graph.ts";
 

@@ -1,6 +1,7 @@
-// Hand-built build graphs solved in this process through the real solver, the op runners, runc and
-// the snapshotter, for RUN features the Dockerfile frontend does not emit yet (RUN --mount). Each
-// solve opens its own environment on the given cache root, exactly as one kitbuild build does.
+// Hand-built build graphs solved in this process as a build solves them (control/solve-definition.ts:
+// the real solver, the op runners, runc and the snapshotter), for RUN features the Dockerfile
+// frontend does not emit yet (RUN --mount). Each solve opens its own environment on the given cache
+// root, exactly as one kitbuild build does.
 import { exportLocal } from "../../src/exporter/local.ts";
 import { marshal, node, output, type Output } from "../../src/llb/builder.ts";
 import type { ExecMount, ExecOp } from "../../src/llb/ops.ts";
@@ -9,9 +10,9 @@ import { readConfig } from "../../src/control/config.ts";
 import { openEnvironment } from "../../src/control/environment.ts";
 import { type BuildRef, snapshotIdOf } from "../../src/control/refs.ts";
 import { BuildSession } from "../../src/control/session.ts";
+import { definitionSolver } from "../../src/control/solve-definition.ts";
 import type { ProgressEvent } from "../../src/util/progress.ts";
-import { type ExecOptions, ExecServices } from "../../src/worker/runc/exec-services.ts";
-import { graphSolver } from "../graph-solver.ts";
+import { type ExecOptions, ExecServices } from "../../src/worker/session/exec-services.ts";
 import { tempDir } from "../harness.ts";
 
 /** A fresh cache root, runc root and output directory under one temp directory. */
@@ -84,10 +85,10 @@ export async function solve(out: Output, opts: SolveOptions): Promise<Solved> {
   const signal = opts.signal ?? new AbortController().signal;
   try {
     const config = readConfig(env);
-    await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], logLimits: config.stepLogs, ...opts.exec, env });
+    await using exec = new ExecServices({ secrets: [], ssh: [], allow: [], ...opts.exec, env });
     await using benv = await openEnvironment({ config, env, insecureRegistries: [] });
     const session = new BuildSession(benv, opts.contextDir ?? "/nonexistent", hostPlatform(), signal, exec);
-    const solver = graphSolver(benv, session, marshal(out), {
+    const solver = definitionSolver(session, marshal(out), {
       maxParallelism: 2,
       noCache: opts.noCache ?? false,
       progress: (e) => {

@@ -1,9 +1,9 @@
 // The mounts of one exec op, made from its inputs as BuildKit makes them: the root filesystem and
 // `rw` binds on fresh snapshots (committed when they export an output, discarded otherwise),
 // read-only binds on read-only views, the context copied through .dockerignore with owners reset,
-// cache mounts from the cache-mount store, tmpfs, secrets as files in the step's tmpfs, and ssh
-// agents behind a socket of the step's own. Everything is released when the handle is disposed.
-import { lstatSync, mkdirSync } from "node:fs";
+// cache mounts from the cache-mount store, tmpfs, secrets (their values) and ssh agents (how to reach
+// them), all as executor mounts with host paths. Everything is released when the handle is disposed.
+import { lstatSync } from "node:fs";
 import { posix } from "node:path";
 import { copyInto } from "../../file/copy.ts";
 import type { ExecMount, ExecOp } from "../../llb/ops.ts";
@@ -13,10 +13,7 @@ import type { LocalContext } from "../../source/local.ts";
 import { copyTree, lstatOrUndefined } from "../../fs/copy-tree.ts";
 import { KitError } from "../../util/errors.ts";
 import { resolveInRoot } from "../../fs/fs-safe.ts";
-import type { HelperTracker } from "../../worker/runc/reaper.ts";
-import { secretMountOptions, writeSecretFile } from "../../worker/runc/secrets.ts";
-import type { OciMount } from "../../worker/runc/spec.ts";
-import { startAgentProxy } from "../../worker/runc/ssh-proxy.ts";
+import type { HelperTracker, Mount } from "../../worker/executor.ts";
 import { type BuildRef, snapshotRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
 import { contextTree } from "./file.ts";
@@ -24,9 +21,8 @@ import { contextTree } from "./file.ts";
 export type PreparedMounts = AsyncDisposable & {
   rootfs: string;
   readonlyRoot: boolean;
-  oci: OciMount[];
-  /** Where ssh agents are mounted, in mount order (the first becomes SSH_AUTH_SOCK). */
-  sshSockets: string[];
+  /** The mounts besides the root, in the op's order. */
+  mounts: Mount[];
   /** Unmounts the views, commits the mounts that export an output, and returns the outputs. */
   finish(): Promise<BuildRef[]>;
 };
@@ -35,8 +31,6 @@ export type MountContext = {
   session: BuildSession;
   op: ExecOp;
   inputs: BuildRef[];
-  stepDir: string;
-  helpers: HelperTracker;
   signal: AbortSignal;
   onCacheWait: (id: string) => void;
 };
@@ -58,8 +52,7 @@ class MountPreparer implements AsyncDisposable {
   private readonly views = new AsyncDisposableStack();
   private readonly holds = new AsyncDisposableStack();
   private readonly outputs: Output[] = [];
-  private readonly oci: OciMount[] = [];
-  private readonly sshSockets: string[] = [];
+  private readonly mounts: Mount[] = [];
   private rootfs: string | undefined;
   private readonlyRoot = false;
 
@@ -75,12 +68,12 @@ class MountPreparer implements AsyncDisposable {
       case "cache":
         return this.addCache(m, dest);
       case "tmpfs":
-        this.oci.push({ destination: dest, type: "tmpfs", source: "tmpfs", options: tmpfsOptions(m) });
+        this.mounts.push({ kind: "tmpfs", dest, size: m.tmpfs?.size ?? 0, readonly: m.readonly });
         return;
       case "secret":
         return this.addSecret(m, dest);
       case "ssh":
-        return this.addSsh(m, dest, index);
+        return this.addSsh(m, dest);
     }
   }
 
@@ -115,7 +108,7 @@ class MountPreparer implements AsyncDisposable {
       if (m.output >= 0) this.outputs[m.output] = commitOf(active);
     }
     if (ref?.kind !== "context") source = selectorPath(source, m.selector, dest);
-    this.oci.push({ destination: dest, type: "bind", source, options: ["rbind", m.readonly ? "ro" : "rw"] });
+    this.mounts.push({ kind: "bind", source, dest, readonly: m.readonly });
   }
 
   private async readonlySource(ref: BuildRef, selector: string | undefined): Promise<string> {
@@ -149,7 +142,7 @@ class MountPreparer implements AsyncDisposable {
     const lease = this.holds.use(
       await cacheMounts.acquire({ id, sharing: m.cache?.sharing ?? "shared", seed }, this.mc.signal, () => this.mc.onCacheWait(id)),
     );
-    this.oci.push({ destination: dest, type: "bind", source: lease.path, options: ["rbind", m.readonly ? "ro" : "rw"] });
+    this.mounts.push({ kind: "bind", source: lease.path, dest, readonly: m.readonly });
     if (m.output >= 0 && ref) this.outputs[m.output] = async () => ref;
   }
 
@@ -173,13 +166,10 @@ class MountPreparer implements AsyncDisposable {
       if (s.optional) return;
       throw missingSecret(s.id);
     }
-    const dir = `${this.mc.stepDir}/secrets`;
-    mkdirSync(dir, { recursive: true, mode: 0o711 });
-    const file = writeSecretFile(dir, data, s);
-    this.oci.push({ destination: dest, type: "bind", source: file, options: secretMountOptions(s.mode) });
+    this.mounts.push({ kind: "secret", dest, data, uid: s.uid, gid: s.gid, mode: s.mode });
   }
 
-  private async addSsh(m: ExecMount, dest: string, index: number): Promise<void> {
+  private addSsh(m: ExecMount, dest: string): void {
     const s = m.ssh;
     if (!s) throw new KitError("E_INTERNAL", `ssh mount "${dest}" has no ssh options`);
     const agents = this.mc.session.exec.ssh;
@@ -189,10 +179,9 @@ class MountPreparer implements AsyncDisposable {
         hint: s.id === "default" ? "pass --ssh default (with SSH_AUTH_SOCK set)" : `pass --ssh ${s.id}=SOCKET or --ssh ${s.id}=KEYFILE`,
       });
     }
-    const agent = await agents.socketFor(s.id, this.mc.signal, this.mc.helpers);
-    const proxy = this.holds.use(await startAgentProxy(`${this.mc.stepDir}/ssh-${index}.sock`, agent, s));
-    this.oci.push({ destination: dest, type: "bind", source: proxy.path, options: ["rbind"] });
-    this.sshSockets.push(dest);
+    // The executor asks for the socket (which may start an agent) when the step runs.
+    const agentSocket = (helpers: HelperTracker, signal: AbortSignal) => agents.socketFor(s.id, signal, helpers);
+    this.mounts.push({ kind: "ssh", dest, uid: s.uid, gid: s.gid, mode: s.mode, agentSocket });
   }
 
   result(): PreparedMounts {
@@ -200,8 +189,7 @@ class MountPreparer implements AsyncDisposable {
     return {
       rootfs: this.rootfs,
       readonlyRoot: this.readonlyRoot,
-      oci: this.oci,
-      sshSockets: this.sshSockets,
+      mounts: this.mounts,
       finish: () => this.finish(),
       [Symbol.asyncDispose]: () => this[Symbol.asyncDispose](),
     };
@@ -229,11 +217,6 @@ class MountPreparer implements AsyncDisposable {
 
 function commitOf(active: ActiveSnapshot): Output {
   return async () => snapshotRef(await active.commit());
-}
-
-function tmpfsOptions(m: ExecMount): string[] {
-  const size = m.tmpfs?.size ?? 0;
-  return ["nosuid", ...(m.readonly ? ["ro"] : []), ...(size > 0 ? [`size=${size}`] : [])];
 }
 
 /** The host path of `selector` inside a mounted tree, resolved in-root; it must exist. */

@@ -1,28 +1,16 @@
-// Runs exec ops (RUN) with runc: the mounts made from the inputs, the user resolved in the root
-// filesystem, the environment completed (PATH, HOME, proxies, SSH_AUTH_SOCK, secret variables), the
-// container run in a tmpfs state directory, and the outputs committed. Mount points created only
-// for the step are removed again, so they leave no trace in its layer.
+// Runs exec ops (RUN): the entitlements checked, the mounts made from the inputs, the step's
+// environment decided (its own variables, proxies, SSH_AUTH_SOCK, secret variables), the process
+// handed to the build environment's executor, and the outputs committed.
 import type { Definition, ExecOp } from "../../llb/ops.ts";
 import type { ExecContext, OpRunner } from "../../solver/vertex.ts";
-import { mkdirInRoot } from "../../file/copy.ts";
 import { KitError } from "../../util/errors.ts";
-import { writeEtcFiles, DEFAULT_HOSTNAME } from "../../worker/runc/etc-files.ts";
-import { entitlementError, type ExecServices } from "../../worker/runc/exec-services.ts";
-import { ETC_MOUNT_TARGETS, recordMountStubs } from "../../worker/runc/mount-stubs.ts";
-import { ensureReaper } from "../../worker/runc/reaper.ts";
-import { runContainer } from "../../worker/runc/run.ts";
-import { runtimeSpec } from "../../worker/runc/spec.ts";
-import { openStepDir } from "../../worker/runc/step-dir.ts";
-import { resolveUser } from "../../worker/runc/user.ts";
+import type { Mount, ProcessMeta } from "../../worker/executor.ts";
+import { entitlementError, type ExecServices } from "../../worker/session/exec-services.ts";
 import type { BuildRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
 import { type ContextInputs, execCacheDeps, execCacheDigest } from "./cache-digest.ts";
 import { missingSecret, prepareMounts } from "./exec-mounts.ts";
 import { checksumTree } from "./file.ts";
-
-let containers = 0;
-
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export function execRunner(session: BuildSession, op: ExecOp, contextInputs: ContextInputs): OpRunner<BuildRef> {
   return {
@@ -37,32 +25,14 @@ export function execRunner(session: BuildSession, op: ExecOp, contextInputs: Con
 
 async function runExec(session: BuildSession, op: ExecOp, inputs: BuildRef[], ctx: ExecContext): Promise<BuildRef[]> {
   if (op.security === "insecure" && !session.exec.allows("security.insecure")) throw entitlementError("security.insecure");
-  const runc = session.env.runc();
-  const helpers = ensureReaper(runc, session.env.root);
-  const id = `kitbuild-${process.pid}-${++containers}`;
-  await using step = openStepDir(session.env.root, id);
   await using mounts = await prepareMounts({
-    session, op, inputs, stepDir: step.path, helpers, signal: ctx.signal,
+    session, op, inputs, signal: ctx.signal,
     onCacheWait: (cacheId) => ctx.progress.status(`waiting for the locked cache mount "${cacheId}"`, 0),
   });
-  // Recorded before anything is created for the step (the working directory included), as BuildKit.
-  const cleanStubs = recordMountStubs(mounts.rootfs, [...ETC_MOUNT_TARGETS, ...mounts.oci.map((m) => m.destination)]);
-  let outcome: Awaited<ReturnType<typeof runContainer>>;
-  try {
-    const user = resolveUser(mounts.rootfs, op.meta.user);
-    mkdirInRoot(mounts.rootfs, op.meta.cwd, { uid: user.uid, gid: user.gid });
-    const hostname = op.meta.hostname ?? DEFAULT_HOSTNAME;
-    const spec = runtimeSpec({
-      rootfs: mounts.rootfs, readonlyRoot: mounts.readonlyRoot, args: op.meta.args, cwd: op.meta.cwd, user, hostname,
-      env: stepEnv(session, op, user.home, mounts.sshSockets), network: op.network, security: op.security,
-      etcFiles: writeEtcFiles(step.path, hostname, op.network), mounts: mounts.oci,
-    });
-    outcome = await runContainer({
-      runc, id, bundle: step.path, spec, progress: ctx.progress, logLimits: session.exec.logLimits, helpers, signal: ctx.signal,
-    });
-  } finally {
-    cleanStubs();
-  }
+  const outcome = await session.env.executor.run({
+    rootfs: mounts.rootfs, readonlyRoot: mounts.readonlyRoot, process: processMeta(session, op, mounts.mounts), mounts: mounts.mounts,
+    progress: ctx.progress, signal: ctx.signal,
+  });
   if (outcome.exitCode !== 0) {
     throw new KitError("E_RUN_FAILED", `process "${op.meta.args.join(" ")}" did not complete successfully: exit code: ${outcome.exitCode}`, {
       details: outcome.tail,
@@ -72,25 +42,31 @@ async function runExec(session: BuildSession, op: ExecOp, inputs: BuildRef[], ct
   return await mounts.finish();
 }
 
-/**
- * The step's environment: its own, the proxy variables, PATH and HOME when unset, SSH_AUTH_SOCK for
- * the first ssh mount, and the secrets exposed as variables (last, so they win).
- */
-function stepEnv(session: BuildSession, op: ExecOp, home: string, sshSockets: string[]): string[] {
+function processMeta(session: BuildSession, op: ExecOp, mounts: Mount[]): ProcessMeta {
   const env = [...op.meta.env, ...Object.entries(op.meta.proxyEnv ?? {}).map(([k, v]) => `${k}=${v}`)];
-  const has = (name: string) => env.some((e) => e.startsWith(`${name}=`));
-  if (!has("PATH")) env.push(`PATH=${DEFAULT_PATH}`);
-  if (!has("HOME")) env.push(`HOME=${home}`);
-  if (sshSockets[0] && !has("SSH_AUTH_SOCK")) env.push(`SSH_AUTH_SOCK=${sshSockets[0]}`);
+  return {
+    args: op.meta.args, env, sessionEnv: sessionEnv(session, op, env, mounts), cwd: op.meta.cwd, user: op.meta.user,
+    hostname: op.meta.hostname, network: op.network, security: op.security,
+  };
+}
+
+/**
+ * What the session adds to the step's environment (after the executor's PATH and HOME):
+ * SSH_AUTH_SOCK for the first ssh mount, then the secrets exposed as variables (last, so they win).
+ */
+function sessionEnv(session: BuildSession, op: ExecOp, env: string[], mounts: Mount[]): string[] {
+  const out: string[] = [];
+  const ssh = mounts.find((m) => m.kind === "ssh");
+  if (ssh && !env.some((e) => e.startsWith("SSH_AUTH_SOCK="))) out.push(`SSH_AUTH_SOCK=${ssh.dest}`);
   for (const s of op.secretEnv ?? []) {
     const value = session.exec.secrets.get(s.id);
     if (value === undefined) {
       if (s.optional) continue;
       throw missingSecret(s.id);
     }
-    env.push(`${s.name}=${new TextDecoder().decode(value)}`);
+    out.push(`${s.name}=${new TextDecoder().decode(value)}`);
   }
-  return env;
+  return out;
 }
 
 /** The first exec op that needs an entitlement the build was not granted (checked before solving). */

@@ -6,6 +6,7 @@
 // directories. After a normal exit there is nothing left and it finds nothing. The next
 // kitbuild start does the same cleanup in case the watchdog itself was killed.
 import { spawn, type ChildProcess } from "node:child_process";
+import type { HelperTracker } from "../executor.ts";
 
 // $1 kitbuild's pid, $2 runc, $3 runc's state root, $4 the cache root. Lines read: "pid N" for a
 // helper started, "done N" for one that ended (so a pid the system reuses is never killed), "dir P"
@@ -36,8 +37,6 @@ done
 `;
 
 const reapers = new Map<string, ChildProcess>();
-
-export type HelperTracker = { started(pid: number): void; ended(pid: number): void; tempDir(path: string): void };
 
 /** Starts the watchdog for this process, cache root and runc root (once); tell it about helpers. */
 export function ensureReaper(runc: { path: string; root: string }, cacheRoot: string): HelperTracker {

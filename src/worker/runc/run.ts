@@ -7,7 +7,7 @@ import { canceledError } from "../../util/abort.ts";
 import { KitError } from "../../util/errors.ts";
 import type { VertexProgress } from "../../util/progress.ts";
 import { type LogLimits, StreamLimiter } from "../log-limit.ts";
-import type { HelperTracker } from "./reaper.ts";
+import type { HelperTracker, RunOutcome } from "../executor.ts";
 
 export type Runc = { path: string; root: string; version: string };
 
@@ -49,7 +49,7 @@ export function runcVersion(path: string): string | undefined {
   return res.stdout.split("\n")[0]?.replace(/^runc version\s*/, "");
 }
 
-export type RunRequest = {
+export type ContainerRun = {
   runc: Runc;
   id: string;
   bundle: string;
@@ -63,10 +63,8 @@ export type RunRequest = {
 
 const TAIL_LINES = 10;
 
-export type RunOutcome = { exitCode: number; tail: string[] };
-
 /** Runs the container to completion; the bundle directory is the caller's to remove. */
-export async function runContainer(req: RunRequest): Promise<RunOutcome> {
+export async function runContainer(req: ContainerRun): Promise<RunOutcome> {
   if (req.signal.aborted) throw canceledError(req.signal);
   mkdirSync(req.runc.root, { recursive: true, mode: 0o700 });
   writeFileSync(`${req.bundle}/config.json`, JSON.stringify(req.spec));

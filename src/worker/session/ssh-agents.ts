@@ -6,7 +6,7 @@ import { accessSync, constants, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { sleep } from "../../util/abort.ts";
 import { KitError, errnoCode } from "../../util/errors.ts";
-import type { HelperTracker } from "./reaper.ts";
+import type { HelperTracker } from "../executor.ts";
 
 export type SshSource = { id: string; paths: string[] };
 

@@ -1,8 +1,7 @@
 // Build secrets (--secret id=ID,src=FILE | id=ID,env=VAR): where each one comes from, checked when
-// the build starts and read only when a step uses it. A value lives in memory and in the step's
-// tmpfs state directory, never on disk, in a cache key, a layer or a log line.
-import { chmodSync, chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+// the build starts and read only when a step uses it. A value lives in memory and in the executor's
+// memory-backed state directory, never on disk, in a cache key, a layer or a log line.
+import { readFileSync, statSync } from "node:fs";
 import { KitError, errnoCode } from "../../util/errors.ts";
 
 export type SecretSource = { id: string; file?: string; env?: string };
@@ -59,20 +58,4 @@ function tooBig(id: string): KitError {
   return new KitError("E_USAGE", `secret "${id}" is too big: the maximum size is 500KiB`, {
     hint: "pass a smaller secret, or mount the data another way (a bind mount from a stage)",
   });
-}
-
-export type SecretFileOptions = { uid: number; gid: number; mode: number };
-
-/** Writes a secret into `dir` (the step's tmpfs) under a random name; returns its path. */
-export function writeSecretFile(dir: string, data: Uint8Array, opts: SecretFileOptions): string {
-  const path = `${dir}/${randomBytes(12).toString("hex")}`;
-  writeFileSync(path, data, { mode: 0o600 });
-  chownSync(path, opts.uid, opts.gid);
-  chmodSync(path, opts.mode & 0o777);
-  return path;
-}
-
-/** The bind mount options of a secret file: read-only, no devices, no setuid, noexec unless executable. */
-export function secretMountOptions(mode: number): string[] {
-  return ["ro", "rbind", "nodev", "nosuid", ...((mode & 0o111) === 0 ? ["noexec"] : [])];
 }

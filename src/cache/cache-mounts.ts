@@ -7,8 +7,8 @@
 import type { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
-import type { CacheSharing } from "../../llb/ops.ts";
-import { sleep } from "../../util/abort.ts";
+import type { CacheSharing } from "../llb/ops.ts";
+import { sleep } from "../util/abort.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS cache_mounts (

@@ -1,10 +1,10 @@
 // What RUN steps of one build share beyond the snapshots: the secrets and ssh agents the build was
-// given, the entitlements it was granted (--allow), the log limits, and the cache-mount store.
+// given, the entitlements it was granted (--allow), and the cache-mount store: BuildKit's session
+// attachables, the same whichever executor runs the steps.
 // Created once per build; disposing it stops the ssh agents it started.
 import type { CacheIndex } from "../../cache/index.ts";
 import { KitError } from "../../util/errors.ts";
-import { CacheMounts } from "./cache-mounts.ts";
-import type { LogLimits } from "../log-limit.ts";
+import { CacheMounts } from "../../cache/cache-mounts.ts";
 import { SecretStore, type SecretSource } from "./secrets.ts";
 import { SshAgents, type SshSource } from "./ssh-agents.ts";
 
@@ -17,20 +17,17 @@ export type ExecOptions = {
   allow: readonly Entitlement[];
   /** Where --secret env= and --ssh default read their values. */
   env: Record<string, string | undefined>;
-  logLimits: LogLimits;
 };
 
 export class ExecServices implements AsyncDisposable {
   readonly secrets: SecretStore;
   readonly ssh: SshAgents;
-  readonly logLimits: LogLimits;
   private readonly allowed: ReadonlySet<Entitlement>;
   private mounts: CacheMounts | undefined;
 
   constructor(opts: ExecOptions) {
     this.secrets = new SecretStore(opts.secrets, opts.env);
     this.ssh = new SshAgents(opts.ssh, { env: opts.env });
-    this.logLimits = opts.logLimits;
     this.allowed = new Set(opts.allow);
   }
 

@@ -1,0 +1,77 @@
+// The runc executor: each step is a container "kitbuild-<pid>-<n>" (crash cleanup finds the
+// containers and state directories of dead processes by that name) whose bundle, /etc files, secret
+// files and ssh sockets live in a tmpfs state directory under <root>/executor. runc is found on the
+// first step that needs it, so a build without RUN does not need runc.
+import { mkdirInRoot } from "../../fs/mkdir-in-root.ts";
+import { KitError } from "../../util/errors.ts";
+import { isProcessAlive } from "../../util/process.ts";
+import { type Executor, processEnv, type RunOutcome, type RunRequest } from "../executor.ts";
+import type { LogLimits } from "../log-limit.ts";
+import { DEFAULT_HOSTNAME, writeEtcFiles } from "./etc-files.ts";
+import { ETC_MOUNT_TARGETS, recordMountStubs } from "./mount-stubs.ts";
+import { ensureReaper } from "./reaper.ts";
+import { deleteOrphanContainers, findRunc, type Runc, runContainer } from "./run.ts";
+import { runtimeSpec } from "./spec.ts";
+import { openStepDir, removeOrphanStepDirs } from "./step-dir.ts";
+import { ociMounts } from "./step-mounts.ts";
+import { resolveUser } from "./user.ts";
+
+export type RuncExecutorOptions = {
+  /** The cache root, where state directories live. */
+  root: string;
+  /** runc's binary (undefined: found on PATH) and its state directory. */
+  runc: { path: string | undefined; stateRoot: string };
+  logLimits: LogLimits;
+};
+
+/** Numbers containers across every executor of this process, so ids never collide. */
+let containers = 0;
+
+export class RuncExecutor implements Executor {
+  private found: Runc | undefined;
+
+  constructor(private readonly opts: RuncExecutorOptions) {}
+
+  async run(req: RunRequest): Promise<RunOutcome> {
+    const runc = this.runc();
+    const helpers = ensureReaper(runc, this.opts.root);
+    const id = `kitbuild-${process.pid}-${++containers}`;
+    await using step = openStepDir(this.opts.root, id);
+    // Recorded before anything is created for the step (the working directory included), as BuildKit.
+    const cleanStubs = recordMountStubs(req.rootfs, [...ETC_MOUNT_TARGETS, ...req.mounts.map((m) => m.dest)]);
+    await using held = new AsyncDisposableStack();
+    try {
+      const mounts = await ociMounts(req.mounts, { stepDir: step.path, helpers, signal: req.signal, held });
+      const p = req.process;
+      const user = resolveUser(req.rootfs, p.user);
+      mkdirInRoot(req.rootfs, p.cwd, { uid: user.uid, gid: user.gid });
+      const hostname = p.hostname ?? DEFAULT_HOSTNAME;
+      const spec = runtimeSpec({
+        rootfs: req.rootfs, readonlyRoot: req.readonlyRoot, args: p.args, cwd: p.cwd, user, hostname,
+        env: processEnv(p, user.home), network: p.network, security: p.security,
+        etcFiles: writeEtcFiles(step.path, hostname, p.network), mounts,
+      });
+      return await runContainer({
+        runc, id, bundle: step.path, spec, progress: req.progress, logLimits: this.opts.logLimits, helpers, signal: req.signal,
+      });
+    } finally {
+      cleanStubs();
+    }
+  }
+
+  async cleanupOrphans(): Promise<void> {
+    try {
+      deleteOrphanContainers(this.runc(), isProcessAlive);
+    } catch (e) {
+      // A build without RUN steps needs no runc; one with them reports the problem when it gets there.
+      if (!(e instanceof KitError && e.code.startsWith("E_RUNC_"))) throw e;
+    }
+    removeOrphanStepDirs(this.opts.root, isProcessAlive);
+  }
+
+  /** runc, checked once it is first needed (a failed lookup is tried again by the next step). */
+  private runc(): Runc {
+    this.found ??= findRunc(this.opts.runc.path, this.opts.runc.stateRoot);
+    return this.found;
+  }
+}

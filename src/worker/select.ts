@@ -1,0 +1,19 @@
+// Picks the executor that runs RUN steps, as snapshot/select.ts picks the snapshotter. Today that is
+// always runc as root. The variants planned plug in here: rootless (the runc executor run inside a
+// user namespace with the user's subordinate ids), QEMU emulation for another platform (an executor
+// that prefixes the step's command with the emulator) and network isolation beyond host/none (the
+// network mode of ProcessMeta handed to an executor that sets up the namespace).
+import type { Executor } from "./executor.ts";
+import type { LogLimits } from "./log-limit.ts";
+import { RuncExecutor } from "./runc/executor.ts";
+
+/** The settings an executor reads (control/config.ts's KitConfig has them). */
+export type ExecutorSettings = {
+  runc: { path: string | undefined; stateRoot: string };
+  stepLogs: LogLimits;
+};
+
+/** The executor for the cache root `root`; it looks for its runtime only when a step first needs it. */
+export function openExecutor(settings: ExecutorSettings, root: string): Executor {
+  return new RuncExecutor({ root, runc: settings.runc, logLimits: settings.stepLogs });
+}
