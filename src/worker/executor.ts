@@ -65,6 +65,12 @@ export type RunOutcome = {
 
 export type Executor = {
   /**
+   * Readies the executor for a step, before the caller mounts anything for it: fails early when the
+   * runtime is missing, and starts whatever cleans up after a killed kitbuild (so a kill while the
+   * step's mounts are prepared, or while it waits for a locked cache mount, leaves nothing behind).
+   */
+  prepare(): void;
+  /**
    * Runs the process to completion. A non-zero exit is an outcome, not an error; errors are the
    * executor's own (E_RUNC_*, E_RUN_USER, E_RUN_SSH, …). Safe to call concurrently; nothing is left
    * to release when it settles.

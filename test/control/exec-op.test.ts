@@ -25,8 +25,13 @@ type Seen = { process: RunRequest["process"]; env: string[]; mounts: unknown[]; 
 class FakeExecutor implements Executor {
   readonly seen: Seen[] = [];
   cleanups = 0;
+  prepared = 0;
 
   constructor(private readonly exitCode: number) {}
+
+  prepare(): void {
+    this.prepared++;
+  }
 
   async run(req: RunRequest): Promise<RunOutcome> {
     // A scratch rootfs has no /etc/passwd: root's home is "/", as the runc executor resolves it.
@@ -96,6 +101,7 @@ describe.skipIf(skip)("exec op on a fake executor", () => {
       expect(readFileSync(`${rootfs}/data/root.txt`, "utf8")).toBe("root");
     });
     expect(fake.cleanups).toBe(1);
+    expect(fake.prepared).toBe(1);
     expect(fake.seen).toHaveLength(1);
     const seen = fake.seen[0] as Seen;
     expect(seen.process).toMatchObject({ args: ["/bin/sh", "-c", "true"], cwd: "/work", user: "", hostname: undefined, network: "none", security: "sandbox" });

@@ -25,6 +25,7 @@ export function execRunner(session: BuildSession, op: ExecOp, contextInputs: Con
 
 async function runExec(session: BuildSession, op: ExecOp, inputs: BuildRef[], ctx: ExecContext): Promise<BuildRef[]> {
   if (op.security === "insecure" && !session.exec.allows("security.insecure")) throw entitlementError("security.insecure");
+  session.env.executor.prepare();
   await using mounts = await prepareMounts({
     session, op, inputs, signal: ctx.signal,
     onCacheWait: (cacheId) => ctx.progress.status(`waiting for the locked cache mount "${cacheId}"`, 0),

@@ -32,6 +32,10 @@ export class RuncExecutor implements Executor {
 
   constructor(private readonly opts: RuncExecutorOptions) {}
 
+  prepare(): void {
+    ensureReaper(this.runc(), this.opts.root);
+  }
+
   async run(req: RunRequest): Promise<RunOutcome> {
     const runc = this.runc();
     const helpers = ensureReaper(runc, this.opts.root);
