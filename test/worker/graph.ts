@@ -8,7 +8,7 @@ import type { ExecMount, ExecOp } from "../../src/llb/ops.ts";
 import { hostPlatform } from "../../src/oci/platform.ts";
 import { readConfig } from "../../src/control/config.ts";
 import { openEnvironment } from "../../src/control/environment.ts";
-import { type BuildRef, snapshotIdOf } from "../../src/control/refs.ts";
+import { snapshotIdOf } from "../../src/control/refs.ts";
 import { BuildSession } from "../../src/control/session.ts";
 import { definitionSolver } from "../../src/control/solve-definition.ts";
 import type { ProgressEvent } from "../../src/util/progress.ts";

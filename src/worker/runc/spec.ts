@@ -41,7 +41,7 @@ function etcMounts(files: SpecInput["etcFiles"]): OciMount[] {
 }
 
 /** The step's mounts sorted so parents are mounted before what lies inside them; a later duplicate wins. */
-export function orderMounts(mounts: OciMount[]): OciMount[] {
+function orderMounts(mounts: OciMount[]): OciMount[] {
   const byDest = new Map<string, OciMount>();
   for (const m of mounts) byDest.set(m.destination, m);
   return [...byDest.values()].sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));

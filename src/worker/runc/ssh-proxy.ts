@@ -53,7 +53,7 @@ export async function startAgentProxy(path: string, agentSocket: string, opts: P
 }
 
 /** Splits the client's byte stream into agent messages and lets through only the allowed ones. */
-export function requestFilter(forward: (frame: Buffer) => void, reply: (data: Buffer) => void, fail: () => void): (chunk: Buffer) => void {
+function requestFilter(forward: (frame: Buffer) => void, reply: (data: Buffer) => void, fail: () => void): (chunk: Buffer) => void {
   let pending = Buffer.alloc(0);
   return (chunk) => {
     pending = Buffer.concat([pending, chunk]);

@@ -7,7 +7,7 @@ import { KitError, errnoCode } from "../../util/errors.ts";
 export type SecretSource = { id: string; file?: string; env?: string };
 
 /** BuildKit's cap on one secret's size. */
-export const MAX_SECRET_SIZE = 500 * 1024;
+const MAX_SECRET_SIZE = 500 * 1024;
 
 export class SecretStore {
   private readonly sources = new Map<string, { file?: string; env?: string }>();

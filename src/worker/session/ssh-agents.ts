@@ -10,7 +10,7 @@ import type { HelperTracker } from "../executor.ts";
 
 export type SshSource = { id: string; paths: string[] };
 
-export const DEFAULT_SSH_ID = "default";
+const DEFAULT_SSH_ID = "default";
 
 type Agent = { kind: "socket"; path: string } | { kind: "keys"; keys: string[]; started?: Promise<string> };
 
