@@ -1,6 +1,7 @@
 // `kitbuild build` flags, parsed the way docker buildx parses them (pflag rules): `--flag value`,
 // `--flag=value`, `-f value`, `-fvalue`, repeatable flags, `--` to end flags.
-import type { OutputSpec } from "../exporter/image-options.ts";
+import { cpus } from "node:os";
+import type { BuildRequest, FrontendAttrs } from "../control/request.ts";
 import { KitError } from "../util/errors.ts";
 import { parseOutputs, splitCsv } from "./output-flags.ts";
 import { ENTITLEMENTS, type Entitlement } from "../worker/runc/exec-services.ts";
@@ -9,25 +10,11 @@ import type { SshSource } from "../worker/runc/ssh-agents.ts";
 
 export type ProgressMode = "auto" | "tty" | "plain" | "rawjson" | "quiet";
 
-export type BuildFlags = {
-  context: string;
-  file: string | undefined;
-  buildArgs: Record<string, string>;
-  target: string | undefined;
-  outputs: OutputSpec[];
+/** The command fills in what the caller's process provides (env, config, stdout). */
+export type BuildFlags = Omit<BuildRequest, "env" | "config" | "stdout"> & {
   progress: ProgressMode;
-  noCache: boolean;
-  noCacheFilter: string[];
-  debugCache: boolean;
-  insecureRegistries: string[];
-  maxParallelism: number | undefined;
-  /** Labels added to the image config (`--label K=V`). */
-  labels: Record<string, string>;
-  iidFile: string | undefined;
-  metadataFile: string | undefined;
-  secrets: SecretSource[];
-  ssh: SshSource[];
-  allow: Entitlement[];
+  /** -f -: the command reads the Dockerfile from stdin (see withDockerfileText). */
+  dockerfileOnStdin: boolean;
 };
 
 type Spec = { kind: "string" | "bool" | "list"; short?: string };
@@ -80,26 +67,40 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   if (progress === "rawjson" && toStdout) throw usage("--progress=rawjson and an output to stdout both need stdout");
   const maxParallelism = str("max-parallelism");
   if (maxParallelism !== undefined && !/^[1-9]\d*$/.test(maxParallelism)) throw usage(`--max-parallelism must be a positive number, got "${maxParallelism}"`);
+  const file = str("file");
   return {
-    context: positionals[0] as string,
-    file: str("file"),
-    buildArgs: parseBuildArgs(list("build-arg"), env),
-    target: str("target"),
-    outputs,
+    frontend: {
+      contextDir: positionals[0] as string,
+      dockerfilePath: file === "-" ? undefined : file,
+      dockerfileText: undefined,
+      buildArgs: parseBuildArgs(list("build-arg"), env),
+      target: str("target"),
+      noCacheFilter: list("no-cache-filter").flatMap((v) => v.split(",")).filter(Boolean),
+    },
+    exports: { outputs, labels: parseLabels(list("label")), iidFile: str("iidfile"), metadataFile: str("metadata-file") },
+    cacheImports: [],
+    cacheExports: [],
+    session: {
+      secrets: list("secret").map(parseSecret),
+      ssh: list("ssh").map(parseSsh),
+      allow: list("allow").flatMap((v) => v.split(",")).filter(Boolean).map(parseEntitlement),
+    },
+    solve: {
+      noCache: bool("no-cache"),
+      maxParallelism: maxParallelism === undefined ? Math.max(2, cpus().length) : Number(maxParallelism),
+      debugCache: bool("debug-cache"),
+    },
+    registry: { insecureRegistries: list("insecure-registry") },
     progress: progress as ProgressMode,
-    noCache: bool("no-cache"),
-    noCacheFilter: list("no-cache-filter").flatMap((v) => v.split(",")).filter(Boolean),
-    debugCache: bool("debug-cache"),
-    insecureRegistries: list("insecure-registry"),
-    maxParallelism: maxParallelism === undefined ? undefined : Number(maxParallelism),
-    labels: parseLabels(list("label")),
-    iidFile: str("iidfile"),
-    metadataFile: str("metadata-file"),
-    secrets: list("secret").map(parseSecret),
-    ssh: list("ssh").map(parseSsh),
-    allow: list("allow").flatMap((v) => v.split(",")).filter(Boolean).map(parseEntitlement),
+    dockerfileOnStdin: file === "-",
   };
 }
+
+/** -f -: the Dockerfile's text, read by the command so that parsing stays synchronous. */
+export async function withDockerfileText(frontend: FrontendAttrs, onStdin: boolean): Promise<FrontendAttrs> {
+  return onStdin ? { ...frontend, dockerfileText: await Bun.stdin.text() } : frontend;
+}
+
 
 function scan(argv: readonly string[]): { values: Map<string, string[]>; positionals: string[] } {
   const values = new Map<string, string[]>();

@@ -1,8 +1,7 @@
 // `kitbuild build [OPTIONS] PATH` (and `kitbuild PATH`): flags as in docker buildx build.
 import { defineCommand } from "citty";
-import { cpus } from "node:os";
 import { build } from "../control/solve.ts";
-import { parseBuildFlags } from "./build-flags.ts";
+import { parseBuildFlags, withDockerfileText } from "./build-flags.ts";
 import { createRenderer } from "./render/renderer.ts";
 import { guarded, type Runtime } from "./runtime.ts";
 
@@ -34,9 +33,9 @@ export function buildCommand(rt: Runtime) {
     },
     run: ({ rawArgs }) =>
       guarded(rt, async () => {
-        const flags = parseBuildFlags(rawArgs, rt.env);
-        const dockerfileText = flags.file === "-" ? await Bun.stdin.text() : undefined;
-        const renderer = createRenderer(flags.progress, {
+        const { progress, dockerfileOnStdin, ...groups } = parseBuildFlags(rawArgs, rt.env);
+        const frontend = await withDockerfileText(groups.frontend, dockerfileOnStdin);
+        const renderer = createRenderer(progress, {
           stderr: rt.stderr,
           stdout: (t) => void rt.stdout(t),
           stderrIsTTY: rt.stderrIsTTY,
@@ -44,28 +43,7 @@ export function buildCommand(rt: Runtime) {
         });
         try {
           const result = await build(
-            {
-              contextDir: flags.context,
-              dockerfilePath: flags.file === "-" ? undefined : flags.file,
-              dockerfileText,
-              buildArgs: flags.buildArgs,
-              target: flags.target,
-              outputs: flags.outputs,
-              labels: flags.labels,
-              iidFile: flags.iidFile,
-              metadataFile: flags.metadataFile,
-              noCache: flags.noCache,
-              noCacheFilter: flags.noCacheFilter,
-              debugCache: flags.debugCache,
-              insecureRegistries: flags.insecureRegistries,
-              maxParallelism: flags.maxParallelism ?? Math.max(2, cpus().length),
-              secrets: flags.secrets,
-              ssh: flags.ssh,
-              allow: flags.allow,
-              env: rt.env,
-              config: rt.config(),
-              stdout: (chunk) => rt.stdout(chunk),
-            },
+            { ...groups, frontend, env: rt.env, config: rt.config(), stdout: (chunk) => rt.stdout(chunk) },
             (e) => renderer.event(e),
             rt.signal,
           );

@@ -2,10 +2,11 @@
 // [build flags] CONTEXT`: what a build would run and the image config it would write, without
 // running anything. Output goes to stdout; errors render as for `build`.
 import { defineCommand } from "citty";
-import { convertOnly, type DebugRequest } from "../control/debug.ts";
+import { convertOnly } from "../control/debug.ts";
+import type { DebugRequest } from "../control/request.ts";
 import { canonicalize } from "../llb/encode.ts";
 import { KitError } from "../util/errors.ts";
-import { parseBuildFlags } from "./build-flags.ts";
+import { parseBuildFlags, withDockerfileText } from "./build-flags.ts";
 import { definitionDot, definitionJson } from "./debug-output.ts";
 import { guarded, type Runtime } from "./runtime.ts";
 
@@ -63,15 +64,7 @@ function takeFormat(argv: readonly string[]): { format: "json" | "dot"; rest: st
 
 async function debugRequest(rt: Runtime, argv: readonly string[]): Promise<DebugRequest> {
   const flags = parseBuildFlags(argv, rt.env);
-  return {
-    contextDir: flags.context,
-    dockerfilePath: flags.file === "-" ? undefined : flags.file,
-    dockerfileText: flags.file === "-" ? await Bun.stdin.text() : undefined,
-    buildArgs: flags.buildArgs,
-    target: flags.target,
-    noCacheFilter: flags.noCacheFilter,
-    insecureRegistries: flags.insecureRegistries,
-    env: rt.env,
-    config: rt.config(),
-  };
+  const frontend = await withDockerfileText(flags.frontend, flags.dockerfileOnStdin);
+  return { frontend, registry: flags.registry, env: rt.env, config: rt.config() };
 }
+

@@ -10,15 +10,13 @@ describe("parseBuildFlags", () => {
       { FROM_ENV: "env value" },
     );
     expect(f).toMatchObject({
-      context: ".",
-      file: "ci.Dockerfile",
-      buildArgs: { A: "1", B: "x=y", FROM_ENV: "env value" },
-      target: "test",
-      outputs: [{ type: "local", dest: "out" }],
-      noCache: true,
+      frontend: { contextDir: ".", dockerfilePath: "ci.Dockerfile", buildArgs: { A: "1", B: "x=y", FROM_ENV: "env value" }, target: "test" },
+      exports: { outputs: [{ type: "local", dest: "out" }] },
+      solve: { noCache: true },
       progress: "plain",
+      dockerfileOnStdin: false,
     });
-    expect(parseBuildFlags(["-q", "--no-cache=false", "dir"], {})).toMatchObject({ progress: "quiet", noCache: false, context: "dir" });
+    expect(parseBuildFlags(["-q", "--no-cache=false", "dir"], {})).toMatchObject({ progress: "quiet", solve: { noCache: false }, frontend: { contextDir: "dir" } });
   });
 
   test("outputs: type=local, type=tar, and the shorthands", () => {
@@ -41,6 +39,22 @@ describe("parseBuildFlags", () => {
       expect(code).toBe("E_USAGE");
     }
   });
+
+  test("every flag lands in its group of the request", () => {
+    const f = parseBuildFlags(
+      ["-f-", "--no-cache-filter", "a,b", "--insecure-registry", "r:5000", "--label", "k=v", "--iidfile", "id", "--metadata-file", "m.json", "--max-parallelism", "3", "--debug-cache", "-t", "x/y", "--push", "ctx"],
+      {},
+    );
+    expect(f).toMatchObject({
+      frontend: { contextDir: "ctx", dockerfilePath: undefined, dockerfileText: undefined, noCacheFilter: ["a", "b"] },
+      exports: { labels: { k: "v" }, iidFile: "id", metadataFile: "m.json", outputs: [{ type: "image", push: true, names: ["x/y"] }] },
+      cacheImports: [],
+      cacheExports: [],
+      solve: { noCache: false, maxParallelism: 3, debugCache: true },
+      registry: { insecureRegistries: ["r:5000"] },
+      dockerfileOnStdin: true,
+    });
+  });
 });
 
 describe("--secret, --ssh and --allow", () => {
@@ -60,7 +74,7 @@ describe("--secret, --ssh and --allow", () => {
     expect(parseSsh("git=/run/agent.sock")).toEqual({ id: "git", paths: ["/run/agent.sock"] });
     expect(parseSsh("keys=/a/id_ed25519,/b/id_rsa")).toEqual({ id: "keys", paths: ["/a/id_ed25519", "/b/id_rsa"] });
     const f = parseBuildFlags(["--secret", "id=a,src=f", "--ssh", "default", "--allow", "security.insecure,network.host", "."], {});
-    expect(f).toMatchObject({ secrets: [{ id: "a", file: "f" }], ssh: [{ id: "default", paths: [] }], allow: ["security.insecure", "network.host"] });
+    expect(f.session).toEqual({ secrets: [{ id: "a", file: "f" }], ssh: [{ id: "default", paths: [] }], allow: ["security.insecure", "network.host"] });
     expect(() => parseBuildFlags(["--allow", "device", "."], {})).toThrow('unknown entitlement "device"');
   });
 });
