@@ -1,6 +1,7 @@
 // `kitbuild build` flags, parsed as docker buildx parses them.
 import { describe, expect, test } from "bun:test";
-import { parseBuildFlags, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
+import { helpArgs } from "../../src/cli/build-flag-table.ts";
+import { parseBuildFlags, parseDebugFlags, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
 import { parseOutput } from "../../src/cli/output-flags.ts";
 
 describe("parseBuildFlags", () => {
@@ -54,6 +55,50 @@ describe("parseBuildFlags", () => {
       registry: { insecureRegistries: ["r:5000"] },
       dockerfileOnStdin: true,
     });
+  });
+});
+
+describe("parseDebugFlags", () => {
+  test("takes the conversion's flags, and --format for debug llb", () => {
+    const f = parseDebugFlags("debug llb", ["--format=dot", "-f", "x.Dockerfile", "--build-arg", "A=1", "--target", "t", "--no-cache-filter", "s", "--insecure-registry", "r", "."], {});
+    expect(f).toEqual({
+      frontend: { contextDir: ".", dockerfilePath: "x.Dockerfile", dockerfileText: undefined, buildArgs: { A: "1" }, target: "t", noCacheFilter: ["s"] },
+      registry: { insecureRegistries: ["r"] },
+      format: "dot",
+      dockerfileOnStdin: false,
+    });
+    expect(parseDebugFlags("debug image-config", ["."], {}).format).toBe("json");
+  });
+
+  test("refuses a flag it does not take instead of ignoring it", () => {
+    const cases: [Parameters<typeof parseDebugFlags>[0], string[], string][] = [
+      ["debug llb", ["--push", "."], "unknown flag: --push"],
+      ["debug llb", ["-t", "x", "."], "unknown shorthand flag: 't' in -t"],
+      ["debug image-config", ["--format", "dot", "."], "unknown flag: --format"],
+      ["debug image-config", ["--no-cache", "."], "unknown flag: --no-cache"],
+      ["debug llb", ["--format", "svg", "."], 'invalid --format "svg"'],
+    ];
+    for (const [command, argv, message] of cases) {
+      let err: { code?: string; message?: string; hint?: string } | undefined;
+      try {
+        parseDebugFlags(command, argv, {});
+      } catch (e) {
+        err = e as typeof err;
+      }
+      expect(err).toMatchObject({ code: "E_USAGE", message });
+    }
+  });
+});
+
+describe("the flag table", () => {
+  test("--help lists what each command parses", () => {
+    expect(Object.keys(helpArgs("debug image-config"))).toEqual(["context", "file", "build-arg", "target", "no-cache-filter", "insecure-registry"]);
+    expect(Object.keys(helpArgs("debug llb"))).toEqual(["context", "file", "build-arg", "target", "no-cache-filter", "insecure-registry", "format"]);
+    const build = helpArgs("build");
+    expect(build.file).toMatchObject({ type: "string", alias: "f" });
+    expect(build.quiet).toMatchObject({ type: "boolean", alias: "q" });
+    expect(build.platform).toBeUndefined();
+    expect(Object.keys(build)).toHaveLength(21);
   });
 });
 
