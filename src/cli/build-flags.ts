@@ -1,7 +1,9 @@
-// `kitbuild build` flags, parsed the way docker buildx parses them (pflag rules): `--flag value`,
-// `--flag=value`, `-f value`, `-fvalue`, repeatable flags, `--` to end flags.
-import type { OutputSpec } from "../exporter/image-options.ts";
-import { KitError } from "../util/errors.ts";
+// The flags of `kitbuild build` and `kitbuild debug` turned into the groups of a build request
+// (control/request.ts), plus what only the command uses (the progress mode, the --format of debug
+// llb). The flags themselves are declared and scanned in build-flag-table.ts.
+import { cpus } from "node:os";
+import type { BuildRequest, DebugRequest, FrontendAttrs, RegistryOptions } from "../control/request.ts";
+import { type FlagCommand, type ScannedFlags, scanFlags, usageError } from "./build-flag-table.ts";
 import { parseOutputs, splitCsv } from "./output-flags.ts";
 import { ENTITLEMENTS, type Entitlement } from "../worker/session/exec-services.ts";
 import type { SecretSource } from "../worker/session/secrets.ts";
@@ -9,66 +11,25 @@ import type { SshSource } from "../worker/session/ssh-agents.ts";
 
 export type ProgressMode = "auto" | "tty" | "plain" | "rawjson" | "quiet";
 
-export type BuildFlags = {
-  context: string;
-  file: string | undefined;
-  buildArgs: Record<string, string>;
-  target: string | undefined;
-  outputs: OutputSpec[];
+/** The command fills in what the caller's process provides (env, config, stdout). */
+export type BuildFlags = Omit<BuildRequest, "env" | "config" | "stdout"> & {
   progress: ProgressMode;
-  noCache: boolean;
-  noCacheFilter: string[];
-  debugCache: boolean;
-  insecureRegistries: string[];
-  maxParallelism: number | undefined;
-  /** Labels added to the image config (`--label K=V`). */
-  labels: Record<string, string>;
-  iidFile: string | undefined;
-  metadataFile: string | undefined;
-  secrets: SecretSource[];
-  ssh: SshSource[];
-  allow: Entitlement[];
+  /** -f -: the command reads the Dockerfile from stdin (see withDockerfileText). */
+  dockerfileOnStdin: boolean;
 };
 
-type Spec = { kind: "string" | "bool" | "list"; short?: string };
-
-const SPECS: Record<string, Spec> = {
-  file: { kind: "string", short: "f" },
-  "build-arg": { kind: "list" },
-  target: { kind: "string" },
-  output: { kind: "list", short: "o" },
-  progress: { kind: "string" },
-  quiet: { kind: "bool", short: "q" },
-  "no-cache": { kind: "bool" },
-  "no-cache-filter": { kind: "list" },
-  "debug-cache": { kind: "bool" },
-  "insecure-registry": { kind: "list" },
-  "max-parallelism": { kind: "string" },
-  platform: { kind: "string" },
-  tag: { kind: "list", short: "t" },
-  push: { kind: "bool" },
-  load: { kind: "bool" },
-  label: { kind: "list" },
-  iidfile: { kind: "string" },
-  "metadata-file": { kind: "string" },
-  secret: { kind: "list" },
-  ssh: { kind: "list" },
-  allow: { kind: "list" },
+export type DebugFlags = Pick<DebugRequest, "frontend" | "registry"> & {
+  /** debug llb's --format (json for debug image-config, which takes none). */
+  format: "json" | "dot";
+  dockerfileOnStdin: boolean;
 };
 
-const usage = (message: string, hint?: string) => new KitError("E_USAGE", message, { hint: hint ?? "see kitbuild build --help" });
+const usage = (message: string, hint?: string) => usageError("build", message, hint);
 
 export function parseBuildFlags(argv: readonly string[], env: Record<string, string | undefined>): BuildFlags {
-  const { values, positionals } = scan(argv);
-  if (positionals.length !== 1) {
-    throw usage(positionals.length === 0 ? "a build context is required" : `expected one build context, got ${positionals.length}: ${positionals.join(" ")}`, "usage: kitbuild build [OPTIONS] PATH (for example: kitbuild .)");
-  }
-  const str = (n: string) => values.get(n)?.at(-1);
-  const list = (n: string) => values.get(n) ?? [];
-  const bool = (n: string) => {
-    const v = str(n);
-    return v !== undefined && v !== "false";
-  };
+  const flags = scanFlags("build", argv);
+  const { str, list, bool } = flags;
+  const contextDir = contextArg("build", flags);
   const platform = str("platform");
   if (platform !== undefined) throw usage(`--platform "${platform}" is not supported yet`, "kitbuild builds for the host's platform in this version; drop --platform");
   const progress = bool("quiet") ? "quiet" : (str("progress") ?? "auto");
@@ -81,69 +42,63 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   const maxParallelism = str("max-parallelism");
   if (maxParallelism !== undefined && !/^[1-9]\d*$/.test(maxParallelism)) throw usage(`--max-parallelism must be a positive number, got "${maxParallelism}"`);
   return {
-    context: positionals[0] as string,
-    file: str("file"),
-    buildArgs: parseBuildArgs(list("build-arg"), env),
-    target: str("target"),
-    outputs,
+    frontend: frontendAttrs(contextDir, flags, env),
+    exports: { outputs, labels: parseLabels(list("label")), iidFile: str("iidfile"), metadataFile: str("metadata-file") },
+    cacheImports: [],
+    cacheExports: [],
+    session: {
+      secrets: list("secret").map(parseSecret),
+      ssh: list("ssh").map(parseSsh),
+      allow: list("allow").flatMap((v) => v.split(",")).filter(Boolean).map(parseEntitlement),
+    },
+    solve: {
+      noCache: bool("no-cache"),
+      maxParallelism: maxParallelism === undefined ? Math.max(2, cpus().length) : Number(maxParallelism),
+      debugCache: bool("debug-cache"),
+    },
+    registry: registryOptions(flags),
     progress: progress as ProgressMode,
-    noCache: bool("no-cache"),
-    noCacheFilter: list("no-cache-filter").flatMap((v) => v.split(",")).filter(Boolean),
-    debugCache: bool("debug-cache"),
-    insecureRegistries: list("insecure-registry"),
-    maxParallelism: maxParallelism === undefined ? undefined : Number(maxParallelism),
-    labels: parseLabels(list("label")),
-    iidFile: str("iidfile"),
-    metadataFile: str("metadata-file"),
-    secrets: list("secret").map(parseSecret),
-    ssh: list("ssh").map(parseSsh),
-    allow: list("allow").flatMap((v) => v.split(",")).filter(Boolean).map(parseEntitlement),
+    dockerfileOnStdin: str("file") === "-",
   };
 }
 
-function scan(argv: readonly string[]): { values: Map<string, string[]>; positionals: string[] } {
-  const values = new Map<string, string[]>();
-  const positionals: string[] = [];
-  const set = (name: string, value: string) => values.set(name, [...(values.get(name) ?? []), value]);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-") {
-      positionals.push(arg);
-      continue;
-    }
-    let name: string;
-    let inline: string | undefined;
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      inline = eq < 0 ? undefined : arg.slice(eq + 1);
-    } else {
-      const short = arg[1] as string;
-      const found = Object.entries(SPECS).find(([, s]) => s.short === short);
-      if (!found) throw usage(`unknown shorthand flag: '${short}' in ${arg}`);
-      name = found[0];
-      const rest = arg.slice(2);
-      inline = rest === "" ? undefined : rest.startsWith("=") ? rest.slice(1) : rest;
-      if (found[1].kind === "bool" && rest !== "") throw usage(`unknown shorthand flag in ${arg}`);
-    }
-    const spec = SPECS[name];
-    if (!spec) throw usage(`unknown flag: --${name}`);
-    if (spec.kind === "bool") {
-      if (inline !== undefined && !/^(true|false|1|0)$/i.test(inline)) throw usage(`invalid boolean value "${inline}" for --${name}`);
-      set(name, inline === undefined ? "true" : /^(true|1)$/i.test(inline) ? "true" : "false");
-      continue;
-    }
-    if (inline === undefined) {
-      if (i + 1 >= argv.length) throw usage(`flag needs an argument: --${name}`);
-      inline = argv[++i] as string;
-    }
-    set(name, inline);
+export function parseDebugFlags(command: "debug llb" | "debug image-config", argv: readonly string[], env: Record<string, string | undefined>): DebugFlags {
+  const flags = scanFlags(command, argv);
+  const format = flags.str("format") ?? "json";
+  if (format !== "json" && format !== "dot") {
+    throw usageError(command, `invalid --format "${format}"`, "use --format json or --format dot");
   }
-  return { values, positionals };
+  return { frontend: frontendAttrs(contextArg(command, flags), flags, env), registry: registryOptions(flags), format, dockerfileOnStdin: flags.str("file") === "-" };
+}
+
+/** -f -: the Dockerfile's text, read by the command so that parsing stays synchronous. */
+export async function withDockerfileText(frontend: FrontendAttrs, onStdin: boolean): Promise<FrontendAttrs> {
+  return onStdin ? { ...frontend, dockerfileText: await Bun.stdin.text() } : frontend;
+}
+
+/** The one positional: the build context (checked before any flag's value). */
+function contextArg(command: FlagCommand, { positionals }: ScannedFlags): string {
+  if (positionals.length !== 1) {
+    const example = command === "build" ? "kitbuild ." : `kitbuild ${command} .`;
+    throw usageError(command, positionals.length === 0 ? "a build context is required" : `expected one build context, got ${positionals.length}: ${positionals.join(" ")}`, `usage: kitbuild ${command} [OPTIONS] PATH (for example: ${example})`);
+  }
+  return positionals[0] as string;
+}
+
+function frontendAttrs(contextDir: string, { str, list }: ScannedFlags, env: Record<string, string | undefined>): FrontendAttrs {
+  const file = str("file");
+  return {
+    contextDir,
+    dockerfilePath: file === "-" ? undefined : file,
+    dockerfileText: undefined,
+    buildArgs: parseBuildArgs(list("build-arg"), env),
+    target: str("target"),
+    noCacheFilter: list("no-cache-filter").flatMap((v) => v.split(",")).filter(Boolean),
+  };
+}
+
+function registryOptions(flags: ScannedFlags): RegistryOptions {
+  return { insecureRegistries: flags.list("insecure-registry") };
 }
 
 /** `K=V`, or `K` alone to take K's value from the environment (skipped when it is not set). */

@@ -8,25 +8,21 @@ import type { ProgressSink } from "../util/progress.ts";
 import { type BuildEnvironment, openEnvironment } from "./environment.ts";
 import { ExecServices } from "../worker/session/exec-services.ts";
 import { BuildSession } from "./session.ts";
-import { type BuildRequest, convertRequest, loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
-
-export type DebugRequest = Pick<
-  BuildRequest,
-  "contextDir" | "dockerfilePath" | "dockerfileText" | "buildArgs" | "target" | "noCacheFilter" | "insecureRegistries" | "env" | "config"
->;
+import type { DebugRequest } from "./request.ts";
+import { convertRequest, loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
 
 export type DebugResult = ConvertResult & { dockerfile: string };
 
 export async function convertOnly(req: DebugRequest, progress: ProgressSink, signal: AbortSignal): Promise<DebugResult> {
-  const contextDir = resolve(req.contextDir);
-  const dockerfile = loadDockerfile(req, contextDir);
+  const contextDir = resolve(req.frontend.contextDir);
+  const dockerfile = loadDockerfile(req.frontend, contextDir);
   const excludePatterns = parseDockerignore(readDockerignore(contextDir, dockerfile.path));
   const platform = hostPlatform();
   let opened: Promise<BuildEnvironment> | undefined;
   let session: BuildSession | undefined;
   try {
-    const converted = await convertRequest(req, dockerfile, excludePatterns, platform, async (ref, p) => {
-      opened ??= openEnvironment({ config: req.config, env: req.env, insecureRegistries: req.insecureRegistries });
+    const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, async (ref, p) => {
+      opened ??= openEnvironment({ config: req.config, env: req.env, ...req.registry });
       // Nothing runs: the session only resolves images, so it needs no secrets, agents or entitlements.
       session ??= new BuildSession(await opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env }));
       return resolveForFrontend(session, progress, ref, p);

@@ -2,7 +2,6 @@
 // graph (resolving base images), solve it, and export the root filesystem.
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import type { OutputSpec } from "../exporter/image-options.ts";
 import { type ConvertOptions, type ConvertResult, convertDockerfile } from "../frontend/dockerfile/convert/convert.ts";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
 import { hostPlatform } from "../oci/platform.ts";
@@ -11,56 +10,24 @@ import { formatReference, parseReference } from "../registry/reference.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";
-import { type Entitlement, ExecServices } from "../worker/session/exec-services.ts";
-import type { SecretSource } from "../worker/session/secrets.ts";
-import type { SshSource } from "../worker/session/ssh-agents.ts";
-import type { KitConfig } from "./config.ts";
+import { ExecServices } from "../worker/session/exec-services.ts";
 import { openEnvironment } from "./environment.ts";
 import { exportResult, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
-import { type BuildRef, snapshotIdOf } from "./refs.ts";
+import type { BuildRef } from "./refs.ts";
+import type { BuildRequest, FrontendAttrs } from "./request.ts";
 import { BuildSession } from "./session.ts";
 import { definitionSolver } from "./solve-definition.ts";
-
-
-export type BuildRequest = {
-  contextDir: string;
-  /** Path of the Dockerfile; undefined means CONTEXT/Dockerfile. */
-  dockerfilePath: string | undefined;
-  /** The Dockerfile's text when it came on stdin (-f -). */
-  dockerfileText: string | undefined;
-  buildArgs: Record<string, string>;
-  target: string | undefined;
-  outputs: OutputSpec[];
-  /** Labels added to the image config (--label). */
-  labels: Record<string, string>;
-  iidFile: string | undefined;
-  metadataFile: string | undefined;
-  noCache: boolean;
-  noCacheFilter: string[];
-  /** Explain every cache miss (--debug-cache, KITBUILD_DEBUG_CACHE=1). */
-  debugCache: boolean;
-  insecureRegistries: string[];
-  maxParallelism: number;
-  /** --secret, --ssh and --allow: what RUN steps may use. */
-  secrets: SecretSource[];
-  ssh: SshSource[];
-  allow: Entitlement[];
-  env: Record<string, string | undefined>;
-  config: KitConfig;
-  /** Writes bytes to standard output (for `-o type=tar,dest=-`). */
-  stdout: (chunk: Uint8Array) => Promise<void>;
-};
 
 export type BuildResult = { unusedBuildArgs: string[] };
 
 export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal): Promise<BuildResult> {
   const buildTime = Math.floor(Date.now() / 1000);
-  const contextDir = resolve(req.contextDir);
+  const contextDir = resolve(req.frontend.contextDir);
   // Secrets and ssh agents are checked first, as buildx does before it starts a build.
-  await using exec = new ExecServices({ secrets: req.secrets, ssh: req.ssh, allow: req.allow, env: req.env });
+  await using exec = new ExecServices({ ...req.session, env: req.env });
   const dockerfile = await progressTask(progress, "load-dockerfile", "[internal] load build definition from Dockerfile", async (p) => {
-    const loaded = loadDockerfile(req, contextDir);
+    const loaded = loadDockerfile(req.frontend, contextDir);
     p.statusDone(`transferring dockerfile: ${formatBytes(Buffer.byteLength(loaded.text))}`);
     return loaded;
   });
@@ -69,16 +36,16 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     p.statusDone(`transferring context: ${formatBytes(Buffer.byteLength(text))}`);
     return parseDockerignore(text);
   });
-  await using env = await openEnvironment({ config: req.config, env: req.env, insecureRegistries: req.insecureRegistries });
+  await using env = await openEnvironment({ config: req.config, env: req.env, ...req.registry });
   const platform = hostPlatform();
   const session = new BuildSession(env, contextDir, platform, signal, exec);
-  const converted = await convertRequest(req, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
+  const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
   const denied = deniedEntitlement(converted.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
   const solver = definitionSolver(session, converted.definition, {
-    explainMisses: req.debugCache || req.config.debugCache,
-    maxParallelism: req.maxParallelism,
-    noCache: req.noCache,
+    explainMisses: req.solve.debugCache || req.config.debugCache,
+    maxParallelism: req.solve.maxParallelism,
+    noCache: req.solve.noCache,
     progress,
     signal,
   });
@@ -100,7 +67,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
 
 /** The request's Dockerfile as a graph and image config for `platform` (built on the same platform). */
 export function convertRequest(
-  req: Pick<BuildRequest, "buildArgs" | "target" | "noCacheFilter">,
+  frontend: FrontendAttrs,
   dockerfile: LoadedDockerfile,
   excludePatterns: string[],
   platform: Platform,
@@ -109,12 +76,12 @@ export function convertRequest(
   return convertDockerfile({
     source: dockerfile.text,
     filename: dockerfile.name,
-    buildArgs: req.buildArgs,
-    target: req.target,
+    buildArgs: frontend.buildArgs,
+    target: frontend.target,
     platform,
     buildPlatform: platform,
     excludePatterns,
-    noCacheStages: req.noCacheFilter,
+    noCacheStages: frontend.noCacheFilter,
     resolveImage,
   });
 }
@@ -124,19 +91,18 @@ export /**
  * environment (buildx passes the environment's as a build arg).
  */
 function exportRequest(req: BuildRequest, imageConfig: ImageConfig, platform: Platform, buildTime: number): ExportRequest {
-  const epochText = req.buildArgs.SOURCE_DATE_EPOCH ?? req.env.SOURCE_DATE_EPOCH;
+  const epochText = req.frontend.buildArgs.SOURCE_DATE_EPOCH ?? req.env.SOURCE_DATE_EPOCH;
   const epoch = epochText !== undefined && /^\d+$/.test(epochText) ? Number(epochText) : undefined;
   return {
-    outputs: req.outputs, imageConfig, platform, labels: req.labels, sourceDateEpoch: epoch, buildTime,
-    iidFile: req.iidFile, metadataFile: req.metadataFile, stdout: req.stdout, env: req.env,
+    ...req.exports, imageConfig, platform, sourceDateEpoch: epoch, buildTime, stdout: req.stdout, env: req.env,
   };
 }
 
 type LoadedDockerfile = { text: string; path: string | undefined; name: string };
 
-export function loadDockerfile(req: Pick<BuildRequest, "dockerfilePath" | "dockerfileText">, contextDir: string): LoadedDockerfile {
-  if (req.dockerfileText !== undefined) return { text: req.dockerfileText, path: undefined, name: "Dockerfile" };
-  const path = req.dockerfilePath ? resolve(req.dockerfilePath) : `${contextDir}/Dockerfile`;
+export function loadDockerfile(frontend: FrontendAttrs, contextDir: string): LoadedDockerfile {
+  if (frontend.dockerfileText !== undefined) return { text: frontend.dockerfileText, path: undefined, name: "Dockerfile" };
+  const path = frontend.dockerfilePath ? resolve(frontend.dockerfilePath) : `${contextDir}/Dockerfile`;
   try {
     return { text: readFileSync(path, "utf8"), path, name: basename(path) };
   } catch (e) {

@@ -1,6 +1,7 @@
 // `kitbuild build` flags, parsed as docker buildx parses them.
 import { describe, expect, test } from "bun:test";
-import { parseBuildFlags, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
+import { helpArgs } from "../../src/cli/build-flag-table.ts";
+import { parseBuildFlags, parseDebugFlags, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
 import { parseOutput } from "../../src/cli/output-flags.ts";
 
 describe("parseBuildFlags", () => {
@@ -10,15 +11,13 @@ describe("parseBuildFlags", () => {
       { FROM_ENV: "env value" },
     );
     expect(f).toMatchObject({
-      context: ".",
-      file: "ci.Dockerfile",
-      buildArgs: { A: "1", B: "x=y", FROM_ENV: "env value" },
-      target: "test",
-      outputs: [{ type: "local", dest: "out" }],
-      noCache: true,
+      frontend: { contextDir: ".", dockerfilePath: "ci.Dockerfile", buildArgs: { A: "1", B: "x=y", FROM_ENV: "env value" }, target: "test" },
+      exports: { outputs: [{ type: "local", dest: "out" }] },
+      solve: { noCache: true },
       progress: "plain",
+      dockerfileOnStdin: false,
     });
-    expect(parseBuildFlags(["-q", "--no-cache=false", "dir"], {})).toMatchObject({ progress: "quiet", noCache: false, context: "dir" });
+    expect(parseBuildFlags(["-q", "--no-cache=false", "dir"], {})).toMatchObject({ progress: "quiet", solve: { noCache: false }, frontend: { contextDir: "dir" } });
   });
 
   test("outputs: type=local, type=tar, and the shorthands", () => {
@@ -41,6 +40,66 @@ describe("parseBuildFlags", () => {
       expect(code).toBe("E_USAGE");
     }
   });
+
+  test("every flag lands in its group of the request", () => {
+    const f = parseBuildFlags(
+      ["-f-", "--no-cache-filter", "a,b", "--insecure-registry", "r:5000", "--label", "k=v", "--iidfile", "id", "--metadata-file", "m.json", "--max-parallelism", "3", "--debug-cache", "-t", "x/y", "--push", "ctx"],
+      {},
+    );
+    expect(f).toMatchObject({
+      frontend: { contextDir: "ctx", dockerfilePath: undefined, dockerfileText: undefined, noCacheFilter: ["a", "b"] },
+      exports: { labels: { k: "v" }, iidFile: "id", metadataFile: "m.json", outputs: [{ type: "image", push: true, names: ["x/y"] }] },
+      cacheImports: [],
+      cacheExports: [],
+      solve: { noCache: false, maxParallelism: 3, debugCache: true },
+      registry: { insecureRegistries: ["r:5000"] },
+      dockerfileOnStdin: true,
+    });
+  });
+});
+
+describe("parseDebugFlags", () => {
+  test("takes the conversion's flags, and --format for debug llb", () => {
+    const f = parseDebugFlags("debug llb", ["--format=dot", "-f", "x.Dockerfile", "--build-arg", "A=1", "--target", "t", "--no-cache-filter", "s", "--insecure-registry", "r", "."], {});
+    expect(f).toEqual({
+      frontend: { contextDir: ".", dockerfilePath: "x.Dockerfile", dockerfileText: undefined, buildArgs: { A: "1" }, target: "t", noCacheFilter: ["s"] },
+      registry: { insecureRegistries: ["r"] },
+      format: "dot",
+      dockerfileOnStdin: false,
+    });
+    expect(parseDebugFlags("debug image-config", ["."], {}).format).toBe("json");
+  });
+
+  test("refuses a flag it does not take instead of ignoring it", () => {
+    const cases: [Parameters<typeof parseDebugFlags>[0], string[], string][] = [
+      ["debug llb", ["--push", "."], "unknown flag: --push"],
+      ["debug llb", ["-t", "x", "."], "unknown shorthand flag: 't' in -t"],
+      ["debug image-config", ["--format", "dot", "."], "unknown flag: --format"],
+      ["debug image-config", ["--no-cache", "."], "unknown flag: --no-cache"],
+      ["debug llb", ["--format", "svg", "."], 'invalid --format "svg"'],
+    ];
+    for (const [command, argv, message] of cases) {
+      let err: { code?: string; message?: string; hint?: string } | undefined;
+      try {
+        parseDebugFlags(command, argv, {});
+      } catch (e) {
+        err = e as typeof err;
+      }
+      expect(err).toMatchObject({ code: "E_USAGE", message });
+    }
+  });
+});
+
+describe("the flag table", () => {
+  test("--help lists what each command parses", () => {
+    expect(Object.keys(helpArgs("debug image-config"))).toEqual(["context", "file", "build-arg", "target", "no-cache-filter", "insecure-registry"]);
+    expect(Object.keys(helpArgs("debug llb"))).toEqual(["context", "file", "build-arg", "target", "no-cache-filter", "insecure-registry", "format"]);
+    const build = helpArgs("build");
+    expect(build.file).toMatchObject({ type: "string", alias: "f" });
+    expect(build.quiet).toMatchObject({ type: "boolean", alias: "q" });
+    expect(build.platform).toBeUndefined();
+    expect(Object.keys(build)).toHaveLength(21);
+  });
 });
 
 describe("--secret, --ssh and --allow", () => {
@@ -60,7 +119,7 @@ describe("--secret, --ssh and --allow", () => {
     expect(parseSsh("git=/run/agent.sock")).toEqual({ id: "git", paths: ["/run/agent.sock"] });
     expect(parseSsh("keys=/a/id_ed25519,/b/id_rsa")).toEqual({ id: "keys", paths: ["/a/id_ed25519", "/b/id_rsa"] });
     const f = parseBuildFlags(["--secret", "id=a,src=f", "--ssh", "default", "--allow", "security.insecure,network.host", "."], {});
-    expect(f).toMatchObject({ secrets: [{ id: "a", file: "f" }], ssh: [{ id: "default", paths: [] }], allow: ["security.insecure", "network.host"] });
+    expect(f.session).toEqual({ secrets: [{ id: "a", file: "f" }], ssh: [{ id: "default", paths: [] }], allow: ["security.insecure", "network.host"] });
     expect(() => parseBuildFlags(["--allow", "device", "."], {})).toThrow('unknown entitlement "device"');
   });
 });

@@ -167,6 +167,18 @@ describe("kitbuild command line (compiled binary)", () => {
     expect(none.stderr).toContain("a build context is required");
   });
 
+  test("a flag the command does not take is refused, never ignored", async () => {
+    const unknown = await runKitbuild(["build", "--nope", "."]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown flag: --nope");
+    const push = await runKitbuild(["debug", "llb", "--push", "."]);
+    expect(push.code).toBe(2);
+    expect(push.stderr).toContain("unknown flag: --push\nhint: --push is a flag of kitbuild build; see kitbuild debug llb --help");
+    const help = await runKitbuild(["build", "--help"]);
+    expect(help.code).toBe(0);
+    for (const flag of ["--file", "--build-arg", "--output", "--no-cache-filter", "--metadata-file", "--allow"]) expect(help.stdout).toContain(flag);
+  });
+
   test("a missing Dockerfile is a clear error", async () => {
     const ctx = tempDir("kitbuild-ctx-");
     const res = await runKitbuild(["--progress=plain", ctx], { env: { KITBUILD_ROOT: `${ctx}/root` } });
