@@ -134,6 +134,27 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
     db.close();
   });
 
+  test("settings come from the config file, the environment winning; an unknown one is refused", async () => {
+    const ctx = tempDir("kitbuild-ctx-");
+    writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN seq 1 100\n`);
+    const work = tempDir();
+    const cfg = `${work}/config.toml`;
+    writeFileSync(cfg, `root = "${work}/file-root"\n[step-log]\nmax-size = 64\n`);
+    const res = await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_CONFIG: cfg } });
+    expect(res.code).toBe(0);
+    expect(readdirSync(`${work}/file-root`)).toContain("index.db");
+    expect(res.stderr).toContain("[output clipped, log limit 64B reached]");
+    const env = await runKitbuild(["build", "--progress=plain", "--no-cache", ctx], { env: { KITBUILD_CONFIG: cfg, KITBUILD_ROOT: `${work}/env-root`, KITBUILD_STEP_LOG_MAX_SIZE: "-1" } });
+    expect(env.code).toBe(0);
+    expect(readdirSync(`${work}/env-root`)).toContain("index.db");
+    expect(env.stderr).not.toContain("output clipped");
+    writeFileSync(cfg, 'snapshoter = "native"\n');
+    const bad = await runKitbuild(["build", ctx], { env: { KITBUILD_CONFIG: cfg } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`ERROR: unknown setting "snapshoter" in the config file "${cfg}"`);
+    expect(bad.stderr).toContain("hint: the settings are root, snapshotter");
+  });
+
   test("a Dockerfile syntax error names the file and line, and exits 1", async () => {
     const ctx = tempDir("kitbuild-ctx-");
     writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN echo ok\nCOPPY a b\n`);

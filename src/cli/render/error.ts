@@ -9,7 +9,7 @@ const CONTEXT_AFTER = 1;
 export function renderError(e: KitError, solving = true): string {
   let out = "";
   if (e.location?.lines) out += codeFrame(e.location.file, e.location.startLine, e.location.endLine, e.location.lines);
-  const prefix = !solving || e.code === "E_USAGE" || e.code === "E_CANCELED" ? "" : "failed to solve: ";
+  const prefix = !solving || e.code === "E_USAGE" || e.code === "E_CONFIG" || e.code === "E_CANCELED" ? "" : "failed to solve: ";
   out += `ERROR: ${prefix}${e.message}\n`;
   if (e.hint) out += `hint: ${e.hint}\n`;
   if (e.code === "E_INTERNAL" && e.cause instanceof Error && e.cause.stack) out += `${e.cause.stack}\n`;
