@@ -13,8 +13,8 @@ export function commit(): string {
   return typeof KITBUILD_COMMIT === "string" ? KITBUILD_COMMIT : "dev";
 }
 
-function versionText(env: Record<string, string | undefined>): string {
-  const runcPath = env.KITBUILD_RUNC || Bun.which("runc");
+function versionText(configuredRunc: string | undefined): string {
+  const runcPath = configuredRunc || Bun.which("runc");
   const runc = runcPath ? `${runcVersion(runcPath) ?? "unusable"} (${runcPath})` : "not found (apt-get install runc)";
   return [`kitbuild ${KITBUILD_VERSION} (commit ${commit()})`, `bun ${Bun.version}`, `runc ${runc}`].join("\n");
 }
@@ -24,7 +24,7 @@ export function versionCommand(rt: Runtime) {
     meta: { name: "version", description: "Show the kitbuild version" },
     run: () =>
       guarded(rt, async () => {
-        await rt.stdout(`${versionText(rt.env)}\n`);
+        await rt.stdout(`${versionText(rt.config().runc.path)}\n`);
       }),
   });
 }
