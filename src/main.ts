@@ -1,10 +1,16 @@
 // The entry point: the only place that reads argv, installs signal handlers and sets the exit code.
 import { runMain, defineCommand } from "citty";
-import { createLogger, type Runtime } from "./cli/runtime.ts";
+import { createLogger, guarded, type Runtime } from "./cli/runtime.ts";
 import { type KitConfig, readConfig } from "./control/config.ts";
 import { KitError } from "./util/errors.ts";
 
 const SUBCOMMANDS = ["build", "debug", "version", "du", "prune", "login", "logout"];
+
+/** The commands that use the cache root: a user other than root runs them in a user namespace. */
+const NAMESPACED = ["build", "debug", "du", "prune"];
+
+/** The variable by which a child knows it runs in the user namespace its parent made (cli/user-namespace.ts). */
+const USERNS_ENV = "KITBUILD_USERNS";
 
 /** `kitbuild .` means `kitbuild build .`; `kitbuild --version` means `kitbuild version`. */
 function normalizeArgs(argv: string[]): string[] {
@@ -53,5 +59,21 @@ const main = defineCommand({
   },
 });
 
-await runMain(main, { rawArgs: normalizeArgs(process.argv.slice(2)) });
-process.exitCode = rt.failure ? rt.failure.exitCode : controller.signal.aborted ? 130 : 0;
+const args = normalizeArgs(process.argv.slice(2));
+const wantsHelp = args.includes("--help") || args.includes("-h");
+if (process.env[USERNS_ENV] === undefined && process.getuid?.() !== 0 && NAMESPACED.includes(args[0] as string) && !wantsHelp) {
+  // This process only sets up the namespace and waits: the build runs in the child.
+  let code = 1;
+  await guarded(rt, async () => {
+    const { runInUserNamespace } = await import("./cli/user-namespace.ts");
+    code = await runInUserNamespace(args, process.env, (text) => rt.log.warn(text));
+  }, { solving: false });
+  process.exitCode = rt.failure ? rt.failure.exitCode : code;
+} else {
+  if (process.env[USERNS_ENV] !== undefined) {
+    const { joinUserNamespace } = await import("./cli/user-namespace.ts");
+    joinUserNamespace(() => controller.abort(new KitError("E_CANCELED", "the kitbuild process that started this build is gone")));
+  }
+  await runMain(main, { rawArgs: args });
+  process.exitCode = rt.failure ? rt.failure.exitCode : controller.signal.aborted ? 130 : 0;
+}

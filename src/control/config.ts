@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { errnoCode, KitError } from "../util/errors.ts";
 import { DEFAULT_LOG_LIMITS, type LogLimits } from "../worker/log-limit.ts";
+import type { UserMode } from "../worker/rootless/id-map.ts";
 
 export type SnapshotterName = "overlay" | "native";
 
@@ -23,6 +24,10 @@ export type KitConfig = {
   debugCache: boolean;
   /** The config file that was read, if any (for messages). */
   file: string | undefined;
+  /** Root on the host, or rootless in the user namespace kitbuild made (with its id mapping). */
+  user: UserMode;
+  /** Whether kitbuild runs in a user namespace (its own, or a rootless container's): overlay and runc need other options there. */
+  inUserNamespace: boolean;
 };
 
 type Env = Record<string, string | undefined>;
@@ -41,6 +46,8 @@ const FILE_KEYS = {
 type FileValues = { -readonly [K in keyof typeof FILE_KEYS]?: (typeof FILE_KEYS)[K] extends "string" ? string : (typeof FILE_KEYS)[K] extends "number" ? number : boolean };
 
 export function readConfig(env: Env, isRoot = process.getuid?.() === 0): KitConfig {
+  const user = userMode(env);
+  const hostRoot = isRoot && user.kind === "root";
   const file = readConfigFile(configPath(env), env.KITBUILD_CONFIG !== undefined && env.KITBUILD_CONFIG !== "");
   const f = file.values;
   const snapshotter = env.KITBUILD_SNAPSHOTTER || f.snapshotter || undefined;
@@ -49,16 +56,38 @@ export function readConfig(env: Env, isRoot = process.getuid?.() === 0): KitConf
     throw new KitError("E_USAGE", `unknown snapshotter "${snapshotter}" in ${where}`, { hint: "use overlay or native" });
   }
   return {
-    root: env.KITBUILD_ROOT || f.root || defaultRoot(env, isRoot),
+    root: env.KITBUILD_ROOT || f.root || defaultRoot(env, hostRoot),
     snapshotter,
-    runc: { path: env.KITBUILD_RUNC || f["runc.path"] || undefined, stateRoot: env.KITBUILD_RUNC_ROOT || f["runc.state-root"] || "/run/kitbuild/runc" },
+    runc: { path: env.KITBUILD_RUNC || f["runc.path"] || undefined, stateRoot: env.KITBUILD_RUNC_ROOT || f["runc.state-root"] || (user.kind === "rootless" ? `${user.runtimeDir}/runc` : "/run/kitbuild/runc") },
     stepLogs: {
       maxSize: logLimit(env, "STEP_LOG_MAX_SIZE", f["step-log.max-size"] ?? DEFAULT_LOG_LIMITS.maxSize),
       maxSpeed: logLimit(env, "STEP_LOG_MAX_SPEED", f["step-log.max-speed"] ?? DEFAULT_LOG_LIMITS.maxSpeed),
     },
     debugCache: env.KITBUILD_DEBUG_CACHE === "1" || f["debug-cache"] === true,
     file: file.path,
+    user,
+    inUserNamespace: user.kind === "rootless" || !initialUserNamespace(),
   };
+}
+
+/** The mode the parent process recorded when it made the namespace (cli/user-namespace.ts), else root. */
+function userMode(env: Env): UserMode {
+  const text = env.KITBUILD_USERNS;
+  if (!text) return { kind: "root" };
+  try {
+    return JSON.parse(text) as UserMode;
+  } catch (e) {
+    throw new KitError("E_INTERNAL", "KITBUILD_USERNS is not what kitbuild writes there", { cause: e });
+  }
+}
+
+/** Whether this process sees the initial user namespace's identity map (so it is not in a user namespace). */
+function initialUserNamespace(): boolean {
+  try {
+    return readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/).join(" ") === "0 0 4294967295";
+  } catch {
+    return true;
+  }
 }
 
 /** /var/lib/kitbuild for root, else $XDG_DATA_HOME/kitbuild (~/.local/share/kitbuild). */

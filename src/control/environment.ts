@@ -14,6 +14,7 @@ import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { ImageSource } from "../source/image.ts";
 import { KitError } from "../util/errors.ts";
 import type { KitConfig } from "./config.ts";
+import { checkIdMapping } from "./id-mapping-record.ts";
 import type { Executor } from "../worker/executor.ts";
 import { openExecutor } from "../worker/select.ts";
 
@@ -44,8 +45,9 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   const root = opts.config.root;
   const isRoot = process.getuid?.() === 0;
   if (!isRoot) {
-    throw new KitError("E_USAGE", "kitbuild needs root in this version", {
-      hint: "run it with sudo; rootless builds through user namespaces are planned",
+    // kitbuild's entry point enters a user namespace for other users; this is reached without one.
+    throw new KitError("E_ROOTLESS_SETUP", "kitbuild runs its builds as root or in a user namespace of its own", {
+      hint: "run the kitbuild command itself: for a user other than root it enters a user namespace first",
     });
   }
   try {
@@ -53,11 +55,12 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   } catch (e) {
     throw new KitError("E_CACHE_ROOT", `cannot create the cache root "${root}"`, { cause: e, hint: "set KITBUILD_ROOT to a writable directory" });
   }
+  checkIdMapping(root, opts.config.user);
   const index = new CacheIndex(`${root}/index.db`);
   const claims = new Claims(index.db, isProcessAlive);
   const leases = new Leases(index.db, isProcessAlive);
   const store = new ContentStore(`${root}/content`);
-  const snapshotter = await selectSnapshotter(root, index, opts.config.snapshotter);
+  const snapshotter = await selectSnapshotter(root, index, opts.config.snapshotter, opts.config.inUserNamespace);
   const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials(opts.env) });
   const images = new ImageSource({ registry, store, index, snapshotter, preserveOwner: isRoot });
   const executor = opts.executor ?? openExecutor(opts.config, root);

@@ -20,7 +20,8 @@ export class OverlaySnapshotter implements Snapshotter {
   readonly name = "overlay";
   private readonly records: SnapshotRecords;
 
-  constructor(root: string, index: CacheIndex) {
+  /** `options`: the mount options every overlay of this root gets (FIXED_OPTIONS as root; `userxattr` in a user namespace). */
+  constructor(root: string, index: CacheIndex, private readonly options = FIXED_OPTIONS) {
     this.records = new SnapshotRecords(root, index);
   }
 
@@ -67,7 +68,7 @@ export class OverlaySnapshotter implements Snapshotter {
   private mountOverlay(layers: readonly number[], rest: string, flags: number): Mounted {
     const top = [...layers].reverse();
     const absolute = `lowerdir=${top.map((l) => this.records.fs(l)).join(":")}`;
-    const options = (lower: string) => [lower, rest, FIXED_OPTIONS].filter(Boolean).join(",");
+    const options = (lower: string) => [lower, rest, this.options].filter(Boolean).join(",");
     try {
       if (options(absolute).length <= MAX_MOUNT_DATA) return mountAt(this.records.root, "overlay", "overlay", flags, options(absolute));
       const relative = `lowerdir=${top.map((l) => `${l}/fs`).join(":")}`;

@@ -12,16 +12,35 @@ import type { Snapshotter } from "./snapshotter.ts";
 
 type Name = Snapshotter["name"];
 
-export async function selectSnapshotter(root: string, index: CacheIndex, wanted: Name | undefined): Promise<Snapshotter> {
+/**
+ * Overlay's options, in order of preference: as root kitbuild turns off the features that make
+ * upper dirs hard to diff; in a user namespace overlay needs `userxattr`, which some kernels accept
+ * only without those switches. The first that mounts here is used.
+ */
+const OPTION_CANDIDATES = {
+  host: [FIXED_OPTIONS],
+  userns: [`${FIXED_OPTIONS},userxattr`, "index=off,userxattr", "userxattr"],
+};
+
+export async function selectSnapshotter(root: string, index: CacheIndex, wanted: Name | undefined, inUserNamespace = false): Promise<Snapshotter> {
   const recorded = readRecorded(root);
   if (wanted && recorded && wanted !== recorded) {
     throw new KitError("E_SNAPSHOT_MISMATCH", `the cache in "${root}" holds ${recorded} snapshots and cannot be used with KITBUILD_SNAPSHOTTER=${wanted}`, {
       hint: `unset KITBUILD_SNAPSHOTTER, or set KITBUILD_ROOT to another directory for the ${wanted} snapshotter`,
     });
   }
-  const name = wanted ?? recorded ?? ((await overlayWorks(root)) ? "overlay" : "native");
+  const candidates = inUserNamespace ? OPTION_CANDIDATES.userns : OPTION_CANDIDATES.host;
+  // As root a recorded or forced overlay is used without a probe (its options never change).
+  const needProbe = (wanted ?? recorded) !== "native" && (inUserNamespace || !(wanted ?? recorded));
+  const options = needProbe ? await workingOptions(root, candidates) : candidates[0];
+  const name = wanted ?? recorded ?? (options ? "overlay" : "native");
+  if (name === "overlay" && !options) {
+    throw new KitError("E_SNAPSHOT_MOUNT", "overlayfs does not mount here with the options kitbuild needs", {
+      hint: `use the native snapshotter: KITBUILD_SNAPSHOTTER=native with another KITBUILD_ROOT than "${root}"`,
+    });
+  }
   if (!recorded) record(root, name);
-  return name === "overlay" ? new OverlaySnapshotter(root, index) : new NativeSnapshotter(root, index, process.getuid?.() === 0);
+  return name === "overlay" ? new OverlaySnapshotter(root, index, options) : new NativeSnapshotter(root, index, process.getuid?.() === 0);
 }
 
 function readRecorded(root: string): Name | undefined {
@@ -41,11 +60,16 @@ function record(root: string, name: Name): void {
   renameSync(tmp, `${root}/snapshotter`);
 }
 
-async function overlayWorks(root: string): Promise<boolean> {
+async function workingOptions(root: string, candidates: readonly string[]): Promise<string | undefined> {
+  for (const options of candidates) if (await overlayWorks(root, options)) return options;
+  return undefined;
+}
+
+async function overlayWorks(root: string, options: string): Promise<boolean> {
   const probe = `${root}/tmp/overlay-probe-${process.pid}`;
   try {
     for (const d of ["lower", "upper", "work"]) mkdirSync(`${probe}/${d}`, { recursive: true });
-    await using _m = mountAt(root, "overlay", "overlay", 0, `lowerdir=${probe}/lower,upperdir=${probe}/upper,workdir=${probe}/work,${FIXED_OPTIONS}`);
+    await using _m = mountAt(root, "overlay", "overlay", 0, `lowerdir=${probe}/lower,upperdir=${probe}/upper,workdir=${probe}/work,${options}`);
     return true;
   } catch {
     return false;

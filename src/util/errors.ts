@@ -19,7 +19,8 @@ export type ErrorCode =
   | `E_CACHE_${string}`
   | `E_COPY_${string}`
   | `E_EXPORT_${string}`
-  | `E_FS_${string}`;
+  | `E_FS_${string}`
+  | `E_ROOTLESS_${string}`;
 
 /** A range of lines (1-based, inclusive) in a named source file, with the file's text for a code frame. */
 export type SourceLocation = {

@@ -5,15 +5,21 @@
 // network mode of ProcessMeta handed to an executor that sets up the namespace).
 import type { Executor } from "./executor.ts";
 import type { LogLimits } from "./log-limit.ts";
+import type { UserMode } from "./rootless/id-map.ts";
 import { RuncExecutor } from "./runc/executor.ts";
 
 /** The settings an executor reads (control/config.ts's KitConfig has them). */
 export type ExecutorSettings = {
   runc: { path: string | undefined; stateRoot: string };
   stepLogs: LogLimits;
+  inUserNamespace: boolean;
+  user: UserMode;
 };
 
 /** The executor for the cache root `root`; it looks for its runtime only when a step first needs it. */
 export function openExecutor(settings: ExecutorSettings, root: string): Executor {
-  return new RuncExecutor({ root, runc: settings.runc, logLimits: settings.stepLogs });
+  // In a user namespace runc runs rootless (it detects that itself); the spec leaves out what only
+  // the host's root may do.
+  const userns = settings.inUserNamespace ? { singleId: settings.user.kind === "rootless" && settings.user.single } : undefined;
+  return new RuncExecutor({ root, runc: settings.runc, logLimits: settings.stepLogs, userns });
 }

@@ -22,6 +22,8 @@ export type RuncExecutorOptions = {
   /** runc's binary (undefined: found on PATH) and its state directory. */
   runc: { path: string | undefined; stateRoot: string };
   logLimits: LogLimits;
+  /** Set when kitbuild runs in a user namespace; `singleId` when only one id is mapped. */
+  userns?: { singleId: boolean };
 };
 
 /** Numbers containers across every executor of this process, so ids never collide. */
@@ -53,7 +55,7 @@ export class RuncExecutor implements Executor {
       const spec = runtimeSpec({
         rootfs: req.rootfs, readonlyRoot: req.readonlyRoot, args: p.args, cwd: p.cwd, user, hostname,
         env: processEnv(p, user.home), network: p.network, security: p.security,
-        etcFiles: writeEtcFiles(step.path, hostname, p.network), mounts,
+        etcFiles: writeEtcFiles(step.path, hostname, p.network), mounts, userns: this.opts.userns,
       });
       return await runContainer({
         runc, id, bundle: step.path, spec, progress: req.progress, logLimits: this.opts.logLimits, helpers, signal: req.signal,

@@ -20,10 +20,13 @@ export type SpecInput = {
   /** Host files bind-mounted (read-only) over /etc/resolv.conf, /etc/hosts and /etc/hostname. */
   etcFiles: { resolvConf: string; hosts: string; hostname: string };
   mounts: OciMount[];
+  /** Set in a user namespace: no sysfs without a network namespace of the step's own, no cgroup rules. */
+  userns?: { singleId: boolean };
 };
 
-function kernelMounts(insecure: boolean): OciMount[] {
+function kernelMounts(insecure: boolean, userns: SpecInput["userns"], ownNetwork: boolean): OciMount[] {
   const ro = insecure ? [] : ["ro"];
+  if (userns) return usernsKernelMounts(ro, userns.singleId, ownNetwork);
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
@@ -32,6 +35,25 @@ function kernelMounts(insecure: boolean): OciMount[] {
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", ...ro] },
     { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: [...ro, "nosuid", "noexec", "nodev"] },
+  ];
+}
+
+/**
+ * The kernel filesystems a user namespace may mount: sysfs only in a network namespace the step owns
+ * (else the host's /sys bound read-only), no cgroupfs, devpts without gid=5 when that group is not
+ * mapped.
+ */
+function usernsKernelMounts(ro: string[], singleId: boolean, ownNetwork: boolean): OciMount[] {
+  const sys: OciMount = ownNetwork
+    ? { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", ...ro] }
+    : { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] };
+  return [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", ...(singleId ? [] : ["gid=5"])] },
+    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+    { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+    sys,
   ];
 }
 
@@ -54,7 +76,7 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
   // As BuildKit: a cgroup namespace where the host has cgroup v2.
   if (existsSync("/sys/fs/cgroup/cgroup.controllers")) namespaces.push({ type: "cgroup" });
   const caps = insecure ? allCapabilities() : DEFAULT_CAPS;
-  const mounts = [...kernelMounts(insecure), ...etcMounts(input.etcFiles)];
+  const mounts = [...kernelMounts(insecure, input.userns, input.network === "none"), ...etcMounts(input.etcFiles)];
   return {
     ociVersion: "1.0.2",
     process: {
@@ -76,11 +98,14 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
       namespaces,
       maskedPaths: insecure ? [] : MASKED_PATHS,
       readonlyPaths: insecure ? [] : READONLY_PATHS,
-      resources: {
-        devices: insecure
-          ? [{ allow: true, type: "c", access: "rwm" }, { allow: true, type: "b", access: "rwm" }]
-          : [{ allow: false, access: "rwm" }],
-      },
+      // Device cgroup rules need the host's root; in a user namespace runc binds the devices instead.
+      ...(input.userns ? {} : {
+        resources: {
+          devices: insecure
+            ? [{ allow: true, type: "c", access: "rwm" }, { allow: true, type: "b", access: "rwm" }]
+            : [{ allow: false, access: "rwm" }],
+        },
+      }),
       ...(insecure ? { devices: insecureDevices().map((d) => ({ ...d, fileMode: 0o660, uid: 0, gid: 0 })) } : {}),
     },
   };
