@@ -62,7 +62,10 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   const store = new ContentStore(`${root}/content`);
   const snapshotter = await selectSnapshotter(root, index, opts.config.snapshotter, opts.config.inUserNamespace);
   const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials(opts.env) });
-  const images = new ImageSource({ registry, store, index, snapshotter, preserveOwner: isRoot });
+  // With a single id mapped, base image files of other owners are given to 0 (as podman's
+  // ignore_chown_errors): only the steps that set another owner themselves fail.
+  const singleId = opts.config.user.kind === "rootless" && opts.config.user.single;
+  const images = new ImageSource({ registry, store, index, snapshotter, preserveOwner: isRoot && !singleId });
   const executor = opts.executor ?? openExecutor(opts.config, root);
   await cleanupAfterCrashes(executor, snapshotter, store);
   claims.sweep();

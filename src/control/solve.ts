@@ -17,6 +17,7 @@ import { deniedEntitlement } from "./ops/exec.ts";
 import type { BuildRef } from "./refs.ts";
 import type { BuildRequest, FrontendAttrs } from "./request.ts";
 import { BuildSession } from "./session.ts";
+import { withSingleIdHint } from "./single-id.ts";
 import { definitionSolver } from "./solve-definition.ts";
 
 export type BuildResult = { unusedBuildArgs: string[] };
@@ -53,7 +54,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   try {
     root = await solver.solve();
   } catch (e) {
-    throw locate(e, solver.failedVertex, converted.definition.metadata, dockerfile);
+    throw locate(withSingleIdHint(e, req.config.user), solver.failedVertex, converted.definition.metadata, dockerfile);
   } finally {
     session.close();
   }

@@ -60,6 +60,11 @@ export class KitError extends Error {
     return 1;
   }
 
+  /** The same error with another hint. */
+  withHint(hint: string): KitError {
+    return new KitError(this.code, this.message, { hint, location: this.location, cause: this.cause, details: this.details });
+  }
+
   /** The same error with a location attached, unless it has one already. */
   withLocation(location: SourceLocation | undefined): KitError {
     if (!location || this.location) return this;

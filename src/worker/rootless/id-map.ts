@@ -14,7 +14,7 @@ export type IdMapping = { uids: IdRange[]; gids: IdRange[] };
 export type UserMode =
   | { kind: "root" }
   /** In a user namespace kitbuild made; `single` when only the user is mapped. */
-  | { kind: "rootless"; hostUid: number; hostGid: number; mapping: IdMapping; single: boolean; runtimeDir: string };
+  | { kind: "rootless"; userName: string; hostUid: number; hostGid: number; mapping: IdMapping; single: boolean; runtimeDir: string };
 
 /** The subordinate range of `user` for "uid" or "gid", or undefined when it has none. */
 export function subordinateRange(user: { name: string; id: number }, kind: "uid" | "gid"): { start: number; count: number } | undefined {
@@ -57,6 +57,11 @@ export function mappingFor(uid: number, gid: number): { mapping: IdMapping; sing
 /** The mapping as text, for --version and the cache root's record ("0:1000:1,1:100000:65536"). */
 export function formatMapping(ranges: IdRange[]): string {
   return ranges.map((r) => `${r.inside}:${r.outside}:${r.count}`).join(",");
+}
+
+/** The command that gives `user` a subordinate range (as root). */
+export function addRangeCommand(user: string): string {
+  return `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user}`;
 }
 
 /** Whether `id` (inside the namespace) is mapped. */
