@@ -13,6 +13,7 @@ import { ensureReaper } from "./reaper.ts";
 import { deleteOrphanContainers, findRunc, type Runc, runContainer } from "./run.ts";
 import { runtimeSpec } from "./spec.ts";
 import { openStepDir, removeOrphanStepDirs } from "./step-dir.ts";
+import { canMountProc, NO_PROCESS_SANDBOX_WARNING } from "./process-sandbox.ts";
 import { ociMounts } from "./step-mounts.ts";
 import { resolveUser } from "./user.ts";
 
@@ -31,6 +32,7 @@ let containers = 0;
 
 export class RuncExecutor implements Executor {
   private found: Runc | undefined;
+  private warnedNoSandbox = false;
 
   constructor(private readonly opts: RuncExecutorOptions) {}
 
@@ -55,7 +57,7 @@ export class RuncExecutor implements Executor {
       const spec = runtimeSpec({
         rootfs: req.rootfs, readonlyRoot: req.readonlyRoot, args: p.args, cwd: p.cwd, user, hostname,
         env: processEnv(p, user.home), network: p.network, security: p.security,
-        etcFiles: writeEtcFiles(step.path, hostname, p.network), mounts, userns: this.opts.userns,
+        etcFiles: writeEtcFiles(step.path, hostname, p.network), mounts, userns: this.usernsSpec(req),
       });
       return await runContainer({
         runc, id, bundle: step.path, spec, progress: req.progress, logLimits: this.opts.logLimits, helpers, signal: req.signal,
@@ -63,6 +65,17 @@ export class RuncExecutor implements Executor {
     } finally {
       cleanStubs();
     }
+  }
+
+  /** What the spec needs to know of the user namespace; the first step without a process sandbox warns. */
+  private usernsSpec(req: RunRequest): { singleId: boolean; processSandbox: boolean } | undefined {
+    if (!this.opts.userns) return undefined;
+    const processSandbox = canMountProc();
+    if (!processSandbox && !this.warnedNoSandbox) {
+      this.warnedNoSandbox = true;
+      req.progress.warn(NO_PROCESS_SANDBOX_WARNING);
+    }
+    return { singleId: this.opts.userns.singleId, processSandbox };
   }
 
   async cleanupOrphans(): Promise<void> {

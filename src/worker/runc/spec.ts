@@ -20,13 +20,16 @@ export type SpecInput = {
   /** Host files bind-mounted (read-only) over /etc/resolv.conf, /etc/hosts and /etc/hostname. */
   etcFiles: { resolvConf: string; hosts: string; hostname: string };
   mounts: OciMount[];
-  /** Set in a user namespace: no sysfs without a network namespace of the step's own, no cgroup rules. */
-  userns?: { singleId: boolean };
+  /**
+   * Set in a user namespace: no sysfs without a network namespace of the step's own, no cgroup
+   * rules; without `processSandbox`, no pid namespace and the host's /proc bound in.
+   */
+  userns?: { singleId: boolean; processSandbox: boolean };
 };
 
 function kernelMounts(insecure: boolean, userns: SpecInput["userns"], ownNetwork: boolean): OciMount[] {
   const ro = insecure ? [] : ["ro"];
-  if (userns) return usernsKernelMounts(ro, userns.singleId, ownNetwork);
+  if (userns) return usernsKernelMounts(ro, userns, ownNetwork);
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
@@ -43,12 +46,15 @@ function kernelMounts(insecure: boolean, userns: SpecInput["userns"], ownNetwork
  * (else the host's /sys bound read-only), no cgroupfs, devpts without gid=5 when that group is not
  * mapped.
  */
-function usernsKernelMounts(ro: string[], singleId: boolean, ownNetwork: boolean): OciMount[] {
+function usernsKernelMounts(ro: string[], { singleId, processSandbox }: NonNullable<SpecInput["userns"]>, ownNetwork: boolean): OciMount[] {
   const sys: OciMount = ownNetwork
     ? { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", ...ro] }
     : { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] };
+  const proc: OciMount = processSandbox
+    ? { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] }
+    : { destination: "/proc", type: "bind", source: "/proc", options: ["rbind", "nosuid", "noexec", "nodev"] };
   return [
-    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    proc,
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
     { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", ...(singleId ? [] : ["gid=5"])] },
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
@@ -71,7 +77,7 @@ function orderMounts(mounts: OciMount[]): OciMount[] {
 
 export function runtimeSpec(input: SpecInput): Record<string, unknown> {
   const insecure = input.security === "insecure";
-  const namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  const namespaces = [...(input.userns?.processSandbox === false ? [] : [{ type: "pid" }]), { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   if (input.network === "none") namespaces.push({ type: "network" });
   // As BuildKit: a cgroup namespace where the host has cgroup v2.
   if (existsSync("/sys/fs/cgroup/cgroup.controllers")) namespaces.push({ type: "cgroup" });
