@@ -73,7 +73,7 @@ const interfaces = (text: string) => [...text.matchAll(/^\s*([^\s:|]+):/gm)].map
 describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", () => {
   for (const snapshotter of ["overlay", "native"]) {
     test(`${snapshotter}: the user's layers are root's, with container ids as owners`, async () => {
-      const env = snapshotter === "native" ? { KITBUILD_SNAPSHOTTER: "native" } : {};
+      const env: Record<string, string> = snapshotter === "native" ? { KITBUILD_SNAPSHOTTER: "native" } : {};
       const { work, ctx, root } = workFor(rootless, ISSUE_DOCKERFILE());
       const mine = await buildAs(rootless, work, [...EPOCH, ...ociOut(`${work}/user.tar`), ctx], { KITBUILD_ROOT: root, ...env });
       expect(mine.stderr).not.toContain("no subordinate id range");
