@@ -7,9 +7,8 @@
 // parent: if this process dies, the build is cancelled and cleans up.
 import { spawn } from "node:child_process";
 import { closeSync, lstatSync, mkdirSync, writeSync } from "node:fs";
-import { userInfo } from "node:os";
 import { KitError } from "../util/errors.ts";
-import { addRangeCommand, mappingFor, type IdRange, type UserMode } from "../worker/rootless/id-map.ts";
+import { addRangeCommand, mappingFor, type IdRange, type UserMode, userNameOf } from "../worker/rootless/id-map.ts";
 
 /** The variable that tells the child it runs in the namespace its parent made (internal). */
 const USERNS_ENV = "KITBUILD_USERNS";
@@ -39,8 +38,9 @@ export async function runInUserNamespace(args: string[], env: Env, warn: (text: 
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   const { mapping, single } = mappingFor(uid, gid);
-  if (single) warn(singleIdWarning());
-  const mode: UserMode = { kind: "rootless", userName: userInfo().username, hostUid: uid, hostGid: gid, mapping, single, runtimeDir: runtimeDir(uid, env) };
+  const userName = userNameOf(uid);
+  if (single) warn(singleIdWarning(userName));
+  const mode: UserMode = { kind: "rootless", userName, hostUid: uid, hostGid: gid, mapping, single, runtimeDir: runtimeDir(uid, env) };
   const unshare = Bun.which("unshare", { PATH: env.PATH ?? "" });
   if (!unshare) throw new KitError("E_ROOTLESS_SETUP", "rootless builds need the unshare command, which was not found", { hint: "install util-linux (Debian/Ubuntu: apt-get install util-linux)" });
   const child = spawn(unshare, [...unshareArgs(mode), "--", ...selfCommand(args)], {
@@ -120,8 +120,7 @@ function runtimeDir(uid: number, env: Env): string {
   return dir;
 }
 
-export function singleIdWarning(): string {
-  const user = userInfo().username;
+function singleIdWarning(user: string): string {
   return `no subordinate id range for "${user}" in /etc/subuid and /etc/subgid: building with a single-id mapping: base image files of other owners belong to root in the build, and a step that sets another user or group id fails; add a range with: ${addRangeCommand(user)}`;
 }
 

@@ -3,7 +3,6 @@
 // ranges come from `getsubids` where it exists, else /etc/subuid and /etc/subgid.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { userInfo } from "node:os";
 
 /** One line of a uid_map/gid_map: `inside` .. `inside+count-1` are `outside` .. on the host. */
 export type IdRange = { inside: number; outside: number; count: number };
@@ -38,9 +37,21 @@ function readOrEmpty(path: string): string {
   }
 }
 
+/**
+ * The name of `uid` (through NSS with getent, else /etc/passwd), or the id itself: never $USER, which
+ * cron, systemd units and `env -i` leave unset and anyone may set to another user's name.
+ */
+export function userNameOf(uid: number): string {
+  const res = spawnSync("getent", ["passwd", String(uid)], { encoding: "utf8" });
+  const fromNss = res.status === 0 ? res.stdout.split(":")[0] : undefined;
+  if (fromNss) return fromNss;
+  const line = readOrEmpty("/etc/passwd").split("\n").find((l) => l.split(":")[2] === String(uid));
+  return line?.split(":")[0] || String(uid);
+}
+
 /** The mapping for the calling user: itself as 0, then its subordinate ranges as 1..N (when both exist). */
 export function mappingFor(uid: number, gid: number): { mapping: IdMapping; single: boolean } {
-  const name = userInfo().username;
+  const name = userNameOf(uid);
   const subUid = subordinateRange({ name, id: uid }, "uid");
   const subGid = subordinateRange({ name, id: uid }, "gid");
   const self = (outside: number): IdRange => ({ inside: 0, outside, count: 1 });
@@ -59,9 +70,17 @@ export function formatMapping(ranges: IdRange[]): string {
   return ranges.map((r) => `${r.inside}:${r.outside}:${r.count}`).join(",");
 }
 
-/** The command that gives `user` a subordinate range (as root). */
+/** The command that gives `user` a subordinate range (as root): 65536 ids past every range already given. */
 export function addRangeCommand(user: string): string {
-  return `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user}`;
+  let end = 100000;
+  for (const kind of ["uid", "gid"]) {
+    for (const line of readOrEmpty(`/etc/sub${kind}`).split("\n")) {
+      const [, start, count] = line.trim().split(":");
+      if (start && count && /^\d+$/.test(start) && /^\d+$/.test(count)) end = Math.max(end, Number(start) + Number(count));
+    }
+  }
+  const span = `${end}-${end + 65535}`;
+  return `sudo usermod --add-subuids ${span} --add-subgids ${span} ${user}`;
 }
 
 /** Whether `id` (inside the namespace) is mapped. */
