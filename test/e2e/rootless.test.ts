@@ -7,6 +7,9 @@ import { Database } from "bun:sqlite";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { type RunResult, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 import * as u from "../fixtures/users.ts";
+import { gunzipSync } from "node:zlib";
+import { readTar } from "../../src/archive/tar-reader.ts";
+import { lsetxattr } from "../../src/fs/libc.ts";
 
 const why = u.rootlessUnavailable();
 const skip = skipBecause(why !== undefined, `rootless e2e tests: ${why}`);
@@ -25,7 +28,7 @@ beforeAll(async () => {
 const EPOCH = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"];
 const ociOut = (dest: string) => ["-o", `type=oci,dest=${dest},rewrite-timestamp=true`];
 
-/** The issue's Dockerfile: chown to 1000, COPY --chown, a deleted base file, replaced directories, a setuid copy, USER 1000. */
+/** The issue's Dockerfile: chown to 1000, COPY --chown, a deleted base file, replaced directories, a setuid copy, a file capability, USER 1000. */
 const ISSUE_DOCKERFILE = () =>
   [
     `FROM ${registry}/busybox`,
@@ -33,6 +36,7 @@ const ISSUE_DOCKERFILE = () =>
     "RUN mkdir -p /data/sub && echo data > /data/sub/file && chown -R 1000:1000 /data",
     "RUN rm /bin/vi && rm -rf /usr/sbin && mkdir /usr/sbin && echo new > /usr/sbin/tool && rm -rf /var && echo file > /var",
     "RUN cp /bin/busybox /bin/su-copy && chmod 4755 /bin/su-copy",
+    "ADD caps.tar /caps/",
     "USER 1000",
     "RUN id -u > /data/uid && touch /home/user/mine",
     "",
@@ -44,8 +48,36 @@ function workFor(user: u.TestUser, dockerfile: string): { work: string; ctx: str
   mkdirSync(`${work}/ctx/app`, { recursive: true });
   writeFileSync(`${work}/ctx/Dockerfile`, dockerfile);
   writeFileSync(`${work}/ctx/app/hello.txt`, "hello\n");
+  capsTar(`${work}/ctx`);
   u.chownTree(work, user);
   return { work, ctx: `${work}/ctx`, root: `${work}/root` };
+}
+
+/**
+ * `caps.tar` in `dir`: one file with a file capability (cap_net_raw+ep, as `setcap` writes it: a
+ * revision 2 security.capability xattr), archived by GNU tar with its xattrs.
+ */
+function capsTar(dir: string): void {
+  const tmp = tempDir();
+  writeFileSync(`${tmp}/pinger`, "#!/bin/sh\n", { mode: 0o755 });
+  const cap = Buffer.alloc(20);
+  cap.writeUInt32LE(0x02000001, 0); // VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE
+  cap.writeUInt32LE(1 << 13, 4); // permitted: CAP_NET_RAW
+  lsetxattr(`${tmp}/pinger`, "security.capability", cap);
+  const res = Bun.spawnSync(["tar", "--xattrs", "--xattrs-include=security.capability", "--numeric-owner", "-cf", `${dir}/caps.tar`, "-C", tmp, "pinger"]);
+  if (res.exitCode !== 0) throw new Error(`tar failed: ${res.stderr.toString()}`);
+}
+
+/** The xattrs of `name` in any of an OCI layout's gzipped layers. */
+async function layerXattrs(layout: string, layers: string[], name: string): Promise<Map<string, Buffer> | undefined> {
+  for (const digest of layers) {
+    const raw = gunzipSync(readFileSync(`${layout}/blobs/${digest.replace(":", "/")}`));
+    for await (const { header, body } of readTar((async function* () { yield raw; })())) {
+      for await (const _ of body); // drain
+      if (header.name === name) return header.xattrs;
+    }
+  }
+  return undefined;
 }
 
 /** `kitbuild build --progress=plain ARGS` as `user`, with HOME=work (and USER and LOGNAME, as a login sets them). */
@@ -85,7 +117,7 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
 
       const user = u.ociLayers(`${work}/user.tar`, `${rootWork}/user-layout`);
       const host = u.ociLayers(`${rootWork}/root.tar`, `${rootWork}/root-layout`);
-      expect(user.layers).toHaveLength(6);
+      expect(user.layers).toHaveLength(7);
       expect(user.layers).toEqual(host.layers);
       expect(user.manifest).toBe(host.manifest);
       const listing = user.layers.flatMap((l) => u.layerListing(`${rootWork}/user-layout`, l));
@@ -93,6 +125,10 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
       expect(listing.find((l) => l.endsWith(" app/hello.txt"))).toContain(" 1000/1000 ");
       expect(listing.find((l) => l.endsWith(" bin/su-copy"))).toMatch(/^-rwsr-xr-x 0\/0 /);
       expect(listing.find((l) => l.endsWith(" data/uid"))).toContain(" 1000/1000 ");
+      // The file capability is the one written (revision 2, CAP_NET_RAW), not the v3 form a user
+      // namespace stores on disk.
+      const caps = (await layerXattrs(`${rootWork}/user-layout`, user.layers, "caps/pinger"))?.get("security.capability");
+      expect(caps?.toString("hex")).toBe("0100000200200000000000000000000000000000");
       // No subordinate (host) id leaks into a layer.
       expect(listing.filter((l) => l.split(/\s+/)[1]?.split("/").some((id) => Number(id) >= 65536))).toEqual([]);
     }, 120_000);
@@ -104,7 +140,7 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
     expect((await buildAs(rootless, work, ["-o", `type=local,dest=${work}/out1`, ctx], env)).code).toBe(0);
     const second = await buildAs(rootless, work, ["-o", `type=local,dest=${work}/out2`, ctx], env);
     expect(second.code).toBe(0);
-    expect(stepOutcomes(second.stderr)).toEqual({ "1/6": "CACHED", "2/6": "CACHED", "3/6": "CACHED", "4/6": "CACHED", "5/6": "CACHED", "6/6": "CACHED" });
+    expect(stepOutcomes(second.stderr)).toEqual(Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((n) => [`${n}/7`, "CACHED"])));
     expect(second.stderr).not.toMatch(/^#\d+ \d+\.\d+ /m); // no step printed output: nothing ran
     expect(readFileSync(`${work}/out2/data/uid`, "utf8")).toBe("1000\n");
     expect(lstatSync(`${work}/out2/bin/su-copy`).mode & 0o7777).toBe(0o4755);
