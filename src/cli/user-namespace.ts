@@ -43,6 +43,11 @@ export async function runInUserNamespace(args: string[], env: Env, warn: (text: 
   const mode: UserMode = { kind: "rootless", userName, hostUid: uid, hostGid: gid, mapping, single, runtimeDir: runtimeDir(uid, env) };
   const unshare = Bun.which("unshare", { PATH: env.PATH ?? "" });
   if (!unshare) throw new KitError("E_ROOTLESS_SETUP", "rootless builds need the unshare command, which was not found", { hint: "install util-linux (Debian/Ubuntu: apt-get install util-linux)" });
+  for (const tool of single ? [] : ["newuidmap", "newgidmap"]) {
+    if (!Bun.which(tool, { PATH: env.PATH ?? "" })) {
+      throw new KitError("E_ROOTLESS_SETUP", `rootless builds with subordinate ids need ${tool}, which was not found`, { hint: "install it (Debian/Ubuntu: apt-get install uidmap)" });
+    }
+  }
   const child = spawn(unshare, [...unshareArgs(mode), "--", ...selfCommand(args)], {
     stdio: ["inherit", "inherit", "inherit", "pipe"],
     env: { ...env, [USERNS_ENV]: JSON.stringify(mode) } as NodeJS.ProcessEnv,

@@ -3,7 +3,7 @@
 // ($KITBUILD_CONFIG, else $XDG_CONFIG_HOME/kitbuild/config.toml, else ~/.config/kitbuild/config.toml).
 // Nothing below this file reads a setting from the environment. An unknown key or a value of the
 // wrong type in the file is an error, never ignored.
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { errnoCode, KitError } from "../util/errors.ts";
 import { DEFAULT_LOG_LIMITS, type LogLimits } from "../worker/log-limit.ts";
@@ -58,7 +58,7 @@ export function readConfig(env: Env, isRoot = process.getuid?.() === 0): KitConf
   return {
     root: env.KITBUILD_ROOT || f.root || defaultRoot(env, hostRoot),
     snapshotter,
-    runc: { path: env.KITBUILD_RUNC || f["runc.path"] || undefined, stateRoot: env.KITBUILD_RUNC_ROOT || f["runc.state-root"] || (user.kind === "rootless" ? `${user.runtimeDir}/runc` : "/run/kitbuild/runc") },
+    runc: { path: env.KITBUILD_RUNC || f["runc.path"] || undefined, stateRoot: env.KITBUILD_RUNC_ROOT || f["runc.state-root"] || defaultStateRoot(user) },
     stepLogs: {
       maxSize: logLimit(env, "STEP_LOG_MAX_SIZE", f["step-log.max-size"] ?? DEFAULT_LOG_LIMITS.maxSize),
       maxSpeed: logLimit(env, "STEP_LOG_MAX_SPEED", f["step-log.max-speed"] ?? DEFAULT_LOG_LIMITS.maxSpeed),
@@ -87,6 +87,20 @@ function initialUserNamespace(): boolean {
     return readFileSync("/proc/self/uid_map", "utf8").trim().split(/\s+/).join(" ") === "0 0 4294967295";
   } catch {
     return true;
+  }
+}
+
+/**
+ * runc's state: the rootless user's runtime directory; /run/kitbuild/runc as root, unless /run is not
+ * writable (root of a user namespace kitbuild did not make, such as a rootless container's).
+ */
+function defaultStateRoot(user: UserMode): string {
+  if (user.kind === "rootless") return `${user.runtimeDir}/runc`;
+  try {
+    accessSync("/run", constants.W_OK);
+    return "/run/kitbuild/runc";
+  } catch {
+    return `/tmp/kitbuild-${process.getuid?.() ?? 0}/runc`;
   }
 }
 

@@ -66,7 +66,11 @@ const TAIL_LINES = 10;
 /** Runs the container to completion; the bundle directory is the caller's to remove. */
 export async function runContainer(req: ContainerRun): Promise<RunOutcome> {
   if (req.signal.aborted) throw canceledError(req.signal);
-  mkdirSync(req.runc.root, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(req.runc.root, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new KitError("E_RUNC_STATE", `cannot create runc's state directory "${req.runc.root}"`, { cause: e, hint: "set KITBUILD_RUNC_ROOT to a directory kitbuild may write" });
+  }
   writeFileSync(`${req.bundle}/config.json`, JSON.stringify(req.spec));
   const tail = new TailLines(TAIL_LINES);
   const child = spawn(req.runc.path, ["--root", req.runc.root, "run", "--bundle", req.bundle, req.id], {
