@@ -14,7 +14,7 @@ import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { ImageSource } from "../source/image.ts";
 import { KitError } from "../util/errors.ts";
 import type { KitConfig } from "./config.ts";
-import { checkIdMapping } from "./id-mapping-record.ts";
+import { checkIdMapping, checkRootlessFilesystem } from "./id-mapping-record.ts";
 import type { Executor } from "../worker/executor.ts";
 import { openExecutor } from "../worker/select.ts";
 
@@ -55,6 +55,7 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   } catch (e) {
     throw new KitError("E_CACHE_ROOT", `cannot create the cache root "${root}"`, { cause: e, hint: "set KITBUILD_ROOT to a writable directory" });
   }
+  checkRootlessFilesystem(root, opts.config.user);
   checkIdMapping(root, opts.config.user);
   const index = new CacheIndex(`${root}/index.db`);
   const claims = new Claims(index.db, isProcessAlive);
