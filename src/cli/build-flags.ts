@@ -4,6 +4,7 @@
 import { cpus } from "node:os";
 import type { BuildRequest, DebugRequest, FrontendAttrs, RegistryOptions } from "../control/request.ts";
 import { type FlagCommand, type ScannedFlags, scanFlags, usageError } from "./build-flag-table.ts";
+import { parseCacheFlags } from "./cache-flags.ts";
 import { parseOutputs, splitCsv } from "./output-flags.ts";
 import { ENTITLEMENTS, type Entitlement } from "../worker/session/exec-services.ts";
 import type { SecretSource } from "../worker/session/secrets.ts";
@@ -44,8 +45,8 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   return {
     frontend: frontendAttrs(contextDir, flags, env),
     exports: { outputs, labels: parseLabels(list("label")), iidFile: str("iidfile"), metadataFile: str("metadata-file") },
-    cacheImports: [],
-    cacheExports: [],
+    cacheImports: parseCacheFlags(list("cache-from"), "from"),
+    cacheExports: parseCacheFlags(list("cache-to"), "to"),
     session: {
       secrets: list("secret").map(parseSecret),
       ssh: list("ssh").map(parseSsh),

@@ -4,6 +4,7 @@
 import type { CacheImporter } from "../cache/remote-cache.ts";
 import type { Definition } from "../llb/ops.ts";
 import { type SolveOptions, Solver } from "../solver/scheduler.ts";
+import type { ResultStore, SolverVertex } from "../solver/vertex.ts";
 import { runnerFor } from "./ops/runner-for.ts";
 import type { BuildRef } from "./refs.ts";
 import { indexResultStore } from "./result-store.ts";
@@ -12,13 +13,15 @@ import type { BuildSession } from "./session.ts";
 export type DefinitionSolveOptions = Pick<SolveOptions<BuildRef>, "maxParallelism" | "noCache" | "explainMisses" | "progress" | "signal"> & {
   /** Remote caches asked for the keys the local index misses, in order (none until --cache-from exists). */
   importers?: readonly CacheImporter[];
+  /** Told every result the build finds in a cache or makes, with its key (for cache exports). */
+  onResult?: (key: string, v: SolverVertex, results: BuildRef[]) => void;
 };
 
 /**
  * A solver for `definition` in `session` (which it records as the session's graph). Call solve()
  * on it; after a failure its failedVertex names the vertex that failed. The caller owns the result.
  */
-export function definitionSolver(session: BuildSession, definition: Definition, { importers, ...opts }: DefinitionSolveOptions): Solver<BuildRef> {
+export function definitionSolver(session: BuildSession, definition: Definition, { importers, onResult, ...opts }: DefinitionSolveOptions): Solver<BuildRef> {
   session.definition = definition;
   const ops = new Map(definition.vertices.map((v) => [v.digest, v.vertex.op]));
   const env = session.env;
@@ -26,6 +29,30 @@ export function definitionSolver(session: BuildSession, definition: Definition, 
     ...opts,
     definition,
     runnerFor: (v) => runnerFor(session, v, v.vertex.inputs.map((e) => ops.get(e.digest))),
-    store: indexResultStore(env.index, env.claims, env.leases, session.explainer, importers),
+    store: reporting(indexResultStore(env.index, env.claims, env.leases, session.explainer, importers), onResult),
   });
+}
+
+/** The store, telling `onResult` of each result loaded, saved or finished by another process. */
+function reporting(store: ResultStore<BuildRef>, onResult: DefinitionSolveOptions["onResult"]): ResultStore<BuildRef> {
+  if (!onResult) return store;
+  return {
+    ...store,
+    async load(key, v, signal) {
+      const found = await store.load(key, v, signal);
+      if (found) onResult(key, v, found);
+      return found;
+    },
+    async save(key, v, results, signal, parts) {
+      await store.save(key, v, results, signal, parts);
+      onResult(key, v, results);
+    },
+    ...(store.claim && {
+      claim: async (key, v, progress, signal) => {
+        const claim = await store.claim!(key, v, progress, signal);
+        if (claim.kind === "done") onResult(key, v, claim.results);
+        return claim;
+      },
+    }),
+  };
 }

@@ -40,7 +40,11 @@ export async function pushImage(client: RegistryClient, ref: Reference, plan: Pu
   const unique = [...new Map(plan.blobs.map((b) => [b.desc.digest, b])).values()];
   const blobOpts = (b: BlobToPush): PushBlobOptions => ({ mountFrom: b.mountFrom, chunkSize: opts.chunkSize });
   const pushes = unique.map((b) =>
-    limiter.run(async () => opts.onBlob?.(b.desc, await pushBlob(client, ref, b.desc, b.data, blobOpts(b), signal)), signal),
+    limiter.run(async () => {
+      // Not inside `onBlob?.(…)`: an optional call skips evaluating its arguments when onBlob is unset.
+      const how = await pushBlob(client, ref, b.desc, b.data, blobOpts(b), signal);
+      opts.onBlob?.(b.desc, how);
+    }, signal),
   );
   // Settle all before failing, so no upload is still running when the error is reported.
   const results = await Promise.allSettled(pushes);

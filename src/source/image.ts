@@ -37,6 +37,12 @@ export type ImageSourceDeps = {
 
 const PARALLEL_DOWNLOADS = 4;
 
+/** One layer of a chain: its blob and the digest of its uncompressed tar. */
+export type ChainLayer = { desc: Descriptor; diffId: Digest };
+
+/** Brings a layer's blob into the content store (verified by digest). */
+export type LayerFetcher = (desc: Descriptor) => Promise<void>;
+
 export class ImageSource {
   private readonly downloads = new Limiter(PARALLEL_DOWNLOADS);
 
@@ -70,37 +76,48 @@ export class ImageSource {
   }
 
   /** Makes sure every layer is unpacked; returns the snapshot of the top layer (null: no layers). */
-  async pull(img: ResolvedImage, progress: VertexProgress, signal: AbortSignal): Promise<number | null> {
-    const diffIds = img.config.rootfs.diff_ids;
-    const chainIds = chainIdsOf(diffIds);
+  pull(img: ResolvedImage, progress: VertexProgress, signal: AbortSignal): Promise<number | null> {
+    const chain = img.manifest.layers.map((desc, i) => ({ desc, diffId: img.config.rootfs.diff_ids[i] as Digest }));
+    const fetch: LayerFetcher = (desc) =>
+      fetchBlobToStore(this.deps.registry, img.ref, desc, this.deps.store, signal, {
+        progress: (cur, total) => progress.status(desc.digest, cur, total),
+        // As BuildKit's retry handler, retries are told in the step's log.
+        retry: (message) => progress.log(2, new TextEncoder().encode(`${message}\n`)),
+      });
+    return this.pullChain(chain, fetch, `${img.ref.domain}/${img.ref.path}`, progress, signal);
+  }
+
+  /**
+   * Unpacks a chain of layers (bottom first) whose blobs `fetch` brings into the content store,
+   * sharing snapshots by chain id; returns the top one's snapshot. `source` is the repository the
+   * blobs came from, so an image export can mount rather than upload them.
+   */
+  async pullChain(chain: ChainLayer[], fetch: LayerFetcher, source: string, progress: VertexProgress, signal: AbortSignal): Promise<number | null> {
+    const chainIds = chainIdsOf(chain.map((l) => l.diffId));
     const top = chainIds.at(-1);
     if (top === undefined) return null;
     const existingTop = this.deps.index.layerSnapshot(top);
     if (existingTop !== undefined) return existingTop;
-    const missing = img.manifest.layers.filter((_, i) => this.deps.index.layerSnapshot(chainIds[i] as string) === undefined);
-    const fetched = new Map(missing.map((d) => [d.digest, this.download(img.ref, d, progress, signal)]));
+    const missing = chain.filter((_, i) => this.deps.index.layerSnapshot(chainIds[i] as string) === undefined);
+    const fetched = new Map(missing.map((l) => [l.desc.digest, this.download(l.desc, fetch, progress, signal)]));
     for (const p of fetched.values()) p.catch(() => {}); // awaited in order below
     let parent: number | null = null;
-    for (const [i, layer] of img.manifest.layers.entries()) {
+    for (const [i, layer] of chain.entries()) {
       const chainId = chainIds[i] as string;
       const known = this.deps.index.layerSnapshot(chainId);
       if (known !== undefined) {
         parent = known;
         continue;
       }
-      await fetched.get(layer.digest);
-      parent = await this.unpack(layer, diffIds[i] as Digest, chainId, parent, `${img.ref.domain}/${img.ref.path}`, progress, signal);
+      await fetched.get(layer.desc.digest);
+      parent = await this.unpack(layer.desc, layer.diffId, chainId, parent, source, progress, signal);
     }
     return parent;
   }
 
-  private download(ref: Reference, desc: Descriptor, progress: VertexProgress, signal: AbortSignal): Promise<void> {
+  private download(desc: Descriptor, fetch: LayerFetcher, progress: VertexProgress, signal: AbortSignal): Promise<void> {
     return this.downloads.run(async () => {
-      await fetchBlobToStore(this.deps.registry, ref, desc, this.deps.store, signal, {
-        progress: (cur, total) => progress.status(desc.digest, cur, total),
-        // As BuildKit's retry handler, retries are told in the step's log.
-        retry: (message) => progress.log(2, new TextEncoder().encode(`${message}\n`)),
-      });
+      await fetch(desc);
       progress.statusDone(desc.digest, desc.size, desc.size);
     }, signal);
   }

@@ -1,0 +1,66 @@
+// `--cache-from` and `--cache-to`, read as buildx reads them: CSV `type=…,key=value`, or a plain
+// reference meaning type=registry,ref=REF. Registry and local (OCI layout directory) caches are
+// kitbuild's; inline, gha, s3 and azblob are refused with what to use instead. Unknown attributes
+// are errors, never ignored.
+import type { CacheExport, CacheImport } from "../control/request.ts";
+import { usageError } from "./build-flag-table.ts";
+import { splitCsv } from "./output-flags.ts";
+
+type Direction = "from" | "to";
+
+/** The attributes each direction of each type takes. */
+const ATTRS: Record<"registry" | "local", Record<Direction, readonly string[]>> = {
+  registry: { from: ["ref"], to: ["ref", "mode", "ignore-error", "compression", "oci-mediatypes", "image-manifest"] },
+  local: { from: ["src", "tag"], to: ["dest", "tag", "mode", "ignore-error", "compression", "oci-mediatypes", "image-manifest"] },
+};
+
+const NOT_YET: Record<string, string> = {
+  inline: "type=inline is not supported yet: export the cache to a registry with --cache-to type=registry,ref=REG/REPO:cache",
+  gha: "type=gha is not supported yet: use --cache-to type=registry,ref=… (or type=local,dest=DIR with your CI's cache action)",
+  s3: "type=s3 is not supported yet: use a registry (--cache-to type=registry,ref=…) or type=local,dest=DIR",
+  azblob: "type=azblob is not supported yet: use a registry (--cache-to type=registry,ref=…) or type=local,dest=DIR",
+};
+
+const usage = (message: string, hint?: string) => usageError("build", message, hint);
+
+export function parseCacheFlags(values: readonly string[], direction: "from"): CacheImport[];
+export function parseCacheFlags(values: readonly string[], direction: "to"): CacheExport[];
+export function parseCacheFlags(values: readonly string[], direction: Direction): Array<CacheImport | CacheExport> {
+  return values.map((v) => parseCacheFlag(v, direction));
+}
+
+function parseCacheFlag(value: string, direction: Direction): CacheImport | CacheExport {
+  const flag = `--cache-${direction}`;
+  if (!value.includes("=")) return { type: "registry", attrs: { ref: value } };
+  const attrs: Record<string, string> = {};
+  let type = "registry";
+  for (const field of splitCsv(value)) {
+    const eq = field.indexOf("=");
+    if (eq <= 0) throw usage(`invalid ${flag} field "${field}" in "${value}"`, `write it as ${flag} type=registry,ref=REG/REPO:TAG`);
+    const key = field.slice(0, eq).trim();
+    if (key === "type") type = field.slice(eq + 1);
+    else attrs[key] = field.slice(eq + 1);
+  }
+  if (NOT_YET[type]) throw usage(`${flag} ${NOT_YET[type]}`);
+  if (type !== "registry" && type !== "local") throw usage(`unknown ${flag} type "${type}"`, "use type=registry or type=local");
+  const allowed = ATTRS[type][direction];
+  for (const key of Object.keys(attrs)) {
+    if (!allowed.includes(key)) throw usage(`unknown attribute "${key}" in ${flag} type=${type}`, `type=${type} takes ${allowed.join(", ")}`);
+  }
+  checkValues(flag, type, direction, attrs);
+  return { type, attrs };
+}
+
+function checkValues(flag: string, type: string, direction: Direction, attrs: Record<string, string>): void {
+  const required = type === "registry" ? "ref" : direction === "from" ? "src" : "dest";
+  if (!attrs[required]) throw usage(`${flag} type=${type} needs ${required}=`, `for example ${flag} type=${type},${required}=${type === "registry" ? "REG/REPO:cache" : "DIR"}`);
+  const oneOf = (key: string, values: string[], hint: string) => {
+    const v = attrs[key];
+    if (v !== undefined && !values.includes(v)) throw usage(`invalid ${key}="${v}" in ${flag}`, hint);
+  };
+  oneOf("mode", ["min", "max"], "use mode=min (the final image's steps) or mode=max (every step)");
+  oneOf("ignore-error", ["true", "false"], "use ignore-error=true or ignore-error=false");
+  oneOf("compression", ["gzip"], "kitbuild's cache layers are gzip; other compressions are not supported yet");
+  oneOf("oci-mediatypes", ["true"], "kitbuild's cache always uses OCI media types");
+  oneOf("image-manifest", ["true"], "kitbuild's cache is always an image manifest");
+}
