@@ -73,7 +73,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     // The cache's layers are the ones this build's image outputs have (clamped only when one asked
     // for rewrite-timestamp), so a machine that imports them exports the same image.
     const rewrites = req.exports.outputs.some((o) => "rewriteTimestamp" in o && o.rewriteTimestamp);
-    const cacheCtx = { records: records.values(), root: snapshotIdOf(root), sourceDateEpoch: rewrites ? exportReq.sourceDateEpoch : undefined };
+    const cacheCtx = { records: [...records.values()], root: snapshotIdOf(root), sourceDateEpoch: rewrites ? exportReq.sourceDateEpoch : undefined };
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);
   } finally {
     await root.release();

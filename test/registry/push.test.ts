@@ -154,6 +154,18 @@ describe("pushing a whole index", () => {
   });
 });
 
+describe("pushing without a blob callback", () => {
+  test("every blob is still pushed (the manifest names nothing the registry lacks)", async () => {
+    const layer = blobOf(randomBytes(2000), "application/vnd.oci.image.layer.v1.tar+gzip");
+    const config = blobOf(new TextEncoder().encode(JSON.stringify({ os: "linux", architecture: "amd64", rootfs: { type: "layers", diff_ids: [] } })), "application/vnd.oci.image.config.v1+json");
+    const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config: config.desc, layers: [layer.desc] }));
+    const ref = parseReference(`${group.open}/pushed/no-callback:v1`);
+    const digest = await pushImage(testClient(), ref, { blobs: [layer, config], manifests: [{ bytes, mediaType: MEDIA_OCI_MANIFEST }] }, {}, signal());
+    expect(digest).toBe(sha256Of(bytes));
+    expect(await blobExists(testClient(), ref, layer.desc.digest, signal())).toBe(true);
+  });
+});
+
 describe("unpacking checks DiffIDs", () => {
   test("a layer whose content differs from the config's DiffID is refused and nothing is kept", async () => {
     const ref = parseReference(`${group.open}/pushed/wrong-diffid:v1`);

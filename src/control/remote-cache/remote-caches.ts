@@ -34,7 +34,7 @@ export async function openCacheImports(env: BuildEnvironment, imports: readonly 
   return out;
 }
 
-export type ExportContext = { records: Iterable<BuildRecord>; root: number | null; sourceDateEpoch: number | undefined };
+export type ExportContext = { records: readonly BuildRecord[]; root: number | null; sourceDateEpoch: number | undefined };
 
 export async function exportCaches(env: BuildEnvironment, exports: readonly CacheExport[], ctx: ExportContext, progress: ProgressSink, signal: AbortSignal): Promise<void> {
   for (const [i, exp] of exports.entries()) {

@@ -1,0 +1,186 @@
+// The remote cache through the compiled binary against the test registry (and a fault-injecting proxy
+// in front of it): a fresh cache root that imports a cache exported by another builds everything
+// CACHED and exports the same image, downloading only the layers it needs; mode=min against max; an
+// OCI layout directory; imports that fail are a warning and a miss; flags kitbuild cannot honour are
+// refused. Needs root and runc.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type FaultProxy, startFaultProxy } from "../fixtures/fault-proxy.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+
+const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `remote cache e2e tests: ${NEEDS_ROOT_AND_RUNC}`);
+
+let registry = "";
+let proxy: FaultProxy;
+beforeAll(async () => {
+  if (skip) return;
+  registry = await testRegistry();
+  proxy = await startFaultProxy(registry.split("/")[0] as string);
+});
+afterAll(() => proxy?.stop());
+
+let tags = 0;
+const cacheRef = (host = registry) => `${host.split("/")[0]}/kitbuild-cache/app:t${process.pid}-${++tags}`;
+
+/** A two-stage context: a `mid` stage whose file the final stage copies, and two RUN steps. */
+function context(last = "two"): string {
+  const ctx = tempDir("kitbuild-ctx-");
+  writeFileSync(`${ctx}/Dockerfile`, [
+    `FROM ${registry}/busybox AS mid`, "RUN echo mid > /mid",
+    `FROM ${registry}/busybox`, "RUN echo one > /one", "COPY --from=mid /mid /mid", `RUN echo ${last} > /last`, "",
+  ].join("\n"));
+  return ctx;
+}
+
+function build(ctx: string, root: string, args: string[]) {
+  return runKitbuild(["build", "--progress=plain", "--build-arg", "SOURCE_DATE_EPOCH=1", ...args, ctx], { env: { KITBUILD_ROOT: root } });
+}
+
+/** How each step ended ("[mid 2/2]" → CACHED, DONE, …) in a plain-progress log. */
+function outcomes(stderr: string): Record<string, string> {
+  const names = new Map<string, string>();
+  const out: Record<string, string> = {};
+  for (const line of stderr.split("\n")) {
+    const head = /^#(\d+) (\[[^\]]+\])/.exec(line);
+    if (head) names.set(head[1] as string, head[2] as string);
+    const end = /^#(\d+) (DONE|CACHED|ERROR)\b/.exec(line);
+    const step = end ? names.get(end[1] as string) : undefined;
+    if (end && step && step !== "[internal]") out[step] = end[2] as string;
+  }
+  return out;
+}
+
+const sha = (path: string) => new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
+
+/** The cache's config as the registry holds it (manifest, then its config blob). */
+async function cacheConfig(ref: string): Promise<{ layers: Array<{ digest: string }>; entries: Record<string, { name: string; outputs: number[][] }> }> {
+  const [host, rest] = [ref.slice(0, ref.indexOf("/")), ref.slice(ref.indexOf("/") + 1)];
+  const [repo, tag] = rest.split(":") as [string, string];
+  const manifest = await (await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).json() as { config: { digest: string } };
+  return (await fetch(`http://${host}/v2/${repo}/blobs/${manifest.config.digest}`)).json() as never;
+}
+
+describe.skipIf(skip)("remote cache (compiled binary)", () => {
+  test("a fresh cache root imports a mode=max registry cache: all CACHED, the same image, only needed layers fetched", async () => {
+    const ctx = context();
+    const work = tempDir();
+    const ref = cacheRef(proxy.addr);
+    const first = await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`, "-o", `type=oci,dest=${work}/a.tar`]);
+    expect(first.code).toBe(0);
+    proxy.seen.length = 0;
+    const second = await build(ctx, `${work}/b`, ["--cache-from", ref, "-o", `type=oci,dest=${work}/b.tar`]);
+    expect(second.code).toBe(0);
+    expect(Object.values(outcomes(second.stderr)).filter((o) => o !== "CACHED")).toEqual([]);
+    expect(outcomes(second.stderr)["[stage-1 4/4]"]).toBe("CACHED");
+    expect(sha(`${work}/b.tar`)).toBe(sha(`${work}/a.tar`));
+    // Lazy: the mid stage's own layer is needed by no step that ran or was exported.
+    const config = await cacheConfig(ref);
+    const mid = Object.values(config.entries).find((e) => e.name.startsWith("[mid 2/2]"));
+    const midLayer = config.layers[mid?.outputs[0]?.at(-1) as number]?.digest;
+    expect(midLayer).toMatch(/^sha256:/);
+    const fetched = proxy.seen.filter((r) => r.method === "GET" && r.path.includes("/blobs/")).map((r) => r.path.slice(r.path.lastIndexOf("/") + 1));
+    expect(fetched.length).toBeGreaterThan(0);
+    expect(fetched).not.toContain(midLayer);
+  }, 120_000);
+
+  test("mode=min holds the final image's steps only; mode=max also the intermediate stage's", async () => {
+    const ctx = context();
+    const work = tempDir();
+    const [min, max] = [cacheRef(), cacheRef()];
+    expect((await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${min}`, "--cache-to", `type=registry,ref=${max},mode=max`])).code).toBe(0);
+    const fromMin = await build(ctx, `${work}/b`, ["--target", "mid", "--cache-from", min]);
+    expect(fromMin.code).toBe(0);
+    expect(outcomes(fromMin.stderr)["[mid 2/2]"]).toBe("DONE");
+    const fromMax = await build(ctx, `${work}/c`, ["--target", "mid", "--cache-from", `type=registry,ref=${max}`]);
+    expect(fromMax.code).toBe(0);
+    expect(outcomes(fromMax.stderr)["[mid 2/2]"]).toBe("CACHED");
+  }, 120_000);
+
+  test("an OCI layout directory round trip (type=local), under a tag", async () => {
+    const ctx = context();
+    const work = tempDir();
+    const dir = `${work}/cache`;
+    expect((await build(ctx, `${work}/a`, ["--cache-to", `type=local,dest=${dir},mode=max,tag=v1`, "-o", `type=oci,dest=${work}/a.tar`])).code).toBe(0);
+    const index = JSON.parse(readFileSync(`${dir}/index.json`, "utf8")) as { manifests: Array<{ annotations: Record<string, string> }> };
+    expect(index.manifests.map((m) => m.annotations["org.opencontainers.image.ref.name"])).toEqual(["v1"]);
+    const second = await build(ctx, `${work}/b`, ["--cache-from", `type=local,src=${dir},tag=v1`, "-o", `type=oci,dest=${work}/b.tar`]);
+    expect(second.code).toBe(0);
+    expect(Object.values(outcomes(second.stderr)).filter((o) => o !== "CACHED")).toEqual([]);
+    expect(sha(`${work}/b.tar`)).toBe(sha(`${work}/a.tar`));
+  }, 120_000);
+
+  test("an import that fails is one warning and a miss; the build succeeds", async () => {
+    const ctx = context();
+    const work = tempDir();
+    const ref = cacheRef(proxy.addr);
+    expect((await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`])).code).toBe(0);
+    const cases: Array<[string, string[], string]> = [
+      ["registry down", ["--cache-from", "127.0.0.1:1/nothing/here:x"], "cannot import the cache from 127.0.0.1:1/nothing/here:x"],
+      ["ref missing", ["--cache-from", `${cacheRef()}-missing`], "cannot import the cache from"],
+    ];
+    for (const [why, args, warning] of cases) {
+      const res = await build(ctx, `${work}/${why.replace(" ", "-")}`, args);
+      expect(res.code, why).toBe(0);
+      expect(res.stderr.split(warning).length - 1, why).toBe(1);
+      expect(outcomes(res.stderr)["[stage-1 4/4]"], why).toBe("DONE");
+    }
+    // A layer blob that the registry no longer has: the step that needs it runs again.
+    const config = await cacheConfig(ref);
+    const top = Object.values(config.entries).find((e) => e.name.startsWith("[stage-1 4/4]"));
+    const topLayer = config.layers[top?.outputs[0]?.at(-1) as number]?.digest as string;
+    proxy.rules.push({ method: "GET", path: (p) => p.endsWith(topLayer), fault: { kind: "status", status: 404 }, times: Infinity });
+    try {
+      const res = await build(ctx, `${work}/deleted`, ["--cache-from", ref]);
+      expect(res.code).toBe(0);
+      expect(res.stderr).toContain("cannot be used");
+      expect(outcomes(res.stderr)["[stage-1 4/4]"]).toBe("DONE");
+    } finally {
+      proxy.rules.length = 0;
+    }
+  }, 180_000);
+
+  test("a BuildKit cache is a warning and a miss; an export that fails fails the build unless ignore-error=true", async () => {
+    const ctx = context();
+    const work = tempDir();
+    const dir = `${work}/buildkit-cache`;
+    mkdirSync(`${dir}/blobs/sha256`, { recursive: true });
+    const config = new TextEncoder().encode("{}");
+    const configDigest = new Bun.CryptoHasher("sha256").update(config).digest("hex");
+    writeFileSync(`${dir}/blobs/sha256/${configDigest}`, config);
+    const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, config: { mediaType: "application/vnd.buildkit.cacheconfig.v0", digest: `sha256:${configDigest}`, size: config.length }, layers: [] }));
+    const manifestDigest = new Bun.CryptoHasher("sha256").update(manifest).digest("hex");
+    writeFileSync(`${dir}/blobs/sha256/${manifestDigest}`, manifest);
+    writeFileSync(`${dir}/index.json`, JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${manifestDigest}`, size: manifest.length, annotations: { "org.opencontainers.image.ref.name": "latest" } }] }));
+    const foreign = await build(ctx, `${work}/a`, ["--cache-from", `type=local,src=${dir}`]);
+    expect(foreign.code).toBe(0);
+    expect(foreign.stderr).toContain("is a BuildKit cache");
+
+    const failing = await build(ctx, `${work}/a`, ["--cache-to", "type=registry,ref=127.0.0.1:1/nothing/here:x"]);
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toContain("exporting cache to 127.0.0.1:1/nothing/here:x");
+    const ignored = await build(ctx, `${work}/a`, ["--cache-to", "type=registry,ref=127.0.0.1:1/nothing/here:x,ignore-error=true"]);
+    expect(ignored.code).toBe(0);
+    expect(ignored.stderr).toContain("failed, ignored (ignore-error=true)");
+    expect(readdirSync(`${work}/a`)).toContain("index.db");
+  }, 120_000);
+});
+
+describe("remote cache flags (compiled binary)", () => {
+  test("what kitbuild cannot honour is refused with what to use instead", async () => {
+    for (const [flag, message] of [
+      ["type=gha", "type=gha is not supported yet"],
+      ["type=inline", "type=inline is not supported yet"],
+      ["type=registry,ref=r/x:1,fancy=1", 'unknown attribute "fancy"'],
+      ["type=registry,mode=max", "needs ref="],
+      ["type=registry,ref=r/x:1,mode=all", 'invalid mode="all"'],
+      ["type=registry,ref=r/x:1,compression=zstd", 'invalid compression="zstd"'],
+    ] as const) {
+      const res = await runKitbuild(["build", "--cache-to", flag, "."]);
+      expect(res.code, flag).toBe(2);
+      expect(res.stderr, flag).toContain(message);
+    }
+    const from = await runKitbuild(["build", "--cache-from", "type=local,dest=x", "."]);
+    expect(from.code).toBe(2);
+    expect(from.stderr).toContain('unknown attribute "dest"');
+  });
+});
