@@ -98,7 +98,19 @@ describe("the flag table", () => {
     expect(build.file).toMatchObject({ type: "string", alias: "f" });
     expect(build.quiet).toMatchObject({ type: "boolean", alias: "q" });
     expect(build.platform).toBeUndefined();
-    expect(Object.keys(build)).toHaveLength(21);
+    expect(build["cache-from"]).toMatchObject({ type: "string" });
+    expect(build["cache-to"]).toMatchObject({ type: "string" });
+    expect(Object.keys(build)).toHaveLength(23);
+  });
+});
+
+describe("--cache-from and --cache-to", () => {
+  test("as buildx reads them: a plain reference is a registry cache; CSV attributes otherwise", () => {
+    const flags = parseBuildFlags(["--cache-from", "reg/app:cache", "--cache-from", "type=local,src=/c,tag=v1", "--cache-to", "type=registry,ref=reg/app:cache,mode=max", "."], {});
+    expect(flags.cacheImports).toEqual([{ type: "registry", attrs: { ref: "reg/app:cache" } }, { type: "local", attrs: { src: "/c", tag: "v1" } }]);
+    expect(flags.cacheExports).toEqual([{ type: "registry", attrs: { ref: "reg/app:cache", mode: "max" } }]);
+    expect(() => parseBuildFlags(["--cache-to", "type=s3,bucket=b", "."], {})).toThrow("type=s3 is not supported yet");
+    expect(() => parseBuildFlags(["--cache-from", "type=registry,ref=r,mode=max", "."], {})).toThrow('unknown attribute "mode"');
   });
 });
 
