@@ -10,8 +10,8 @@ type Direction = "from" | "to";
 
 /** The attributes each direction of each type takes. */
 const ATTRS: Record<"registry" | "local", Record<Direction, readonly string[]>> = {
-  registry: { from: ["ref"], to: ["ref", "mode", "ignore-error", "compression", "oci-mediatypes", "image-manifest"] },
-  local: { from: ["src", "tag"], to: ["dest", "tag", "mode", "ignore-error", "compression", "oci-mediatypes", "image-manifest"] },
+  registry: { from: ["ref"], to: ["ref", "mode", "ignore-error", "max-entries", "compression", "oci-mediatypes", "image-manifest"] },
+  local: { from: ["src", "tag"], to: ["dest", "tag", "mode", "ignore-error", "max-entries", "compression", "oci-mediatypes", "image-manifest"] },
 };
 
 const NOT_YET: Record<string, string> = {
@@ -63,4 +63,6 @@ function checkValues(flag: string, type: string, direction: Direction, attrs: Re
   oneOf("compression", ["gzip"], "kitbuild's cache layers are gzip; other compressions are not supported yet");
   oneOf("oci-mediatypes", ["true"], "kitbuild's cache always uses OCI media types");
   oneOf("image-manifest", ["true"], "kitbuild's cache is always an image manifest");
+  const max = attrs["max-entries"];
+  if (max !== undefined && !/^[1-9]\d*$/.test(max)) throw usage(`invalid max-entries="${max}" in ${flag}`, "use a positive number of steps to keep (the newest are kept)");
 }

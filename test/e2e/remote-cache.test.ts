@@ -5,6 +5,7 @@
 // refused. Needs root and runc.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { busyboxImage, pushImage, startRegistry } from "../../scripts/test-env.ts";
 import { type FaultProxy, startFaultProxy } from "../fixtures/fault-proxy.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 
@@ -95,6 +96,49 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     expect(fromMax.code).toBe(0);
     expect(outcomes(fromMax.stderr)["[mid 2/2]"]).toBe("CACHED");
   }, 120_000);
+
+  test("two builds exporting to one reference at the same time both find their steps in it", async () => {
+    const [ctxA, ctxB] = [context("alpha"), context("beta")];
+    const work = tempDir();
+    const ref = cacheRef();
+    const exports = await Promise.all([
+      build(ctxA, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`]),
+      build(ctxB, `${work}/b`, ["--cache-to", `type=registry,ref=${ref},mode=max`]),
+    ]);
+    expect(exports.map((r) => r.code)).toEqual([0, 0]);
+    for (const [name, ctx] of [["a2", ctxA], ["b2", ctxB]] as const) {
+      const res = await build(ctx, `${work}/${name}`, ["--cache-from", ref]);
+      expect(res.code, name).toBe(0);
+      expect(Object.values(outcomes(res.stderr)).filter((o) => o !== "CACHED"), name).toEqual([]);
+    }
+  }, 180_000);
+
+  test("after the registry's garbage collection (untagged manifests deleted) the cache still imports", async () => {
+    const dir = tempDir("kitbuild-gc-registry-");
+    const { child, addr } = await startRegistry(dir);
+    try {
+      await pushImage(addr, "busybox", "latest", await busyboxImage());
+      const ctx = tempDir("kitbuild-ctx-");
+      writeFileSync(`${ctx}/Dockerfile`, `FROM ${addr}/busybox\nRUN echo one > /one\nRUN echo two > /two\n`);
+      const work = tempDir();
+      const ref = `${addr}/cache/gc:latest`;
+      expect((await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`])).code).toBe(0);
+      // A second export replaces the tagged manifest: the first is now untagged, and collected.
+      writeFileSync(`${ctx}/Dockerfile`, `FROM ${addr}/busybox\nRUN echo one > /one\nRUN echo three > /three\n`);
+      expect((await build(ctx, `${work}/b`, ["--cache-to", `type=registry,ref=${ref},mode=max`])).code).toBe(0);
+      const gc = Bun.spawnSync(["docker-registry", "garbage-collect", "--delete-untagged", `${dir}/config.yml`]);
+      expect(gc.exitCode, gc.stderr.toString()).toBe(0);
+      expect(gc.stdout.toString()).toContain("blob eligible for deletion");
+      for (const last of ["two", "three"]) {
+        writeFileSync(`${ctx}/Dockerfile`, `FROM ${addr}/busybox\nRUN echo one > /one\nRUN echo ${last} > /${last}\n`);
+        const res = await build(ctx, `${work}/fresh-${last}`, ["--cache-from", ref]);
+        expect(res.code, last).toBe(0);
+        expect(Object.values(outcomes(res.stderr)).filter((o) => o !== "CACHED"), last).toEqual([]);
+      }
+    } finally {
+      child.kill("SIGTERM");
+    }
+  }, 180_000);
 
   test("an OCI layout directory round trip (type=local), under a tag", async () => {
     const ctx = context();

@@ -14,8 +14,8 @@ export const BUILDKIT_CACHE_CONFIG_MEDIA_TYPES = ["application/vnd.buildkit.cach
 /** A blob of the cache, with what unpacking it needs. */
 export type CacheLayer = { digest: Digest; size: number; mediaType: string; diffId: Digest };
 
-/** One step's result: for each output, its layer chain bottom first (indexes into `layers`). */
-export type CacheEntry = { name: string; outputs: number[][] };
+/** One step's result: for each output, its layer chain bottom first (indexes into `layers`); `time` when exported (ms). */
+export type CacheEntry = { name: string; outputs: number[][]; time?: number };
 
 export type CacheConfig = { kitbuildCache: 1; layers: CacheLayer[]; entries: Record<string, CacheEntry> };
 

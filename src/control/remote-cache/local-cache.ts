@@ -7,6 +7,7 @@ import { errnoCode, KitError } from "../../util/errors.ts";
 import type { BuildEnvironment } from "../environment.ts";
 import { cacheKind, type CacheConfig, decodeCache, encodeCache } from "./format.ts";
 import type { OpenedCache } from "./importer.ts";
+import { mergeCaches } from "./merge.ts";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 
@@ -42,12 +43,26 @@ export async function openLocalCache(env: BuildEnvironment, dir: string, tag: st
   return { name, cache, fetch, source: "" };
 }
 
-/** Writes the cache's blobs, config and manifest into `dir` and names the manifest `tag` in index.json. */
-export function exportLocalCache(env: BuildEnvironment, dir: string, tag: string, cache: CacheConfig): void {
+/** The kitbuild cache under `tag` in `dir`, undefined when there is none. */
+function readLocalCache(dir: string, tag: string): CacheConfig | undefined {
+  if (!existsSync(`${dir}/index.json`)) return undefined;
+  const entry = readIndex(dir).manifests.find((m) => m.annotations?.[REF_NAME] === tag);
+  if (!entry) return undefined;
+  const manifest = JSON.parse(readFileSync(blobPath(dir, entry.digest), "utf8")) as Manifest;
+  return cacheKind(manifest) === "kitbuild" ? decodeCache(readFileSync(blobPath(dir, manifest.config.digest)), `"${dir}"`) : undefined;
+}
+
+/**
+ * Merges `ours` into the cache under `tag` in `dir` (the oldest entries past `maxEntries` dropped),
+ * writes the blobs, config and manifest, and names the manifest `tag` in index.json.
+ */
+export function exportLocalCache(env: BuildEnvironment, dir: string, tag: string, ours: CacheConfig, maxEntries: number): void {
+  const cache = mergeCaches(readLocalCache(dir, tag), ours, maxEntries);
   const encoded = encodeCache(cache);
   mkdirSync(`${dir}/blobs/sha256`, { recursive: true });
   writeFileSync(`${dir}/oci-layout`, `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}\n`);
   for (const l of cache.layers) {
+    // Blobs of entries earlier exports wrote are here already; ours come from the content store.
     if (!existsSync(blobPath(dir, l.digest))) copyFileSync(env.store.path(l.digest), blobPath(dir, l.digest));
   }
   writeFileSync(blobPath(dir, encoded.config.descriptor.digest), encoded.config.bytes);

@@ -8,7 +8,9 @@ import { pushImage } from "../../registry/push-image.ts";
 import { formatReference, parseReference, type Reference } from "../../registry/reference.ts";
 import { KitError } from "../../util/errors.ts";
 import type { BuildEnvironment } from "../environment.ts";
+import { sleep } from "../../util/abort.ts";
 import { cacheKind, type CacheConfig, decodeCache, encodeCache } from "./format.ts";
+import { holdsEntries, mergeCaches } from "./merge.ts";
 import type { OpenedCache } from "./importer.ts";
 
 /** Reads the cache's metadata (manifest and config, nothing else); undefined when it is BuildKit's. */
@@ -28,14 +30,46 @@ export async function openRegistryCache(env: BuildEnvironment, refText: string, 
   return { name, cache, source: `${ref.domain}/${ref.path}`, fetch: (desc) => fetchBlobToStore(env.registry, ref, desc, env.store, signal) };
 }
 
-/** Pushes `cache` under `refText`; `sources` are the repositories base layers came from. */
-export async function exportRegistryCache(env: BuildEnvironment, refText: string, cache: CacheConfig, sources: Map<string, string>, signal: AbortSignal): Promise<void> {
+const NOT_THERE = ["E_REGISTRY_NOT_FOUND", "E_REGISTRY_NAME_UNKNOWN", "E_REGISTRY_MANIFEST_UNKNOWN"];
+const EXPORT_TRIES = 5;
+
+/** The kitbuild cache at `ref`, undefined when there is none (or another kind of manifest). */
+async function readRegistryCache(env: BuildEnvironment, ref: Reference, signal: AbortSignal): Promise<CacheConfig | undefined> {
+  try {
+    const opened = await openRegistryCache(env, formatReference(ref), () => {}, signal);
+    return opened?.cache;
+  } catch (e) {
+    if (e instanceof KitError && (NOT_THERE.includes(e.code) || e.code === "E_CACHE_REMOTE_FORMAT")) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Merges `ours` into the cache at `refText` and pushes the result. The registry cannot replace a
+ * manifest only if it is unchanged, so the writer looks again a moment later: when a concurrent
+ * export replaced the manifest without our entries, it merges and writes again.
+ */
+export async function exportRegistryCache(env: BuildEnvironment, refText: string, ours: CacheConfig, sources: Map<string, string>, maxEntries: number, signal: AbortSignal): Promise<void> {
   const ref = parseReference(refText);
+  for (let attempt = 1; attempt <= EXPORT_TRIES; attempt++) {
+    const merged = mergeCaches(await readRegistryCache(env, ref, signal), ours, maxEntries);
+    await pushCache(env, ref, merged, sources, signal);
+    await sleep(100 + Math.random() * 300, signal);
+    if (holdsEntries(await readRegistryCache(env, ref, signal), ours)) return;
+  }
+  throw new KitError("E_CACHE_REMOTE_EXPORT", `the cache at "${formatReference(ref)}" kept being replaced by other exports (${EXPORT_TRIES} tries)`, {
+    hint: "run the build again, or export to a reference of its own",
+  });
+}
+
+async function pushCache(env: BuildEnvironment, ref: Reference, cache: CacheConfig, sources: Map<string, string>, signal: AbortSignal): Promise<void> {
   const encoded = encodeCache(cache);
   await env.store.writeBytes(encoded.config.bytes, { digest: encoded.config.descriptor.digest }, signal);
+  // Layers of entries other exports wrote are in the repository already (HEAD says so); ours may not be.
   const blobs = cache.layers.map((l) => {
     const desc: Descriptor = { mediaType: l.mediaType, digest: l.digest, size: l.size };
-    return { desc, data: Bun.file(env.store.path(l.digest)) as Blob, mountFrom: mountFrom(sources.get(l.digest), ref) };
+    const data = env.store.hasSync(l.digest) ? (Bun.file(env.store.path(l.digest)) as Blob) : new Blob([new Uint8Array(l.size)]);
+    return { desc, data, mountFrom: mountFrom(sources.get(l.digest), ref) };
   });
   blobs.push({ desc: encoded.config.descriptor, data: new Blob([encoded.config.bytes]), mountFrom: [] });
   await pushImage(env.registry, ref, { blobs, manifests: [{ bytes: encoded.manifest.bytes, mediaType: encoded.manifest.descriptor.mediaType }] }, {}, signal);

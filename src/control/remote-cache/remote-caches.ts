@@ -9,6 +9,7 @@ import type { CacheExport, CacheImport } from "../request.ts";
 import { type BuildRecord, collectCache } from "./collect.ts";
 import { cacheImporter, type OpenedCache } from "./importer.ts";
 import { exportLocalCache, openLocalCache } from "./local-cache.ts";
+import { DEFAULT_MAX_ENTRIES } from "./merge.ts";
 import { exportRegistryCache, openRegistryCache } from "./registry-cache.ts";
 
 const nameOf = (c: CacheImport | CacheExport) => (c.type === "registry" ? (c.attrs.ref as string) : (c.attrs.src ?? c.attrs.dest ?? ""));
@@ -42,8 +43,9 @@ export async function exportCaches(env: BuildEnvironment, exports: readonly Cach
       try {
         const mode = exp.attrs.mode === "max" ? "max" : "min";
         const { cache, sources } = await collectCache(env, ctx.records, { mode, root: ctx.root, sourceDateEpoch: ctx.sourceDateEpoch, progress: p, signal });
-        if (exp.type === "registry") await exportRegistryCache(env, exp.attrs.ref as string, cache, sources, signal);
-        else exportLocalCache(env, exp.attrs.dest as string, exp.attrs.tag ?? "latest", cache);
+        const maxEntries = exp.attrs["max-entries"] ? Number(exp.attrs["max-entries"]) : DEFAULT_MAX_ENTRIES;
+        if (exp.type === "registry") await exportRegistryCache(env, exp.attrs.ref as string, cache, sources, maxEntries, signal);
+        else exportLocalCache(env, exp.attrs.dest as string, exp.attrs.tag ?? "latest", cache, maxEntries);
         p.statusDone(`${Object.keys(cache.entries).length} steps, ${cache.layers.length} layers (mode=${mode})`);
       } catch (e) {
         if (signal.aborted || exp.attrs["ignore-error"] !== "true") throw e;
