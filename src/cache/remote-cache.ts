@@ -3,6 +3,8 @@
 // only when the solver asks for it: the solver looks a step up before its inputs, so a step needed
 // only as the parent of a hit is never downloaded. Keys are kitbuild's own, as in the local index.
 
+import type { VertexProgress } from "../util/progress.ts";
+
 export interface CacheImporter {
   /** Where the cache comes from, for messages (a registry reference, a directory). */
   readonly name: string;
@@ -11,7 +13,7 @@ export interface CacheImporter {
   /**
    * Makes the result of `key` local: one committed snapshot id per output, owned by the cache index
    * from then on; undefined when the cache's data turns out missing or corrupt (the step then runs,
-   * and the importer has said why in its own progress).
+   * and the importer has said why). Downloads are reported to `progress`, the step's.
    */
-  materialize(key: string, signal: AbortSignal): Promise<number[] | undefined>;
+  materialize(key: string, signal: AbortSignal, progress?: VertexProgress): Promise<number[] | undefined>;
 }

@@ -8,6 +8,7 @@ import type { CacheIndex } from "../cache/index.ts";
 import type { Leases } from "../cache/leases.ts";
 import type { CacheImporter } from "../cache/remote-cache.ts";
 import type { Claim, ResultStore, SolverVertex } from "../solver/vertex.ts";
+import type { VertexProgress } from "../util/progress.ts";
 import { sleep } from "../util/abort.ts";
 import type { CacheExplainer } from "./cache-explain.ts";
 import { type BuildRef, snapshotRef } from "./refs.ts";
@@ -36,10 +37,10 @@ export function indexResultStore(
     return refs;
   };
   /** The first importer's result for `key`, recorded locally. */
-  const imported = async (key: string, v: SolverVertex, signal: AbortSignal): Promise<BuildRef[] | undefined> => {
+  const imported = async (key: string, v: SolverVertex, signal: AbortSignal, progress?: VertexProgress): Promise<BuildRef[] | undefined> => {
     for (const importer of importers) {
       if (!(await importer.has(key, signal))) continue;
-      const ids = await importer.materialize(key, signal);
+      const ids = await importer.materialize(key, signal, progress);
       if (!ids) continue;
       index.putResults(key, ids.map((snapshot, output) => ({ output, snapshot })), v.meta.name ?? v.vertex.op.kind);
       return load(key);
@@ -47,7 +48,7 @@ export function indexResultStore(
     return undefined;
   };
   return {
-    load: async (key, v, signal) => load(key) ?? (importers.length > 0 ? await imported(key, v, signal) : undefined),
+    load: async (key, v, signal, progress) => load(key) ?? (importers.length > 0 ? await imported(key, v, signal, progress) : undefined),
     async save(key, v: SolverVertex, results, _signal, parts) {
       const rows = results.flatMap((r, output) => (r.kind === "snapshot" ? [{ output, snapshot: r.id }] : []));
       leases.hold(rows.map((r) => r.snapshot));

@@ -38,8 +38,8 @@ function reporting(store: ResultStore<BuildRef>, onResult: DefinitionSolveOption
   if (!onResult) return store;
   return {
     ...store,
-    async load(key, v, signal) {
-      const found = await store.load(key, v, signal);
+    async load(key, v, signal, progress) {
+      const found = await store.load(key, v, signal, progress);
       if (found) onResult(key, v, found);
       return found;
     },

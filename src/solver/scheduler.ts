@@ -158,7 +158,7 @@ export class Solver<R extends SolverResult> {
     const signal = this.abort.signal;
     const useCache = cm.cacheable && !this.opts.noCache && !s.sv.meta.ignoreCache;
     if (useCache) {
-      const hit = await this.opts.store.load(key, s.sv, signal);
+      const hit = await this.opts.store.load(key, s.sv, signal, this.ctx(s).progress);
       if (hit) {
         this.held.push(...hit);
         this.markAncestorsCached(s);

@@ -46,7 +46,8 @@ export type Claim<R> = { kind: "mine"; release(): void } | { kind: "done"; resul
 
 /** Where results live between builds, by cache key. */
 export interface ResultStore<R extends SolverResult> {
-  load(key: string, v: SolverVertex, signal: AbortSignal): Promise<R[] | undefined>;
+  /** `progress` is the vertex's: a store that fetches a result from elsewhere reports it there. */
+  load(key: string, v: SolverVertex, signal: AbortSignal, progress?: VertexProgress): Promise<R[] | undefined>;
   save(key: string, v: SolverVertex, results: R[], signal: AbortSignal, parts: KeyParts): Promise<void>;
   /** Optional: why `key` missed, compared with what this step was built from before. */
   explainMiss?(key: string, v: SolverVertex, parts: KeyParts): Promise<string[]>;

@@ -13,7 +13,8 @@ export type OpenedCache = {
   /** Where it comes from, for messages. */
   name: string;
   cache: CacheConfig;
-  fetch: LayerFetcher;
+  /** Brings a layer's blob into the content store, reporting its download to the step's progress. */
+  fetch: (progress: VertexProgress) => LayerFetcher;
   /** The repository its blobs live in ("host/path"), so an image export can mount them; "" for a directory. */
   source: string;
 };
@@ -25,16 +26,17 @@ export function cacheImporter(env: BuildEnvironment, opened: OpenedCache, warn: 
   return {
     name: opened.name,
     has: async (key) => Object.hasOwn(cache.entries, key),
-    async materialize(key, signal) {
+    async materialize(key, signal, progress = SILENT) {
       const entry = cache.entries[key];
       if (!entry) return undefined;
       try {
         const ids: number[] = [];
         for (const output of entry.outputs) {
-          const top = await env.images.pullChain(chainOf(cache, output), opened.fetch, opened.source, SILENT, signal);
+          const top = await env.images.pullChain(chainOf(cache, output), opened.fetch(progress), opened.source, progress, signal);
           if (top === null) return undefined;
           ids.push(top);
         }
+        progress.note(`found in the remote cache ${opened.name}`);
         return ids;
       } catch (e) {
         if (signal.aborted) throw e;

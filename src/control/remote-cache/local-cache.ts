@@ -36,7 +36,7 @@ export async function openLocalCache(env: BuildEnvironment, dir: string, tag: st
   }
   if (kind !== "kitbuild") throw new KitError("E_CACHE_REMOTE_FORMAT", `${name} is not a kitbuild cache`);
   const cache = decodeCache(readFileSync(blobPath(dir, manifest.config.digest)), name);
-  const fetch = async (desc: Descriptor) => {
+  const fetch = () => async (desc: Descriptor) => {
     if (await env.store.has(desc.digest)) return;
     await env.store.write(Bun.file(blobPath(dir, desc.digest)).stream(), { digest: desc.digest, size: desc.size }, signal);
   };

@@ -9,6 +9,7 @@ import { formatReference, parseReference, type Reference } from "../../registry/
 import { KitError } from "../../util/errors.ts";
 import type { BuildEnvironment } from "../environment.ts";
 import { sleep } from "../../util/abort.ts";
+import type { VertexProgress } from "../../util/progress.ts";
 import { cacheKind, type CacheConfig, decodeCache, encodeCache } from "./format.ts";
 import { holdsEntries, mergeCaches } from "./merge.ts";
 import type { OpenedCache } from "./importer.ts";
@@ -27,7 +28,9 @@ export async function openRegistryCache(env: BuildEnvironment, refText: string, 
   if (kind !== "kitbuild") throw new KitError("E_CACHE_REMOTE_FORMAT", `${name} is not a kitbuild cache (its config is "${manifest.config?.mediaType}")`);
   await fetchBlobToStore(env.registry, ref, manifest.config, env.store, signal);
   const cache = decodeCache(await env.store.readBytes(manifest.config.digest), name);
-  return { name, cache, source: `${ref.domain}/${ref.path}`, fetch: (desc) => fetchBlobToStore(env.registry, ref, desc, env.store, signal) };
+  const fetch = (progress: VertexProgress) => (desc: Descriptor) =>
+    fetchBlobToStore(env.registry, ref, desc, env.store, signal, { progress: (cur, total) => progress.status(desc.digest, cur, total) });
+  return { name, cache, source: `${ref.domain}/${ref.path}`, fetch };
 }
 
 const NOT_THERE = ["E_REGISTRY_NOT_FOUND", "E_REGISTRY_NAME_UNKNOWN", "E_REGISTRY_MANIFEST_UNKNOWN"];
