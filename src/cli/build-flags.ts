@@ -42,11 +42,19 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   if (progress === "rawjson" && toStdout) throw usage("--progress=rawjson and an output to stdout both need stdout");
   const maxParallelism = str("max-parallelism");
   if (maxParallelism !== undefined && !/^[1-9]\d*$/.test(maxParallelism)) throw usage(`--max-parallelism must be a positive number, got "${maxParallelism}"`);
+  const frontend = frontendAttrs(contextDir, flags, env);
+  const cacheExports = parseCacheFlags(list("cache-to"), "to");
+  // buildx's older spelling of --cache-to type=inline.
+  const inlineArg = frontend.buildArgs.BUILDKIT_INLINE_CACHE;
+  if (inlineArg !== undefined) {
+    delete frontend.buildArgs.BUILDKIT_INLINE_CACHE;
+    if (/^(1|true)$/i.test(inlineArg) && !cacheExports.some((c) => c.type === "inline")) cacheExports.push({ type: "inline", attrs: {} });
+  }
   return {
-    frontend: frontendAttrs(contextDir, flags, env),
+    frontend,
     exports: { outputs, labels: parseLabels(list("label")), iidFile: str("iidfile"), metadataFile: str("metadata-file") },
     cacheImports: parseCacheFlags(list("cache-from"), "from"),
-    cacheExports: parseCacheFlags(list("cache-to"), "to"),
+    cacheExports,
     session: {
       secrets: list("secret").map(parseSecret),
       ssh: list("ssh").map(parseSsh),

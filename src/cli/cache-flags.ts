@@ -1,7 +1,7 @@
 // `--cache-from` and `--cache-to`, read as buildx reads them: CSV `type=…,key=value`, or a plain
 // reference meaning type=registry,ref=REF. Registry and local (OCI layout directory) caches are
-// kitbuild's; inline, gha, s3 and azblob are refused with what to use instead. Unknown attributes
-// are errors, never ignored.
+// kitbuild's, and so is inline (the cache in the image's config); gha, s3 and azblob are refused
+// with what to use instead. Unknown attributes are errors, never ignored.
 import type { CacheExport, CacheImport } from "../control/request.ts";
 import { usageError } from "./build-flag-table.ts";
 import { splitCsv } from "./output-flags.ts";
@@ -15,7 +15,6 @@ const ATTRS: Record<"registry" | "local", Record<Direction, readonly string[]>> 
 };
 
 const NOT_YET: Record<string, string> = {
-  inline: "type=inline is not supported yet: export the cache to a registry with --cache-to type=registry,ref=REG/REPO:cache",
   gha: "type=gha is not supported yet: use --cache-to type=registry,ref=… (or type=local,dest=DIR with your CI's cache action)",
   s3: "type=s3 is not supported yet: use a registry (--cache-to type=registry,ref=…) or type=local,dest=DIR",
   azblob: "type=azblob is not supported yet: use a registry (--cache-to type=registry,ref=…) or type=local,dest=DIR",
@@ -42,6 +41,12 @@ function parseCacheFlag(value: string, direction: Direction): CacheImport | Cach
     else attrs[key] = field.slice(eq + 1);
   }
   if (NOT_YET[type]) throw usage(`${flag} ${NOT_YET[type]}`);
+  if (type === "inline") {
+    // The cache travels in the image: import it with --cache-from IMAGE.
+    if (direction === "from") throw usage("--cache-from type=inline is not a type: name the image itself", "use --cache-from REG/REPO:TAG");
+    if (Object.keys(attrs).length > 0) throw usage(`--cache-to type=inline takes no attributes, got ${Object.keys(attrs).join(", ")}`, "the inline cache holds the final image's steps (mode=min)");
+    return { type, attrs };
+  }
   if (type !== "registry" && type !== "local") throw usage(`unknown ${flag} type "${type}"`, "use type=registry or type=local");
   const allowed = ATTRS[type][direction];
   for (const key of Object.keys(attrs)) {

@@ -16,7 +16,7 @@ import { exportResult, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
 import type { BuildRecord } from "./remote-cache/collect.ts";
-import { exportCaches, openCacheImports } from "./remote-cache/remote-caches.ts";
+import { exportCaches, inlineCacheEntries, openCacheImports } from "./remote-cache/remote-caches.ts";
 import type { BuildRequest, FrontendAttrs } from "./request.ts";
 import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
@@ -45,10 +45,10 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
   const denied = deniedEntitlement(converted.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
-  const importers = await openCacheImports(env, req.cacheImports, progress, signal);
+  const imports = await openCacheImports(env, req.cacheImports, progress, signal);
   const records = new Map<string, BuildRecord>();
   const solver = definitionSolver(session, converted.definition, {
-    importers,
+    importers: imports.importers,
     onResult: (key, v, results) => {
       const snapshots = results.flatMap((r) => (r.kind === "snapshot" ? [r.id] : []));
       if (snapshots.length === results.length) records.set(key, { key, name: v.meta.name ?? v.vertex.op.kind, snapshots });
@@ -69,11 +69,12 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   }
   try {
     const exportReq = exportRequest(req, converted.image, platform, buildTime);
-    await exportResult(env, exportReq, root, progress, signal);
     // The cache's layers are the ones this build's image outputs have (clamped only when one asked
     // for rewrite-timestamp), so a machine that imports them exports the same image.
     const rewrites = req.exports.outputs.some((o) => "rewriteTimestamp" in o && o.rewriteTimestamp);
-    const cacheCtx = { records: [...records.values()], root: snapshotIdOf(root), sourceDateEpoch: rewrites ? exportReq.sourceDateEpoch : undefined };
+    const cacheCtx = { records: [...records.values()], root: snapshotIdOf(root), sourceDateEpoch: rewrites ? exportReq.sourceDateEpoch : undefined, imported: imports.caches };
+    const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
+    await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}) }, root, progress, signal);
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);
   } finally {
     await root.release();

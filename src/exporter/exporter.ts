@@ -7,7 +7,7 @@ import type { ImageConfig, Platform } from "../oci/types.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import type { VertexProgress } from "../util/progress.ts";
-import type { BuiltImage } from "./image.ts";
+import type { BuiltImage, InlineCacheEntries } from "./image.ts";
 import type { OutputSpec } from "./image-options.ts";
 
 /** What exporters read and write through; owned by the build's environment, not by the exporter. */
@@ -26,6 +26,8 @@ export type ExportInput = {
   stdout: (chunk: Uint8Array) => Promise<void>;
   /** The process environment, for tools an exporter runs (`docker load`). */
   env: Record<string, string | undefined>;
+  /** Cache entries image outputs carry in their config (`--cache-to type=inline`). */
+  inlineCache?: InlineCacheEntries;
 };
 
 /** An image an output wrote, for --iidfile and --metadata-file. */

@@ -40,6 +40,7 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
     labels: input.labels,
     sourceDateEpoch: input.sourceDateEpoch,
     buildTime: input.buildTime,
+    ...(input.inlineCache ? { inlineCache: input.inlineCache } : {}),
     signal: ctx.signal,
   });
   p.statusDone("exporting layers");

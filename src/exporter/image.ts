@@ -2,7 +2,7 @@
 // BuildKit would write, and the manifest, all as blobs; the writers (archive.ts) and the registry
 // push take it from there.
 import type { ContentStore } from "../content/store.ts";
-import type { Descriptor, Digest, ImageConfig, Platform } from "../oci/types.ts";
+import type { Descriptor, Digest, ImageConfig, InlineCacheDoc, Platform } from "../oci/types.ts";
 import { finalizeImageConfig } from "./image-config.ts";
 import type { ImageOptions } from "./image-options.ts";
 import { type Blob, configBlob, manifestBlob } from "./manifest.ts";
@@ -33,6 +33,8 @@ export type ImageRequest = {
   sourceDateEpoch: number | undefined;
   /** The build's start, seconds since the epoch (used when SOURCE_DATE_EPOCH is not set). */
   buildTime: number;
+  /** Cache entries to carry in the config (`--cache-to type=inline`): each output as its chain of DiffIDs. */
+  inlineCache?: InlineCacheEntries;
   signal: AbortSignal;
 };
 
@@ -47,7 +49,7 @@ export async function buildImage(source: LayerSource, store: ContentStore, req: 
     sourceDateEpoch: options.rewriteTimestamp ? epoch : undefined,
     signal: req.signal,
   });
-  const configDoc = finalizeImageConfig({
+  const finalConfig = finalizeImageConfig({
     config: req.frontendConfig,
     diffIds: layers.map((l) => l.diffId),
     baseLayers,
@@ -55,6 +57,7 @@ export async function buildImage(source: LayerSource, store: ContentStore, req: 
     fromEpoch: epoch !== undefined,
     labels: req.labels,
   });
+  const configDoc = req.inlineCache ? { ...finalConfig, "kitbuild.cache.v1": inlineCacheDoc(req.inlineCache, layers) } : finalConfig;
   const config = configBlob(configDoc, options.ociMediaTypes);
   const manifest = manifestBlob(config.descriptor, layers.map((l) => l.descriptor), options.ociMediaTypes, options.annotations, req.platform);
   // Config and manifest go to the content store too: a push and `kitbuild du` find them there.
@@ -62,6 +65,25 @@ export async function buildImage(source: LayerSource, store: ContentStore, req: 
   await store.writeBytes(manifest.bytes, { digest: manifest.descriptor.digest }, req.signal);
   const sources = new Map(layers.flatMap((l) => (l.source ? [[l.descriptor.digest, l.source] as const] : [])));
   return { layers: layers.map((l) => l.descriptor), config, manifest, configDoc, sources };
+}
+
+/** Cache keys and their outputs' layer chains by DiffID, as `--cache-to type=inline` exports them. */
+export type InlineCacheEntries = Record<string, { name: string; diffIds: Digest[][] }>;
+
+/** The inline cache over the image's own layers; entries whose chains are not the image's are left out. */
+function inlineCacheDoc(entries: InlineCacheEntries, layers: ExportedLayer[]): InlineCacheDoc {
+  const indexOf = new Map(layers.map((l, i) => [l.diffId as string, i]));
+  const doc: InlineCacheDoc = {
+    kitbuildCache: 1,
+    layers: layers.map((l) => ({ digest: l.descriptor.digest, size: l.descriptor.size, mediaType: l.descriptor.mediaType, diffId: l.diffId })),
+    entries: {},
+  };
+  // Keys in order, so the same steps give the same config whichever order the build met them in.
+  for (const [key, e] of Object.entries(entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const outputs = e.diffIds.map((chain) => chain.map((d) => indexOf.get(d) ?? -1));
+    if (outputs.every((o) => o.every((i, at) => i === at))) doc.entries[key] = { name: e.name, outputs };
+  }
+  return doc;
 }
 
 /** buildx's --metadata-file keys for an image output. */

@@ -77,4 +77,13 @@ export type ImageConfig = {
   config: ContainerConfig;
   rootfs: { type: "layers"; diff_ids: Digest[] };
   history?: HistoryEntry[];
+  /** kitbuild's inline cache (`--cache-to type=inline`): the cache's metadata over the image's own layers. */
+  "kitbuild.cache.v1"?: InlineCacheDoc;
+};
+
+/** An inline cache as the image config holds it: the image's layers and, per cache key, output chains (indexes into them). */
+export type InlineCacheDoc = {
+  kitbuildCache: 1;
+  layers: Array<{ digest: Digest; size: number; mediaType: string; diffId: Digest }>;
+  entries: Record<string, { name: string; outputs: number[][] }>;
 };

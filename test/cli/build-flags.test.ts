@@ -110,6 +110,10 @@ describe("--cache-from and --cache-to", () => {
     expect(flags.cacheImports).toEqual([{ type: "registry", attrs: { ref: "reg/app:cache" } }, { type: "local", attrs: { src: "/c", tag: "v1" } }]);
     expect(flags.cacheExports).toEqual([{ type: "registry", attrs: { ref: "reg/app:cache", mode: "max" } }]);
     expect(() => parseBuildFlags(["--cache-to", "type=s3,bucket=b", "."], {})).toThrow("type=s3 is not supported yet");
+    const inline = parseBuildFlags(["--build-arg", "BUILDKIT_INLINE_CACHE=1", "--build-arg", "A=b", "."], {});
+    expect(inline.cacheExports).toEqual([{ type: "inline", attrs: {} }]);
+    expect(inline.frontend.buildArgs).toEqual({ A: "b" });
+    expect(() => parseBuildFlags(["--cache-from", "type=inline", "."], {})).toThrow("name the image itself");
     expect(() => parseBuildFlags(["--cache-from", "type=registry,ref=r,mode=max", "."], {})).toThrow('unknown attribute "mode"');
   });
 });

@@ -140,6 +140,28 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     }
   }, 180_000);
 
+  test("an inline cache travels in the pushed image; a re-export carries the steps it did not run", async () => {
+    const ctx = context();
+    const work = tempDir();
+    const base = cacheRef();
+    const image = (n: number) => `${base}-inline-${n}`;
+    const digestOf = (file: string) => (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>)["containerimage.digest"];
+    const push = (root: string, tag: string, extra: string[]) => build(ctx, root, [...extra, "-t", tag, "--push", "--metadata-file", `${root}.json`]);
+    expect((await push(`${work}/a`, image(1), ["--cache-to", "type=inline"])).code).toBe(0);
+    // The second machine imports from the image and pushes it again (buildx's older spelling).
+    const second = await push(`${work}/b`, image(2), ["--build-arg", "BUILDKIT_INLINE_CACHE=1", "--cache-from", image(1)]);
+    expect(second.code).toBe(0);
+    expect(Object.values(outcomes(second.stderr)).filter((o) => o !== "CACHED")).toEqual([]);
+    expect(second.stderr).not.toContain("were not consumed");
+    expect(digestOf(`${work}/b.json`)).toBe(digestOf(`${work}/a.json`));
+    // The second machine found only the last step, yet its image carries every step of the image.
+    writeFileSync(`${ctx}/Dockerfile`, readFileSync(`${ctx}/Dockerfile`, "utf8").replace("echo two", "echo three"));
+    const third = await build(ctx, `${work}/c`, ["--cache-from", image(2)]);
+    expect(third.code).toBe(0);
+    expect(outcomes(third.stderr)["[stage-1 3/4]"]).toBe("CACHED");
+    expect(outcomes(third.stderr)["[stage-1 4/4]"]).toBe("DONE");
+  }, 180_000);
+
   test("an OCI layout directory round trip (type=local), under a tag", async () => {
     const ctx = context();
     const work = tempDir();
@@ -213,7 +235,7 @@ describe("remote cache flags (compiled binary)", () => {
   test("what kitbuild cannot honour is refused with what to use instead", async () => {
     for (const [flag, message] of [
       ["type=gha", "type=gha is not supported yet"],
-      ["type=inline", "type=inline is not supported yet"],
+      ["type=inline,mode=max", "type=inline takes no attributes"],
       ["type=registry,ref=r/x:1,fancy=1", 'unknown attribute "fancy"'],
       ["type=registry,mode=max", "needs ref="],
       ["type=registry,ref=r/x:1,mode=all", 'invalid mode="all"'],

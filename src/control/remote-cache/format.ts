@@ -27,7 +27,9 @@ function descriptorOf(bytes: Uint8Array, mediaType: string): Descriptor {
 
 /** The cache's config blob and the manifest that lists it and every layer. */
 export function encodeCache(cache: CacheConfig): EncodedCache {
-  const configBytes = new TextEncoder().encode(JSON.stringify(cache));
+  // Keys in order: the same entries give the same blob whichever order the build met them in.
+  const entries = Object.fromEntries(Object.entries(cache.entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const configBytes = new TextEncoder().encode(JSON.stringify({ ...cache, entries }));
   const config = descriptorOf(configBytes, CACHE_CONFIG_MEDIA_TYPE);
   const layers = cache.layers.map((l): Descriptor => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
   const manifestBytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config, layers }));

@@ -1,7 +1,7 @@
 // A cache in a registry: the manifest under the user's reference, its config the cache's metadata,
 // its layers every blob the entries name. Export pushes only what the registry lacks (HEAD first,
 // cross-repository mounts for base layers of the same registry), then the manifest.
-import type { Descriptor, Manifest } from "../../oci/types.ts";
+import type { Descriptor, ImageConfig, Manifest } from "../../oci/types.ts";
 import { getManifest } from "../../registry/manifest.ts";
 import { fetchBlobToStore } from "../../registry/pull.ts";
 import { pushImage } from "../../registry/push-image.ts";
@@ -25,9 +25,9 @@ export async function openRegistryCache(env: BuildEnvironment, refText: string, 
     onForeign();
     return undefined;
   }
-  if (kind !== "kitbuild") throw new KitError("E_CACHE_REMOTE_FORMAT", `${name} is not a kitbuild cache (its config is "${manifest.config?.mediaType}")`);
   await fetchBlobToStore(env.registry, ref, manifest.config, env.store, signal);
-  const cache = decodeCache(await env.store.readBytes(manifest.config.digest), name);
+  const configBytes = await env.store.readBytes(manifest.config.digest);
+  const cache = kind === "kitbuild" ? decodeCache(configBytes, name) : inlineCache(configBytes, name);
   const fetch = (progress: VertexProgress) => (desc: Descriptor) =>
     fetchBlobToStore(env.registry, ref, desc, env.store, signal, { progress: (cur, total) => progress.status(desc.digest, cur, total) });
   return { name, cache, source: `${ref.domain}/${ref.path}`, fetch };
@@ -35,6 +35,19 @@ export async function openRegistryCache(env: BuildEnvironment, refText: string, 
 
 const NOT_THERE = ["E_REGISTRY_NOT_FOUND", "E_REGISTRY_NAME_UNKNOWN", "E_REGISTRY_MANIFEST_UNKNOWN"];
 const EXPORT_TRIES = 5;
+
+/** An image's inline cache (`--cache-to type=inline`): in its config, over the image's own layers. */
+function inlineCache(configBytes: Uint8Array, name: string): CacheConfig {
+  let doc: ImageConfig;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(configBytes)) as ImageConfig;
+  } catch (e) {
+    throw new KitError("E_CACHE_REMOTE_FORMAT", `${name} is neither a kitbuild cache nor an image`, { cause: e });
+  }
+  const inline = doc["kitbuild.cache.v1"];
+  if (!inline) throw new KitError("E_CACHE_REMOTE_FORMAT", `${name} is an image without an inline cache`, { hint: "build it with --cache-to type=inline (or --build-arg BUILDKIT_INLINE_CACHE=1)" });
+  return decodeCache(new TextEncoder().encode(JSON.stringify(inline)), name);
+}
 
 /** The kitbuild cache at `ref`, undefined when there is none (or another kind of manifest). */
 async function readRegistryCache(env: BuildEnvironment, ref: Reference, signal: AbortSignal): Promise<CacheConfig | undefined> {

@@ -2,11 +2,15 @@
 // only) as an importer for the result store, a failure being one warning and a miss; each
 // `--cache-to` written after the build, a failure failing the build unless ignore-error=true.
 import type { CacheImporter } from "../../cache/remote-cache.ts";
+import type { InlineCacheEntries } from "../../exporter/image.ts";
+import type { OutputSpec } from "../../exporter/image-options.ts";
+import type { Digest } from "../../oci/types.ts";
 import { toKitError } from "../../util/errors.ts";
 import { type ProgressSink, progressTask } from "../../util/progress.ts";
 import type { BuildEnvironment } from "../environment.ts";
 import type { CacheExport, CacheImport } from "../request.ts";
 import { type BuildRecord, collectCache } from "./collect.ts";
+import type { CacheConfig } from "./format.ts";
 import { cacheImporter, type OpenedCache } from "./importer.ts";
 import { exportLocalCache, openLocalCache } from "./local-cache.ts";
 import { DEFAULT_MAX_ENTRIES } from "./merge.ts";
@@ -14,8 +18,11 @@ import { exportRegistryCache, openRegistryCache } from "./registry-cache.ts";
 
 const nameOf = (c: CacheImport | CacheExport) => (c.type === "registry" ? (c.attrs.ref as string) : (c.attrs.src ?? c.attrs.dest ?? ""));
 
-export async function openCacheImports(env: BuildEnvironment, imports: readonly CacheImport[], progress: ProgressSink, signal: AbortSignal): Promise<CacheImporter[]> {
-  const out: CacheImporter[] = [];
+/** The opened imports: importers for the result store, and their caches for the exports to carry on. */
+export type OpenedImports = { importers: CacheImporter[]; caches: CacheConfig[] };
+
+export async function openCacheImports(env: BuildEnvironment, imports: readonly CacheImport[], progress: ProgressSink, signal: AbortSignal): Promise<OpenedImports> {
+  const out: OpenedImports = { importers: [], caches: [] };
   for (const [i, imp] of imports.entries()) {
     await progressTask(progress, `cache-import-${i}`, `importing cache manifest from ${nameOf(imp)}`, async (p) => {
       const foreign = () => p.warn(`${nameOf(imp)} is a BuildKit cache: kitbuild cannot use BuildKit's cache keys, so it counts as a miss`);
@@ -29,20 +36,51 @@ export async function openCacheImports(env: BuildEnvironment, imports: readonly 
         p.warn(`cannot import the cache from ${nameOf(imp)}: ${toKitError(e).message}`);
         return;
       }
-      if (opened) out.push(cacheImporter(env, opened, (message) => p.warn(message)));
+      if (!opened) return;
+      out.importers.push(cacheImporter(env, opened, (message) => p.warn(message)));
+      out.caches.push(opened.cache);
     });
   }
   return out;
 }
 
-export type ExportContext = { records: readonly BuildRecord[]; root: number | null; sourceDateEpoch: number | undefined };
+/** `imported`: the caches this build imported, whose steps of the final image an export carries on. */
+export type ExportContext = { records: readonly BuildRecord[]; root: number | null; sourceDateEpoch: number | undefined; imported: readonly CacheConfig[] };
+
+/**
+ * `--cache-to type=inline`: the final image's steps as DiffID chains, for the image outputs to carry
+ * in their config; undefined when not asked for (a warning when no output writes an image).
+ */
+export async function inlineCacheEntries(
+  env: BuildEnvironment,
+  exports: readonly CacheExport[],
+  outputs: readonly OutputSpec[],
+  ctx: ExportContext,
+  progress: ProgressSink,
+  signal: AbortSignal,
+): Promise<InlineCacheEntries | undefined> {
+  if (!exports.some((e) => e.type === "inline")) return undefined;
+  return progressTask(progress, "cache-inline", "preparing inline cache", async (p) => {
+    if (!outputs.some((o) => o.type === "image" || o.type === "oci" || o.type === "docker")) {
+      p.warn("--cache-to type=inline is carried by an image, and this build writes none: add --push, -t NAME with -o type=image, or -o type=oci|docker");
+      return undefined;
+    }
+    const { cache } = await collectCache(env, ctx.records, { mode: "min", root: ctx.root, sourceDateEpoch: ctx.sourceDateEpoch, imported: ctx.imported, progress: p, signal });
+    const entries: InlineCacheEntries = {};
+    for (const [key, e] of Object.entries(cache.entries)) {
+      entries[key] = { name: e.name, diffIds: e.outputs.map((chain) => chain.map((i) => cache.layers[i]?.diffId as Digest)) };
+    }
+    return entries;
+  });
+}
 
 export async function exportCaches(env: BuildEnvironment, exports: readonly CacheExport[], ctx: ExportContext, progress: ProgressSink, signal: AbortSignal): Promise<void> {
   for (const [i, exp] of exports.entries()) {
+    if (exp.type === "inline") continue; // carried by the image outputs
     await progressTask(progress, `cache-export-${i}`, `exporting cache to ${nameOf(exp)}`, async (p) => {
       try {
         const mode = exp.attrs.mode === "max" ? "max" : "min";
-        const { cache, sources } = await collectCache(env, ctx.records, { mode, root: ctx.root, sourceDateEpoch: ctx.sourceDateEpoch, progress: p, signal });
+        const { cache, sources } = await collectCache(env, ctx.records, { mode, root: ctx.root, sourceDateEpoch: ctx.sourceDateEpoch, imported: ctx.imported, progress: p, signal });
         const maxEntries = exp.attrs["max-entries"] ? Number(exp.attrs["max-entries"]) : DEFAULT_MAX_ENTRIES;
         if (exp.type === "registry") await exportRegistryCache(env, exp.attrs.ref as string, cache, sources, maxEntries, signal);
         else exportLocalCache(env, exp.attrs.dest as string, exp.attrs.tag ?? "latest", cache, maxEntries);
