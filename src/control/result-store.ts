@@ -57,7 +57,8 @@ export function indexResultStore(
       index.putResults(key, rows, v.meta.name ?? v.vertex.op.kind);
       await explainer.record(key, v, parts);
     },
-    explainMiss: (key, v, parts) => explainer.explain(key, v, parts),
+    // A key that reaches here missed the remote caches too: say so after the local reasons.
+    explainMiss: async (key, v, parts) => [...(await explainer.explain(key, v, parts)), ...importers.map((i) => `not in the remote cache ${i.name} either`)],
     async claim(key, _v, progress, signal): Promise<Claim<BuildRef>> {
       let waitStatus: string | undefined;
       const finish = <T>(claim: T): T => {

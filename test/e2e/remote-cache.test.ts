@@ -89,9 +89,10 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     const work = tempDir();
     const [min, max] = [cacheRef(), cacheRef()];
     expect((await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${min}`, "--cache-to", `type=registry,ref=${max},mode=max`])).code).toBe(0);
-    const fromMin = await build(ctx, `${work}/b`, ["--target", "mid", "--cache-from", min]);
+    const fromMin = await build(ctx, `${work}/b`, ["--target", "mid", "--debug-cache", "--cache-from", min]);
     expect(fromMin.code).toBe(0);
     expect(outcomes(fromMin.stderr)["[mid 2/2]"]).toBe("DONE");
+    expect(fromMin.stderr).toContain(`cache miss: not in the remote cache "${min}" either`);
     const fromMax = await build(ctx, `${work}/c`, ["--target", "mid", "--cache-from", `type=registry,ref=${max}`]);
     expect(fromMax.code).toBe(0);
     expect(outcomes(fromMax.stderr)["[mid 2/2]"]).toBe("CACHED");
