@@ -42,7 +42,13 @@ export type CacheMountLease = AsyncDisposable & { readonly path: string };
 type Row = { id: number; ready: number };
 type Decision = { kind: "use"; id: number; token: string; fresh: boolean } | { kind: "wait" };
 
+/** Fills a new directory of a cache mount from elsewhere (a remote cache that carries it). */
+export type RemoteMountSeed = (dir: string, signal: AbortSignal) => Promise<void>;
+
 export class CacheMounts {
+  /** By id: how a new directory of an unseeded cache mount starts (set when a remote cache carries one). */
+  remoteSeeds = new Map<string, RemoteMountSeed>();
+
   constructor(
     private readonly root: string,
     private readonly db: Database,
@@ -104,6 +110,7 @@ export class CacheMounts {
         rmSync(path, { recursive: true, force: true });
         mkdirSync(path, { recursive: true, mode: 0o755 });
         if (req.seed) await req.seed.fill(path);
+        else await this.remoteSeeds.get(req.id)?.(path, signal);
         if (signal.aborted) throw signal.reason;
         this.db.transaction(() => {
           this.db.query("UPDATE cache_mounts SET ready = 1 WHERE id = ?").run(d.id);
@@ -116,6 +123,12 @@ export class CacheMounts {
       }
     }
     return { path, [Symbol.asyncDispose]: async () => release() };
+  }
+
+  /** The most recently used directory of an unseeded cache mount `id`, if there is one. */
+  latestDir(id: string): string | undefined {
+    const row = this.db.query("SELECT id FROM cache_mounts WHERE key = ? AND ready = 1 ORDER BY last_used DESC, id DESC LIMIT 1").get(id) as { id: number } | null;
+    return row ? this.dir(row.id) : undefined;
   }
 
   private dropDeadHolders(): void {

@@ -10,8 +10,8 @@ type Direction = "from" | "to";
 
 /** The attributes each direction of each type takes. */
 const ATTRS: Record<"registry" | "local", Record<Direction, readonly string[]>> = {
-  registry: { from: ["ref"], to: ["ref", "mode", "ignore-error", "max-entries", "compression", "oci-mediatypes", "image-manifest"] },
-  local: { from: ["src", "tag"], to: ["dest", "tag", "mode", "ignore-error", "max-entries", "compression", "oci-mediatypes", "image-manifest"] },
+  registry: { from: ["ref"], to: ["ref", "mode", "ignore-error", "max-entries", "cache-mounts", "compression", "oci-mediatypes", "image-manifest"] },
+  local: { from: ["src", "tag"], to: ["dest", "tag", "mode", "ignore-error", "max-entries", "cache-mounts", "compression", "oci-mediatypes", "image-manifest"] },
 };
 
 const NOT_YET: Record<string, string> = {

@@ -16,7 +16,9 @@ import { exportResult, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
 import type { BuildRecord } from "./remote-cache/collect.ts";
+import { cacheMountSeeds } from "./remote-cache/cache-mount-transfer.ts";
 import { exportCaches, inlineCacheEntries, openCacheImports } from "./remote-cache/remote-caches.ts";
+import { isProcessAlive } from "../util/process.ts";
 import type { BuildRequest, FrontendAttrs } from "./request.ts";
 import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
@@ -46,6 +48,8 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const denied = deniedEntitlement(converted.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
   const imports = await openCacheImports(env, req.cacheImports, progress, signal);
+  const cacheMounts = exec.cacheMounts(env, isProcessAlive);
+  for (const [id, seed] of cacheMountSeeds(env, imports.opened)) cacheMounts.remoteSeeds.set(id, seed);
   const records = new Map<string, BuildRecord>();
   const solver = definitionSolver(session, converted.definition, {
     importers: imports.importers,
@@ -72,7 +76,13 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     // The cache's layers are the ones this build's image outputs have (clamped only when one asked
     // for rewrite-timestamp), so a machine that imports them exports the same image.
     const rewrites = req.exports.outputs.some((o) => "rewriteTimestamp" in o && o.rewriteTimestamp);
-    const cacheCtx = { records: [...records.values()], root: snapshotIdOf(root), sourceDateEpoch: rewrites ? exportReq.sourceDateEpoch : undefined, imported: imports.caches };
+    const cacheCtx = {
+      records: [...records.values()],
+      root: snapshotIdOf(root),
+      sourceDateEpoch: rewrites ? exportReq.sourceDateEpoch : undefined,
+      imported: imports.caches,
+      cacheMountDir: (id: string) => cacheMounts.latestDir(id),
+    };
     const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
     await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}) }, root, progress, signal);
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);

@@ -34,6 +34,14 @@ describe("mergeCaches", () => {
     expect(merged.layers.map((l) => l.digest).sort()).toEqual([layer(1), layer(3)].map((l) => l.digest).sort());
   });
 
+  test("cache mounts are carried, ours replacing theirs of the same id", () => {
+    const a: CacheConfig = { ...theirs, layers: [...theirs.layers, layer(7), layer(8)], mounts: { pkgs: 2, keep: 3 } };
+    const b: CacheConfig = { ...ours, layers: [...ours.layers, layer(9)], mounts: { pkgs: 2 } };
+    const merged = mergeCaches(a, b, 100, 1000);
+    const mountLayers = Object.fromEntries(Object.entries(merged.mounts ?? {}).map(([id, i]) => [id, merged.layers[i]?.digest]));
+    expect(mountLayers).toEqual({ pkgs: layer(9).digest, keep: layer(8).digest });
+  });
+
   test("a first export is ours alone", () => {
     expect(chains(mergeCaches(undefined, ours, 10, 5))).toEqual(chains(ours));
   });

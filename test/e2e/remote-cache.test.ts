@@ -163,6 +163,25 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     expect(outcomes(third.stderr)["[stage-1 4/4]"]).toBe("DONE");
   }, 180_000);
 
+  test("cache mounts travel only when asked for (cache-mounts=ID)", async () => {
+    const write = tempDir("kitbuild-ctx-");
+    writeFileSync(`${write}/Dockerfile`, `FROM ${registry}/busybox\nRUN --mount=type=cache,id=pkgs,target=/c echo downloaded > /c/pkg\n`);
+    const read = tempDir("kitbuild-ctx-");
+    writeFileSync(`${read}/Dockerfile`, `FROM ${registry}/busybox\nRUN --mount=type=cache,id=pkgs,target=/c (cat /c/pkg || echo none) > /seen\n`);
+    const work = tempDir();
+    const [withMounts, without] = [cacheRef(), cacheRef()];
+    const exported = await build(write, `${work}/a`, ["--cache-to", `type=registry,ref=${withMounts},"cache-mounts=pkgs"`, "--cache-to", `type=registry,ref=${without}`]);
+    expect(exported.code).toBe(0);
+    for (const [name, ref, seen] of [["b", withMounts, "downloaded\n"], ["c", without, "none\n"]] as const) {
+      const res = await build(read, `${work}/${name}`, ["--cache-from", ref, "-o", `type=local,dest=${work}/${name}-out`]);
+      expect(res.code, name).toBe(0);
+      expect(readFileSync(`${work}/${name}-out/seen`, "utf8"), name).toBe(seen);
+    }
+    const missing = await build(write, `${work}/d`, ["--cache-to", `type=registry,ref=${cacheRef()},cache-mounts=nope`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no cache mount with id "nope"');
+  }, 180_000);
+
   test("an OCI layout directory round trip (type=local), under a tag", async () => {
     const ctx = context();
     const work = tempDir();

@@ -17,7 +17,8 @@ export type CacheLayer = { digest: Digest; size: number; mediaType: string; diff
 /** One step's result: for each output, its layer chain bottom first (indexes into `layers`); `time` when exported (ms). */
 export type CacheEntry = { name: string; outputs: number[][]; time?: number };
 
-export type CacheConfig = { kitbuildCache: 1; layers: CacheLayer[]; entries: Record<string, CacheEntry> };
+/** `mounts`: cache mounts exported on request, by id, each a layer (index into `layers`) of its content. */
+export type CacheConfig = { kitbuildCache: 1; layers: CacheLayer[]; entries: Record<string, CacheEntry>; mounts?: Record<string, number> };
 
 export type EncodedCache = { config: { descriptor: Descriptor; bytes: Uint8Array }; manifest: { descriptor: Descriptor; bytes: Uint8Array } };
 

@@ -19,14 +19,14 @@ export type OpenedCache = {
   source: string;
 };
 
-const SILENT: VertexProgress = { vertex: "", log() {}, status() {}, statusDone() {}, warn() {}, note() {} };
+export const SILENT_PROGRESS: VertexProgress = { vertex: "", log() {}, status() {}, statusDone() {}, warn() {}, note() {} };
 
 export function cacheImporter(env: BuildEnvironment, opened: OpenedCache, warn: (message: string) => void): CacheImporter {
   const { cache } = opened;
   return {
     name: opened.name,
     has: async (key) => Object.hasOwn(cache.entries, key),
-    async materialize(key, signal, progress = SILENT) {
+    async materialize(key, signal, progress = SILENT_PROGRESS) {
       const entry = cache.entries[key];
       if (!entry) return undefined;
       try {

@@ -21,23 +21,28 @@ export function mergeCaches(theirs: CacheConfig | undefined, ours: CacheConfig, 
   all.sort((a, b) => (b[1].time ?? 0) - (a[1].time ?? 0));
   const layers: CacheLayer[] = [];
   const indexOf = new Map<string, number>();
+  const add = (layer: CacheLayer): number => {
+    let at = indexOf.get(layer.digest);
+    if (at === undefined) {
+      at = layers.length;
+      indexOf.set(layer.digest, at);
+      layers.push(layer);
+    }
+    return at;
+  };
   const entries: CacheConfig["entries"] = {};
   for (const [key, entry, from] of all.slice(0, maxEntries)) {
-    const outputs = entry.outputs.map((chain) =>
-      chain.map((i) => {
-        const layer = from[i] as CacheLayer;
-        let at = indexOf.get(layer.digest);
-        if (at === undefined) {
-          at = layers.length;
-          indexOf.set(layer.digest, at);
-          layers.push(layer);
-        }
-        return at;
-      }),
-    );
-    entries[key] = { ...entry, outputs };
+    entries[key] = { ...entry, outputs: entry.outputs.map((chain) => chain.map((i) => add(from[i] as CacheLayer))) };
   }
-  return { kitbuildCache: 1, layers, entries };
+  // Cache mounts: ours replace theirs of the same id.
+  const mounts: Record<string, number> = {};
+  for (const [cache, isOurs] of [[theirs, false], [ours, true]] as const) {
+    for (const [id, i] of Object.entries(cache?.mounts ?? {})) {
+      const layer = cache?.layers[i];
+      if (layer && (isOurs || !(id in mounts))) mounts[id] = add(layer);
+    }
+  }
+  return { kitbuildCache: 1, layers, entries, ...(Object.keys(mounts).length > 0 ? { mounts } : {}) };
 }
 
 /** Whether every entry of `ours` is in `cache` (as some export wrote it). */

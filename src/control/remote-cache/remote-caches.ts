@@ -9,6 +9,7 @@ import { toKitError } from "../../util/errors.ts";
 import { type ProgressSink, progressTask } from "../../util/progress.ts";
 import type { BuildEnvironment } from "../environment.ts";
 import type { CacheExport, CacheImport } from "../request.ts";
+import { addCacheMounts } from "./cache-mount-transfer.ts";
 import { type BuildRecord, collectCache } from "./collect.ts";
 import type { CacheConfig } from "./format.ts";
 import { cacheImporter, type OpenedCache } from "./importer.ts";
@@ -18,11 +19,11 @@ import { exportRegistryCache, openRegistryCache } from "./registry-cache.ts";
 
 const nameOf = (c: CacheImport | CacheExport) => (c.type === "registry" ? (c.attrs.ref as string) : (c.attrs.src ?? c.attrs.dest ?? ""));
 
-/** The opened imports: importers for the result store, and their caches for the exports to carry on. */
-export type OpenedImports = { importers: CacheImporter[]; caches: CacheConfig[] };
+/** The opened imports: importers for the result store, and the caches (for exports to carry on, and their cache mounts). */
+export type OpenedImports = { importers: CacheImporter[]; caches: CacheConfig[]; opened: OpenedCache[] };
 
 export async function openCacheImports(env: BuildEnvironment, imports: readonly CacheImport[], progress: ProgressSink, signal: AbortSignal): Promise<OpenedImports> {
-  const out: OpenedImports = { importers: [], caches: [] };
+  const out: OpenedImports = { importers: [], caches: [], opened: [] };
   for (const [i, imp] of imports.entries()) {
     await progressTask(progress, `cache-import-${i}`, `importing cache manifest from ${nameOf(imp)}`, async (p) => {
       const foreign = () => p.warn(`${nameOf(imp)} is a BuildKit cache: kitbuild cannot use BuildKit's cache keys, so it counts as a miss`);
@@ -39,13 +40,21 @@ export async function openCacheImports(env: BuildEnvironment, imports: readonly 
       if (!opened) return;
       out.importers.push(cacheImporter(env, opened, (message) => p.warn(message)));
       out.caches.push(opened.cache);
+      out.opened.push(opened);
     });
   }
   return out;
 }
 
 /** `imported`: the caches this build imported, whose steps of the final image an export carries on. */
-export type ExportContext = { records: readonly BuildRecord[]; root: number | null; sourceDateEpoch: number | undefined; imported: readonly CacheConfig[] };
+export type ExportContext = {
+  records: readonly BuildRecord[];
+  root: number | null;
+  sourceDateEpoch: number | undefined;
+  imported: readonly CacheConfig[];
+  /** The newest directory of an unseeded cache mount, for `cache-mounts=`. */
+  cacheMountDir: (id: string) => string | undefined;
+};
 
 /**
  * `--cache-to type=inline`: the final image's steps as DiffID chains, for the image outputs to carry
@@ -80,7 +89,10 @@ export async function exportCaches(env: BuildEnvironment, exports: readonly Cach
     await progressTask(progress, `cache-export-${i}`, `exporting cache to ${nameOf(exp)}`, async (p) => {
       try {
         const mode = exp.attrs.mode === "max" ? "max" : "min";
-        const { cache, sources } = await collectCache(env, ctx.records, { mode, root: ctx.root, sourceDateEpoch: ctx.sourceDateEpoch, imported: ctx.imported, progress: p, signal });
+        const collected = await collectCache(env, ctx.records, { mode, root: ctx.root, sourceDateEpoch: ctx.sourceDateEpoch, imported: ctx.imported, progress: p, signal });
+        const mountIds = (exp.attrs["cache-mounts"] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+        const cache = mountIds.length > 0 ? await addCacheMounts(env, ctx.cacheMountDir, mountIds, collected.cache, signal) : collected.cache;
+        const sources = collected.sources;
         const maxEntries = exp.attrs["max-entries"] ? Number(exp.attrs["max-entries"]) : DEFAULT_MAX_ENTRIES;
         if (exp.type === "registry") await exportRegistryCache(env, exp.attrs.ref as string, cache, sources, maxEntries, signal);
         else exportLocalCache(env, exp.attrs.dest as string, exp.attrs.tag ?? "latest", cache, maxEntries);
