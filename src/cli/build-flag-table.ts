@@ -40,7 +40,7 @@ const FLAGS: Record<string, FlagDef> = {
   quiet: { kind: "bool", short: "q", commands: BUILD, description: "Suppress the build output" },
   "no-cache": { kind: "bool", commands: BUILD, description: "Do not use cache when building" },
   "cache-from": { kind: "list", commands: BUILD, description: "Import a remote cache (repeatable): REF, type=registry,ref=REF or type=local,src=DIR[,tag=T]" },
-  "cache-to": { kind: "list", commands: BUILD, description: "Export the cache (repeatable): type=registry,ref=REF or type=local,dest=DIR, with mode=min|max, max-entries=N, "cache-mounts=ID,…", ignore-error=true" },
+  "cache-to": { kind: "list", commands: BUILD, description: "Export the cache (repeatable): type=registry,ref=REF or type=local,dest=DIR, with mode=min|max, max-entries=N, cache-mounts=ID (quoted for several), ignore-error=true" },
   "no-cache-filter": { kind: "list", commands: CONVERT, description: "Do not cache the named stages (repeatable)" },
   "debug-cache": { kind: "bool", commands: BUILD, description: "Say why each step missed the cache (also KITBUILD_DEBUG_CACHE=1)" },
   "insecure-registry": { kind: "list", commands: CONVERT, description: "Reach this registry over plain HTTP (repeatable)" },
