@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from "node:path";
 export const ALLOWED: Record<string, readonly string[]> = {
   "main.ts": ["cli", "control", "util"],
   cli: ["control", "exporter", "llb", "registry", "util", "worker"],
-  control: ["cache", "content", "exporter", "file", "frontend", "fs", "llb", "oci", "registry", "snapshot", "solver", "source", "util", "worker"],
+  control: ["archive", "cache", "content", "exporter", "file", "frontend", "fs", "llb", "oci", "registry", "snapshot", "solver", "source", "util", "worker"],
   frontend: ["llb", "oci", "util"],
   solver: ["llb", "util"],
   exporter: ["archive", "cache", "content", "fs", "llb", "oci", "registry", "snapshot", "util"],
