@@ -35,7 +35,9 @@ export async function getManifest(client: RegistryClient, ref: Reference, refere
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (bytes.length > MAX_MANIFEST_BYTES) throw tooLarge(subject, bytes.length);
   const digest = sha256(bytes);
-  if (reference.startsWith("sha256:") && digest !== reference) {
+  // By tag, the registry's Docker-Content-Digest header is what the content must hash to.
+  const expected = reference.startsWith("sha256:") ? reference : res.headers.get("docker-content-digest");
+  if (expected && digest !== expected) {
     throw new KitError("E_REGISTRY_DIGEST_MISMATCH", `${subject.what}: the registry sent content with digest "${digest}"`, {
       hint: "the registry returned other content than requested; nothing was stored",
     });

@@ -210,6 +210,17 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
       expect(res.stderr.split(warning).length - 1, why).toBe(1);
       expect(outcomes(res.stderr)["[stage-1 4/4]"], why).toBe("DONE");
     }
+    // A manifest that arrives corrupt (the registry's digest check fails): a warning and a miss.
+    const tag = ref.slice(ref.lastIndexOf(":") + 1);
+    proxy.rules.push({ method: "GET", path: (p) => p.endsWith(`/manifests/${tag}`), fault: { kind: "corrupt" }, times: Infinity });
+    try {
+      const res = await build(ctx, `${work}/corrupt`, ["--cache-from", ref]);
+      expect(res.code).toBe(0);
+      expect(res.stderr.split("cannot import the cache from").length - 1).toBe(1);
+      expect(outcomes(res.stderr)["[stage-1 4/4]"]).toBe("DONE");
+    } finally {
+      proxy.rules.length = 0;
+    }
     // A layer blob that the registry no longer has: the step that needs it runs again.
     const config = await cacheConfig(ref);
     const top = Object.values(config.entries).find((e) => e.name.startsWith("[stage-1 4/4]"));

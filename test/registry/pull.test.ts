@@ -170,6 +170,14 @@ describe("manifest checks", () => {
     const err = await getManifest(testClient(), viaProxy(), m.digest, signal()).catch((e) => e);
     expect(err.code).toBe("E_REGISTRY_DIGEST_MISMATCH");
   });
+
+  test("a manifest fetched by tag is checked against the registry's Docker-Content-Digest", async () => {
+    proxy.rules.push({ method: "GET", path: (p) => p.endsWith("/manifests/latest"), fault: { kind: "corrupt" }, times: 1 });
+    const err = await getManifest(testClient(), viaProxy(), "latest", signal()).catch((e) => e);
+    expect(err.code).toBe("E_REGISTRY_DIGEST_MISMATCH");
+    // Unchanged, it passes the same check.
+    expect((await getManifest(testClient(), viaProxy(), "latest", signal())).digest).toMatch(/^sha256:/);
+  });
 });
 
 describe("registry errors say what to do", () => {
