@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, lstatSync, mkdirSync, writeSync } from "node:fs";
 import { KitError } from "../util/errors.ts";
+import { exitStatus } from "../util/process.ts";
 import { addRangeCommand, mappingFor, type IdRange, type UserMode, userNameOf } from "../worker/rootless/id-map.ts";
 
 /** The variable that tells the child it runs in the namespace its parent made (internal). */
@@ -64,7 +65,7 @@ export async function runInUserNamespace(args: string[], env: Env, warn: (text: 
   try {
     const code = await new Promise<number>((resolve, reject) => {
       child.on("error", (e) => reject(new KitError("E_ROOTLESS_SETUP", `failed to start unshare: ${e.message}`, { cause: e })));
-      child.on("close", (c, sig) => resolve(c ?? 128 + signalNumber(sig)));
+      child.on("close", (c, sig) => resolve(exitStatus(c, sig)));
     });
     if (!started) {
       throw new KitError("E_ROOTLESS_SETUP", "cannot create a user namespace for a rootless build (unshare's reason is above)", { hint: userNamespaceHint() });
@@ -131,9 +132,4 @@ function singleIdWarning(user: string): string {
 
 function userNamespaceHint(): string {
   return "user namespaces may be disabled: check sysctl user.max_user_namespaces (must be > 0), kernel.unprivileged_userns_clone (must be 1) and, on Ubuntu, kernel.apparmor_restrict_unprivileged_userns";
-}
-
-function signalNumber(sig: NodeJS.Signals | null): number {
-  if (!sig) return 127;
-  return (require("node:os").constants.signals as Record<string, number>)[sig] ?? 0;
 }

@@ -1,6 +1,7 @@
 // One build from request to exported result: load the Dockerfile and .dockerignore, convert to a
 // graph (resolving base images), solve it, and export the root filesystem.
 import { readFileSync } from "node:fs";
+import { isImageOutput } from "../exporter/image-options.ts";
 import { basename, dirname, resolve } from "node:path";
 import { type ConvertOptions, type ConvertResult, convertDockerfile } from "../frontend/dockerfile/convert/convert.ts";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
@@ -48,8 +49,9 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const denied = deniedEntitlement(converted.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
   const imports = await openCacheImports(env, req.cacheImports, progress, signal);
-  const cacheMounts = exec.cacheMounts(env, isProcessAlive);
-  for (const [id, seed] of cacheMountSeeds(env, imports.opened)) cacheMounts.remoteSeeds.set(id, seed);
+  // The cache-mount store opens a write transaction: only when a build has cache mounts to seed or export.
+  const cacheMounts = () => exec.cacheMounts(env, isProcessAlive);
+  for (const [id, seed] of cacheMountSeeds(env, imports.opened)) cacheMounts().remoteSeeds.set(id, seed);
   const records = new Map<string, BuildRecord>();
   const solver = definitionSolver(session, converted.definition, {
     importers: imports.importers,
@@ -75,13 +77,13 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     const exportReq = exportRequest(req, converted.image, platform, buildTime);
     // The cache's layers are the ones this build's image outputs have (clamped only when one asked
     // for rewrite-timestamp), so a machine that imports them exports the same image.
-    const rewrites = req.exports.outputs.some((o) => "rewriteTimestamp" in o && o.rewriteTimestamp);
+    const rewrites = req.exports.outputs.some((o) => isImageOutput(o) && o.rewriteTimestamp);
     const cacheCtx = {
       records: [...records.values()],
       root: snapshotIdOf(root),
       sourceDateEpoch: rewrites ? exportReq.sourceDateEpoch : undefined,
       imported: imports.caches,
-      cacheMountDir: (id: string) => cacheMounts.latestDir(id),
+      cacheMountDir: (id: string) => cacheMounts().latestDir(id),
     };
     const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
     await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}) }, root, progress, signal);

@@ -27,6 +27,10 @@ export type OutputSpec =
 
 export type ImageOutput = Extract<OutputSpec, { names: string[] }>;
 
+export function isImageOutput(o: OutputSpec): o is ImageOutput {
+  return o.type === "oci" || o.type === "docker" || o.type === "image";
+}
+
 /** BuildKit's defaults: OCI media types for the OCI layout, Docker's otherwise (no attestations). */
 export function defaultImageOptions(type: "oci" | "docker" | "image"): ImageOptions {
   return {

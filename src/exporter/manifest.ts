@@ -10,13 +10,14 @@ export type Blob = { descriptor: Descriptor; bytes: Uint8Array };
 
 const encoder = new TextEncoder();
 
-function blob(mediaType: string, doc: unknown, extra: Partial<Descriptor> = {}): Blob {
+/** A JSON document as a blob: serialized once, its digest taken over exactly those bytes. */
+export function jsonBlob(mediaType: string, doc: unknown, extra: Partial<Descriptor> = {}): Blob {
   const bytes = encoder.encode(JSON.stringify(doc));
   return { bytes, descriptor: { mediaType, digest: sha256(bytes), size: bytes.length, ...extra } };
 }
 
 export function configBlob(config: ImageConfig, oci: boolean): Blob {
-  return blob(oci ? MEDIA_OCI_CONFIG : MEDIA_DOCKER_CONFIG, config);
+  return jsonBlob(oci ? MEDIA_OCI_CONFIG : MEDIA_DOCKER_CONFIG, config);
 }
 
 export function manifestBlob(config: Descriptor, layers: Descriptor[], oci: boolean, annotations: Record<string, string>, platform: Platform): Blob {
@@ -27,7 +28,7 @@ export function manifestBlob(config: Descriptor, layers: Descriptor[], oci: bool
     layers,
   };
   if (Object.keys(annotations).length > 0) doc.annotations = annotations;
-  return blob(oci ? MEDIA_OCI_MANIFEST : MEDIA_DOCKER_MANIFEST, doc, { platform });
+  return jsonBlob(oci ? MEDIA_OCI_MANIFEST : MEDIA_DOCKER_MANIFEST, doc, { platform });
 }
 
 /** The OCI layout's index.json: one manifest per image name (or one unnamed). */

@@ -3,8 +3,8 @@
 // base image's repository where the registry allows).
 import type { ContentStore } from "../content/store.ts";
 import type { RegistryClient } from "../registry/client.ts";
-import { pushImage } from "../registry/push-image.ts";
-import { formatReference, parseReference, type Reference } from "../registry/reference.ts";
+import { mountSources, pushImage } from "../registry/push-image.ts";
+import { formatReference, parseReference } from "../registry/reference.ts";
 import type { VertexProgress } from "../util/progress.ts";
 import type { BuiltImage } from "./image.ts";
 
@@ -17,14 +17,6 @@ export type PushRequest = {
   signal: AbortSignal;
 };
 
-/** The repository a base layer came from, when it is on the same registry (a mount, not an upload). */
-function mountFrom(image: BuiltImage, digest: string, ref: Reference): string[] {
-  const source = image.sources.get(digest);
-  if (!source?.startsWith(`${ref.domain}/`)) return [];
-  const path = source.slice(ref.domain.length + 1);
-  return path === ref.path ? [] : [path];
-}
-
 export async function pushToRegistry(req: PushRequest): Promise<void> {
   const { image, store } = req;
   const config = new Blob([image.config.bytes]);
@@ -33,7 +25,7 @@ export async function pushToRegistry(req: PushRequest): Promise<void> {
     const shown = formatReference(ref);
     req.progress.status(`pushing ${shown}`, 0);
     const blobs = [
-      ...image.layers.map((desc) => ({ desc, data: Bun.file(store.path(desc.digest)) as Blob, mountFrom: mountFrom(image, desc.digest, ref) })),
+      ...image.layers.map((desc) => ({ desc, data: Bun.file(store.path(desc.digest)) as Blob, mountFrom: mountSources(image.sources.get(desc.digest), ref) })),
       { desc: image.config.descriptor, data: config },
     ];
     await pushImage(

@@ -17,6 +17,13 @@ export type BlobToPush = {
   mountFrom?: readonly string[];
 };
 
+/** The repository of `ref`'s registry a blob may be mounted from, given where it came from ("host/path"). */
+export function mountSources(source: string | undefined, ref: Reference): string[] {
+  if (!source?.startsWith(`${ref.domain}/`)) return [];
+  const path = source.slice(ref.domain.length + 1);
+  return path === ref.path ? [] : [path];
+}
+
 export type ManifestToPush = { bytes: Uint8Array; mediaType: string };
 
 export type PushPlan = {

@@ -2,7 +2,8 @@
 // the newest directory of each id is packed as a gzipped tar layer of the cache; on a machine that
 // imports it, a cache mount of that id that does not exist yet starts as that layer's content.
 // Nothing else of a cache mount ever leaves the machine.
-import { createReadStream } from "node:fs";
+import { createHash } from "node:crypto";
+import { Transform } from "node:stream";
 import { TarWriter } from "../../archive/tar-writer.ts";
 import { packTree } from "../../archive/tar.ts";
 import { compressStream } from "../../exporter/compress.ts";
@@ -27,16 +28,30 @@ export async function addCacheMounts(env: BuildEnvironment, dirOf: (id: string) 
   return { ...cache, layers, mounts };
 }
 
-/** The directory as a tar (its digest is the DiffID), then gzipped: both kept in the content store. */
+/** The directory as a gzipped tar, in one pass: the tar hashed on its way to the compressor (its DiffID). */
 async function packDirectory(env: BuildEnvironment, dir: string, signal: AbortSignal): Promise<CacheLayer> {
   const tar = new TarWriter();
-  const written = env.store.write(tar.stream, {}, signal);
-  await packTree(dir, tar, { signal });
-  await tar.finish();
-  const diffId = await written;
-  const digest = await env.store.write(compressStream(createReadStream(env.store.path(diffId)), "gzip"), {}, signal);
+  const hasher = createHash("sha256");
+  const hashed = tar.stream.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hasher.update(chunk);
+        cb(null, chunk);
+      },
+    }),
+  );
+  const written = env.store.write(compressStream(hashed, "gzip"), {}, signal);
+  try {
+    await packTree(dir, tar, { signal });
+    await tar.finish();
+  } catch (e) {
+    tar.abort(e instanceof Error ? e : new Error(String(e)));
+    await written.catch(() => {});
+    throw e;
+  }
+  const digest = await written;
   const size = Bun.file(env.store.path(digest)).size;
-  return { digest, size, mediaType: MEDIA_OCI_LAYER_GZIP, diffId: diffId as Digest };
+  return { digest, size, mediaType: MEDIA_OCI_LAYER_GZIP, diffId: `sha256:${hasher.digest("hex")}` as Digest };
 }
 
 export type MountSeed = (dir: string, signal: AbortSignal) => Promise<void>;

@@ -2,7 +2,7 @@
 // keys, the layer chain of each result's outputs) and whose layers are every blob those chains name,
 // so a registry keeps them all (and its garbage collection spares them while the tag stands). The
 // keys are kitbuild's own: a BuildKit cache (its own config media type) is recognized and skipped.
-import { sha256 } from "../../llb/digest.ts";
+import { type Blob, jsonBlob } from "../../exporter/manifest.ts";
 import { MEDIA_OCI_MANIFEST } from "../../oci/media-types.ts";
 import type { Descriptor, Digest } from "../../oci/types.ts";
 import { KitError } from "../../util/errors.ts";
@@ -20,21 +20,16 @@ export type CacheEntry = { name: string; outputs: number[][]; time?: number };
 /** `mounts`: cache mounts exported on request, by id, each a layer (index into `layers`) of its content. */
 export type CacheConfig = { kitbuildCache: 1; layers: CacheLayer[]; entries: Record<string, CacheEntry>; mounts?: Record<string, number> };
 
-export type EncodedCache = { config: { descriptor: Descriptor; bytes: Uint8Array }; manifest: { descriptor: Descriptor; bytes: Uint8Array } };
-
-function descriptorOf(bytes: Uint8Array, mediaType: string): Descriptor {
-  return { mediaType, digest: sha256(bytes) as Digest, size: bytes.length };
-}
+export type EncodedCache = { config: Blob; manifest: Blob };
 
 /** The cache's config blob and the manifest that lists it and every layer. */
 export function encodeCache(cache: CacheConfig): EncodedCache {
   // Keys in order: the same entries give the same blob whichever order the build met them in.
   const entries = Object.fromEntries(Object.entries(cache.entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const configBytes = new TextEncoder().encode(JSON.stringify({ ...cache, entries }));
-  const config = descriptorOf(configBytes, CACHE_CONFIG_MEDIA_TYPE);
+  const config = jsonBlob(CACHE_CONFIG_MEDIA_TYPE, { ...cache, entries });
   const layers = cache.layers.map((l): Descriptor => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
-  const manifestBytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config, layers }));
-  return { config: { descriptor: config, bytes: configBytes }, manifest: { descriptor: descriptorOf(manifestBytes, MEDIA_OCI_MANIFEST), bytes: manifestBytes } };
+  const manifest = jsonBlob(MEDIA_OCI_MANIFEST, { schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config: config.descriptor, layers });
+  return { config, manifest };
 }
 
 /** What a cache manifest's config is: kitbuild's, BuildKit's, or something else. */

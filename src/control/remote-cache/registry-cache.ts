@@ -4,7 +4,7 @@
 import type { Descriptor, ImageConfig, Manifest } from "../../oci/types.ts";
 import { getManifest } from "../../registry/manifest.ts";
 import { fetchBlobToStore } from "../../registry/pull.ts";
-import { pushImage } from "../../registry/push-image.ts";
+import { mountSources, pushImage } from "../../registry/push-image.ts";
 import { formatReference, parseReference, type Reference } from "../../registry/reference.ts";
 import { KitError } from "../../util/errors.ts";
 import type { BuildEnvironment } from "../environment.ts";
@@ -85,15 +85,10 @@ async function pushCache(env: BuildEnvironment, ref: Reference, cache: CacheConf
   const blobs = cache.layers.map((l) => {
     const desc: Descriptor = { mediaType: l.mediaType, digest: l.digest, size: l.size };
     const data = env.store.hasSync(l.digest) ? (Bun.file(env.store.path(l.digest)) as Blob) : new Blob([new Uint8Array(l.size)]);
-    return { desc, data, mountFrom: mountFrom(sources.get(l.digest), ref) };
+    return { desc, data, mountFrom: mountSources(sources.get(l.digest), ref) };
   });
   blobs.push({ desc: encoded.config.descriptor, data: new Blob([encoded.config.bytes]), mountFrom: [] });
   await pushImage(env.registry, ref, { blobs, manifests: [{ bytes: encoded.manifest.bytes, mediaType: encoded.manifest.descriptor.mediaType }] }, {}, signal);
 }
 
-function mountFrom(source: string | undefined, ref: Reference): string[] {
-  if (!source?.startsWith(`${ref.domain}/`)) return [];
-  const path = source.slice(ref.domain.length + 1);
-  return path === ref.path ? [] : [path];
-}
 

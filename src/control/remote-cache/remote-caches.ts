@@ -3,7 +3,7 @@
 // `--cache-to` written after the build, a failure failing the build unless ignore-error=true.
 import type { CacheImporter } from "../../cache/remote-cache.ts";
 import type { InlineCacheEntries } from "../../exporter/image.ts";
-import type { OutputSpec } from "../../exporter/image-options.ts";
+import { isImageOutput, type OutputSpec } from "../../exporter/image-options.ts";
 import type { Digest } from "../../oci/types.ts";
 import { toKitError } from "../../util/errors.ts";
 import { type ProgressSink, progressTask } from "../../util/progress.ts";
@@ -70,7 +70,7 @@ export async function inlineCacheEntries(
 ): Promise<InlineCacheEntries | undefined> {
   if (!exports.some((e) => e.type === "inline")) return undefined;
   return progressTask(progress, "cache-inline", "preparing inline cache", async (p) => {
-    if (!outputs.some((o) => o.type === "image" || o.type === "oci" || o.type === "docker")) {
+    if (!outputs.some(isImageOutput)) {
       p.warn("--cache-to type=inline is carried by an image, and this build writes none: add --push, -t NAME with -o type=image, or -o type=oci|docker");
       return undefined;
     }

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { canceledError } from "../../util/abort.ts";
 import { KitError } from "../../util/errors.ts";
+import { exitStatus } from "../../util/process.ts";
 import type { VertexProgress } from "../../util/progress.ts";
 import { type LogLimits, StreamLimiter } from "../log-limit.ts";
 import type { HelperTracker, RunOutcome } from "../executor.ts";
@@ -90,7 +91,7 @@ export async function runContainer(req: ContainerRun): Promise<RunOutcome> {
   try {
     const exitCode = await new Promise<number>((resolve, reject) => {
       child.once("error", (e) => reject(new KitError("E_RUNC_START", `failed to start runc: ${e.message}`, { cause: e })));
-      child.once("close", (code, sig) => resolve(code ?? (sig ? 128 + signalNumber(sig) : 255)));
+      child.once("close", (code, sig) => resolve(exitStatus(code, sig)));
     });
     for (const s of streams) s.finish();
     if (req.signal.aborted) throw canceledError(req.signal);
@@ -128,11 +129,6 @@ export function deleteOrphanContainers(runc: Runc, isAlive: (pid: number) => boo
     // Its bundle is the step's tmpfs directory, which removeOrphanStepDirs unmounts and removes.
     deleteContainer(runc, c.id);
   }
-}
-
-function signalNumber(sig: NodeJS.Signals): number {
-  const n = (require("node:os").constants.signals as Record<string, number>)[sig];
-  return n ?? 0;
 }
 
 /** Keeps the last lines of a stream, for the error report of a failing step. */
