@@ -1,5 +1,6 @@
-// Benchmark: the same builds by root and by an unprivileged user (rootless, in kitbuild's own user
-// namespace), alternating in one run, each with a cache root of its own:
+// Benchmark: the same builds by root, by an unprivileged user (rootless, in kitbuild's own user
+// namespace) and by BuildKit (docker build, as root: no rootless BuildKit is installable here),
+// alternating in one run, each with a cache of its own:
 //   B1  four independent stages (two CPU-bound, two waiting), uncached (--no-cache)
 //   B3  one file changed in a 20,000-file context, then `COPY . /src` and a RUN
 // The user is the tests' `kitbuild-rootless` (created with a subordinate range when missing).
@@ -7,7 +8,7 @@
 import { chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { ensureUsers, runAs, sharedBinary, userDir } from "../../test/fixtures/users.ts";
 import { startTestEnv } from "../test-env.ts";
-import { manyFiles, median, numberArg, run } from "./lib.ts";
+import { dockerAvailable, manyFiles, median, numberArg, run } from "./lib.ts";
 
 const RUNS = numberArg("runs", 5);
 const FILES = numberArg("files", 20_000);
@@ -31,6 +32,12 @@ async function timeAsUser(ctx: string, args: string[], root: string): Promise<nu
   return (performance.now() - t0) / 1000;
 }
 
+function timeDocker(ctx: string, args: string[]): number {
+  const t0 = performance.now();
+  run("/usr/bin/docker", ["build", "-q", ...args, ctx], { env: { DOCKER_BUILDKIT: "1" } });
+  return (performance.now() - t0) / 1000;
+}
+
 function timeAsRoot(ctx: string, args: string[], root: string): number {
   const t0 = performance.now();
   run(binary, ["build", "--progress=quiet", ...args, ctx], { env: { KITBUILD_ROOT: root } });
@@ -39,21 +46,27 @@ function timeAsRoot(ctx: string, args: string[], root: string): number {
 
 async function measure(s: Scenario): Promise<void> {
   const roots = { root: `${work}/cache-root-${s.title.slice(0, 2)}`, user: `${work}/cache-user-${s.title.slice(0, 2)}` };
+  const docker = dockerAvailable();
   timeAsRoot(s.ctx, [], roots.root);
   await timeAsUser(s.ctx, [], roots.user);
-  const times = { root: [] as number[], user: [] as number[] };
+  if (docker) timeDocker(s.ctx, []);
+  const times = { root: [] as number[], user: [] as number[], buildkit: [] as number[] };
+  const order = (["root", "user", ...(docker ? ["buildkit"] : [])] as Array<keyof typeof times>);
   for (let i = 0; i < RUNS; i++) {
-    // Who goes first swaps each round, so neither always finds the other's reads in the page cache.
-    for (const who of i % 2 === 0 ? (["root", "user"] as const) : (["user", "root"] as const)) {
+    // Who goes first rotates each round, so none always finds another's reads in the page cache.
+    for (const who of [...order.slice(i % order.length), ...order.slice(0, i % order.length)]) {
       s.before?.(i);
-      times[who].push(who === "root" ? timeAsRoot(s.ctx, s.args, roots.root) : await timeAsUser(s.ctx, s.args, roots.user));
+      const t = who === "root" ? timeAsRoot(s.ctx, s.args, roots.root) : who === "user" ? await timeAsUser(s.ctx, s.args, roots.user) : timeDocker(s.ctx, s.args);
+      times[who].push(t);
     }
   }
   const [r, u] = [median(times.root), median(times.user)];
   console.log(`\n${s.title}`);
-  console.log(`  root      median ${r.toFixed(3)}s  (${RUNS} runs)`);
-  console.log(`  rootless  median ${u.toFixed(3)}s  (${RUNS} runs)`);
-  console.log(`  rootless takes ${(u / r).toFixed(2)}x root's time`);
+  console.log(`  kitbuild as root      median ${r.toFixed(3)}s  (${RUNS} runs)`);
+  console.log(`  kitbuild rootless     median ${u.toFixed(3)}s  (${RUNS} runs)`);
+  if (docker) console.log(`  BuildKit (as root)    median ${median(times.buildkit).toFixed(3)}s  (${RUNS} runs)`);
+  else console.log("  BuildKit: skipped (no docker daemon running; start dockerd)");
+  console.log(`  rootless takes ${(u / r).toFixed(2)}x root's time${docker ? `, ${(u / median(times.buildkit)).toFixed(2)}x BuildKit's` : ""}`);
 }
 
 function context(name: string, dockerfile: string, fill?: (dir: string) => void): string {
