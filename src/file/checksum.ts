@@ -23,7 +23,7 @@ export type ChecksumOptions = {
 type Selection = { include?: PatternMatcher; exclude?: PatternMatcher };
 
 export async function checksumSources(from: SourceTree, src: string, opts: ChecksumOptions, signal: AbortSignal): Promise<string> {
-  const sources = copySources(from, src, opts.allowWildcard);
+  const sources = copySources(from, src, opts.allowWildcard, opts.followSymlinks);
   const selection: Selection = {
     include: opts.includePatterns?.length ? new PatternMatcher(opts.includePatterns) : undefined,
     exclude: opts.excludePatterns?.length ? new PatternMatcher(opts.excludePatterns) : undefined,

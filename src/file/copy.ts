@@ -8,7 +8,7 @@ import type { CopyAction } from "../llb/ops.ts";
 import { extractArchive, sniffTarArchive } from "../archive/archive.ts";
 import { lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
-import { cleanInRoot, resolveInRoot } from "../fs/fs-safe.ts";
+import { cleanInRoot, inRootPath, resolveInRoot } from "../fs/fs-safe.ts";
 import { type DirOptions, mkdirInRoot } from "../fs/mkdir-in-root.ts";
 import { PatternMatcher } from "../util/patterns.ts";
 import { type ModeChange, parseMode } from "./chmod.ts";
@@ -18,18 +18,34 @@ import { hasWildcard, resolveWildcards } from "./wildcard.ts";
 
 export type CopyParams = Omit<CopyAction, "action" | "srcInput" | "owner"> & { owner?: Owner };
 
-/** The source paths (absolute within the tree) a copy reads, after wildcards and exclusions. */
-export function copySources(from: SourceTree, src: string, allowWildcard: boolean): string[] {
+/**
+ * The source paths (absolute within the tree) a copy reads, after wildcards and exclusions. With
+ * `followSymlinks`, a source that is a symlink is followed inside the tree (an absolute target is
+ * taken from the tree's root, `..` stops there), so a link whose target is not in the tree is not
+ * found, as in BuildKit.
+ */
+export function copySources(from: SourceTree, src: string, allowWildcard: boolean, followSymlinks = false): string[] {
   const clean = cleanInRoot(src);
   const candidates = allowWildcard && hasWildcard(src) ? resolveWildcards(from.root, clean) : [clean];
-  return candidates.filter((p) => {
+  const sources = candidates.filter((p) => {
     if (p !== "/" && from.isExcluded?.(p.slice(1))) return false;
     return lstatOrUndefined(resolveInRoot(from.root, p, false)) !== undefined;
+  });
+  if (followSymlinks) for (const p of sources) checkLinkTarget(from, p);
+  return sources;
+}
+
+/** A source symlink whose target (resolved inside the tree) is missing: "not found", naming both. */
+function checkLinkTarget(from: SourceTree, path: string): void {
+  const followed = inRootPath(from.root, path, true);
+  if (followed === path || lstatOrUndefined(resolveInRoot(from.root, followed, false))) return;
+  throw new KitError("E_COPY_NOT_FOUND", `"${path}" not found: it is a symbolic link to "${followed}", which is not in the build context (or stage)`, {
+    hint: "a symlink in the build context is resolved inside the context, as if the context were \"/\"; copy the file it points to into the context instead",
   });
 }
 
 export async function copyInto(from: SourceTree, destRoot: string, params: CopyParams, signal: AbortSignal): Promise<void> {
-  const sources = copySources(from, params.src, params.allowWildcard);
+  const sources = copySources(from, params.src, params.allowWildcard, params.followSymlinks);
   if (sources.length === 0) {
     if (params.allowWildcard && hasWildcard(params.src) && params.allowEmptyWildcard) return;
     throw notFound(cleanInRoot(params.src));

@@ -80,4 +80,25 @@ describe.skipIf(skip)("copyInto", () => {
     expect(readFileSync(`${dest}${outside}/one.txt`, "utf8")).toBe("1");
     expect(readFileSync(`${dest}/tmp/two.txt`, "utf8")).toBe("2");
   });
+
+  test("a source symlink is followed inside the context: a target outside it is not found, naming the link", async () => {
+    const src = context();
+    const dest = tempDir();
+    const outside = tempDir("kitbuild-outside-");
+    writeFileSync(`${outside}/secret`, "secret");
+    symlinkSync(`${outside}/secret`, `${src}/abs`);
+    symlinkSync(`../${outside.split("/").pop()}/secret`, `${src}/rel`);
+    symlinkSync("/one.txt", `${src}/inside`);
+    // BuildKit resolves a link's target from the context's root: "/one.txt" is the context's file.
+    await copyInto(tree(src), dest, params("/inside", "/x"), signal);
+    expect(readFileSync(`${dest}/x`, "utf8")).toBe("1");
+    for (const link of ["/abs", "/rel"]) {
+      const err = await copyInto(tree(src), dest, params(link, "/y"), signal).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "E_COPY_NOT_FOUND" });
+      expect(String((err as Error).message)).toContain(`"${link}" not found`);
+    }
+    // Not followed (COPY --from an image source does not follow): the link itself is copied.
+    await copyInto(tree(src), dest, params("/abs", "/z", { followSymlinks: false }), signal);
+    expect(lstatSync(`${dest}/z`).isSymbolicLink()).toBe(true);
+  });
 });
