@@ -1,6 +1,6 @@
 // The entry point: the only place that reads argv, installs signal handlers and sets the exit code.
 import { runMain, defineCommand } from "citty";
-import { createLogger, guarded, type Runtime } from "./cli/runtime.ts";
+import { createLogger, guarded, installLastResort, takeDebugFlag, type Runtime } from "./cli/runtime.ts";
 import { type KitConfig, readConfig } from "./control/config.ts";
 import { KitError } from "./util/errors.ts";
 
@@ -31,6 +31,8 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 
+const cli = takeDebugFlag(process.argv.slice(2), process.env);
+if (cli.debug) process.env.KITBUILD_DEBUG = "1";
 let config: KitConfig | undefined;
 const rt: Runtime = {
   signal: controller.signal,
@@ -44,7 +46,9 @@ const rt: Runtime = {
   stderrIsTTY: process.stderr.isTTY === true,
   columns: () => process.stderr.columns ?? 80,
   log: createLogger(),
+  debug: cli.debug,
 };
+installLastResort(rt);
 
 const main = defineCommand({
   meta: { name: "kitbuild", description: "A daemonless container image builder with BuildKit's semantics" },
@@ -59,7 +63,7 @@ const main = defineCommand({
   },
 });
 
-const args = normalizeArgs(process.argv.slice(2));
+const args = normalizeArgs(cli.args);
 const wantsHelp = args.includes("--help") || args.includes("-h");
 if (process.env[USERNS_ENV] === undefined && process.getuid?.() !== 0 && NAMESPACED.includes(args[0] as string) && !wantsHelp) {
   // This process only sets up the namespace and waits: the build runs in the child.

@@ -1,12 +1,14 @@
 // Shared test helpers: a clean environment, temp dirs removed afterwards, the test registry, and
 // running the compiled binary. Tests that need root or runc say so when they skip.
+import { expect } from "bun:test";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv, type TestEnv } from "../scripts/test-env.ts";
 
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-export const BINARY = `${REPO}/dist/kitbuild`;
+/** The compiled binary under test; KITBUILD_TEST_BINARY points at another build of it (a stress run's copy). */
+export const BINARY = process.env.KITBUILD_TEST_BINARY || `${REPO}/dist/kitbuild`;
 export const IS_ROOT = process.getuid?.() === 0;
 export const HAS_RUNC = Bun.which("runc") !== null;
 export const CONFORMANCE = `${REPO}/../shared/conformance/buildkit`;
@@ -86,4 +88,22 @@ export function runKitbuild(args: string[], opts: RunOptions = {}): Promise<RunR
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** What a finished process left to assert on: its exit code and whatever output the caller kept. */
+export type Exited = { code: number | null; signal?: NodeJS.Signals | null; stderr?: string; stdout?: string; out?: string; text?: string };
+
+/**
+ * Asserts a run's exit code; when it differs, the failure shows that run's stderr (and the end of
+ * its stdout), so a flaky build says why it failed in the first and only run that saw it.
+ */
+export function expectExit(res: Exited, code: number, what = "kitbuild"): void {
+  if (res.code === code) {
+    expect(res.code).toBe(code);
+    return;
+  }
+  const status = res.code === null ? `signal ${res.signal ?? "?"}` : `code ${res.code}`;
+  const output = res.stderr ?? res.out ?? res.text ?? "";
+  const stdout = res.stdout ? `--- stdout (last 2000 characters) ---\n${res.stdout.slice(-2000)}\n` : "";
+  expect(res.code, `${what} exited with ${status}, expected ${code}\n--- stderr ---\n${output}\n${stdout}--- end ---`).toBe(code);
 }

@@ -15,6 +15,8 @@ export type Runtime = {
   stderrIsTTY: boolean;
   columns: () => number;
   log: ConsolaInstance;
+  /** `--debug`: failures print their stack trace. */
+  debug: boolean;
   /** Set by a failing command; main.ts maps it to the exit code. */
   failure?: KitError;
 };
@@ -31,6 +33,43 @@ export async function guarded(rt: Runtime, body: () => Promise<void>, opts: { so
     // After Ctrl-C, whatever broke on the way down is a consequence of the interrupt.
     const err = rt.signal.aborted ? toKitError(rt.signal.reason) : toKitError(e);
     rt.failure = err;
-    rt.stderr(renderError(err, opts.solving ?? true));
+    rt.stderr(renderError(err, opts.solving ?? true, rt.debug));
   }
+}
+
+/**
+ * Takes `--debug` (buildx's global flag, also `-D` before the command) out of the arguments: as a
+ * global flag it may stand before the command or among its flags, up to a `--`. KITBUILD_DEBUG=1
+ * means the same (and carries the flag into the user-namespace re-run).
+ */
+export function takeDebugFlag(argv: readonly string[], env: Record<string, string | undefined>): { args: string[]; debug: boolean } {
+  let debug = env.KITBUILD_DEBUG === "1";
+  let i = 0;
+  for (; argv[i] === "--debug" || argv[i] === "-D"; i++) debug = true;
+  const args: string[] = [];
+  for (; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (arg === "--debug") debug = true;
+    else args.push(arg);
+  }
+  return { args, debug };
+}
+
+/**
+ * The last resort: an error that escaped every command's handler (a rejected promise nobody awaited,
+ * an exception in an event handler) is reported as an internal error like any other, its trace only
+ * with --debug, and ends the process as Bun would have.
+ */
+export function installLastResort(rt: Runtime): void {
+  const fatal = (e: unknown) => {
+    const err = rt.signal.aborted ? toKitError(rt.signal.reason) : toKitError(e);
+    rt.stderr(renderError(err, false, rt.debug));
+    process.exit(err.exitCode);
+  };
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
 }

@@ -20,6 +20,7 @@ import type { BuildRecord } from "./remote-cache/collect.ts";
 import { cacheMountSeeds } from "./remote-cache/cache-mount-transfer.ts";
 import { exportCaches, inlineCacheEntries, openCacheImports } from "./remote-cache/remote-caches.ts";
 import { isProcessAlive } from "../util/process.ts";
+import { checkContextDir } from "../source/local.ts";
 import type { BuildRequest, FrontendAttrs } from "./request.ts";
 import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
@@ -30,6 +31,7 @@ export type BuildResult = { unusedBuildArgs: string[] };
 export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal): Promise<BuildResult> {
   const buildTime = Math.floor(Date.now() / 1000);
   const contextDir = resolve(req.frontend.contextDir);
+  checkContextDir(req.frontend.contextDir);
   // Secrets and ssh agents are checked first, as buildx does before it starts a build.
   await using exec = new ExecServices({ ...req.session, env: req.env });
   const dockerfile = await progressTask(progress, "load-dockerfile", "[internal] load build definition from Dockerfile", async (p) => {

@@ -1,8 +1,8 @@
 // The local build context: a directory on this machine seen through its .dockerignore patterns.
 // kitbuild runs where the context is, so the context is read in place rather than transferred.
-import { lstatSync } from "node:fs";
+import { statSync } from "node:fs";
 import { PatternMatcher } from "../util/patterns.ts";
-import { KitError, errnoCode } from "../util/errors.ts";
+import { KitError, errnoCode, wrapError } from "../util/errors.ts";
 
 export class LocalContext {
   readonly excludes: PatternMatcher;
@@ -26,13 +26,22 @@ export class LocalContext {
 }
 
 export function openLocalContext(dir: string, excludePatterns: readonly string[]): LocalContext {
-  try {
-    if (!lstatSync(dir).isDirectory()) throw new Error("not a directory");
-  } catch (e) {
-    throw new KitError("E_CONTEXT_NOT_FOUND", `build context "${dir}" is not a directory`, {
-      cause: e,
-      hint: errnoCode(e) === "ENOENT" ? "check the path given as the build context" : "the build context must be a directory",
-    });
-  }
+  checkContextDir(dir);
   return new LocalContext(dir, excludePatterns);
+}
+
+/**
+ * A build context must be an existing directory; buildx refuses a missing one before building
+ * ("path ... not found"), whether or not any step reads the context.
+ */
+export function checkContextDir(dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw wrapError(e, "E_CONTEXT_UNREADABLE", `cannot read the build context "${dir}"`);
+    throw new KitError("E_CONTEXT_NOT_FOUND", `path "${dir}" not found`, { cause: e, hint: "check the path given as the build context (the last argument)" });
+  }
+  if (!isDir) throw new KitError("E_CONTEXT_NOT_A_DIRECTORY", `build context "${dir}" is not a directory`, { hint: "the build context must be a directory" });
 }

@@ -104,5 +104,6 @@ export function wrapError(e: unknown, code: ErrorCode, message: string, hint?: s
 export function toKitError(e: unknown): KitError {
   if (isKitError(e)) return e;
   if (e instanceof Error && e.name === "AbortError") return new KitError("E_CANCELED", "build canceled", { cause: e });
-  return wrapError(e, "E_INTERNAL", "internal error", "this is a bug in kitbuild; please report it with the output above");
+  // The renderer adds the "this is a bug" line (and, with --debug, the trace).
+  return wrapError(e, "E_INTERNAL", "internal error");
 }

@@ -2,7 +2,7 @@
 // with runc and overlayfs, and exports the root filesystem. Needs root and runc.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `e2e build tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -45,7 +45,7 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
     const work = tempDir();
     const res = await build(["-o", `type=local,dest=${work}/out`, ctx], `${work}/root`);
     expect(res.stderr).toContain("[4/4] RUN echo \"hello world\" > greeting.txt");
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     const out = `${work}/out`;
     expect(readFileSync(`${out}/app/greeting.txt`, "utf8")).toBe("hello world\n");
     // The context's files arrive with their modes, owned by root as in BuildKit.
@@ -67,9 +67,9 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
     const work = tempDir();
     const root = `${work}/root`;
     const first = await build(["-o", `${work}/a`, ctx], root);
-    expect(first.code).toBe(0);
+    expectExit(first, 0);
     const second = await build(["--build-arg", "NAME=kitbuild", "-o", `type=local,dest=${work}/b`, ctx], root);
-    expect(second.code).toBe(0);
+    expectExit(second, 0);
     expect(readFileSync(`${work}/b/app/greeting.txt`, "utf8")).toBe("hello kitbuild\n");
     expect(second.stderr).toMatch(/\[3\/4\] COPY \. \.\n#\d+ CACHED/);
     expect(second.stderr).not.toMatch(/RUN echo "hello kitbuild".*\n#\d+ CACHED/);
@@ -82,7 +82,7 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
     const ctx = skeletonContext();
     const work = tempDir();
     const res = await build(["-f", "-", "--build-arg", "NAME=stdin", "-o", `${work}/out`, ctx], `${work}/root`, { stdin: SKELETON(registry) });
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(readFileSync(`${work}/out/app/greeting.txt`, "utf8")).toBe("hello stdin\n");
   });
 
@@ -92,7 +92,7 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
     writeFileSync(`${ctx}/Dockerfile`, lines.join("\n"));
     const work = tempDir();
     const res = await build(["-o", `${work}/out`, ctx], `${work}/root`);
-    expect(res.code).toBe(1);
+    expectExit(res, 1);
     const message = 'process "/bin/sh -c echo about to fail; echo on stderr >&2; exit 3" did not complete successfully: exit code: 3';
     expect(res.stderr).toContain(`ERROR: failed to solve: ${message}`);
     // The step's last output, from both streams (whose relative order two pipes cannot keep).
@@ -121,7 +121,7 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
       },
     });
     expect(sent).toBe(true);
-    expect(res.code).toBe(130);
+    expectExit(res, 130);
     expect(res.stderr).toContain("CANCELED");
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(root);
     const list = Bun.spawnSync(["runc", "--root", runcRoot, "list", "--quiet"]);
@@ -141,16 +141,16 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
     const cfg = `${work}/config.toml`;
     writeFileSync(cfg, `root = "${work}/file-root"\n[step-log]\nmax-size = 64\n`);
     const res = await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_CONFIG: cfg } });
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(readdirSync(`${work}/file-root`)).toContain("index.db");
     expect(res.stderr).toContain("[output clipped, log limit 64B reached]");
     const env = await runKitbuild(["build", "--progress=plain", "--no-cache", ctx], { env: { KITBUILD_CONFIG: cfg, KITBUILD_ROOT: `${work}/env-root`, KITBUILD_STEP_LOG_MAX_SIZE: "-1" } });
-    expect(env.code).toBe(0);
+    expectExit(env, 0);
     expect(readdirSync(`${work}/env-root`)).toContain("index.db");
     expect(env.stderr).not.toContain("output clipped");
     writeFileSync(cfg, 'snapshoter = "native"\n');
     const bad = await runKitbuild(["build", ctx], { env: { KITBUILD_CONFIG: cfg } });
-    expect(bad.code).toBe(2);
+    expectExit(bad, 2);
     expect(bad.stderr).toContain(`ERROR: unknown setting "snapshoter" in the config file "${cfg}"`);
     expect(bad.stderr).toContain("hint: the settings are root, snapshotter");
   });
@@ -160,7 +160,7 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
     writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN echo ok\nCOPPY a b\n`);
     const work = tempDir();
     const res = await build([ctx], `${work}/root`);
-    expect(res.code).toBe(1);
+    expectExit(res, 1);
     expect(res.stderr).toContain("unknown instruction: COPPY");
     expect(res.stderr).toContain("Dockerfile:3");
     expect(res.stderr).toContain("hint: did you mean COPY?");
@@ -170,7 +170,7 @@ describe.skipIf(skip)("kitbuild build (compiled binary)", () => {
 describe("kitbuild command line (compiled binary)", () => {
   test("--version prints kitbuild's version and commit, Bun's version and runc", async () => {
     const res = await runKitbuild(["--version"]);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     const pkg = JSON.parse(readFileSync(`${import.meta.dir}/../../package.json`, "utf8")) as { version: string };
     expect(res.stdout).toContain(`kitbuild ${pkg.version} (commit `);
     expect(res.stdout).not.toContain("(commit dev)");
@@ -180,30 +180,30 @@ describe("kitbuild command line (compiled binary)", () => {
 
   test("a usage error exits 2 and says how to fix it", async () => {
     const res = await runKitbuild(["build", "--progress=fancy", "."]);
-    expect(res.code).toBe(2);
+    expectExit(res, 2);
     expect(res.stderr).toContain('invalid --progress "fancy"');
     expect(res.stderr).toContain("hint: use one of auto, tty, plain, rawjson, quiet");
     const none = await runKitbuild(["build"]);
-    expect(none.code).toBe(2);
+    expectExit(none, 2);
     expect(none.stderr).toContain("a build context is required");
   });
 
   test("a flag the command does not take is refused, never ignored", async () => {
     const unknown = await runKitbuild(["build", "--nope", "."]);
-    expect(unknown.code).toBe(2);
+    expectExit(unknown, 2);
     expect(unknown.stderr).toContain("unknown flag: --nope");
     const push = await runKitbuild(["debug", "llb", "--push", "."]);
-    expect(push.code).toBe(2);
+    expectExit(push, 2);
     expect(push.stderr).toContain("unknown flag: --push\nhint: --push is a flag of kitbuild build; see kitbuild debug llb --help");
     const help = await runKitbuild(["build", "--help"]);
-    expect(help.code).toBe(0);
+    expectExit(help, 0);
     for (const flag of ["--file", "--build-arg", "--output", "--no-cache-filter", "--metadata-file", "--allow"]) expect(help.stdout).toContain(flag);
   });
 
   test("a missing Dockerfile is a clear error", async () => {
     const ctx = tempDir("kitbuild-ctx-");
     const res = await runKitbuild(["--progress=plain", ctx], { env: { KITBUILD_ROOT: `${ctx}/root` } });
-    expect(res.code).toBe(1);
+    expectExit(res, 1);
     expect(res.stderr).toContain(`failed to read dockerfile "${ctx}/Dockerfile": no such file`);
   });
 });

@@ -5,7 +5,7 @@ import { lstatSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { checkCache } from "../../src/control/cache-check.ts";
 import { readConfig } from "../../src/control/config.ts";
 import { openEnvironment } from "../../src/control/environment.ts";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `cache e2e tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -63,9 +63,9 @@ describe.skipIf(skip)("the local cache", () => {
     const ctx = context();
     const work = tempDir();
     const root = `${work}/root`;
-    expect((await build(ctx, root, `${work}/o1`)).code).toBe(0);
+    expectExit(await build(ctx, root, `${work}/o1`), 0);
     const second = await build(ctx, root, `${work}/o2`);
-    expect(second.code).toBe(0);
+    expectExit(second, 0);
     expect(cachedSteps(second.stderr)).toEqual(["[1/4]", "[2/4]", "[3/4]", "[4/4]"]);
     expect(readFileSync(`${work}/o2/all.txt`, "utf8")).toBe(readFileSync(`${work}/o1/all.txt`, "utf8"));
 
@@ -77,7 +77,7 @@ describe.skipIf(skip)("the local cache", () => {
 
     writeFileSync(`${ctx}/src/b.txt`, "BRAVO\n");
     const fourth = await build(ctx, root, `${work}/o4`);
-    expect(fourth.code).toBe(0);
+    expectExit(fourth, 0);
     expect(cachedSteps(fourth.stderr)).toEqual(["[1/4]", "[2/4]"]);
     expect(readFileSync(`${work}/o4/all.txt`, "utf8")).toBe("alpha\nBRAVO\n");
   });
@@ -91,7 +91,7 @@ describe.skipIf(skip)("the local cache", () => {
     // treating it as possibly still being written.
     utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     await Bun.sleep(300);
-    expect((await build(ctx, root, `${work}/o1`)).code).toBe(0);
+    expectExit(await build(ctx, root, `${work}/o1`), 0);
     const before = lstatSync(file, { bigint: true });
     writeFileSync(file, "ALPHA\n");
     utimesSync(file, before.atime, before.mtime);
@@ -99,7 +99,7 @@ describe.skipIf(skip)("the local cache", () => {
     expect(after.size).toBe(before.size);
     expect(after.mtimeNs).toBe(before.mtimeNs);
     const res = await build(ctx, root, `${work}/o2`);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(cachedSteps(res.stderr)).toEqual(["[1/4]", "[2/4]"]);
     expect(readFileSync(`${work}/o2/all.txt`, "utf8")).toBe("ALPHA\nbravo\n");
   });
@@ -110,7 +110,7 @@ describe.skipIf(skip)("the local cache", () => {
     const work = tempDir();
     const root = `${work}/root`;
     const results = await Promise.all([1, 2, 3, 4].map((i) => build(ctx, root, `${work}/o${i}`)));
-    for (const r of results) expect(r.code).toBe(0);
+    for (const r of results) expectExit(r, 0);
     const outputs = [1, 2, 3, 4].map((i) => readFileSync(`${work}/o${i}/copy`, "utf8"));
     expect(new Set(outputs).size).toBe(1);
     // The random step ran in one process; the others waited for it and reused its result.
@@ -134,7 +134,7 @@ describe.skipIf(skip)("the local cache", () => {
       expect(res.signal === "SIGKILL" || res.code === 0).toBe(true);
     }
     const final = await runKitbuild(["build", "--progress=plain", "-o", `${work}/final`, ctx], { env: { KITBUILD_ROOT: root, KITBUILD_RUNC_ROOT: runcRoot } });
-    expect(final.code).toBe(0);
+    expectExit(final, 0);
     expect(readFileSync(`${work}/final/all.txt`, "utf8")).toBe("round 19\nbravo\n");
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(root);
     const list = Bun.spawnSync(["runc", "--root", runcRoot, "list", "--quiet"]);
@@ -149,7 +149,7 @@ describe.skipIf(skip)("the local cache", () => {
     const ctx = context();
     const work = tempDir();
     const root = `${work}/root`;
-    expect((await build(ctx, root, `${work}/o1`)).code).toBe(0);
+    expectExit(await build(ctx, root, `${work}/o1`), 0);
     writeFileSync(`${ctx}/Dockerfile`, `${readFileSync(`${ctx}/Dockerfile`, "utf8")}RUN sleep 2; cat /all.txt > /final.txt\n`);
     let pruned: Promise<Awaited<ReturnType<typeof runKitbuild>>> | undefined;
     const running = runKitbuild(["build", "--progress=plain", "-o", `${work}/o2`, ctx], {
@@ -159,9 +159,11 @@ describe.skipIf(skip)("the local cache", () => {
       },
     });
     const res = await running;
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(readFileSync(`${work}/o2/final.txt`, "utf8")).toBe("alpha\nbravo\n");
-    expect((await pruned)?.code).toBe(0);
+    const pruneRes = await pruned;
+    expect(pruneRes).toBeDefined();
+    if (pruneRes) expectExit(pruneRes, 0);
     // What the build used survived the prune: a rebuild is still all cached.
     const again = await build(ctx, root, `${work}/o3`);
     expect(cachedSteps(again.stderr)).toEqual(["[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"]);
@@ -171,19 +173,19 @@ describe.skipIf(skip)("the local cache", () => {
     const ctx = context();
     const work = tempDir();
     const root = `${work}/root`;
-    expect((await build(ctx, root, `${work}/o1`)).code).toBe(0);
+    expectExit(await build(ctx, root, `${work}/o1`), 0);
     const du = await runKitbuild(["du"], { env: { KITBUILD_ROOT: root } });
-    expect(du.code).toBe(0);
+    expectExit(du, 0);
     expect(du.stdout).toMatch(/^layer\s+1 records/m);
     expect(du.stdout).toMatch(/^exec\s+2 records/m);
     expect(du.stdout).toMatch(/^Total:\s+\S+/m);
     const prune = await runKitbuild(["prune", "-a", "-f"], { env: { KITBUILD_ROOT: root } });
-    expect(prune.code).toBe(0);
+    expectExit(prune, 0);
     expect(prune.stdout).toContain("Deleted build cache objects:");
     const after = await runKitbuild(["du"], { env: { KITBUILD_ROOT: root } });
     expect(after.stdout).toMatch(/^Total:\s+0B$/m);
     const noForce = await runKitbuild(["prune"], { env: { KITBUILD_ROOT: root } });
-    expect(noForce.code).toBe(2);
+    expectExit(noForce, 2);
     expect(noForce.stderr).toContain("pass -f");
   });
 });

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { writeNoiseFile } from "../../scripts/noise.ts";
-import { IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir } from "../harness.ts";
+import { IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir, expectExit } from "../harness.ts";
 import { describeTree } from "../tree.ts";
 
 const skip = skipBecause(!IS_ROOT, `large COPY export: ${NEEDS_ROOT}`);
@@ -35,7 +35,7 @@ describe.skipIf(skip)("a large COPY (compiled binary)", () => {
           timeoutMs: 300_000,
         });
         expect(res.stderr).toContain("COPY . /data/");
-        expect(res.code).toBe(0);
+        expectExit(res, 0);
         trees[snapshotter] = describeTree(`${work}/out/data`, { mtimes: true, owners: false });
       }
       const want = describeTree(ctx, { mtimes: true, owners: false });

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { debianImage } from "../../scripts/test-debian.ts";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 
 const skipRun = skipBecause(!IS_ROOT || !HAS_RUNC, `Debian build: ${NEEDS_ROOT_AND_RUNC}`);
 const debian = skipRun ? undefined : await debianImage(await testRegistry());
@@ -26,7 +26,7 @@ describe.skipIf(skip)("a Debian base image", () => {
     );
     const work = tempDir();
     const res = await runKitbuild(["build", "--progress=plain", "-o", `${work}/out`, ctx], { env: { KITBUILD_ROOT: `${work}/root` } });
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(readFileSync(`${work}/out/home/builder/id.txt`, "utf8")).toBe("uid=1500(builder) gid=1500(builder) groups=1500(builder),1600(extra)\n/home/builder\nbuilder\n");
     expect(readFileSync(`${work}/out/etc/passwd`, "utf8")).toContain("builder:x:1500:1500::/home/builder:/bin/bash\n");
   }, 120_000);

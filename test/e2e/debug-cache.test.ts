@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { busyboxImage, pushImage } from "../../scripts/test-env.ts";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `--debug-cache tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -26,7 +26,7 @@ describe.skipIf(skip)("--debug-cache", () => {
     const root = `${tempDir()}/root`;
     const build = (...args: string[]) => runKitbuild(["build", "--progress=plain", "--debug-cache", ...args, ctx], { env: { KITBUILD_ROOT: root } });
     const first = await build();
-    expect(first.code).toBe(0);
+    expectExit(first, 0);
     expect(notes(first.stderr)).toContain("no earlier build of this step is in the cache");
 
     writeFileSync(`${ctx}/src/b.txt`, "changed\n");
@@ -45,7 +45,7 @@ describe.skipIf(skip)("--debug-cache", () => {
 
     await pushImage(registry, repo, "latest", { ...base, config: { ...base.config, config: { Env: ["PATH=/bin", "NEW=1"] } } });
     const image = await build("--build-arg", "LEVEL=2");
-    expect(image.code).toBe(0);
+    expectExit(image, 0);
     expect(notes(image.stderr).some((n) => /^parent step "\[1\/4\] FROM .*" changed$/.test(n))).toBe(true);
     expect(notes(image.stderr)).toContain('build arg or variable "NEW" was set');
   }, 60_000);

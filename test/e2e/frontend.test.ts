@@ -6,7 +6,7 @@
 // --build-arg WHO=kitbuild -o type=local,dest=out .` writes the same four files and contents.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `e2e frontend tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -67,7 +67,7 @@ describe.skipIf(skip)("Dockerfile frontend (compiled binary)", () => {
     const work = tempDir();
     const res = await kitbuild(["build", "--progress=plain", "--target", "final", "--build-arg", "WHO=kitbuild", "-o", `type=local,dest=${work}/out`, ctx], `${work}/root`);
     expect(res.stderr).not.toContain("nonexistent.invalid");
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(filesUnder(`${work}/out/out`)).toEqual({
       "by-index.txt": "hello\n",
       "message.txt": "hello, kitbuild\n",
@@ -83,7 +83,7 @@ describe.skipIf(skip)("Dockerfile frontend (compiled binary)", () => {
     const ctx = multiStageContext();
     const work = tempDir();
     const res = await kitbuild(["build", "--progress=plain", "--target=test", "-o", `${work}/out`, ctx], `${work}/root`);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(readFileSync(`${work}/out/tested.txt`, "utf8")).toBe("tested\n");
     expect(readFileSync(`${work}/out/app/message.txt`, "utf8")).toBe("hello, world\n");
     expect(existsSync(`${work}/out/out`)).toBe(false);
@@ -95,7 +95,7 @@ describe.skipIf(skip)("Dockerfile frontend (compiled binary)", () => {
     const work = tempDir();
     const res = await kitbuild(["debug", "image-config", "--target", "final", "--build-arg", "WHO=kitbuild", ctx], `${work}/root`);
     expect(res.stderr).toBe("");
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     const image = JSON.parse(res.stdout);
     expect(image.config).toMatchObject({
       Cmd: ["cat", "/out/message.txt"],
@@ -122,7 +122,7 @@ describe.skipIf(skip)("Dockerfile frontend (compiled binary)", () => {
     const ctx = multiStageContext();
     const work = tempDir();
     const res = await kitbuild(["debug", "llb", "--target", "final", ctx], `${work}/root`);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     const graph = JSON.parse(res.stdout) as { root: { digest: string }; vertices: Array<{ digest: string; name?: string; op: { kind: string }; location?: unknown }> };
     const names = graph.vertices.map((v) => v.name);
     expect(names).toContain("[test 1/1] RUN echo tested > /tested.txt");
@@ -142,7 +142,7 @@ describe.skipIf(skip)("Dockerfile frontend (compiled binary)", () => {
     const work = tempDir();
     for (const cmd of [["build", "--progress=plain"], ["debug", "llb"]]) {
       const res = await kitbuild([...cmd, ctx], `${work}/root`);
-      expect(res.code).toBe(1);
+      expectExit(res, 1);
       expect(res.stderr).toContain("ERROR: failed to solve: unknown flag: --chwon\nhint: did you mean --chown?\n");
       expect(res.stderr).toContain("Dockerfile:3\n");
       expect(res.stderr).toContain("   2 |     WORKDIR /app\n   3 | >>> COPY --chwon=1000 . .\n   4 |     RUN true\n");
@@ -154,11 +154,11 @@ describe.skipIf(skip)("Dockerfile frontend (compiled binary)", () => {
     writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN echo "$HTTP_PROXY $http_proxy" > /proxy.txt\n`);
     const work = tempDir();
     const first = await kitbuild(["build", "--progress=plain", "--build-arg", "HTTP_PROXY=http://one:3128", "-o", `${work}/a`, ctx], `${work}/root`);
-    expect(first.code).toBe(0);
+    expectExit(first, 0);
     expect(readFileSync(`${work}/a/proxy.txt`, "utf8")).toBe("http://one:3128 http://one:3128\n");
     expect(first.stderr).not.toContain("one:3128 ");
     const second = await kitbuild(["build", "--progress=plain", "--build-arg", "HTTP_PROXY=http://two:3128", "-o", `${work}/b`, ctx], `${work}/root`);
-    expect(second.code).toBe(0);
+    expectExit(second, 0);
     expect(second.stderr).toMatch(/\[2\/2\] RUN echo "\$HTTP_PROXY \$http_proxy" > \/proxy.txt\n#\d+ CACHED/);
   });
 
@@ -172,7 +172,7 @@ describe.skipIf(skip)("Dockerfile frontend (compiled binary)", () => {
     writeFileSync(`${ctx}/other.txt`, "o\n");
     const work = tempDir();
     const res = await kitbuild(["build", "--progress=plain", "-f", `${ctx}/build/app.Dockerfile`, "-o", `${work}/out`, ctx], `${work}/root`);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(readdirSync(`${work}/out/ctx`).sort()).toEqual([".dockerignore", "other.txt"]);
   });
 });

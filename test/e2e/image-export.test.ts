@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { type DockerDaemon, dockerDaemon, dockerUnavailable } from "../fixtures/docker-daemon.ts";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `image export tests: ${NEEDS_ROOT_AND_RUNC}`);
 const noDocker = dockerUnavailable();
@@ -64,23 +64,23 @@ describe.skipIf(skip)("image outputs (compiled binary)", () => {
       "--metadata-file", `${work}/meta.json`,
     ]);
     expect(res.stderr).toContain("exporting to oci image format");
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(readFileSync(`${work}/fs/app/built.txt`, "utf8")).toBe("built\n");
 
     const oci = tool("skopeo", ["inspect", `oci-archive:${work}/oci.tar`]);
-    expect(oci.code).toBe(0);
+    expectExit(oci, 0);
     const inspected = JSON.parse(oci.out) as { Labels: Record<string, string>; Layers: string[] };
     expect(inspected.Labels).toEqual({ "org.example.kind": "test", "org.example.extra": "yes" });
     expect(inspected.Layers).toHaveLength(4); // busybox, WORKDIR, COPY, RUN
 
     mkdirSync(`${work}/layout`);
-    expect(tool("tar", ["-xf", `${work}/oci.tar`, "-C", `${work}/layout`]).code).toBe(0);
+    expectExit(tool("tar", ["-xf", `${work}/oci.tar`, "-C", `${work}/layout`]), 0);
     const unpack = tool("umoci", ["unpack", "--rootless", "--image", `${work}/layout:1.0`, `${work}/bundle`]);
     expect(unpack.out).toBe("");
     expect(readFileSync(`${work}/bundle/rootfs/app/hello.txt`, "utf8")).toBe("hello from the context\n");
 
     const pushed = tool("skopeo", ["inspect", "--tls-verify=false", `docker://${name}`]);
-    expect(pushed.code).toBe(0);
+    expectExit(pushed, 0);
     const meta = JSON.parse(readFileSync(`${work}/meta.json`, "utf8")) as Record<string, string>;
     expect(JSON.parse(pushed.out).Digest).toBe(meta["containerimage.digest"]);
     expect(meta["image.name"]).toBe(name);
@@ -90,7 +90,7 @@ describe.skipIf(skip)("image outputs (compiled binary)", () => {
     const next = tempDir("kitbuild-ctx-");
     writeFileSync(`${next}/Dockerfile`, `FROM ${name}\nRUN cat /app/hello.txt /app/built.txt > /both.txt\n`);
     const again = await runKitbuild(["build", "--progress=plain", "-o", `${work}/next`, next], { env: { KITBUILD_ROOT: `${work}/other-root` } });
-    expect(again.code).toBe(0);
+    expectExit(again, 0);
     expect(readFileSync(`${work}/next/both.txt`, "utf8")).toBe("hello from the context\nbuilt\n");
   }, 120_000);
 
@@ -100,7 +100,7 @@ describe.skipIf(skip)("image outputs (compiled binary)", () => {
     const work = tempDir();
     const tag = `kitbuild-e2e-${process.pid}:latest`;
     const res = await build(ctx, `${work}/root`, ["-o", `type=docker,name=${tag},dest=${work}/image.tar`, "--iidfile", `${work}/iid`]);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     const load = tool(daemon.docker, ["load", "-i", `${work}/image.tar`]);
     expect(load.out).toContain(`Loaded image: ${tag}`);
     try {
@@ -119,7 +119,7 @@ describe.skipIf(skip)("image outputs (compiled binary)", () => {
     const tars: Buffer[] = [];
     for (const i of [1, 2]) {
       const res = await build(ctx, `${work}/root${i}`, ["-o", `type=oci,dest=${work}/img${i}.tar,rewrite-timestamp=true`], { SOURCE_DATE_EPOCH: "1700000000" });
-      expect(res.code).toBe(0);
+      expectExit(res, 0);
       tars.push(readFileSync(`${work}/img${i}.tar`));
     }
     expect(tars[0]?.equals(tars[1] as Buffer)).toBe(true);
@@ -132,10 +132,10 @@ describe.skipIf(skip)("image outputs (compiled binary)", () => {
     const work = tempDir();
     const root = `${work}/root`;
     const base = JSON.parse(tool("skopeo", ["inspect", "--tls-verify=false", `docker://${registry}/busybox`]).out) as { Layers: string[] };
-    expect((await build(ctx, root, ["-o", `type=oci,dest=${work}/a.tar`])).code).toBe(0);
+    expectExit(await build(ctx, root, ["-o", `type=oci,dest=${work}/a.tar`]), 0);
     const layers = (file: string) => (JSON.parse(tool("skopeo", ["inspect", `oci-archive:${work}/${file}`]).out) as { Layers: string[] }).Layers;
     expect(layers("a.tar")[0]).toBe(base.Layers[0]);
-    expect((await build(ctx, root, ["-o", `type=oci,dest=${work}/b.tar,compression=zstd,force-compression=true`])).code).toBe(0);
+    expectExit(await build(ctx, root, ["-o", `type=oci,dest=${work}/b.tar,compression=zstd,force-compression=true`]), 0);
     expect(layers("b.tar")[0]).not.toBe(base.Layers[0]);
     const raw = JSON.parse(tool("skopeo", ["inspect", "--raw", `oci-archive:${work}/b.tar`]).out) as { layers: Array<{ mediaType: string }> };
     expect(new Set(raw.layers.map((l) => l.mediaType))).toEqual(new Set(["application/vnd.oci.image.layer.v1.tar+zstd"]));

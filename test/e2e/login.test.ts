@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { installTestHelper } from "../fixtures/credential-helper.ts";
 import { startRegistryGroup, type RegistryGroup } from "../fixtures/registries.ts";
-import { BINARY, runKitbuild, tempDir } from "../harness.ts";
+import { BINARY, runKitbuild, tempDir, expectExit } from "../harness.ts";
 
 let group: RegistryGroup;
 beforeAll(async () => {
@@ -38,14 +38,14 @@ describe("kitbuild login / logout", () => {
     const dir = tempDir("kitbuild-docker-");
     const res = await kitbuild(["login", "-u", group.user.username, "--password-stdin", group.basic], dir, `${group.user.password}\n`);
     expect(res.stderr).toContain("Login Succeeded");
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     // What `docker login` (docker CLI 28) wrote for the same registry and user: tabs, no final newline.
     const auth = Buffer.from(`${group.user.username}:${group.user.password}`).toString("base64");
     expect(readFileSync(`${dir}/config.json`, "utf8")).toBe(`{\n\t"auths": {\n\t\t"${group.basic}": {\n\t\t\t"auth": "${auth}"\n\t\t}\n\t}\n}`);
     expect(statSync(`${dir}/config.json`).mode & 0o777).toBe(0o600);
     expect(res.stderr + res.stdout).not.toContain(group.user.password);
     const out = await kitbuild(["logout", group.basic], dir);
-    expect(out.code).toBe(0);
+    expectExit(out, 0);
     expect(out.stderr).toBe(`Removing login credentials for ${group.basic}\n`);
     expect(JSON.parse(readFileSync(`${dir}/config.json`, "utf8"))).toEqual({ auths: {} });
     const again = await kitbuild(["logout", group.basic], dir);
@@ -57,7 +57,7 @@ describe("kitbuild login / logout", () => {
     const wrong = `wrong-${group.user.password}`;
     for (const server of [group.basic, group.token]) {
       const res = await kitbuild(["login", "-u", group.user.username, "--password-stdin", server], dir, wrong);
-      expect(res.code).toBe(1);
+      expectExit(res, 1);
       expect(res.stderr).toContain(`ERROR: login to "${server}" failed: the username or password was refused`);
       expect(res.stderr).not.toContain(wrong);
     }
@@ -67,7 +67,7 @@ describe("kitbuild login / logout", () => {
   test("a token registry's refresh token is saved as the identity token, as docker does", async () => {
     const dir = tempDir("kitbuild-docker-");
     const res = await kitbuild(["login", "-u", group.user.username, "--password-stdin", `http://${group.token}/`], dir, group.user.password);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     const entry = JSON.parse(readFileSync(`${dir}/config.json`, "utf8")).auths[group.token];
     expect(entry.auth).toBe(Buffer.from(`${group.user.username}:`).toString("base64"));
     expect(entry.identitytoken).toMatch(/\S/);
@@ -79,7 +79,7 @@ describe("kitbuild login / logout", () => {
     const helper = installTestHelper(dir);
     writeFileSync(`${dir}/config.json`, JSON.stringify({ credsStore: helper.name, experimental: "enabled" }));
     const res = await kitbuild(["login", "-u", group.user.username, "--password-stdin", group.basic], dir, group.user.password, helper.binDir);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     const config = JSON.parse(readFileSync(`${dir}/config.json`, "utf8"));
     expect(config).toEqual({ credsStore: helper.name, experimental: "enabled", auths: { [group.basic]: {} } });
     const stored = JSON.parse(readFileSync(`${helper.storeDir}/${group.basic.replace(/[^A-Za-z0-9.]/g, "_")}`, "utf8"));
@@ -98,17 +98,17 @@ describe("kitbuild login / logout", () => {
     // The password is read with echo off.
     expect(res.text).not.toContain(group.user.password);
     expect(res.text).toContain("Login Succeeded");
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(JSON.parse(readFileSync(`${dir}/config.json`, "utf8")).auths[group.basic].auth).toBe(Buffer.from(`${group.user.username}:${group.user.password}`).toString("base64"));
   });
 
   test("-p works with docker's warning; without a terminal to ask, no password is a usage error", async () => {
     const dir = tempDir("kitbuild-docker-");
     const res = await kitbuild(["login", "-u", group.user.username, "-p", group.user.password, group.basic], dir);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(res.stderr).toContain("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
     const none = await kitbuild(["login", "-u", group.user.username, group.basic], dir);
-    expect(none.code).toBe(2);
+    expectExit(none, 2);
     expect(none.stderr).toContain("ERROR: cannot ask for a username or password: stdin is not a terminal\nhint: pass -u USERNAME and the password with --password-stdin");
   });
 });

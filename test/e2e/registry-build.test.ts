@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { startFaultProxy, type FaultProxy } from "../fixtures/fault-proxy.ts";
 import { startRegistryGroup, type RegistryGroup } from "../fixtures/registries.ts";
-import { IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir } from "../harness.ts";
+import { IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir, expectExit } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT, `e2e registry builds: ${NEEDS_ROOT}`);
 
@@ -56,19 +56,19 @@ describe.skipIf(skip)("builds that pull from registries (compiled binary)", () =
     const work = tempDir();
     const ctx = context(`${group.basic}/busybox`);
     const noCreds = await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_ROOT: `${work}/root`, DOCKER_CONFIG: dockerConfig({}) } });
-    expect(noCreds.code).toBe(1);
+    expectExit(noCreds, 1);
     expect(noCreds.stderr).toContain(`hint: log in with \`kitbuild login ${group.basic}\``);
     const config = dockerConfig({ [group.basic]: { auth: secretAuth } });
     const outputs: string[] = [];
     for (const progress of ["plain", "rawjson"]) {
       const res = await runKitbuild(["build", `--progress=${progress}`, "-o", `${work}/out-${progress}`, ctx], { env: { KITBUILD_ROOT: `${work}/root`, DOCKER_CONFIG: config } });
-      expect(res.code).toBe(0);
+      expectExit(res, 0);
       outputs.push(res.stdout, res.stderr);
     }
     expect(readFileSync(`${work}/out-plain/hello.txt`, "utf8")).toBe("hello\n");
     const wrong = dockerConfig({ [group.basic]: { auth: Buffer.from(`${group.user.username}:${group.user.password}x`).toString("base64") } });
     const refused = await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_ROOT: `${work}/root2`, DOCKER_CONFIG: wrong } });
-    expect(refused.code).toBe(1);
+    expectExit(refused, 1);
     outputs.push(refused.stdout, refused.stderr);
     for (const secret of [group.user.password, secretAuth]) {
       for (const text of outputs) expect(text).not.toContain(secret);
@@ -84,7 +84,8 @@ describe.skipIf(skip)("builds that pull from registries (compiled binary)", () =
       runKitbuild(["build", "--progress=plain", "-o", `${work}/a`, ctx], { env }),
       runKitbuild(["build", "--progress=plain", "-o", `${work}/b`, ctx], { env }),
     ]);
-    expect([a.code, b.code]).toEqual([0, 0]);
+    expectExit(a, 0, "build a");
+    expectExit(b, 0, "build b");
     expect(lstatSync(`${work}/a/bin/sh`).isFile()).toBe(true);
     expect(readFileSync(`${work}/b/hello.txt`, "utf8")).toBe("hello\n");
     expect(readdirSync(`${work}/root/content/ingest`)).toEqual([]);
@@ -97,7 +98,7 @@ describe.skipIf(skip)("builds that pull from registries (compiled binary)", () =
     proxy.rules.push({ method: "GET", path: (p) => p.includes("/blobs/") && !p.includes("uploads"), fault: { kind: "corrupt" }, times: Infinity });
     const bad = await runKitbuild(["build", "--progress=plain", ctx], { env });
     proxy.rules.length = 0;
-    expect(bad.code).toBe(1);
+    expectExit(bad, 1);
     expect(bad.stderr).toContain("content digest mismatch");
     // Only whole, verified blobs are in the store (the manifest came through; every blob got corrupted).
     const blobs = `${work}/root/content/blobs/sha256`;
@@ -105,7 +106,7 @@ describe.skipIf(skip)("builds that pull from registries (compiled binary)", () =
     expect(readdirSync(blobs).length).toBeLessThanOrEqual(1);
     expect(readdirSync(`${work}/root/content/ingest`)).toEqual([]);
     const good = await runKitbuild(["build", "--progress=plain", "-o", `${work}/out`, ctx], { env });
-    expect(good.code).toBe(0);
+    expectExit(good, 0);
     expect(readFileSync(`${work}/out/hello.txt`, "utf8")).toBe("hello\n");
   });
 });

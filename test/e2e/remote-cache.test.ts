@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { busyboxImage, pushImage, startRegistry } from "../../scripts/test-env.ts";
 import { type FaultProxy, startFaultProxy } from "../fixtures/fault-proxy.ts";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `remote cache e2e tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -67,10 +67,10 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     const work = tempDir();
     const ref = cacheRef(proxy.addr);
     const first = await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`, "-o", `type=oci,dest=${work}/a.tar`]);
-    expect(first.code).toBe(0);
+    expectExit(first, 0);
     proxy.seen.length = 0;
     const second = await build(ctx, `${work}/b`, ["--cache-from", ref, "-o", `type=oci,dest=${work}/b.tar`]);
-    expect(second.code).toBe(0);
+    expectExit(second, 0);
     expect(Object.values(outcomes(second.stderr)).filter((o) => o !== "CACHED")).toEqual([]);
     expect(outcomes(second.stderr)["[stage-1 4/4]"]).toBe("CACHED");
     expect(sha(`${work}/b.tar`)).toBe(sha(`${work}/a.tar`));
@@ -88,13 +88,13 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     const ctx = context();
     const work = tempDir();
     const [min, max] = [cacheRef(), cacheRef()];
-    expect((await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${min}`, "--cache-to", `type=registry,ref=${max},mode=max`])).code).toBe(0);
+    expectExit(await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${min}`, "--cache-to", `type=registry,ref=${max},mode=max`]), 0);
     const fromMin = await build(ctx, `${work}/b`, ["--target", "mid", "--debug-cache", "--cache-from", min]);
-    expect(fromMin.code).toBe(0);
+    expectExit(fromMin, 0);
     expect(outcomes(fromMin.stderr)["[mid 2/2]"]).toBe("DONE");
     expect(fromMin.stderr).toContain(`cache miss: not in the remote cache "${min}" either`);
     const fromMax = await build(ctx, `${work}/c`, ["--target", "mid", "--cache-from", `type=registry,ref=${max}`]);
-    expect(fromMax.code).toBe(0);
+    expectExit(fromMax, 0);
     expect(outcomes(fromMax.stderr)["[mid 2/2]"]).toBe("CACHED");
   }, 120_000);
 
@@ -106,10 +106,10 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
       build(ctxA, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`]),
       build(ctxB, `${work}/b`, ["--cache-to", `type=registry,ref=${ref},mode=max`]),
     ]);
-    expect(exports.map((r) => r.code)).toEqual([0, 0]);
+    for (const r of exports) expectExit(r, 0);
     for (const [name, ctx] of [["a2", ctxA], ["b2", ctxB]] as const) {
       const res = await build(ctx, `${work}/${name}`, ["--cache-from", ref]);
-      expect(res.code, name).toBe(0);
+      expectExit(res, 0, name);
       expect(Object.values(outcomes(res.stderr)).filter((o) => o !== "CACHED"), name).toEqual([]);
     }
   }, 180_000);
@@ -123,17 +123,17 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
       writeFileSync(`${ctx}/Dockerfile`, `FROM ${addr}/busybox\nRUN echo one > /one\nRUN echo two > /two\n`);
       const work = tempDir();
       const ref = `${addr}/cache/gc:latest`;
-      expect((await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`])).code).toBe(0);
+      expectExit(await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`]), 0);
       // A second export replaces the tagged manifest: the first is now untagged, and collected.
       writeFileSync(`${ctx}/Dockerfile`, `FROM ${addr}/busybox\nRUN echo one > /one\nRUN echo three > /three\n`);
-      expect((await build(ctx, `${work}/b`, ["--cache-to", `type=registry,ref=${ref},mode=max`])).code).toBe(0);
+      expectExit(await build(ctx, `${work}/b`, ["--cache-to", `type=registry,ref=${ref},mode=max`]), 0);
       const gc = Bun.spawnSync(["docker-registry", "garbage-collect", "--delete-untagged", `${dir}/config.yml`]);
       expect(gc.exitCode, gc.stderr.toString()).toBe(0);
       expect(gc.stdout.toString()).toContain("blob eligible for deletion");
       for (const last of ["two", "three"]) {
         writeFileSync(`${ctx}/Dockerfile`, `FROM ${addr}/busybox\nRUN echo one > /one\nRUN echo ${last} > /${last}\n`);
         const res = await build(ctx, `${work}/fresh-${last}`, ["--cache-from", ref]);
-        expect(res.code, last).toBe(0);
+        expectExit(res, 0, last);
         expect(Object.values(outcomes(res.stderr)).filter((o) => o !== "CACHED"), last).toEqual([]);
       }
     } finally {
@@ -148,17 +148,17 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     const image = (n: number) => `${base}-inline-${n}`;
     const digestOf = (file: string) => (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>)["containerimage.digest"];
     const push = (root: string, tag: string, extra: string[]) => build(ctx, root, [...extra, "-t", tag, "--push", "--metadata-file", `${root}.json`]);
-    expect((await push(`${work}/a`, image(1), ["--cache-to", "type=inline"])).code).toBe(0);
+    expectExit(await push(`${work}/a`, image(1), ["--cache-to", "type=inline"]), 0);
     // The second machine imports from the image and pushes it again (buildx's older spelling).
     const second = await push(`${work}/b`, image(2), ["--build-arg", "BUILDKIT_INLINE_CACHE=1", "--cache-from", image(1)]);
-    expect(second.code).toBe(0);
+    expectExit(second, 0);
     expect(Object.values(outcomes(second.stderr)).filter((o) => o !== "CACHED")).toEqual([]);
     expect(second.stderr).not.toContain("were not consumed");
     expect(digestOf(`${work}/b.json`)).toBe(digestOf(`${work}/a.json`));
     // The second machine found only the last step, yet its image carries every step of the image.
     writeFileSync(`${ctx}/Dockerfile`, readFileSync(`${ctx}/Dockerfile`, "utf8").replace("echo two", "echo three"));
     const third = await build(ctx, `${work}/c`, ["--cache-from", image(2)]);
-    expect(third.code).toBe(0);
+    expectExit(third, 0);
     expect(outcomes(third.stderr)["[stage-1 3/4]"]).toBe("CACHED");
     expect(outcomes(third.stderr)["[stage-1 4/4]"]).toBe("DONE");
   }, 180_000);
@@ -171,14 +171,14 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     const work = tempDir();
     const [withMounts, without] = [cacheRef(), cacheRef()];
     const exported = await build(write, `${work}/a`, ["--cache-to", `type=registry,ref=${withMounts},"cache-mounts=pkgs"`, "--cache-to", `type=registry,ref=${without}`]);
-    expect(exported.code).toBe(0);
+    expectExit(exported, 0);
     for (const [name, ref, seen] of [["b", withMounts, "downloaded\n"], ["c", without, "none\n"]] as const) {
       const res = await build(read, `${work}/${name}`, ["--cache-from", ref, "-o", `type=local,dest=${work}/${name}-out`]);
-      expect(res.code, name).toBe(0);
+      expectExit(res, 0, name);
       expect(readFileSync(`${work}/${name}-out/seen`, "utf8"), name).toBe(seen);
     }
     const missing = await build(write, `${work}/d`, ["--cache-to", `type=registry,ref=${cacheRef()},cache-mounts=nope`]);
-    expect(missing.code).toBe(1);
+    expectExit(missing, 1);
     expect(missing.stderr).toContain('no cache mount with id "nope"');
   }, 180_000);
 
@@ -186,11 +186,11 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     const ctx = context();
     const work = tempDir();
     const dir = `${work}/cache`;
-    expect((await build(ctx, `${work}/a`, ["--cache-to", `type=local,dest=${dir},mode=max,tag=v1`, "-o", `type=oci,dest=${work}/a.tar`])).code).toBe(0);
+    expectExit(await build(ctx, `${work}/a`, ["--cache-to", `type=local,dest=${dir},mode=max,tag=v1`, "-o", `type=oci,dest=${work}/a.tar`]), 0);
     const index = JSON.parse(readFileSync(`${dir}/index.json`, "utf8")) as { manifests: Array<{ annotations: Record<string, string> }> };
     expect(index.manifests.map((m) => m.annotations["org.opencontainers.image.ref.name"])).toEqual(["v1"]);
     const second = await build(ctx, `${work}/b`, ["--cache-from", `type=local,src=${dir},tag=v1`, "-o", `type=oci,dest=${work}/b.tar`]);
-    expect(second.code).toBe(0);
+    expectExit(second, 0);
     expect(Object.values(outcomes(second.stderr)).filter((o) => o !== "CACHED")).toEqual([]);
     expect(sha(`${work}/b.tar`)).toBe(sha(`${work}/a.tar`));
   }, 120_000);
@@ -199,14 +199,14 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     const ctx = context();
     const work = tempDir();
     const ref = cacheRef(proxy.addr);
-    expect((await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`])).code).toBe(0);
+    expectExit(await build(ctx, `${work}/a`, ["--cache-to", `type=registry,ref=${ref},mode=max`]), 0);
     const cases: Array<[string, string[], string]> = [
       ["registry down", ["--cache-from", "127.0.0.1:1/nothing/here:x"], "cannot import the cache from 127.0.0.1:1/nothing/here:x"],
       ["ref missing", ["--cache-from", `${cacheRef()}-missing`], "cannot import the cache from"],
     ];
     for (const [why, args, warning] of cases) {
       const res = await build(ctx, `${work}/${why.replace(" ", "-")}`, args);
-      expect(res.code, why).toBe(0);
+      expectExit(res, 0, why);
       expect(res.stderr.split(warning).length - 1, why).toBe(1);
       expect(outcomes(res.stderr)["[stage-1 4/4]"], why).toBe("DONE");
     }
@@ -215,7 +215,7 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     proxy.rules.push({ method: "GET", path: (p) => p.endsWith(`/manifests/${tag}`), fault: { kind: "corrupt" }, times: Infinity });
     try {
       const res = await build(ctx, `${work}/corrupt`, ["--cache-from", ref]);
-      expect(res.code).toBe(0);
+      expectExit(res, 0);
       expect(res.stderr.split("cannot import the cache from").length - 1).toBe(1);
       expect(outcomes(res.stderr)["[stage-1 4/4]"]).toBe("DONE");
     } finally {
@@ -228,7 +228,7 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     proxy.rules.push({ method: "GET", path: (p) => p.endsWith(topLayer), fault: { kind: "status", status: 404 }, times: Infinity });
     try {
       const res = await build(ctx, `${work}/deleted`, ["--cache-from", ref]);
-      expect(res.code).toBe(0);
+      expectExit(res, 0);
       expect(res.stderr).toContain("cannot be used");
       expect(outcomes(res.stderr)["[stage-1 4/4]"]).toBe("DONE");
     } finally {
@@ -249,14 +249,14 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     writeFileSync(`${dir}/blobs/sha256/${manifestDigest}`, manifest);
     writeFileSync(`${dir}/index.json`, JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${manifestDigest}`, size: manifest.length, annotations: { "org.opencontainers.image.ref.name": "latest" } }] }));
     const foreign = await build(ctx, `${work}/a`, ["--cache-from", `type=local,src=${dir}`]);
-    expect(foreign.code).toBe(0);
+    expectExit(foreign, 0);
     expect(foreign.stderr).toContain("is a BuildKit cache");
 
     const failing = await build(ctx, `${work}/a`, ["--cache-to", "type=registry,ref=127.0.0.1:1/nothing/here:x"]);
-    expect(failing.code).toBe(1);
+    expectExit(failing, 1);
     expect(failing.stderr).toContain("exporting cache to 127.0.0.1:1/nothing/here:x");
     const ignored = await build(ctx, `${work}/a`, ["--cache-to", "type=registry,ref=127.0.0.1:1/nothing/here:x,ignore-error=true"]);
-    expect(ignored.code).toBe(0);
+    expectExit(ignored, 0);
     expect(ignored.stderr).toContain("failed, ignored (ignore-error=true)");
     expect(readdirSync(`${work}/a`)).toContain("index.db");
   }, 120_000);
@@ -273,11 +273,11 @@ describe("remote cache flags (compiled binary)", () => {
       ["type=registry,ref=r/x:1,compression=zstd", 'invalid compression="zstd"'],
     ] as const) {
       const res = await runKitbuild(["build", "--cache-to", flag, "."]);
-      expect(res.code, flag).toBe(2);
+      expectExit(res, 2, flag);
       expect(res.stderr, flag).toContain(message);
     }
     const from = await runKitbuild(["build", "--cache-from", "type=local,dest=x", "."]);
-    expect(from.code).toBe(2);
+    expectExit(from, 2);
     expect(from.stderr).toContain('unknown attribute "dest"');
   });
 });

@@ -4,7 +4,7 @@
 // an unprivileged user; needs root to set the scene (CI runs as root).
 import { beforeAll, describe, expect, test } from "bun:test";
 import { chownSync, mkdirSync, writeFileSync } from "node:fs";
-import { skipBecause, testRegistry } from "../harness.ts";
+import { skipBecause, testRegistry, expectExit } from "../harness.ts";
 import { ensureUsers, rootlessUnavailable, runAs, sharedBinary, type TestUser, userDir } from "../fixtures/users.ts";
 
 const why = rootlessUnavailable();
@@ -42,7 +42,7 @@ describe.skipIf(skip)("rootless setup problems", () => {
     const res = await runAs(user, binary, home, ["build", "--progress=plain", ctx], {
       env: { KITBUILD_ROOT: root, PATH: `${fake}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
     });
-    expect(res.code).toBe(1);
+    expectExit(res, 1);
     expect(res.stderr).toContain("unshare failed: Operation not permitted");
     expect(res.stderr).toContain("cannot create a user namespace for a rootless build");
     expect(res.stderr).toContain("user.max_user_namespaces");

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { type RunResult, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { type RunResult, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 import * as u from "../fixtures/users.ts";
 import { gunzipSync } from "node:zlib";
 import { readTar } from "../../src/archive/tar-reader.ts";
@@ -109,11 +109,11 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
       const { work, ctx, root } = workFor(rootless, ISSUE_DOCKERFILE());
       const mine = await buildAs(rootless, work, [...EPOCH, ...ociOut(`${work}/user.tar`), ctx], { KITBUILD_ROOT: root, ...env });
       expect(mine.stderr).not.toContain("no subordinate id range");
-      expect(mine.code).toBe(0);
+      expectExit(mine, 0);
       expect(readFileSync(`${root}/snapshotter`, "utf8").trim()).toBe(snapshotter);
       const rootWork = tempDir();
       const theirs = await runKitbuild(["build", "--progress=plain", ...EPOCH, ...ociOut(`${rootWork}/root.tar`), ctx], { env: { KITBUILD_ROOT: `${rootWork}/root`, ...env } });
-      expect(theirs.code).toBe(0);
+      expectExit(theirs, 0);
 
       const user = u.ociLayers(`${work}/user.tar`, `${rootWork}/user-layout`);
       const host = u.ociLayers(`${rootWork}/root.tar`, `${rootWork}/root-layout`);
@@ -137,9 +137,9 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
   test("a second build is all CACHED, and type=local gives files owned by the user's host uid", async () => {
     const { work, ctx, root } = workFor(rootless, ISSUE_DOCKERFILE());
     const env = { KITBUILD_ROOT: root };
-    expect((await buildAs(rootless, work, ["-o", `type=local,dest=${work}/out1`, ctx], env)).code).toBe(0);
+    expectExit(await buildAs(rootless, work, ["-o", `type=local,dest=${work}/out1`, ctx], env), 0);
     const second = await buildAs(rootless, work, ["-o", `type=local,dest=${work}/out2`, ctx], env);
-    expect(second.code).toBe(0);
+    expectExit(second, 0);
     expect(stepOutcomes(second.stderr)).toEqual(Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((n) => [`${n}/7`, "CACHED"])));
     expect(second.stderr).not.toMatch(/^#\d+ \d+\.\d+ /m); // no step printed output: nothing ran
     expect(readFileSync(`${work}/out2/data/uid`, "utf8")).toBe("1000\n");
@@ -150,20 +150,20 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
   test("a cache root is refused across id mappings; the user's own cache root is apart from root's", async () => {
     const { work, ctx } = workFor(rootless, `FROM ${registry}/busybox\nRUN echo hi > /f\n`);
     const rootsRoot = `${work}/roots-root`;
-    expect((await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_ROOT: rootsRoot } })).code).toBe(0);
+    expectExit(await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_ROOT: rootsRoot } }), 0);
     u.chownTree(rootsRoot, rootless); // only the mapping differs now
     const refused = await buildAs(rootless, work, [ctx], { KITBUILD_ROOT: rootsRoot });
-    expect(refused.code).toBe(1);
+    expectExit(refused, 1);
     expect(refused.stderr).toContain("cannot be used by");
     expect(readFileSync(`${rootsRoot}/id-mapping`, "utf8").trim()).toBe("host");
 
     // Without KITBUILD_ROOT the user's cache is under its HOME, recorded with its mapping.
-    expect((await buildAs(rootless, work, [ctx])).code).toBe(0);
+    expectExit(await buildAs(rootless, work, [ctx]), 0);
     const own = `${work}/.local/share/kitbuild`;
     const map = `0:${rootless.uid}:1,1:${rootless.subStart}:65536`;
     expect(readFileSync(`${own}/id-mapping`, "utf8").trim()).toBe(`uids ${map} gids ${map.replace(`0:${rootless.uid}`, `0:${rootless.gid}`)}`);
     const rootOnTheirs = await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_ROOT: own } });
-    expect(rootOnTheirs.code).toBe(1);
+    expectExit(rootOnTheirs, 1);
     expect(rootOnTheirs.stderr).toContain("cannot be used by");
   }, 120_000);
 
@@ -171,7 +171,7 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
     const { work, ctx, root } = workFor(rootless, `FROM ${registry}/busybox\nRUN echo x > /f && chown 1000:1000 /f\n`);
     const res = await u.runAs(rootless, bin, work, ["build", "--progress=plain", ctx], { env: { KITBUILD_ROOT: root } });
     expect(res.stderr).not.toContain("no subordinate id range");
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
   }, 120_000);
 
   test("a user without subordinate ids: one warning; builds needing no other id work, others fail with the fix", async () => {
@@ -185,11 +185,11 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
       return { res, rest, out: `${work}/out` };
     };
     const ok = await build("RUN echo ok > /f");
-    expect(ok.res.code).toBe(0);
+    expectExit(ok.res, 0);
     expect(readFileSync(`${ok.out}/f`, "utf8")).toBe("ok\n");
     for (const needsIds of ["RUN echo x > /f && chown 1000 /f", "COPY --chown=1000 app/hello.txt /hello.txt"]) {
       const failed = await build(needsIds);
-      expect(failed.res.code).toBe(1);
+      expectExit(failed.res, 1);
       expect(failed.rest).toContain("usermod --add-subuids");
     }
   }, 120_000);
@@ -202,7 +202,7 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
     ].join("\n");
     const { work, ctx, root } = workFor(rootless, dockerfile);
     const res = await buildAs(rootless, work, ["-o", `type=local,dest=${work}/out`, ctx], { KITBUILD_ROOT: root });
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(interfaces(readFileSync(`${work}/out/net-none`, "utf8"))).toEqual(["lo"]);
     expect(interfaces(readFileSync(`${work}/out/net-host`, "utf8"))).toEqual(interfaces(readFileSync("/proc/net/dev", "utf8")));
     expect(readFileSync(`${work}/out/registry`, "utf8").trim()).toBe("{}");
@@ -264,7 +264,7 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
       u.chownTree(other, rootless);
       const next = await buildAs(rootless, s.work, [other], { KITBUILD_ROOT: s.root });
       expect(next.stderr).not.toContain("ERROR");
-      expect(next.code).toBe(0);
+      expectExit(next, 0);
       expect(await waitUntilClean(s.root)).toEqual([]);
       expect(readdirSync(`${s.root}/executor`)).toEqual([]);
       expect(activeSnapshots(s.root)).toBe(0);
@@ -286,12 +286,12 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
 
   test("prune -af leaves no snapshot file of a subordinate id", async () => {
     const { work, ctx, root } = workFor(rootless, ISSUE_DOCKERFILE());
-    expect((await buildAs(rootless, work, [ctx], { KITBUILD_ROOT: root })).code).toBe(0);
+    expectExit(await buildAs(rootless, work, [ctx], { KITBUILD_ROOT: root }), 0);
     const usersOwn = (id: number) => id === rootless.uid;
     expect(u.foreignOwners(`${root}/snapshots`, usersOwn).length).toBeGreaterThan(0);
     const prune = await u.runAs(rootless, bin, work, ["prune", "-af"], { env: { KITBUILD_ROOT: root, USER: rootless.name } });
     expect(prune.stderr).toBe("");
-    expect(prune.code).toBe(0);
+    expectExit(prune, 0);
     expect(u.foreignOwners(`${root}/snapshots`, usersOwn)).toEqual([]);
   }, 120_000);
 });

@@ -3,7 +3,7 @@
 // stage, tmpfs — and --network=none. Needs root and runc.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `RUN --mount e2e tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -47,7 +47,7 @@ describe.skipIf(skip)("RUN --mount (compiled binary)", () => {
     const build = (out: string, extra: string[] = []) =>
       runKitbuild(["build", "--progress=plain", "--secret", `id=tok,src=${work}/secret.txt`, ...extra, "-o", out, ctx], { env: { KITBUILD_ROOT: root } });
     const first = await build(`${work}/o1`);
-    expect(first.code).toBe(0);
+    expectExit(first, 0);
     const out = (name: string) => readFileSync(`${work}/o1/${name}`, "utf8").trim();
     expect(out("runs")).toBe("1");
     expect(out("secretmode")).toBe("400");
@@ -60,12 +60,12 @@ describe.skipIf(skip)("RUN --mount (compiled binary)", () => {
 
     // The cache mount outlives the build: a rebuild without the step cache sees the first run.
     const second = await build(`${work}/o2`, ["--no-cache"]);
-    expect(second.code).toBe(0);
+    expectExit(second, 0);
     expect(readFileSync(`${work}/o2/runs`, "utf8").trim()).toBe("2");
 
     // The image's layers, uncompressed so that a search of their bytes means something.
     const image = await build(`type=oci,dest=${work}/img,tar=false,compression=uncompressed`);
-    expect(image.code).toBe(0);
+    expectExit(image, 0);
     const layerBlobs = allFiles(`${work}/img/blobs`);
     expect(layerBlobs.some((f) => readFileSync(f).includes("from the context"))).toBe(true);
 
@@ -77,7 +77,7 @@ describe.skipIf(skip)("RUN --mount (compiled binary)", () => {
     const ctx = tempDir("kitbuild-ctx-");
     writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN --mount=type=secret,id=absent,required=true cat /run/secrets/absent\n`);
     const res = await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_ROOT: `${tempDir()}/root` } });
-    expect(res.code).toBe(1);
+    expectExit(res, 1);
     expect(res.stderr).toContain('"absent"');
     expect(res.stderr).toContain("Dockerfile:2");
   });

@@ -4,7 +4,7 @@
 // per-step log limit keeping the tail. Needs root and runc.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry, expectExit } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `e2e RUN tests: ${NEEDS_ROOT_AND_RUNC}`);
 
@@ -40,7 +40,7 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
       "USER user:2000",
       "RUN id > /tmp/name-gid",
     ]);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     // Each expected value is what BuildKit produced for this Dockerfile.
     expect(read("/tmp/by-name")).toBe("uid=1000(user) gid=1000(user) groups=2000(extra)\n/home/user\n");
     expect(read("/tmp/uid-gid")).toBe("uid=1000(user) gid=3000(team)\n/home/user\n");
@@ -52,7 +52,7 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
 
   test("an unknown user name fails the step with a clear error", async () => {
     const { res } = await build(["USER nosuchuser", "RUN true"]);
-    expect(res.code).toBe(1);
+    expectExit(res, 1);
     expect(res.stderr).toContain('unable to find user "nosuchuser": no matching entries in passwd file');
     expect(res.stderr).toContain(">>> RUN true");
   });
@@ -63,7 +63,7 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
       `RUN wget -q -O /host-net ${url}`,
       `RUN --network=none ls /sys/class/net > /none-ifaces; ip addr show lo | grep -o 'inet 127.0.0.1' > /none-lo; wget -q -O- ${url} 2>/dev/null || echo unreachable > /none-net`,
     ]);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     expect(read("/host-net")).toBe("{}");
     expect(read("/none-ifaces")).toBe("lo\n");
     expect(read("/none-lo")).toBe("inet 127.0.0.1\n");
@@ -73,14 +73,14 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
   test("--security=insecure needs --allow security.insecure, then has every capability kitbuild has", async () => {
     const lines = ["RUN grep CapEff /proc/self/status > /sandbox", "RUN --security=insecure grep CapEff /proc/self/status > /insecure"];
     const refused = await build(lines);
-    expect(refused.res.code).toBe(1);
+    expectExit(refused.res, 1);
     expect(refused.res.stderr).toContain("ERROR: failed to solve: security.insecure is not allowed");
     expect(refused.res.stderr).toContain("hint: grant it with --allow security.insecure");
     expect(refused.res.stderr).toContain(">>> RUN --security=insecure");
     // Nothing ran: the check comes before the first step.
     expect(refused.res.stderr).not.toContain("RUN grep CapEff /proc/self/status > /sandbox\n#");
     const { res, read } = await build(lines, ["--allow", "security.insecure"]);
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     // Docker's default capability set, as BuildKit's sandbox shows it.
     expect(read("/sandbox")).toBe("CapEff:\t00000000a80425fb\n");
     const own = readFileSync("/proc/self/status", "utf8").split("\n").find((l) => l.startsWith("CapEff:"));
@@ -99,25 +99,25 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
     for (const [args, message] of cases) {
       const res = await runKitbuild(["build", ...args, ctx], { env: { KITBUILD_ROOT: `${ctx}/root` } });
       expect(res.stderr).toContain(message);
-      expect(res.code).toBe(2);
+      expectExit(res, 2);
     }
   });
 
   test("runc missing or too old: the step fails saying how to get it", async () => {
     const missing = await build(["RUN true"], [], { PATH: "/nonexistent" });
-    expect(missing.res.code).toBe(1);
+    expectExit(missing.res, 1);
     expect(missing.res.stderr).toContain("runc was not found");
     expect(missing.res.stderr).toContain("apt-get install runc");
     const fake = `${tempDir()}/runc`;
     writeFileSync(fake, "#!/bin/sh\necho 'runc version 0.9.0'\n", { mode: 0o755 });
     const old = await build(["RUN true"], [], { KITBUILD_RUNC: fake });
-    expect(old.res.code).toBe(1);
+    expectExit(old.res, 1);
     expect(old.res.stderr).toContain(`runc 0.9.0 at "${fake}" is too old: kitbuild needs 1.0.0 or newer`);
   });
 
   test("output past the log limit is clipped with BuildKit's message, and the tail is kept", async () => {
     const { res } = await build(["RUN seq 1 100000"], [], { KITBUILD_STEP_LOG_MAX_SIZE: "4096", KITBUILD_STEP_LOG_MAX_SPEED: "-1" });
-    expect(res.code).toBe(0);
+    expectExit(res, 0);
     const lines = res.stderr.split("\n").filter((l) => /^#\d+ [\d.]+ /.test(l)).map((l) => l.replace(/^#\d+ [\d.]+ /, ""));
     expect(lines).toContain("1");
     expect(lines).toContain("[output clipped, log limit 4KiB reached]");

@@ -1,0 +1,91 @@
+// Inputs a hostile or careless user gives the compiled binary: context symlinks pointing out of the
+// context, a context path that does not exist, and a failure that is a bug. Each ends in a clear
+// message and exit code, never a stack trace (unless --debug asks for it). Needs root (the
+// snapshotter mounts overlayfs); no registry or runc (the builds are FROM scratch).
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { expectExit, IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir } from "../harness.ts";
+
+const skip = skipBecause(!IS_ROOT, `hostile input tests: ${NEEDS_ROOT}`);
+
+/** A line of a JS stack trace ("    at fn (file:1:2)"). */
+const STACK_LINE = /^\s+at .+/m;
+
+function build(args: string[], root: string, opts: Parameters<typeof runKitbuild>[1] = {}) {
+  return runKitbuild(["build", "--progress=plain", ...args], { ...opts, env: { KITBUILD_ROOT: root, ...opts.env } });
+}
+
+describe.skipIf(skip)("hostile inputs (compiled binary)", () => {
+  test("a COPY source symlink pointing out of the context is followed inside it: not found, exit 1, no stack trace", async () => {
+    const work = tempDir();
+    const ctx = `${work}/ctx`;
+    mkdirSync(ctx);
+    mkdirSync(`${work}/outside`);
+    writeFileSync(`${work}/outside/secret`, "secret\n");
+    writeFileSync(`${ctx}/inside.txt`, "inside\n");
+    symlinkSync("/etc/passwd", `${ctx}/passwd`);
+    symlinkSync("../outside", `${ctx}/up`);
+    symlinkSync("../outside/secret", `${ctx}/secret`);
+    symlinkSync("/inside.txt", `${ctx}/abs`);
+    const root = `${work}/root`;
+    for (const [src, target] of [["passwd", "/etc/passwd"], ["up", "/outside"], ["secret", "/outside/secret"], ["up/secret", undefined]] as const) {
+      writeFileSync(`${ctx}/Dockerfile`, `FROM scratch\nCOPY ${src} /x\n`);
+      const res = await build(["-o", `type=local,dest=${work}/out`, ctx], root);
+      expectExit(res, 1, `COPY ${src}`);
+      expect(res.stderr).toContain(`"/${src}" not found`);
+      if (target) expect(res.stderr).toContain(`symbolic link to "${target}"`);
+      expect(res.stderr).not.toContain("internal error");
+      expect(res.stderr).not.toMatch(STACK_LINE);
+    }
+    // An absolute target is taken from the context's root, as BuildKit does.
+    writeFileSync(`${ctx}/Dockerfile`, "FROM scratch\nCOPY abs /x\n");
+    const ok = await build(["-o", `type=local,dest=${work}/out`, ctx], root);
+    expectExit(ok, 0);
+    expect(readFileSync(`${work}/out/x`, "utf8")).toBe("inside\n");
+  }, 120_000);
+
+  test('a build context that does not exist fails with path "..." not found and exit 1, before building', async () => {
+    const work = tempDir();
+    writeFileSync(`${work}/Dockerfile`, "FROM scratch\nCOPY Dockerfile /\n");
+    const missing = `${work}/no/such/dir`;
+    for (const args of [["-f", `${work}/Dockerfile`, missing], [missing]]) {
+      const res = await build(args, `${work}/root`);
+      expectExit(res, 1, args.join(" "));
+      expect(res.stderr).toContain(`path "${missing}" not found`);
+      expect(res.stderr).not.toContain("load build definition");
+      expect(res.stderr).not.toMatch(STACK_LINE);
+    }
+    // `kitbuild PATH` is `kitbuild build PATH`.
+    const short = await runKitbuild([missing], { env: { KITBUILD_ROOT: `${work}/root` } });
+    expectExit(short, 1);
+    expect(short.stderr).toContain(`path "${missing}" not found`);
+    const file = await build(["-f", `${work}/Dockerfile`, `${work}/Dockerfile`], `${work}/root`);
+    expectExit(file, 1);
+    expect(file.stderr).toContain(`"${work}/Dockerfile" is not a directory`);
+  }, 60_000);
+
+  test("an internal error says it is a bug and how to get the trace; the trace is printed only with --debug", async () => {
+    const work = tempDir();
+    // KITBUILD_USERNS is kitbuild's own hand-off to a re-run of itself: garbage there is a bug's symptom.
+    const env = { KITBUILD_ROOT: `${work}/root`, KITBUILD_USERNS: "garbage" };
+    const plain = await runKitbuild(["du"], { env });
+    expectExit(plain, 1);
+    expect(plain.stderr).toContain("internal error: ");
+    expect(plain.stderr).toContain("this is a bug in kitbuild");
+    expect(plain.stderr).toContain("--debug");
+    expect(plain.stderr).not.toMatch(STACK_LINE);
+    for (const args of [["--debug", "du"], ["-D", "du"], ["du", "--debug"]]) {
+      const debug = await runKitbuild(args, { env });
+      expectExit(debug, 1, args.join(" "));
+      expect(debug.stderr).toContain("internal error: ");
+      expect(debug.stderr).toMatch(STACK_LINE);
+    }
+    const viaEnv = await runKitbuild(["du"], { env: { ...env, KITBUILD_DEBUG: "1" } });
+    expect(viaEnv.stderr).toMatch(STACK_LINE);
+    // --debug is taken by every command, so it is never an unknown flag of `build`.
+    writeFileSync(`${work}/Dockerfile`, "FROM scratch\nCOPY Dockerfile /\n");
+    const ok = await build(["--debug", "-o", `type=local,dest=${work}/out`, work], `${work}/root`);
+    expectExit(ok, 0);
+    expect(readFileSync(`${work}/out/Dockerfile`, "utf8")).toContain("FROM scratch");
+  }, 60_000);
+});
