@@ -1,20 +1,32 @@
 // The registry client: the distribution API over Bun's fetch with manual redirects (credentials are
 // only sent to the registry's own host, never to where it redirects), auth challenges answered,
-// server errors and dropped connections retried with backoff, and failures turned into KitErrors
-// that say what to do. Loopback registries are spoken to over HTTP, others over HTTPS.
+// server errors, dropped and silent connections retried with backoff (or after the server's
+// Retry-After), and failures turned into KitErrors that say what to do. Loopback registries are spoken to over HTTP, others over HTTPS.
 import { canceledError } from "../util/abort.ts";
 import { KitError } from "../util/errors.ts";
 import { Authenticator } from "./auth.ts";
 import type { CredentialSource } from "./credentials.ts";
 import { type Subject, transportError, unauthorized } from "./errors.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS, IdleWatch } from "./idle-timeout.ts";
 import { apiHost, type Reference, usesPlainHttp } from "./reference.ts";
-import { backoff, DEFAULT_RETRY, isRetryableStatus, isTransientTransportError, type RetryNotice, type RetryPolicy } from "./retry.ts";
+import {
+  backoff,
+  DEFAULT_RETRY,
+  isRetryableStatus,
+  isTransientTransportError,
+  MAX_RETRY_AFTER_MS,
+  retryAfterMs,
+  type RetryNotice,
+  type RetryPolicy,
+} from "./retry.ts";
 
 export type RegistryOptions = {
   insecureRegistries: readonly string[];
   credentials: CredentialSource;
   fetch?: typeof fetch;
   retry?: RetryPolicy;
+  /** Give up on a connection after this long without response headers or body bytes (0: never). */
+  idleTimeoutMs?: number;
   /** Ask token services for a refresh token (what `login` stores). */
   offlineToken?: boolean;
 };
@@ -39,12 +51,14 @@ const MAX_REDIRECTS = 5;
 
 export class RegistryClient {
   readonly retryPolicy: RetryPolicy;
+  readonly idleTimeoutMs: number;
   private readonly fetchFn: typeof fetch;
   private readonly auth: Authenticator;
 
   constructor(private readonly opts: RegistryOptions) {
     this.fetchFn = opts.fetch ?? fetch;
     this.retryPolicy = opts.retry ?? DEFAULT_RETRY;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.auth = new Authenticator({ credentials: opts.credentials, fetch: this.fetchFn, offlineToken: opts.offlineToken });
   }
 
@@ -61,7 +75,8 @@ export class RegistryClient {
   /**
    * Sends one request: answers one auth challenge, follows redirects of GET and HEAD (without
    * credentials when they leave the registry's host) and retries what `retry` allows. Returns the
-   * final response whatever its status; the caller reads or cancels its body.
+   * final response whatever its status (also a 429 or 503 whose Retry-After is beyond the cap); the
+   * caller reads or cancels its body, which is given up on when it goes silent (IdleTimeout).
    */
   async request(domain: string, req: RegistryRequest): Promise<Response> {
     for (let attempt = 1; ; attempt++) {
@@ -74,8 +89,10 @@ export class RegistryClient {
         continue;
       }
       if (!req.retry || attempt >= this.retryPolicy.attempts || !isRetryableStatus(res.status)) return res;
+      const serverMs = retryAfterMs(res.headers.get("retry-after"));
+      if (serverMs !== undefined && serverMs > MAX_RETRY_AFTER_MS) return res;
       await res.body?.cancel();
-      await backoff(this.retryPolicy, attempt, req.signal, req.onRetry, `${req.subject.what}: HTTP ${res.status}`);
+      await backoff(this.retryPolicy, attempt, req.signal, req.onRetry, `${req.subject.what}: HTTP ${res.status}`, serverMs);
     }
   }
 
@@ -108,12 +125,16 @@ export class RegistryClient {
     throw new KitError("E_REGISTRY_REDIRECTS", `${req.subject.what}: more than ${MAX_REDIRECTS} redirects`);
   }
 
-  private async send(url: URL, init: RequestInit, domain: string): Promise<Response> {
+  private async send(url: URL, init: RequestInit & { signal: AbortSignal }, domain: string): Promise<Response> {
+    const body = init.body;
+    const uploadBytes = body instanceof Blob ? body.size : body instanceof Uint8Array ? body.length : typeof body === "string" ? body.length : 0;
+    const watch = new IdleWatch(this.idleTimeoutMs, init.signal, uploadBytes);
     try {
-      return await this.fetchFn(url, init);
+      return watch.watch(await this.fetchFn(url, { ...init, signal: watch.signal }));
     } catch (e) {
-      if (init.signal?.aborted) throw canceledError(init.signal);
-      throw transportError(e, domain, url.host);
+      watch.stop();
+      if (init.signal.aborted) throw canceledError(init.signal);
+      throw transportError(watch.fired ?? e, domain, url.host);
     }
   }
 }

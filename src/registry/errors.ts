@@ -1,6 +1,8 @@
 // Registry failures turned into KitErrors that say what to do. Only status codes, the registry's
 // error codes and hosts go into messages: never a header, a URL query or anything from credentials.
 import { KitError, errnoCode } from "../util/errors.ts";
+import { IdleTimeout, seconds } from "./idle-timeout.ts";
+import { MAX_RETRY_AFTER_MS, retryAfterMs } from "./retry.ts";
 
 /** What a request was about, for messages: `manifest of "reg/app:1"`, `login to "reg"`. */
 export type Subject = { domain: string; what: string };
@@ -18,8 +20,17 @@ export async function responseError(res: Response, s: Subject): Promise<KitError
   const suffix = codes.length ? ` (${codes.join(", ")})` : "";
   if (res.status === 404 && codes.includes("NAME_UNKNOWN")) return nameUnknown(s);
   if (res.status === 404) return new KitError("E_REGISTRY_NOT_FOUND", `${s.what}: not found${suffix}`);
+  if (res.status === 429) return rateLimited(res, s);
   return new KitError("E_REGISTRY_HTTP", `${s.what}: HTTP ${res.status}${suffix}`, {
     hint: res.status >= 500 ? "the registry had an internal error; try again later" : undefined,
+  });
+}
+
+function rateLimited(res: Response, s: Subject): KitError {
+  const asked = retryAfterMs(res.headers.get("retry-after"));
+  const wait = asked === undefined ? "" : asked > MAX_RETRY_AFTER_MS ? ` and asks to wait ${seconds(asked)}` : "";
+  return new KitError("E_REGISTRY_RATE_LIMITED", `${s.what}: too many requests (HTTP 429)`, {
+    hint: `the registry "${s.domain}" is rate limiting requests${wait}; try again later, or log in (\`kitbuild login ${s.domain}\`) for a higher limit`,
   });
 }
 
@@ -40,6 +51,12 @@ export async function errorCodes(res: Response): Promise<string[]> {
 
 /** A fetch that failed before any response: refused, unknown host, TLS spoken to plain HTTP, reset. */
 export function transportError(e: unknown, domain: string, host: string): KitError {
+  if (e instanceof IdleTimeout) {
+    return new KitError("E_REGISTRY_TIMEOUT", `request to "${host}": ${e.message}`, {
+      cause: e,
+      hint: `the registry for "${domain}" stopped answering; try again later (KITBUILD_REGISTRY_IDLE_TIMEOUT sets how long to wait, in seconds)`,
+    });
+  }
   const code = errnoCode(e);
   if (code === "ECONNREFUSED") {
     return new KitError("E_REGISTRY_UNREACHABLE", `connection to "${host}" refused`, {

@@ -1,6 +1,7 @@
 // When and how long to wait before trying a registry request again: server errors (5xx, 429) and
-// dropped connections are retried with doubling delays, as BuildKit's retry handler does (1 s, 2 s,
-// 4 s, then give up). Anything else (4xx, digest mismatches) fails at once.
+// dropped or silent connections are retried with doubling delays, as BuildKit's retry handler does
+// (1 s, 2 s, 4 s, then give up), or after the server's Retry-After when it sends one (up to a cap:
+// a registry that asks for longer is given up on at once). Other 4xx fail at once.
 import { sleep } from "../util/abort.ts";
 import { errnoCode } from "../util/errors.ts";
 
@@ -25,12 +26,28 @@ export function isTransientTransportError(e: unknown): boolean {
   return code !== undefined && TRANSIENT_ERRNO.has(code);
 }
 
+/** The longest Retry-After honoured; a registry asking for more gets an error at once. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+/** Retry-After in ms (delay-seconds or an HTTP date), undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  const text = header?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 /** Told why and how long before each retry (BuildKit writes this to the step's log). */
 export type RetryNotice = (message: string) => void;
 
-/** Waits before retry number `retry` (1-based), after telling `notice` why. */
-export function backoff(policy: RetryPolicy, retry: number, signal: AbortSignal, notice?: RetryNotice, why?: string): Promise<void> {
-  const ms = policy.baseDelayMs * 2 ** (retry - 1);
-  if (notice && why) notice(`${why}; retrying in ${ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`}`);
+/**
+ * Waits before retry number `retry` (1-based), after telling `notice` why: the policy's doubling
+ * delay, or `serverMs` when the server said how long (Retry-After).
+ */
+export function backoff(policy: RetryPolicy, retry: number, signal: AbortSignal, notice?: RetryNotice, why?: string, serverMs?: number): Promise<void> {
+  const ms = serverMs ?? policy.baseDelayMs * 2 ** (retry - 1);
+  const after = serverMs === undefined ? "" : " (Retry-After)";
+  if (notice && why) notice(`${why}; retrying in ${ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`}${after}`);
   return sleep(ms, signal);
 }

@@ -1,4 +1,4 @@
-// What the registry tests share: a client with short retry delays, a content store in a temp dir,
+// What the registry tests share: a client with short retry delays (and an idle timeout of choice), a content store in a temp dir,
 // and a look into the store (which blobs it holds, whether anything was left half-written).
 import { readdirSync } from "node:fs";
 import { ContentStore } from "../../src/content/store.ts";
@@ -6,8 +6,8 @@ import { RegistryClient } from "../../src/registry/client.ts";
 import type { Credentials } from "../../src/registry/credentials.ts";
 import { tempDir } from "../harness.ts";
 
-export function testClient(creds?: Credentials): RegistryClient {
-  return new RegistryClient({ insecureRegistries: [], credentials: async () => creds, retry: { attempts: 3, baseDelayMs: 5 } });
+export function testClient(creds?: Credentials, idleTimeoutMs?: number): RegistryClient {
+  return new RegistryClient({ insecureRegistries: [], credentials: async () => creds, retry: { attempts: 3, baseDelayMs: 5 }, idleTimeoutMs });
 }
 
 export function tempStore(): ContentStore {

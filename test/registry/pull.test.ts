@@ -1,6 +1,7 @@
 // Pulling from the real docker-registry, directly and through the fault-injecting proxy: manifests
 // and blobs land in the content store only when whole and verified; dropped transfers resume with
-// Range; server errors are retried; corrupt data never enters the store.
+// Range; server errors are retried; corrupt data is downloaded once more and never enters the store.
+// More faults (wrong lengths, stalls, 429, expiring tokens) are in pull-faults.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { getManifest } from "../../src/registry/manifest.ts";
 import { fetchBlobToStore } from "../../src/registry/pull.ts";
@@ -53,13 +54,30 @@ describe("pull from docker-registry", () => {
     expect(requestsFor(blobPath()).length).toBe(before);
   });
 
-  test("a corrupted blob fails with a digest mismatch and nothing is stored", async () => {
+  test("a blob corrupted twice fails with a digest mismatch naming registry, repository and digest; nothing is stored", async () => {
     const store = tempStore();
-    proxy.rules.push({ method: "GET", path: (p) => p === blobPath(), fault: { kind: "corrupt" }, times: 1 });
+    proxy.rules.push({ method: "GET", path: (p) => p === blobPath(), fault: { kind: "corrupt" }, times: 2 });
+    const before = requestsFor(blobPath()).length;
     const err = await fetchBlobToStore(testClient(), viaProxy(), layer, store, signal()).catch((e) => e);
     expect(err.code).toBe("E_CONTENT_DIGEST_MISMATCH");
-    expect(err.message).toContain(`expected "${layer.digest}"`);
+    expect(err.message).toStartWith(`blob "${layer.digest}" of "${proxy.addr}/busybox": content digest mismatch: expected "${layer.digest}"`);
+    expect(requestsFor(blobPath()).length - before).toBe(2);
     expect(storeContents(store)).toEqual({ blobs: [], ingest: [] });
+    // The registry is healthy again: the same store takes the blob.
+    await fetchBlobToStore(testClient(), viaProxy(), layer, store, signal());
+    expect(storeContents(store).blobs).toEqual([layer.digest]);
+  });
+
+  test("a blob corrupted once is downloaded again from the start and stored", async () => {
+    const store = tempStore();
+    proxy.rules.push({ method: "GET", path: (p) => p === blobPath(), fault: { kind: "corrupt" }, times: 1 });
+    const before = requestsFor(blobPath()).length;
+    const notices: string[] = [];
+    await fetchBlobToStore(testClient(), viaProxy(), layer, store, signal(), { retry: (m) => notices.push(m) });
+    expect(requestsFor(blobPath()).slice(before).map((r) => r.range)).toEqual([null, null]);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain(`blob "${layer.digest}" of "${proxy.addr}/busybox": content digest mismatch`);
+    expect(sha256Of(await store.readBytes(layer.digest))).toBe(layer.digest);
   });
 
   test("a transfer cut in the middle resumes with a Range request", async () => {
@@ -71,7 +89,7 @@ describe("pull from docker-registry", () => {
     await fetchBlobToStore(testClient(), viaProxy(), layer, store, signal(), { retry: (m) => notices.push(m) });
     const tries = requestsFor(blobPath()).slice(before);
     expect(tries.map((r) => r.range)).toEqual([null, `bytes=${cutAt}-`]);
-    expect(notices).toEqual([`download of blob "${layer.digest}" broke off after ${cutAt} bytes; retrying in 5ms`]);
+    expect(notices).toEqual([`blob "${layer.digest}" of "${proxy.addr}/busybox": the download broke off after ${cutAt} of ${layer.size} bytes; retrying in 5ms`]);
     expect(sha256Of(await store.readBytes(layer.digest))).toBe(layer.digest);
     expect(storeContents(store).ingest).toEqual([]);
   });
@@ -89,7 +107,7 @@ describe("pull from docker-registry", () => {
     proxy.rules.push({ method: "GET", path: (p) => p === blobPath(), fault: { kind: "cut", afterBytes: 100 }, times: 3 });
     const err = await fetchBlobToStore(testClient(), viaProxy(), layer, store, signal()).catch((e) => e);
     expect(err.code).toBe("E_REGISTRY_TRANSFER");
-    expect(err.message).toContain(`download of blob "${layer.digest}" from "${proxy.addr}" broke off`);
+    expect(err.message).toBe(`blob "${layer.digest}" of "${proxy.addr}/busybox": the download broke off after ${3 * 100} of ${layer.size} bytes`); // 100 more on each of the 3 tries
     expect(err.hint).toContain("try again");
     expect(storeContents(store)).toEqual({ blobs: [], ingest: [] });
   });
@@ -164,15 +182,21 @@ describe("manifest checks", () => {
     expect(err.message).toContain("over the 4 MiB limit");
   });
 
-  test("a manifest fetched by digest is checked against that digest", async () => {
+  test("a manifest fetched by digest is checked against that digest (and fetched again while retries last)", async () => {
     const m = await getManifest(testClient(), viaProxy(), "latest", signal());
-    proxy.rules.push({ method: "GET", path: (p) => p.endsWith(`/manifests/${m.digest}`), fault: { kind: "corrupt" }, times: 1 });
+    const path = `/v2/busybox/manifests/${m.digest}`;
+    proxy.rules.push({ method: "GET", path: (p) => p === path, fault: { kind: "corrupt" }, times: 3 });
     const err = await getManifest(testClient(), viaProxy(), m.digest, signal()).catch((e) => e);
     expect(err.code).toBe("E_REGISTRY_DIGEST_MISMATCH");
+    expect(err.message).toContain(`manifest of "${proxy.addr}/busybox@${m.digest}": expected digest "${m.digest}"`);
+    expect(requestsFor(path)).toHaveLength(3);
+    // Corrupted once: the second fetch is whole.
+    proxy.rules.push({ method: "GET", path: (p) => p === path, fault: { kind: "corrupt" }, times: 1 });
+    expect((await getManifest(testClient(), viaProxy(), m.digest, signal())).digest).toBe(m.digest);
   });
 
   test("a manifest fetched by tag is checked against the registry's Docker-Content-Digest", async () => {
-    proxy.rules.push({ method: "GET", path: (p) => p.endsWith("/manifests/latest"), fault: { kind: "corrupt" }, times: 1 });
+    proxy.rules.push({ method: "GET", path: (p) => p.endsWith("/manifests/latest"), fault: { kind: "corrupt" }, times: 3 });
     const err = await getManifest(testClient(), viaProxy(), "latest", signal()).catch((e) => e);
     expect(err.code).toBe("E_REGISTRY_DIGEST_MISMATCH");
     // Unchanged, it passes the same check.
