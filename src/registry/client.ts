@@ -84,7 +84,9 @@ export class RegistryClient {
       try {
         res = await this.attempt(domain, req);
       } catch (e) {
-        if (!req.retry || attempt >= this.retryPolicy.attempts || !(e instanceof KitError && isTransientTransportError(e.cause))) throw e;
+        if (!(e instanceof KitError && isTransientTransportError(e.cause))) throw e;
+        // Said of what was asked for: the repository and digest, not only the host.
+        if (!req.retry || attempt >= this.retryPolicy.attempts) throw new KitError(e.code, `${req.subject.what}: ${e.message}`, { cause: e.cause, hint: e.hint });
         await backoff(this.retryPolicy, attempt, req.signal, req.onRetry, `${req.subject.what}: ${e.message}`);
         continue;
       }

@@ -52,7 +52,7 @@ export async function errorCodes(res: Response): Promise<string[]> {
 /** A fetch that failed before any response: refused, unknown host, TLS spoken to plain HTTP, reset. */
 export function transportError(e: unknown, domain: string, host: string): KitError {
   if (e instanceof IdleTimeout) {
-    return new KitError("E_REGISTRY_TIMEOUT", `request to "${host}": ${e.message}`, {
+    return new KitError("E_REGISTRY_TIMEOUT", `${e.phase === "headers" ? "no response" : "no data"} from "${host}" for ${seconds(e.ms)}`, {
       cause: e,
       hint: `the registry for "${domain}" stopped answering; try again later (KITBUILD_REGISTRY_IDLE_TIMEOUT sets how long to wait, in seconds)`,
     });
