@@ -6,9 +6,10 @@
 // one, `locked` takes a free one or waits for one. Holders of dead processes are dropped.
 import type { Database } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import type { CacheSharing } from "../llb/ops.ts";
 import { sleep } from "../util/abort.ts";
+import { type IsAlive, ownerCheck } from "./processes.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS cache_mounts (
@@ -48,12 +49,14 @@ export type RemoteMountSeed = (dir: string, signal: AbortSignal) => Promise<void
 export class CacheMounts {
   /** By id: how a new directory of an unseeded cache mount starts (set when a remote cache carries one). */
   remoteSeeds = new Map<string, RemoteMountSeed>();
+  private readonly isAlive: IsAlive;
 
   constructor(
     private readonly root: string,
     private readonly db: Database,
-    private readonly isAlive: (pid: number) => boolean,
+    isAlive: IsAlive,
   ) {
+    this.isAlive = ownerCheck(db, isAlive);
     this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
   }
 
@@ -136,6 +139,42 @@ export class CacheMounts {
     for (const { pid } of pids) {
       if (!this.isAlive(pid)) this.db.query("DELETE FROM cache_mount_holders WHERE pid = ?").run(pid);
     }
+  }
+
+  /** Every ready directory with when it was last used and whether a live build holds it (for du, prune and GC). */
+  list(): Array<{ id: number; key: string; lastUsed: number; created: number; held: boolean }> {
+    this.dropDeadHolders();
+    const rows = this.db
+      .query("SELECT id, key, last_used, created, (SELECT count(*) FROM cache_mount_holders h WHERE h.mount = m.id) AS holders FROM cache_mounts m WHERE ready = 1")
+      .all() as Array<{ id: number; key: string; last_used: number; created: number; holders: number }>;
+    return rows.map((r) => ({ id: r.id, key: r.key, lastUsed: r.last_used, created: r.created, held: r.holders > 0 }));
+  }
+
+  /**
+   * Removes directory `id` unless a build holds it: the row goes first (in a transaction that
+   * re-checks the holders), then the data, so a crash in between leaves only an unlisted directory
+   * that removeStrays() finds. Returns whether it was removed.
+   */
+  remove(id: number): boolean {
+    const gone = this.db.transaction(() => {
+      this.dropDeadHolders();
+      if (this.db.query("SELECT 1 FROM cache_mount_holders WHERE mount = ? LIMIT 1").get(id)) return false;
+      return this.db.query("DELETE FROM cache_mounts WHERE id = ?").run(id).changes > 0;
+    }).immediate();
+    if (gone) rmSync(this.dir(id), { recursive: true, force: true });
+    return gone;
+  }
+
+  /** Directories under cache-mounts/ with no row (a removal or creation that a crash cut short). */
+  removeStrays(): void {
+    let names: string[];
+    try {
+      names = readdirSync(`${this.root}/cache-mounts`);
+    } catch {
+      return;
+    }
+    const known = new Set((this.db.query("SELECT id FROM cache_mounts").all() as Array<{ id: number }>).map((r) => String(r.id)));
+    for (const name of names) if (!known.has(name)) rmSync(`${this.root}/cache-mounts/${name}`, { recursive: true, force: true });
   }
 
   /** Directories whose filling never finished (a failure or a crash) and that nobody holds. */

@@ -2,16 +2,20 @@
 // claims a cache key builds it; another that wants the same key waits for its result instead of
 // doing the work twice. A claim whose process died is taken over.
 import type { Database, Statement } from "bun:sqlite";
+import { type IsAlive, ownerCheck } from "./processes.ts";
 
 export class Claims {
+  private readonly isAlive: IsAlive;
   private readonly select: Statement;
   private readonly insert: Statement;
   private readonly remove: Statement;
 
   constructor(
     private readonly db: Database,
-    private readonly isAlive: (pid: number) => boolean,
+    isAlive: IsAlive,
   ) {
+    // A pid some other process reuses does not keep a dead process's rows.
+    this.isAlive = ownerCheck(db, isAlive);
     this.select = db.query("SELECT pid FROM claims WHERE key = ?");
     this.insert = db.query("INSERT OR REPLACE INTO claims (key, pid, started) VALUES (?, ?, ?)");
     this.remove = db.query("DELETE FROM claims WHERE key = ? AND pid = ?");

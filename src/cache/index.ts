@@ -4,7 +4,9 @@
 // the data it points at is complete, so a crash leaves no record pointing at partial data.
 import { Database, type Statement } from "bun:sqlite";
 import { migrate } from "./schema.ts";
+import { type IsAlive, ownerCheck, registerProcess, unregisterProcess } from "./processes.ts";
 import { KitError } from "../util/errors.ts";
+import { isProcessAlive } from "../util/process.ts";
 
 export type SnapshotState = "active" | "committed" | "deleting";
 
@@ -38,7 +40,12 @@ export class CacheIndex {
     this.db = new Database(path, { create: true, strict: true });
     // The busy timeout first: switching to WAL takes a lock that another process may hold.
     this.db.exec("PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
-    this.db.transaction(() => migrate(this.db)).immediate();
+    // Registering releases what dead processes held (leases, claims, unfinished snapshots' owners),
+    // so nothing a killed kitbuild left protects garbage, whoever has its pid now.
+    this.db.transaction(() => {
+      migrate(this.db);
+      registerProcess(this.db, isProcessAlive);
+    }).immediate();
     this.stmts = {
       insertSnapshot: this.db.query(
         "INSERT INTO snapshots (parent, state, kind, owner_pid, created, last_used) VALUES (?, 'active', ?, ?, ?, ?) RETURNING id",
@@ -58,6 +65,11 @@ export class CacheIndex {
   }
 
   close(): void {
+    try {
+      unregisterProcess(this.db);
+    } catch {
+      // A read-only or full disk: the next process finds the row dead.
+    }
     this.db.close();
   }
 
@@ -101,9 +113,10 @@ export class CacheIndex {
    * Snapshots left by a crash: active ones whose owner is gone, and ones a prune had started to
    * delete (a "deleting" snapshot is never used again, whoever marked it).
    */
-  orphanedActive(isAlive: (pid: number) => boolean): SnapshotRecord[] {
+  orphanedActive(isAlive: IsAlive): SnapshotRecord[] {
+    const alive = ownerCheck(this.db, isAlive);
     const rows = this.db.query("SELECT * FROM snapshots WHERE state IN ('active', 'deleting')").all() as SnapshotRecord[];
-    return rows.filter((r) => r.state === "deleting" || r.owner_pid === null || !isAlive(r.owner_pid));
+    return rows.filter((r) => r.state === "deleting" || r.owner_pid === null || !alive(r.owner_pid));
   }
 
   allSnapshots(): SnapshotRecord[] {
@@ -125,10 +138,11 @@ export class CacheIndex {
    * that re-checks (against concurrent builds) that no live process holds it and nothing is stacked
    * on it. Returns false, changing nothing, when it is no longer free to go.
    */
-  beginDelete(id: number, isAlive: (pid: number) => boolean): boolean {
+  beginDelete(id: number, isAlive: IsAlive): boolean {
+    const alive = ownerCheck(this.db, isAlive);
     return this.db.transaction(() => {
       const holders = this.db.query("SELECT pid FROM leases WHERE snapshot = ?").all(id) as Array<{ pid: number }>;
-      if (holders.some((h) => isAlive(h.pid))) return false;
+      if (holders.some((h) => alive(h.pid))) return false;
       const child = this.db.query("SELECT 1 FROM snapshots WHERE parent = ? AND state != 'deleting' LIMIT 1").get(id);
       if (child) return false;
       // A merge (COPY --link) stacking this snapshot needs it as much as a child does.

@@ -1,14 +1,18 @@
 // Leases: the snapshots a running build holds (results it loaded or made), so that a prune in
 // another process never removes them. A lease ends with its build, or with its process.
 import type { Database, Statement } from "bun:sqlite";
+import { type IsAlive, ownerCheck } from "./processes.ts";
 
 export class Leases {
+  private readonly isAlive: IsAlive;
   private readonly insert: Statement;
 
   constructor(
     private readonly db: Database,
-    private readonly isAlive: (pid: number) => boolean,
+    isAlive: IsAlive,
   ) {
+    // A pid some other process reuses does not keep a dead process's rows.
+    this.isAlive = ownerCheck(db, isAlive);
     this.insert = db.query("INSERT OR IGNORE INTO leases (pid, snapshot) VALUES (?, ?)");
   }
 

@@ -2,6 +2,7 @@
 // add tables and columns, so an older kitbuild can still read what it knows.
 import type { Database } from "bun:sqlite";
 import { ensureMergeTable } from "./merges.ts";
+import { ensureProcessTable } from "./processes.ts";
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -80,6 +81,7 @@ const ADDED_COLUMNS: Array<[string, string, string]> = [
 export function migrate(db: Database): void {
   db.exec(TABLES);
   ensureMergeTable(db);
+  ensureProcessTable(db);
   for (const [table, column, def] of ADDED_COLUMNS) {
     const cols = db.query(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
     if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${def}`);

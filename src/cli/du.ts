@@ -1,5 +1,6 @@
 // `kitbuild du`: the cache's records, sizes by kind, what is reclaimable (as `docker buildx du`).
 import { defineCommand } from "citty";
+import { gcLimit } from "../control/auto-gc.ts";
 import { cacheUsage, type UsageRecord } from "../control/cache-admin.ts";
 import { openEnvironment } from "../control/environment.ts";
 import { formatBytes, relativeTime } from "../util/units.ts";
@@ -11,9 +12,11 @@ export function duCommand(rt: Runtime) {
     args: { verbose: { type: "boolean", description: "Show every record in detail" } },
     run: ({ args }) =>
       guarded(rt, async () => {
-        await using env = await openEnvironment({ config: rt.config(), env: rt.env, insecureRegistries: [] });
+        const config = rt.config();
+        await using env = await openEnvironment({ config, env: rt.env, insecureRegistries: [] });
         const records = await cacheUsage(env);
-        await rt.stdout(args.verbose ? verboseReport(records) : tableReport(records));
+        const limit = gcLimit(config.gcKeepStorage, env.root);
+        await rt.stdout(`${args.verbose ? verboseReport(records) : tableReport(records)}${limitLine(limit, config.gcKeepStorage === undefined)}`);
       }),
   });
 }
@@ -54,6 +57,12 @@ function verboseReport(records: UsageRecord[]): string {
     out += "\n";
   }
   return `${out}Reclaimable:\t${formatBytes(records.filter((r) => r.reclaimable).reduce((s, r) => s + r.size, 0))}\nTotal:\t\t${formatBytes(records.reduce((s, r) => s + r.size, 0))}\n`;
+}
+
+/** The automatic GC's limit (KITBUILD_GC_KEEP_STORAGE, gc.keep-storage, or the default). */
+function limitLine(limit: number, isDefault: boolean): string {
+  if (limit <= 0) return "GC limit:\toff (KITBUILD_GC_KEEP_STORAGE=0)\n";
+  return `GC limit:\t${formatBytes(limit)}${isDefault ? " (default: 10% of the filesystem, 2GB to 100GB)" : ""}\n`;
 }
 
 function shortId(id: string): string {

@@ -1,6 +1,8 @@
 // A content-addressed blob store. Blobs are written to a temp file while hashed, checked against
 // the expected size and digest, fsynced, and only then published with link(), which fails harmlessly
-// when another writer published the same blob first. Readers never see partial data.
+// when another writer published the same blob first. Readers never see partial data. A temp file in
+// ingest/ is named after its writer ("PID-START-…", START its start time), so the files of a writer
+// that died (killed mid-download) are removed at the next start and by prune, whatever their age.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { link, open, readFile, readdir, rm, stat } from "node:fs/promises";
@@ -8,6 +10,8 @@ import { hexOf } from "../llb/digest.ts";
 import type { Digest } from "../oci/types.ts";
 import { canceledError } from "../util/abort.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
+import { isSameProcessAlive, ownProcessTag } from "../util/process-start.ts";
+import { writeFailure } from "../util/write-errors.ts";
 
 export type Expected = { digest?: Digest; size?: number };
 
@@ -66,12 +70,16 @@ export class ContentStore {
     signal: AbortSignal,
     onProgress?: WriteProgress,
   ): Promise<Digest> {
-    const tmp = `${this.ingest}/${Date.now()}-${randomBytes(6).toString("hex")}`;
-    const fh = await open(tmp, "wx", 0o644);
+    const tmp = `${this.ingest}/${ownProcessTag()}-${randomBytes(6).toString("hex")}`;
+    let size = 0;
+    // A full or read-only cache root says so, naming the blob's path; nothing partial is published.
+    const failure = (e: unknown) => writeFailure(e, { path: expected.digest ? this.path(expected.digest) : tmp, area: "cache root", needed: expected.size, written: size });
+    const fh = await open(tmp, "wx", 0o644).catch((e) => {
+      throw failure(e);
+    });
     let published = false;
     try {
       const hasher = new Bun.CryptoHasher("sha256");
-      let size = 0;
       for await (const chunk of chunks) {
         if (signal.aborted) throw canceledError(signal);
         hasher.update(chunk);
@@ -92,6 +100,8 @@ export class ContentStore {
       await this.publish(tmp, digest);
       published = true;
       return digest;
+    } catch (e) {
+      throw failure(e);
     } finally {
       if (!published) await fh.close().catch(() => {});
       await rm(tmp, { force: true });
@@ -124,13 +134,38 @@ export class ContentStore {
     return out;
   }
 
-  /** Removes temp files left by writers that died; call when no other writer can be active on them. */
-  async cleanIngest(olderThanMs: number): Promise<void> {
-    const now = Date.now();
-    for (const name of await readdir(this.ingest)) {
-      const started = Number(name.split("-")[0]);
-      if (Number.isFinite(started) && now - started > olderThanMs) await rm(`${this.ingest}/${name}`, { force: true });
+  /**
+   * Removes temp files whose writer died, and files of the older naming ("MS-…", no writer
+   * recorded) written longer ago than `olderThanMs`. Returns what was removed, with sizes.
+   */
+  async cleanIngest(olderThanMs: number): Promise<Array<{ name: string; size: number }>> {
+    const removed: Array<{ name: string; size: number }> = [];
+    for (const f of await this.ingestFiles()) {
+      if (f.writerAlive && !(f.legacy && Date.now() - f.mtime > olderThanMs)) continue;
+      await rm(`${this.ingest}/${f.name}`, { force: true });
+      removed.push(f);
     }
+    return removed;
+  }
+
+  /** The temp files of writes in progress (or of dead writers not yet cleaned), for `du`. */
+  async ingestFiles(): Promise<Array<{ name: string; size: number; mtime: number; writerAlive: boolean; legacy: boolean }>> {
+    const out: Array<{ name: string; size: number; mtime: number; writerAlive: boolean; legacy: boolean }> = [];
+    for (const name of await readdir(this.ingest)) {
+      let st: Awaited<ReturnType<typeof stat>>;
+      try {
+        st = await stat(`${this.ingest}/${name}`);
+      } catch (e) {
+        if (errnoCode(e) === "ENOENT") continue;
+        throw e;
+      }
+      const [first, second, third] = name.split("-");
+      const legacy = third === undefined;
+      // Older names start with the time the write began; they are judged by age alone.
+      const writerAlive = legacy ? true : isSameProcessAlive(Number(first), second as string);
+      out.push({ name, size: st.blocks * 512, mtime: st.mtimeMs, writerAlive, legacy });
+    }
+    return out;
   }
 }
 

@@ -1,9 +1,13 @@
-// What `kitbuild du` and `kitbuild prune` do with a cache root: list records with their sizes, and
-// remove what no running build holds, safely against concurrent builds and crashes.
+// What `kitbuild du`, `kitbuild prune` and the automatic GC do with a cache root: list records with
+// their sizes (snapshots, cache mounts, blobs and partial downloads), and remove what no running
+// build holds, safely against concurrent builds and crashes.
+import { CacheMounts } from "../cache/cache-mounts.ts";
 import { type CacheRecord, planPrune } from "../cache/gc.ts";
 import { mergeInputs } from "../cache/merges.ts";
+import { othersOpen } from "../cache/processes.ts";
 import { MERGE_KIND } from "../snapshot/records.ts";
 import { isProcessAlive } from "../util/process.ts";
+import { directoryUsage } from "./directory-usage.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
 export type UsageRecord = {
@@ -17,7 +21,20 @@ export type UsageRecord = {
   description?: string;
 };
 
-export type PruneRequest = { all: boolean; olderThanMs?: number; keepBytes?: number };
+export type PruneRequest = {
+  all: boolean;
+  olderThanMs?: number;
+  keepBytes?: number;
+  /** Only snapshots of these kinds (and no blobs); undefined: every kind. */
+  kinds?: readonly string[];
+  /** Whether cache mounts (RUN --mount=type=cache) may go too (default: yes). */
+  cacheMounts?: boolean;
+};
+
+/** The kind du shows for a cache mount's directory (buildx says exec.cachemount). */
+export const CACHE_MOUNT_KIND = "exec.cachemount";
+/** The kind du shows for a partial download (a temp file in the content store's ingest area). */
+export const INGEST_KIND = "ingest";
 
 async function snapshotRecords(env: BuildEnvironment): Promise<CacheRecord[]> {
   const held = env.leases.held();
@@ -36,11 +53,31 @@ async function snapshotRecords(env: BuildEnvironment): Promise<CacheRecord[]> {
   return out;
 }
 
-/** Whether another live kitbuild process holds anything (then blobs are left alone). */
+/** Whether another live kitbuild process may use anything (then blobs and base layers are left alone). */
 function othersBuilding(env: BuildEnvironment): boolean {
+  if (othersOpen(env.index.db, isProcessAlive)) return true;
   const rows = env.index.db.query("SELECT DISTINCT pid FROM leases WHERE pid != ?").all(process.pid) as Array<{ pid: number }>;
   const active = env.index.allSnapshots().filter((s) => s.state === "active" && s.owner_pid !== process.pid);
   return rows.some((r) => isProcessAlive(r.pid)) || active.some((s) => s.owner_pid !== null && isProcessAlive(s.owner_pid));
+}
+
+function cacheMounts(env: BuildEnvironment): CacheMounts {
+  return new CacheMounts(env.root, env.index.db, isProcessAlive);
+}
+
+async function cacheMountRecords(env: BuildEnvironment, mounts: CacheMounts): Promise<UsageRecord[]> {
+  const out: UsageRecord[] = [];
+  for (const m of mounts.list()) {
+    const size = await directoryUsage(mounts.dir(m.id));
+    out.push({ id: `cachemount-${m.id}`, kind: CACHE_MOUNT_KIND, size, reclaimable: !m.held, created: m.created, lastUsed: m.lastUsed, description: `mount cache id ${m.key}` });
+  }
+  return out;
+}
+
+async function ingestRecords(env: BuildEnvironment): Promise<UsageRecord[]> {
+  return (await env.store.ingestFiles()).map((f) => ({
+    id: f.name, kind: INGEST_KIND, size: f.size, reclaimable: !f.writerAlive, created: f.mtime, lastUsed: f.mtime, description: "partial download",
+  }));
 }
 
 export async function cacheUsage(env: BuildEnvironment): Promise<UsageRecord[]> {
@@ -57,36 +94,63 @@ export async function cacheUsage(env: BuildEnvironment): Promise<UsageRecord[]> 
     ...(r.parent !== null ? { parent: String(r.parent) } : {}),
     ...(descriptions.has(r.id) ? { description: descriptions.get(r.id) } : {}),
   }));
+  records.push(...(await cacheMountRecords(env, cacheMounts(env))));
   const busy = othersBuilding(env);
   for (const b of await env.store.list()) {
     records.push({ id: b.digest, kind: "blob", size: b.size, reclaimable: !busy, created: b.mtime, lastUsed: b.mtime });
   }
+  records.push(...(await ingestRecords(env)));
   return records;
 }
 
 /** Removes what the request selects; returns what was removed. */
 export async function pruneCache(env: BuildEnvironment, req: PruneRequest): Promise<UsageRecord[]> {
   const now = Date.now();
-  const records = await snapshotRecords(env);
-  const plan = planPrune(records, { ...req, now });
   const removed: UsageRecord[] = [];
+  // Partial downloads of dead processes first: they hold nothing anyone can use.
+  for (const f of await env.store.cleanIngest(24 * 3600 * 1000)) {
+    removed.push({ id: f.name, kind: INGEST_KIND, size: f.size, reclaimable: true, created: now, lastUsed: now });
+  }
+  const records = await snapshotRecords(env);
+  const mounts = cacheMounts(env);
+  mounts.removeStrays();
+  const mountRecords = req.cacheMounts === false ? [] : await cacheMountRecords(env, mounts);
+  const blobs = req.kinds ? [] : await env.store.list();
+  const blobsMayGo = req.all && !req.kinds && !othersBuilding(env);
+  let total = sum(records) + sum(mountRecords) + sum(blobs);
+  // With `kinds`, records of other kinds count as held, so they (and what they stand on) stay.
+  const considered = req.kinds ? records.map((r) => (req.kinds?.includes(r.kind) ? r : { ...r, held: true })) : records;
+  // Snapshots are evicted until they fit beside the cache mounts and the blobs that must stay;
+  // blobs that may go are removed after them, when the cache is still too large.
+  const keepSnapshots = req.keepBytes === undefined ? undefined : req.keepBytes - sum(mountRecords) - (blobsMayGo ? 0 : sum(blobs));
+  const plan = planPrune(considered, { ...req, now, keepBytes: keepSnapshots });
   for (const r of plan) {
     if (!env.index.beginDelete(r.id, isProcessAlive)) continue;
     await env.snapshotter.remove(r.id);
+    total -= r.size;
     removed.push({ id: String(r.id), kind: r.kind, size: r.size, reclaimable: true, created: r.lastUsed, lastUsed: r.lastUsed });
   }
-  if (req.all && !othersBuilding(env)) removed.push(...(await pruneBlobs(env, req, records, removed, now)));
+  for (const m of [...mountRecords].sort((a, b) => a.lastUsed - b.lastUsed)) {
+    if (!m.reclaimable || (req.olderThanMs !== undefined && m.lastUsed >= now - req.olderThanMs)) continue;
+    if (req.keepBytes !== undefined && total <= req.keepBytes) break;
+    if (!mounts.remove(Number(m.id.slice("cachemount-".length)))) continue;
+    total -= m.size;
+    removed.push(m);
+  }
+  if (blobsMayGo) removed.push(...(await pruneBlobs(env, req, blobs, total, now)));
   return removed;
 }
 
-async function pruneBlobs(env: BuildEnvironment, req: PruneRequest, records: CacheRecord[], removed: UsageRecord[], now: number): Promise<UsageRecord[]> {
-  const blobs = (await env.store.list()).sort((a, b) => a.mtime - b.mtime);
-  let total = records.reduce((s, r) => s + r.size, 0) - removed.reduce((s, r) => s + r.size, 0) + blobs.reduce((s, b) => s + b.size, 0);
+function sum(items: ReadonlyArray<{ size: number }>): number {
+  return items.reduce((s, r) => s + r.size, 0);
+}
+
+async function pruneBlobs(env: BuildEnvironment, req: PruneRequest, blobs: Array<{ digest: string; size: number; mtime: number }>, total: number, now: number): Promise<UsageRecord[]> {
   const out: UsageRecord[] = [];
-  for (const b of blobs) {
+  for (const b of [...blobs].sort((a, b) => a.mtime - b.mtime)) {
     if (req.olderThanMs !== undefined && b.mtime >= now - req.olderThanMs) continue;
     if (req.keepBytes !== undefined && total <= req.keepBytes) break;
-    await env.store.delete(b.digest);
+    await env.store.delete(b.digest as `sha256:${string}`);
     total -= b.size;
     out.push({ id: b.digest, kind: "blob", size: b.size, reclaimable: true, created: b.mtime, lastUsed: b.mtime });
   }

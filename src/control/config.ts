@@ -6,6 +6,7 @@
 import { accessSync, constants, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { errnoCode, KitError } from "../util/errors.ts";
+import { parseBytes } from "../util/units.ts";
 import { DEFAULT_LOG_LIMITS, type LogLimits } from "../worker/log-limit.ts";
 import type { UserMode } from "../worker/rootless/id-map.ts";
 
@@ -22,6 +23,10 @@ export type KitConfig = {
   stepLogs: LogLimits;
   /** Explain every cache miss (also --debug-cache). */
   debugCache: boolean;
+  /** Automatic GC after a build: the cache's size limit in bytes, 0 for off, undefined for the default (10% of the cache root's filesystem, 2 GB to 100 GB). */
+  gcKeepStorage: number | undefined;
+  /** Give up on a registry connection after this long without data (ms; 0: never). */
+  registryIdleTimeoutMs: number;
   /** The config file that was read, if any (for messages). */
   file: string | undefined;
   /** Root on the host, or rootless in the user namespace kitbuild made (with its id mapping). */
@@ -41,6 +46,8 @@ const FILE_KEYS = {
   "runc.state-root": "string",
   "step-log.max-size": "number",
   "step-log.max-speed": "number",
+  "registry.idle-timeout": "number",
+  "gc.keep-storage": "string",
 } as const;
 
 type FileValues = { -readonly [K in keyof typeof FILE_KEYS]?: (typeof FILE_KEYS)[K] extends "string" ? string : (typeof FILE_KEYS)[K] extends "number" ? number : boolean };
@@ -64,6 +71,8 @@ export function readConfig(env: Env, isRoot = process.getuid?.() === 0): KitConf
       maxSpeed: logLimit(env, "STEP_LOG_MAX_SPEED", f["step-log.max-speed"] ?? DEFAULT_LOG_LIMITS.maxSpeed),
     },
     debugCache: env.KITBUILD_DEBUG_CACHE === "1" || f["debug-cache"] === true,
+    gcKeepStorage: gcKeepStorage(env.KITBUILD_GC_KEEP_STORAGE, f["gc.keep-storage"], file.path),
+    registryIdleTimeoutMs: idleTimeoutMs(env.KITBUILD_REGISTRY_IDLE_TIMEOUT, f["registry.idle-timeout"], file.path),
     file: file.path,
     user,
     inUserNamespace: user.kind === "rootless" || !initialUserNamespace(),
@@ -152,6 +161,28 @@ function fileValues(doc: Record<string, unknown>, path: string): FileValues {
   };
   visit(doc, "");
   return out as FileValues;
+}
+
+/** KITBUILD_GC_KEEP_STORAGE, else the file's gc.keep-storage: a size ("20GB"), "0" for off; unset for the default. */
+function gcKeepStorage(envText: string | undefined, fileText: string | undefined, path: string | undefined): number | undefined {
+  const text = envText || fileText;
+  if (text === undefined) return undefined;
+  const bytes = parseBytes(text);
+  if (bytes === undefined) {
+    const where = envText ? "KITBUILD_GC_KEEP_STORAGE" : `"gc.keep-storage" in ${path}`;
+    throw new KitError("E_CONFIG", `invalid size "${text}" in ${where}`, { hint: "use a size such as 512MB or 20GB, or 0 to turn automatic garbage collection off" });
+  }
+  return bytes;
+}
+
+/** KITBUILD_REGISTRY_IDLE_TIMEOUT, else the file's registry.idle-timeout: seconds (fractions allowed), 0 for none; 30 by default. */
+function idleTimeoutMs(envText: string | undefined, fileValue: number | undefined, path: string | undefined): number {
+  const value = envText ? Number(envText.trim()) : (fileValue ?? 30);
+  if (!Number.isFinite(value) || value < 0 || (envText !== undefined && !/^\d+(\.\d+)?$/.test(envText.trim()))) {
+    const where = envText ? "KITBUILD_REGISTRY_IDLE_TIMEOUT" : `"registry.idle-timeout" in ${path}`;
+    throw new KitError("E_CONFIG", `invalid idle timeout "${envText ?? fileValue}" in ${where}`, { hint: "use a number of seconds, such as 30 (0: never give up)" });
+  }
+  return value * 1000;
 }
 
 /** KITBUILD_<name>, else BUILDKIT_<name>, else the file's value; in bytes, negative for no limit. */

@@ -1,17 +1,31 @@
-// Mount points under <root>/mounts, named after the owning process so that a later kitbuild can
-// tell which ones a crashed process left behind and release them.
-import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+// Mount points under <root>/mounts, named after the owning process ("PID-START-N", START being its
+// start time, so a reused pid is told apart) so that a later kitbuild can tell which ones a crashed
+// process left behind and release them. The first mount point starts a watchdog that releases them
+// as soon as this process dies.
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { MNT_DETACH, mount, umount, unmountOrDetach } from "../fs/libc.ts";
 import { errnoCode } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
+import { isSameProcessAlive, ownProcessTag } from "../util/process-start.ts";
+import { ensureMountWatchdog } from "./mount-watchdog.ts";
 import type { Mounted } from "./snapshotter.ts";
 
 let counter = 0;
 
 export function mountpointDir(root: string): string {
-  const dir = `${root}/mounts/${process.pid}-${++counter}`;
+  const tag = ownProcessTag();
+  ensureMountWatchdog(`${root}/mounts`, tag);
+  const dir = `${root}/mounts/${tag}-${++counter}`;
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** Whether the process that named a mount point "PID-START-N" (or, before start times, "PID-N") still runs. */
+function ownerAlive(name: string): boolean {
+  const parts = name.split("-");
+  const pid = Number(parts[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return true; // not ours to judge
+  return parts.length >= 3 ? isSameProcessAlive(pid, parts[1] as string) : isProcessAlive(pid);
 }
 
 /** Mounts and returns a handle that unmounts and removes the mount point when disposed. */
@@ -41,7 +55,10 @@ function release(path: string): void {
   rmdirSync(path);
 }
 
-/** Unmounts and removes the mount points of processes that no longer exist. */
+/**
+ * Unmounts and removes the mount points of processes that no longer exist, and their temp files
+ * under <root>/tmp (named "…-PID": a probe or a record being written when the process died).
+ */
 export function releaseOrphanMounts(root: string): void {
   const dir = `${root}/mounts`;
   let names: string[];
@@ -50,21 +67,51 @@ export function releaseOrphanMounts(root: string): void {
   } catch {
     return;
   }
-  const mounted = new Set(
-    readFileSync("/proc/self/mountinfo", "utf8")
-      .split("\n")
-      .map((l) => l.split(" ")[4])
-      .filter((p): p is string => !!p),
-  );
+  releaseDeadMountPoints(dir, names);
+  // After the mounts: a probe's overlay may stack the directories removed here.
+  removeOrphanTemp(`${root}/tmp`);
+}
+
+function releaseDeadMountPoints(dir: string, names: readonly string[]): void {
+  const mounted = mountPoints();
   for (const name of names) {
-    const pid = Number(name.split("-")[0]);
-    if (!Number.isInteger(pid) || isProcessAlive(pid)) continue;
+    if (ownerAlive(name)) continue;
     const path = `${dir}/${name}`;
-    if (mounted.has(path)) umount(path, MNT_DETACH);
+    // Mounted more than once (a mount stacked on it): detach until none is left.
+    for (let n = mounted.get(path) ?? 0; n > 0; n--) {
+      try {
+        umount(path, MNT_DETACH);
+      } catch {
+        break; // the watchdog (or another kitbuild's sweep) got there first
+      }
+    }
     try {
       rmdirSync(path);
     } catch (e) {
       if (errnoCode(e) !== "ENOENT") throw e;
     }
+  }
+}
+
+/** Mount points in this mount namespace, with how many mounts each has. */
+function mountPoints(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const p = line.split(" ")[4];
+    if (p) out.set(p, (out.get(p) ?? 0) + 1);
+  }
+  return out;
+}
+
+function removeOrphanTemp(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/-(\d+)$/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) rmSync(`${dir}/${name}`, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,84 @@
+// Automatic garbage collection after a build (as buildkitd's default policy): with
+// KITBUILD_GC_KEEP_STORAGE=60MB, three builds that each add 40 MB of distinct data leave the cache
+// root (measured on disk with du) under the limit plus what the last build holds, and what
+// `kitbuild du` reports matches the disk. Needs root and runc.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { parseBytes } from "../../src/util/units.ts";
+import { expectExit, HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+
+const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `gc e2e tests: ${NEEDS_ROOT_AND_RUNC}`);
+
+let registry = "";
+beforeAll(async () => {
+  if (!skip) registry = await testRegistry();
+});
+
+const MB = 1024 * 1024;
+const LIMIT = "60MB";
+
+/** Bytes allocated on disk under `path` (du's block count: what the disk holds, not apparent sizes). */
+function diskUsage(path: string, exclude: string[] = []): number {
+  const res = Bun.spawnSync(["du", "-s", "--block-size=1", ...exclude.map((e) => `--exclude=${e}`), path]);
+  return Number(res.stdout.toString().split(/\s/)[0]);
+}
+
+/** The sizes `kitbuild du --verbose` reports, per record (description or kind). */
+function duRecords(stdout: string): Array<{ kind: string; size: number; description: string }> {
+  return stdout.split("\n\n").flatMap((block) => {
+    const kind = /^Kind:\s+(\S+)$/m.exec(block)?.[1];
+    const size = /^Size:\s+(\S+)$/m.exec(block)?.[1];
+    if (!kind || !size) return [];
+    return [{ kind, size: parseDecimal(size), description: /^Description:\s+(.*)$/m.exec(block)?.[1] ?? "" }];
+  });
+}
+
+/** formatBytes' decimal units ("41.94MB") back to bytes. */
+function parseDecimal(text: string): number {
+  const m = /^([\d.]+)([KMGT]?B)$/.exec(text);
+  if (!m) throw new Error(`not a size: ${text}`);
+  return Number(m[1]) * ({ B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 } as Record<string, number>)[m[2] as string]!;
+}
+
+function context(n: number): string {
+  const ctx = tempDir("kitbuild-ctx-");
+  // 40 MiB of random bytes: distinct content in each build, nothing compresses or dedups.
+  writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN head -c ${40 * MB} /dev/urandom > /data-${n}\n`);
+  return ctx;
+}
+
+describe.skipIf(skip)("automatic garbage collection", () => {
+  test("three 40 MB builds under KITBUILD_GC_KEEP_STORAGE=60MB stay under the limit plus the last build", async () => {
+    const root = `${tempDir()}/root`;
+    const env = { KITBUILD_ROOT: root, KITBUILD_GC_KEEP_STORAGE: LIMIT };
+    const limit = parseBytes(LIMIT) as number;
+    const logs: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const res = await runKitbuild(["build", "--progress=plain", context(n)], { env, timeoutMs: 300_000 });
+      expectExit(res, 0, `build ${n}`);
+      logs.push(res.stderr);
+    }
+    // The first build fits; the second and third exceed the limit and collect.
+    expect(logs[0]).not.toContain("garbage collection");
+    expect(logs[1]).toMatch(/gc: removed \d+ records, [\d.]+MB freed/);
+    expect(logs[2]).toMatch(/gc: removed \d+ records, [\d.]+MB freed/);
+
+    const du = await runKitbuild(["du", "--verbose"], { env });
+    expectExit(du, 0, "du");
+    expect(du.stdout).toContain(`GC limit:\t${"62.91MB"}`);
+    const records = duRecords(du.stdout);
+    // Only the last build's data is left; what it holds: its RUN result and the base layer.
+    expect(records.filter((r) => r.description.includes("/data-")).map((r) => /data-\d/.exec(r.description)?.[0])).toEqual(["data-3"]);
+    const lastBuild = records.filter((r) => r.description.includes("/data-3") || r.kind === "layer").reduce((s, r) => s + r.size, 0);
+    expect(lastBuild).toBeGreaterThan(40 * MB);
+
+    // The disk agrees: the cache root (without the index database, which du does not count) holds
+    // what du reports, within the rounding of its two-decimal sizes and directory blocks.
+    const reported = parseDecimal(/^Total:\s+(\S+)$/m.exec(du.stdout)?.[1] ?? "");
+    const onDisk = diskUsage(root, ["index.db*"]);
+    expect(Math.abs(onDisk - reported)).toBeLessThan(2 * MB);
+    console.log(`gc test: on disk ${onDisk} (with the index ${diskUsage(root)}), du total ${reported}, limit ${limit}, last build ${lastBuild}`);
+    expect(diskUsage(root)).toBeLessThan(limit + lastBuild);
+    expect(reported).toBeLessThanOrEqual(limit);
+  }, 600_000);
+});
