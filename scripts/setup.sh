@@ -4,7 +4,9 @@
 #   debootstrap (the tests' Debian image), openssh-client (ssh-agent for --ssh and its tests), and
 #   docker.io, skopeo and umoci (the tools that check exported images in the tests)
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
-#   git, bzip2 and xz-utils serve ADD of git repositories and of .bz2/.xz archives.
+#   git, bzip2 and xz-utils serve ADD of git repositories and of .bz2/.xz archives; passt (pasta)
+#   gives RUN steps their sandboxed network, which needs /dev/net/tun usable by every user (as udev
+#   makes it; on a machine without udev, root makes it so here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +32,7 @@ openssh-client /usr/bin/ssh-agent
 docker.io /usr/sbin/dockerd
 skopeo /usr/bin/skopeo
 umoci /usr/bin/umoci
+passt /usr/bin/pasta
 LIST
 if ! command -v npm >/dev/null 2>&1 && ! command -v bun >/dev/null 2>&1; then missing+=(nodejs npm); fi
 
@@ -44,6 +47,20 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "install them with: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
+fi
+
+# pasta opens /dev/net/tun as the user who runs kitbuild (rootless builds too): udev's rule makes it
+# 0666; a container or a machine without udev may have it missing or 0600.
+if [ "$(id -u)" -eq 0 ]; then
+  if [ ! -e /dev/net/tun ]; then
+    say "creating /dev/net/tun"
+    mkdir -p /dev/net && mknod -m 0666 /dev/net/tun c 10 200
+  elif [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+    say "making /dev/net/tun usable by every user (mode 0666, as udev sets it)"
+    chmod 0666 /dev/net/tun
+  fi
+elif [ ! -r /dev/net/tun ] || [ ! -w /dev/net/tun ]; then
+  echo "warning: /dev/net/tun is not usable by $(id -un): RUN steps' sandboxed network will fail (ask root to chmod 0666 /dev/net/tun)" >&2
 fi
 
 if [ "$(bun --version 2>/dev/null || true)" != "$bun_version" ]; then

@@ -48,6 +48,8 @@ const FLAGS: Record<string, FlagDef> = {
   secret: { kind: "list", commands: BUILD, description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)" },
   ssh: { kind: "list", commands: BUILD, description: "An ssh agent for RUN --mount=type=ssh: default or ID=SOCKET|KEYFILE (repeatable)" },
   allow: { kind: "list", commands: BUILD, description: "Grant an entitlement: security.insecure, network.host (repeatable)" },
+  network: { kind: "string", commands: CONVERT, description: "Network of RUN steps without --network: default (a sandbox with outbound access), none, or host (needs --allow network.host)" },
+  "add-host": { kind: "list", commands: CONVERT, description: "Add a line to the steps' /etc/hosts: NAME:IP or NAME=IP, IP may be host-gateway (repeatable)" },
   platform: { kind: "string", commands: BUILD, hidden: true, description: "Not supported yet: kitbuild builds for the host's platform" },
   format: { kind: "string", commands: ["debug llb"], description: "Output format: json (default) or dot" },
 };

@@ -6,6 +6,9 @@ import type { BuildRequest, DebugRequest, FrontendAttrs, RegistryOptions } from 
 import { type FlagCommand, type ScannedFlags, scanFlags, usageError } from "./build-flag-table.ts";
 import { parseCacheFlags } from "./cache-flags.ts";
 import { parseOutputs, splitCsv } from "./output-flags.ts";
+import { isIP } from "node:net";
+import type { ExtraHost } from "../worker/executor.ts";
+import { primaryHostIPv4 } from "../worker/network/host-address.ts";
 import { ENTITLEMENTS, type Entitlement } from "../worker/session/exec-services.ts";
 import type { SecretSource } from "../worker/session/secrets.ts";
 import type { SshSource } from "../worker/session/ssh-agents.ts";
@@ -96,7 +99,11 @@ function contextArg(command: FlagCommand, { positionals }: ScannedFlags): string
 
 function frontendAttrs(contextDir: string, { str, list }: ScannedFlags, env: Record<string, string | undefined>): FrontendAttrs {
   const file = str("file");
+  const forceNetwork = parseNetwork(str("network"));
+  const extraHosts = list("add-host").map(parseExtraHost);
   return {
+    ...(forceNetwork ? { forceNetwork } : {}),
+    ...(extraHosts.length > 0 ? { extraHosts } : {}),
     contextDir,
     dockerfilePath: file === "-" ? undefined : file,
     dockerfileText: undefined,
@@ -170,4 +177,28 @@ export function parseSsh(spec: string): SshSource {
 function parseEntitlement(value: string): Entitlement {
   if ((ENTITLEMENTS as readonly string[]).includes(value)) return value as Entitlement;
   throw usage(`unknown entitlement "${value}" in --allow`, `kitbuild grants ${ENTITLEMENTS.join(" and ")}`);
+}
+
+/** --network as buildx takes it: default (the sandbox), none or host. */
+function parseNetwork(value: string | undefined): "host" | "none" | undefined {
+  if (value === undefined || value === "default") return undefined;
+  if (value === "host" || value === "none") return value;
+  throw usage(`network mode "${value}" is not supported`, "use --network default, none or host");
+}
+
+/** `NAME:IP` or `NAME=IP` (for IPv6 addresses), IP possibly in brackets or host-gateway, as buildx reads --add-host. */
+export function parseExtraHost(spec: string): ExtraHost {
+  const sep = spec.includes("=") ? "=" : ":";
+  const at = spec.indexOf(sep);
+  const host = at < 0 ? "" : spec.slice(0, at);
+  let ip = at < 0 ? "" : spec.slice(at + 1).replace(/^\[(.*)\]$/, "$1");
+  if (ip === "host-gateway") {
+    const found = primaryHostIPv4();
+    if (!found) throw usage(`--add-host "${spec}": the host has no IPv4 address for host-gateway`, "give the address itself: --add-host NAME:IP");
+    ip = found;
+  }
+  if (host === "" || /\s/.test(host) || isIP(ip) === 0) {
+    throw usage(`invalid --add-host "${spec}"`, "write it as --add-host NAME:IP, NAME=IP (IPv6) or NAME:host-gateway");
+  }
+  return { host, ip };
 }

@@ -3,6 +3,7 @@
 // attachables, the solver its options, the exporters theirs), so a new option is added to one
 // group and travels to its stage without being copied field by field.
 import type { OutputSpec } from "../exporter/image-options.ts";
+import type { ExtraHost } from "../worker/executor.ts";
 import type { Entitlement } from "../worker/session/exec-services.ts";
 import type { SecretSource } from "../worker/session/secrets.ts";
 import type { SshSource } from "../worker/session/ssh-agents.ts";
@@ -19,6 +20,10 @@ export type FrontendAttrs = {
   target: string | undefined;
   /** Stages whose steps skip the cache (--no-cache-filter). */
   noCacheFilter: string[];
+  /** --network host|none: the mode of every RUN without its own --network (undefined: the sandbox). */
+  forceNetwork?: "host" | "none";
+  /** --add-host entries, host-gateway already resolved to an address. */
+  extraHosts?: ExtraHost[];
 };
 
 /** Every output of the build and the files written about it (BuildKit's Exports). */

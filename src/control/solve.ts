@@ -113,6 +113,8 @@ export function convertRequest(
     buildPlatform: platform,
     excludePatterns,
     noCacheStages: frontend.noCacheFilter,
+    ...(frontend.forceNetwork ? { forceNetwork: frontend.forceNetwork } : {}),
+    ...(frontend.extraHosts ? { extraHosts: frontend.extraHosts } : {}),
     resolveImage,
   });
 }

@@ -34,6 +34,8 @@ export type ExecMeta = {
    * unless the Dockerfile declares them with ARG (then they are in `env`).
    */
   proxyEnv?: Record<string, string>;
+  /** Entries added to /etc/hosts (--add-host), in the cache key as BuildKit's ExtraHosts. */
+  extraHosts?: Array<{ host: string; ip: string }>;
 };
 
 export type CacheSharing = "shared" | "private" | "locked";
@@ -64,7 +66,8 @@ export type ExecOp = {
   mounts: ExecMount[];
   /** Secrets exposed as environment variables (RUN --mount=type=secret,env=NAME). */
   secretEnv?: Array<{ id: string; name: string; optional: boolean }>;
-  network: "host" | "none";
+  /** sandbox (BuildKit's unset mode): a namespace of the step's own with outbound access. */
+  network: "sandbox" | "host" | "none";
   security: "sandbox" | "insecure";
 };
 

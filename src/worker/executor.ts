@@ -25,9 +25,21 @@ export type ProcessMeta = {
   user: string;
   /** undefined: the executor's default ("buildkitsandbox"). */
   hostname: string | undefined;
-  network: "host" | "none";
+  /**
+   * sandbox: a network namespace of the step's own with outbound access through user-mode
+   * networking (no route to the host's loopback); host: the host's network; none: only loopback.
+   */
+  network: NetworkMode;
+  /** Whether the build was granted network.host: a sandbox without user-mode networking then falls back to the host's network. */
+  hostNetworkAllowed: boolean;
+  /** Entries added to the step's /etc/hosts (--add-host), addresses already resolved. */
+  extraHosts: ExtraHost[];
   security: "sandbox" | "insecure";
 };
+
+export type NetworkMode = "sandbox" | "host" | "none";
+
+export type ExtraHost = { host: string; ip: string };
 
 /**
  * A mount in executor terms; `dest` is an absolute path in the container. The caller owns the host

@@ -194,14 +194,14 @@ describe.skipIf(skip)("rootless builds (compiled binary, run as another user)", 
     }
   }, 120_000);
 
-  test("RUN --network=none sees only lo; a default RUN uses the host's network and reaches the registry", async () => {
+  test("RUN --network=none sees only lo; RUN --network=host (allowed) uses the host's network and reaches the registry", async () => {
     const dockerfile = [
       `FROM ${registry}/busybox`,
       "RUN --network=none cat /proc/net/dev > /net-none",
-      `RUN cat /proc/net/dev > /net-host && wget -q -O /registry http://${registry}/v2/`,
+      `RUN --network=host cat /proc/net/dev > /net-host && wget -q -O /registry http://${registry}/v2/`,
     ].join("\n");
     const { work, ctx, root } = workFor(rootless, dockerfile);
-    const res = await buildAs(rootless, work, ["-o", `type=local,dest=${work}/out`, ctx], { KITBUILD_ROOT: root });
+    const res = await buildAs(rootless, work, ["--allow", "network.host", "-o", `type=local,dest=${work}/out`, ctx], { KITBUILD_ROOT: root });
     expectExit(res, 0);
     expect(interfaces(readFileSync(`${work}/out/net-none`, "utf8"))).toEqual(["lo"]);
     expect(interfaces(readFileSync(`${work}/out/net-host`, "utf8"))).toEqual(interfaces(readFileSync("/proc/net/dev", "utf8")));

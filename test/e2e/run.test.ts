@@ -1,6 +1,6 @@
 // RUN steps through the compiled binary: USER by name and id (expected values taken from BuildKit:
-// docker 20.10's `docker build` on the same Dockerfile), the host's network by default versus
-// --network=none, --security=insecure only with --allow, the RUN flags' usage errors, and the
+// docker 20.10's `docker build` on the same Dockerfile), the sandboxed network by default versus
+// --network=host and --network=none, --security=insecure only with --allow, the RUN flags' usage errors, and the
 // per-step log limit keeping the tail. Needs root and runc.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -57,13 +57,15 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
     expect(res.stderr).toContain(">>> RUN true");
   });
 
-  test("the host's network by default; --network=none has only loopback, and it is up", async () => {
+  test("a sandboxed network by default (the registry on the host's loopback unreachable), the host's with --allow network.host; --network=none has only loopback, and it is up", async () => {
     const url = `http://${registry}/v2/`;
     const { res, read } = await build([
-      `RUN wget -q -O /host-net ${url}`,
+      `RUN wget -q -O /sandbox-net ${url} 2>/dev/null || echo unreachable > /sandbox-net`,
+      `RUN --network=host wget -q -O /host-net ${url}`,
       `RUN --network=none ls /sys/class/net > /none-ifaces; ip addr show lo | grep -o 'inet 127.0.0.1' > /none-lo; wget -q -O- ${url} 2>/dev/null || echo unreachable > /none-net`,
-    ]);
+    ], ["--allow", "network.host"]);
     expectExit(res, 0);
+    expect(read("/sandbox-net")).toBe("unreachable\n");
     expect(read("/host-net")).toBe("{}");
     expect(read("/none-ifaces")).toBe("lo\n");
     expect(read("/none-lo")).toBe("inet 127.0.0.1\n");

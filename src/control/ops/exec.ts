@@ -5,7 +5,7 @@ import type { Definition, ExecOp } from "../../llb/ops.ts";
 import type { ExecContext, OpRunner } from "../../solver/vertex.ts";
 import { KitError } from "../../util/errors.ts";
 import type { Mount, ProcessMeta } from "../../worker/executor.ts";
-import { entitlementError, type ExecServices } from "../../worker/session/exec-services.ts";
+import { type Entitlement, entitlementError, type ExecServices } from "../../worker/session/exec-services.ts";
 import type { BuildRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
 import { type ContextInputs, execCacheDeps, execCacheDigest } from "./cache-digest.ts";
@@ -24,7 +24,8 @@ export function execRunner(session: BuildSession, op: ExecOp, contextInputs: Con
 }
 
 async function runExec(session: BuildSession, op: ExecOp, inputs: BuildRef[], ctx: ExecContext): Promise<BuildRef[]> {
-  if (op.security === "insecure" && !session.exec.allows("security.insecure")) throw entitlementError("security.insecure");
+  const denied = deniedBy(op, session.exec);
+  if (denied) throw entitlementError(denied);
   session.env.executor.prepare();
   await using mounts = await prepareMounts({
     session, op, inputs, signal: ctx.signal,
@@ -48,6 +49,7 @@ function processMeta(session: BuildSession, op: ExecOp, mounts: Mount[]): Proces
   return {
     args: op.meta.args, env, sessionEnv: sessionEnv(session, op, env, mounts), cwd: op.meta.cwd, user: op.meta.user,
     hostname: op.meta.hostname, network: op.network, security: op.security,
+    hostNetworkAllowed: session.exec.allows("network.host"), extraHosts: op.meta.extraHosts ?? [],
   };
 }
 
@@ -70,12 +72,18 @@ function sessionEnv(session: BuildSession, op: ExecOp, env: string[], mounts: Mo
   return out;
 }
 
+/** The entitlement an exec op needs and the build was not granted (RUN --security=insecure, --network=host). */
+function deniedBy(op: ExecOp, exec: ExecServices): Entitlement | undefined {
+  if (op.security === "insecure" && !exec.allows("security.insecure")) return "security.insecure";
+  if (op.network === "host" && !exec.allows("network.host")) return "network.host";
+  return undefined;
+}
+
 /** The first exec op that needs an entitlement the build was not granted (checked before solving). */
 export function deniedEntitlement(def: Definition, exec: ExecServices): { digest: string; error: KitError } | undefined {
   for (const { digest, vertex } of def.vertices) {
-    if (vertex.op.kind === "exec" && vertex.op.security === "insecure" && !exec.allows("security.insecure")) {
-      return { digest, error: entitlementError("security.insecure") };
-    }
+    const denied = vertex.op.kind === "exec" ? deniedBy(vertex.op, exec) : undefined;
+    if (denied) return { digest, error: entitlementError(denied) };
   }
   return undefined;
 }

@@ -1,13 +1,16 @@
 // The runc executor: each step is a container "kitbuild-<pid>-<n>" (crash cleanup finds the
 // containers and state directories of dead processes by that name) whose bundle, /etc files, secret
-// files and ssh sockets live in a tmpfs state directory under <root>/executor. runc is found on the
-// first step that needs it, so a build without RUN does not need runc.
+// files, ssh sockets and network namespace live in a tmpfs state directory under <root>/executor.
+// A sandboxed step's network (worker/network/) is set up before runc starts and torn down after it
+// ends, however it ends. runc is found on the first step that needs it, so a build without RUN does
+// not need runc.
 import { mkdirInRoot } from "../../fs/mkdir-in-root.ts";
 import { KitError } from "../../util/errors.ts";
 import { isProcessAlive } from "../../util/process.ts";
 import { type Executor, processEnv, type RunOutcome, type RunRequest } from "../executor.ts";
 import type { LogLimits } from "../log-limit.ts";
-import { DEFAULT_HOSTNAME, writeEtcFiles } from "./etc-files.ts";
+import { openStepNetwork, PASTA_MISSING_WARNING } from "../network/step-network.ts";
+import { DEFAULT_HOSTNAME, hasLoopbackResolver, hostResolvConf, writeEtcFiles } from "./etc-files.ts";
 import { ETC_MOUNT_TARGETS, recordMountStubs } from "./mount-stubs.ts";
 import { ensureReaper } from "./reaper.ts";
 import { deleteOrphanContainers, findRunc, type Runc, runContainer } from "./run.ts";
@@ -33,6 +36,7 @@ let containers = 0;
 export class RuncExecutor implements Executor {
   private found: Runc | undefined;
   private warnedNoSandbox = false;
+  private warnedNoPasta = false;
 
   constructor(private readonly opts: RuncExecutorOptions) {}
 
@@ -54,10 +58,21 @@ export class RuncExecutor implements Executor {
       const user = resolveUser(req.rootfs, p.user);
       mkdirInRoot(req.rootfs, p.cwd, { uid: user.uid, gid: user.gid });
       const hostname = p.hostname ?? DEFAULT_HOSTNAME;
+      const network = await openStepNetwork({
+        mode: p.network, hostNetworkAllowed: p.hostNetworkAllowed, stepDir: step.path, helpers, signal: req.signal,
+        loopbackResolver: hasLoopbackResolver(hostResolvConf()),
+        warnFallback: () => {
+          if (!this.warnedNoPasta) req.progress.warn(PASTA_MISSING_WARNING);
+          this.warnedNoPasta = true;
+        },
+      });
+      // Released after the container is deleted (disposal runs in reverse order), before the step directory.
+      held.use(network);
+      const etcFiles = writeEtcFiles(step.path, { hostname, network: network.mode, extraHosts: p.extraHosts, ...(network.dnsForward ? { dnsForward: network.dnsForward } : {}) });
       const spec = runtimeSpec({
         rootfs: req.rootfs, readonlyRoot: req.readonlyRoot, args: p.args, cwd: p.cwd, user, hostname,
-        env: processEnv(p, user.home), network: p.network, security: p.security,
-        etcFiles: writeEtcFiles(step.path, hostname, p.network), mounts, userns: this.usernsSpec(req),
+        env: processEnv(p, user.home), network: network.mode, ...(network.netnsPath ? { netnsPath: network.netnsPath } : {}),
+        security: p.security, etcFiles, mounts, userns: this.usernsSpec(req),
       });
       return await runContainer({
         runc, id, bundle: step.path, spec, progress: req.progress, logLimits: this.opts.logLimits, helpers, signal: req.signal,

@@ -1,7 +1,10 @@
 // The OCI runtime spec for one RUN step: the process, Docker's default capabilities, masked and
-// read-only paths, the standard kernel filesystems, the /etc files bind-mounted from the step's state
-// directory, the step's own mounts (parents first), and what `--security=insecure` changes.
+// read-only paths, Docker's default seccomp profile, the standard kernel filesystems, the network
+// namespace, the /etc files bind-mounted from the step's state directory, the step's own mounts
+// (parents first), and what `--security=insecure` changes.
 import { existsSync, readFileSync } from "node:fs";
+import type { NetworkMode } from "../executor.ts";
+import { defaultSeccomp, hostArch, kernelRelease } from "../seccomp/profile.ts";
 import { allCapabilities, DEFAULT_CAPS, insecureDevices, MASKED_PATHS, READONLY_PATHS } from "./security.ts";
 import type { ResolvedUser } from "./user.ts";
 
@@ -15,7 +18,9 @@ export type SpecInput = {
   cwd: string;
   user: ResolvedUser;
   hostname: string;
-  network: "host" | "none";
+  /** host: the host's namespace; none: a new one (only loopback); sandbox: the one at `netnsPath`. */
+  network: NetworkMode;
+  netnsPath?: string;
   security: "sandbox" | "insecure";
   /** Host files bind-mounted (read-only) over /etc/resolv.conf, /etc/hosts and /etc/hostname. */
   etcFiles: { resolvConf: string; hosts: string; hostname: string };
@@ -77,12 +82,16 @@ function orderMounts(mounts: OciMount[]): OciMount[] {
 
 export function runtimeSpec(input: SpecInput): Record<string, unknown> {
   const insecure = input.security === "insecure";
-  const namespaces = [...(input.userns?.processSandbox === false ? [] : [{ type: "pid" }]), { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  const namespaces: Array<{ type: string; path?: string }> = [...(input.userns?.processSandbox === false ? [] : [{ type: "pid" }]), { type: "ipc" }, { type: "uts" }, { type: "mount" }];
   if (input.network === "none") namespaces.push({ type: "network" });
+  if (input.network === "sandbox") {
+    if (!input.netnsPath) throw new Error("a sandboxed step needs its network namespace");
+    namespaces.push({ type: "network", path: input.netnsPath });
+  }
   // As BuildKit: a cgroup namespace where the host has cgroup v2.
   if (existsSync("/sys/fs/cgroup/cgroup.controllers")) namespaces.push({ type: "cgroup" });
   const caps = insecure ? allCapabilities() : DEFAULT_CAPS;
-  const mounts = [...kernelMounts(insecure, input.userns, input.network === "none"), ...etcMounts(input.etcFiles)];
+  const mounts = [...kernelMounts(insecure, input.userns, input.network !== "host"), ...etcMounts(input.etcFiles)];
   return {
     ociVersion: "1.0.2",
     process: {
@@ -112,6 +121,9 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
             : [{ allow: false, access: "rwm" }],
         },
       }),
+      // The filter for the step's own capabilities on the host's architecture (the syscalls of an
+      // emulated platform's steps are the emulator's, of the host's architecture).
+      ...(insecure ? {} : { seccomp: defaultSeccomp({ caps, arch: hostArch(), kernel: kernelRelease() }) }),
       ...(insecure ? { devices: insecureDevices().map((d) => ({ ...d, fileMode: 0o660, uid: 0, gid: 0 })) } : {}),
     },
   };

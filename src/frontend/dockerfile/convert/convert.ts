@@ -32,6 +32,10 @@ export type ConvertOptions = {
   excludePatterns: string[];
   /** Stages whose RUN, COPY and ADD steps skip the cache (--no-cache-filter). */
   noCacheStages: string[];
+  /** The build's --network: the mode of every RUN without --network (BuildKit's force-network-mode). */
+  forceNetwork?: "host" | "none";
+  /** The build's --add-host entries (addresses resolved), in every RUN's /etc/hosts. */
+  extraHosts?: Array<{ host: string; ip: string }>;
   resolveImage(ref: string, platform: Platform): Promise<ImageMeta>;
 };
 
@@ -82,6 +86,8 @@ async function convert(opts: ConvertOptions, at: (loc: Location) => SourceLocati
     proxyEnv: proxyEnv(buildArgs),
     epoch,
     targetPlatform: opts.platform,
+    defaultNetwork: opts.forceNetwork ?? "sandbox",
+    extraHosts: opts.extraHosts ?? [],
     buildContext: () => (context ??= localContext(opts.excludePatterns)).node,
     meta,
   };

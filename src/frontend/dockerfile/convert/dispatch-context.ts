@@ -19,6 +19,10 @@ export type DispatchContext = {
   /** SOURCE_DATE_EPOCH in seconds, when given. */
   epoch: number | undefined;
   targetPlatform: Platform;
+  /** The network of a RUN without --network: sandbox, or the build's --network. */
+  defaultNetwork: "sandbox" | "host" | "none";
+  /** /etc/hosts entries of every RUN (the build's --add-host). */
+  extraHosts: ReadonlyArray<{ host: string; ip: string }>;
   /** The build context as a graph source (one per build). */
   buildContext(): Output;
   meta(name: string, location: Location, ignoreCache?: boolean): OpMetadata;

@@ -26,10 +26,14 @@ export function dispatchRun(s: StageState, c: RunCommand, sources: readonly Stag
   if (mounts.sshSocket && getEnv(execEnv, "SSH_AUTH_SOCK") === undefined) execEnv = addStateEnv(execEnv, "SSH_AUTH_SOCK", mounts.sshSocket);
   const op: ExecOp = {
     kind: "exec",
-    meta: { args, env: execEnv, cwd: s.workdir || "/", user: s.user, ...(ctx.proxyEnv ? { proxyEnv: ctx.proxyEnv } : {}) },
+    meta: {
+      args, env: execEnv, cwd: s.workdir || "/", user: s.user,
+      ...(ctx.proxyEnv ? { proxyEnv: ctx.proxyEnv } : {}),
+      ...(ctx.extraHosts.length > 0 ? { extraHosts: ctx.extraHosts.map((h) => ({ ...h })) } : {}),
+    },
     mounts: execMounts,
     ...(mounts.secretEnv.length > 0 ? { secretEnv: mounts.secretEnv } : {}),
-    network: c.network === "none" ? "none" : "host",
+    network: c.network === "default" ? ctx.defaultNetwork : c.network,
     security: c.security,
   };
   const shown = maskSecrets(env, mounts.secretEnv.map((e) => e.name));
