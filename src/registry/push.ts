@@ -1,14 +1,16 @@
 // Pushing to a registry, for the image exporter: blob existence checks, cross-repository mounts,
 // monolithic and chunked uploads, and the manifest PUT with its exact media type. Every digest the
 // registry reports back is checked against what was sent. Blobs are given as Blobs (a file in the
-// content store is `Bun.file(path)`), so a failed upload can be sent again from the start.
+// content store is `Bun.file(path)`), so a failed upload can be sent again from the start: after a
+// server error or 429 (waiting for its Retry-After), a connection that dropped or went silent, or a
+// registry that found the bytes it received damaged (DIGEST_INVALID).
 import { sha256 } from "../llb/digest.ts";
 import type { Descriptor, Digest } from "../oci/types.ts";
 import { KitError } from "../util/errors.ts";
 import { pushScope, type RegistryClient } from "./client.ts";
-import { responseError, type Subject } from "./errors.ts";
+import { errorCodes, responseError, type Subject } from "./errors.ts";
 import type { Reference } from "./reference.ts";
-import { backoff, isRetryableStatus } from "./retry.ts";
+import { backoff, isRetryableStatus, isTransientTransportError, MAX_RETRY_AFTER_MS, retryAfterMs } from "./retry.ts";
 
 export type PushBlobOptions = {
   /** Repositories of the same registry that may already hold the blob ("team/base"). */
@@ -70,23 +72,49 @@ async function uploadWithRetries(client: RegistryClient, ref: Reference, desc: D
       return;
     } catch (e) {
       if (!(e instanceof UploadInterrupted) || attempt >= client.retryPolicy.attempts) throw e instanceof UploadInterrupted ? e.error : e;
-      await backoff(client.retryPolicy, attempt, signal);
+      await backoff(client.retryPolicy, attempt, signal, undefined, undefined, e.serverMs);
     }
   }
 }
 
-/** A server error in the middle of an upload: the whole upload starts again. */
+/** A server error, a broken connection or damaged bytes in the middle of an upload: the whole upload starts again. */
 class UploadInterrupted extends Error {
-  constructor(readonly error: KitError) {
+  constructor(
+    readonly error: KitError,
+    /** How long the registry asked to wait (Retry-After). */
+    readonly serverMs?: number,
+    /** The registry no longer knows the upload session (BLOB_UPLOAD_UNKNOWN). */
+    readonly sessionGone = false,
+  ) {
     super(error.message);
   }
+}
+
+/** Why an upload request's answer (or its failure) means starting the upload again, if it does. */
+async function interruption(res: Response, subject: Subject): Promise<UploadInterrupted | undefined> {
+  if (isRetryableStatus(res.status)) {
+    const serverMs = retryAfterMs(res.headers.get("retry-after"));
+    const error = await responseError(res, subject);
+    return serverMs !== undefined && serverMs > MAX_RETRY_AFTER_MS ? undefined : new UploadInterrupted(error, serverMs);
+  }
+  if (res.status !== 400 && res.status !== 404) return undefined;
+  const codes = await errorCodes(res.clone() as Response);
+  if (res.status === 404) return codes.includes("BLOB_UPLOAD_UNKNOWN") ? new UploadInterrupted(await responseError(res, subject), undefined, true) : undefined;
+  return codes.includes("DIGEST_INVALID") ? new UploadInterrupted(await responseError(res, subject)) : undefined;
 }
 
 async function upload(client: RegistryClient, ref: Reference, desc: Descriptor, data: Blob, chunkSize: number, location: URL, signal: AbortSignal): Promise<void> {
   const subject = blobSubject(ref, desc.digest);
   const send = async (method: "PATCH" | "PUT", url: URL, body: Blob | undefined, headers: Record<string, string>) => {
-    const res = await client.request(ref.domain, { method, target: url, scopes: [pushScope(ref)], headers, body, retry: false, subject, signal });
-    if (isRetryableStatus(res.status)) throw new UploadInterrupted(await responseError(res, subject));
+    let res: Response;
+    try {
+      res = await client.request(ref.domain, { method, target: url, scopes: [pushScope(ref)], headers, body, retry: false, subject, signal });
+    } catch (e) {
+      if (e instanceof KitError && isTransientTransportError(e.cause) && !signal.aborted) throw new UploadInterrupted(e);
+      throw e;
+    }
+    const interrupted = await interruption(res, subject);
+    if (interrupted) throw interrupted;
     return res;
   };
   let url = location;
@@ -104,7 +132,15 @@ async function upload(client: RegistryClient, ref: Reference, desc: Descriptor, 
   const put = new URL(url);
   put.searchParams.set("digest", desc.digest);
   const headers: Record<string, string> = { "content-type": "application/octet-stream" };
-  const res = await send("PUT", put, finalBody, headers);
+  let res: Response;
+  try {
+    res = await send("PUT", put, finalBody, headers);
+  } catch (e) {
+    // A PUT that completed the upload but whose answer was lost on a dropped connection (Bun's fetch
+    // sends it again on a reused connection, which finds the session closed): the blob is there.
+    if (e instanceof UploadInterrupted && e.sessionGone && (await blobExists(client, ref, desc.digest, signal))) return;
+    throw e;
+  }
   if (res.status !== 201) throw await responseError(res, subject);
   await res.body?.cancel();
   checkReturnedDigest(res, desc.digest, subject);
