@@ -64,13 +64,18 @@ export type RunOptions = {
   timeoutMs?: number;
 };
 
+/** KITBUILD_DEBUG=1 given to the tests reaches the binary: failures then show their stack traces. */
+function debugEnv(): Record<string, string> {
+  return process.env.KITBUILD_DEBUG === "1" ? { KITBUILD_DEBUG: "1" } : {};
+}
+
 /** Runs the compiled binary (never the sources) in a clean environment. */
 export function runKitbuild(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`bun run build\` (or \`bun run test\`, which builds it)`);
   return new Promise((resolve, reject) => {
     const child = spawn(BINARY, args, {
       cwd: opts.cwd,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", NO_COLOR: "1", TZ: "UTC", ...opts.env },
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", NO_COLOR: "1", TZ: "UTC", ...debugEnv(), ...opts.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

@@ -4,6 +4,7 @@
 // the data it points at is complete, so a crash leaves no record pointing at partial data.
 import { Database, type Statement } from "bun:sqlite";
 import { migrate } from "./schema.ts";
+import { enableWal } from "./sqlite-open.ts";
 import { type IsAlive, ownerCheck, registerProcess, unregisterProcess } from "./processes.ts";
 import { KitError } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
@@ -39,7 +40,9 @@ export class CacheIndex {
   constructor(path: string) {
     this.db = new Database(path, { create: true, strict: true });
     // The busy timeout first: switching to WAL takes a lock that another process may hold.
-    this.db.exec("PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    this.db.exec("PRAGMA busy_timeout = 30000;");
+    enableWal(this.db);
+    this.db.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
     // Registering releases what dead processes held (leases, claims, unfinished snapshots' owners),
     // so nothing a killed kitbuild left protects garbage, whoever has its pid now.
     this.db.transaction(() => {
