@@ -62,7 +62,11 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   const leases = new Leases(index.db, isProcessAlive);
   const store = new ContentStore(`${root}/content`);
   const snapshotter = await selectSnapshotter(root, index, opts.config.snapshotter, opts.config.inUserNamespace);
-  const registry = new RegistryClient({ insecureRegistries: opts.insecureRegistries, credentials: dockerConfigCredentials(opts.env) });
+  const registry = new RegistryClient({
+    insecureRegistries: opts.insecureRegistries,
+    credentials: dockerConfigCredentials(opts.env),
+    idleTimeoutMs: opts.config.registryIdleTimeoutMs,
+  });
   // With a single id mapped, base image files of other owners are given to 0 (as podman's
   // ignore_chown_errors): only the steps that set another owner themselves fail.
   const singleId = opts.config.user.kind === "rootless" && opts.config.user.single;
