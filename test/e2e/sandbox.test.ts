@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { expectExit, HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
-import { hostIPv4, leftovers, startLoopbackServer, startServer, type TestServer } from "../fixtures/sandbox.ts";
+import { hostIPv4, leftovers, pastaProcesses, startLoopbackServer, startServer, type TestServer } from "../fixtures/sandbox.ts";
 
 const HAS_PASTA = Bun.which("pasta") !== null;
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC || !HAS_PASTA, `e2e sandbox tests: ${NEEDS_ROOT_AND_RUNC}, and pasta (apt-get install passt)`);
@@ -117,6 +117,9 @@ describe.skipIf(skip)("network", () => {
     const res = await runKitbuild(["build", "--network", "bridge", ctx], { env: { KITBUILD_ROOT: `${ctx}/root` } });
     expectExit(res, 2);
     expect(res.stderr).toContain('network mode "bridge" is not supported');
+    const help = await runKitbuild(["build", "--help"]);
+    expectExit(help, 0);
+    for (const flag of ["--network", "--add-host", "--allow"]) expect(help.stdout + help.stderr).toContain(flag);
   });
 
   test("--add-host NAME:IP, NAME=IP and host-gateway are in /etc/hosts; host-gateway reaches the host", async () => {
@@ -147,6 +150,34 @@ describe.skipIf(skip)("network", () => {
     expect(leftovers(root)).toEqual([]);
   }, 300_000);
 
+  for (const signal of ["SIGINT", "SIGKILL"] as const) {
+    test(`${signal} during a sandboxed RUN: pasta and the namespace are gone (by the watchdog after SIGKILL)`, async () => {
+      const ctx = tempDir("kitbuild-ctx-");
+      writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN echo started && sleep 120\n`);
+      const work = tempDir();
+      const root = `${work}/root`;
+      let sent = false;
+      let sawPasta: string[] = [];
+      const res = await runKitbuild(["build", "--progress=plain", "-o", `${work}/out`, ctx], {
+        env: { KITBUILD_ROOT: root, KITBUILD_RUNC_ROOT: `${work}/runc` },
+        timeoutMs: 300_000,
+        onStderr: (text, child) => {
+          if (sent || !/#\d+ [\d.]+ started\n/.test(text)) return;
+          sent = true;
+          sawPasta = pastaProcesses(root);
+          child.kill(signal);
+        },
+      });
+      expect(sent).toBe(true);
+      // The step really had its pasta while it ran.
+      expect(sawPasta).toHaveLength(1);
+      if (signal === "SIGINT") expectExit(res, 130);
+      else expect(res.signal).toBe("SIGKILL");
+      await until(() => leftovers(root).length === 0, 20_000);
+      expect(leftovers(root)).toEqual([]);
+    }, 300_000);
+  }
+
   test("without pasta: the step fails with the install hint; with --allow network.host one warning and the host's network", async () => {
     const bin = pathWithoutPasta();
     const lines = [`RUN ${fetchTo(loopback.url, "/first")}`, `RUN ${fetchTo(loopback.url, "/second")}`];
@@ -161,6 +192,12 @@ describe.skipIf(skip)("network", () => {
     expect(fallback.read("/second")).toBe(loopback.body);
   }, 300_000);
 });
+
+/** Waits until `done()` holds or `ms` have passed. */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await Bun.sleep(100);
+}
 
 function nameservers(text: string): string[] {
   return text.split("\n").flatMap((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1] ?? []);

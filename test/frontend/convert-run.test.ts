@@ -137,12 +137,22 @@ describe("RUN --mount", () => {
 });
 
 describe("RUN --network and --security", () => {
-  test("none and host are kept; default runs with the host network; insecure is passed on", async () => {
+  test("none and host are kept; default runs in the sandbox; insecure is passed on", async () => {
     expect((await execOf("RUN --network=none x")).network).toBe("none");
     expect((await execOf("RUN --network=host x")).network).toBe("host");
-    expect((await execOf("RUN x")).network).toBe("host");
+    expect((await execOf("RUN x")).network).toBe("sandbox");
+    expect((await execOf("RUN --network=default x")).network).toBe("sandbox");
     expect((await execOf("RUN --security=insecure x")).security).toBe("insecure");
     expect((await execOf("RUN x")).security).toBe("sandbox");
+  });
+
+  test("the build's --network is the default of every RUN without its own; --add-host entries reach every RUN", async () => {
+    const forced = { forceNetwork: "host", extraHosts: [{ host: "a.example", ip: "192.0.2.1" }] };
+    expect((await execOf("RUN x", forced)).network).toBe("host");
+    expect((await execOf("RUN --network=none x", forced)).network).toBe("none");
+    expect((await execOf("RUN --network=default x", { forceNetwork: "none" })).network).toBe("none");
+    expect((await execOf("RUN x", forced)).meta.extraHosts).toEqual([{ host: "a.example", ip: "192.0.2.1" }]);
+    expect((await execOf("RUN x")).meta.extraHosts).toBeUndefined();
   });
 
   test("other values are parse errors, even in stages the target does not need", async () => {
