@@ -5,6 +5,7 @@
 import { InFlight } from "../util/limiter.ts";
 import { KitError } from "../util/errors.ts";
 import type { CredentialSource, Credentials } from "./credentials.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS, IdleWatch, seconds } from "./idle-timeout.ts";
 
 export type Challenge = { scheme: string; params: Record<string, string> };
 
@@ -26,6 +27,8 @@ export type AuthenticatorOptions = {
   fetch: typeof fetch;
   /** Ask token services for a refresh token (docker login stores it as the identity token). */
   offlineToken?: boolean;
+  /** Give up on a token service that sends nothing for this long (ms; 0: never). */
+  idleTimeoutMs?: number;
 };
 
 export class Authenticator {
@@ -76,18 +79,24 @@ export class Authenticator {
 
   private async fetchToken(domain: string, params: Record<string, string>, scopes: string[], creds: Credentials | undefined, signal: AbortSignal): Promise<Token> {
     const realm = parseRealm(params.realm as string);
+    const idleMs = this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    const watch = new IdleWatch(idleMs, signal);
     let res: Response;
     try {
       res = creds && "identityToken" in creds
-        ? await this.opts.fetch(realm, { method: "POST", body: refreshForm(creds.identityToken, params.service, scopes), signal, redirect: "manual" })
+        ? await this.opts.fetch(realm, { method: "POST", body: refreshForm(creds.identityToken, params.service, scopes), signal: watch.signal, redirect: "manual" })
         : await this.opts.fetch(tokenUrl(realm, params.service, scopes, this.opts.offlineToken === true && creds !== undefined), {
             headers: basicAuthHeaders(creds),
-            signal,
+            signal: watch.signal,
             redirect: "manual",
           });
+      res = watch.watch(res);
     } catch (e) {
+      watch.stop();
       if (signal.aborted) throw e;
-      throw new KitError("E_REGISTRY_AUTH", `the token service at "${realm.host}" could not be reached`, { cause: e });
+      // The cause (a dropped or silent connection) lets the registry client retry the request.
+      const why = watch.fired ? `did not answer for ${seconds(idleMs)}` : "could not be reached";
+      throw new KitError("E_REGISTRY_AUTH", `the token service at "${realm.host}" ${why}`, { cause: watch.fired ?? e });
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();

@@ -59,7 +59,7 @@ export class RegistryClient {
     this.fetchFn = opts.fetch ?? fetch;
     this.retryPolicy = opts.retry ?? DEFAULT_RETRY;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.auth = new Authenticator({ credentials: opts.credentials, fetch: this.fetchFn, offlineToken: opts.offlineToken });
+    this.auth = new Authenticator({ credentials: opts.credentials, fetch: this.fetchFn, offlineToken: opts.offlineToken, idleTimeoutMs: this.idleTimeoutMs });
   }
 
   /** The refresh token a token service handed out for this host during this client's requests. */

@@ -198,6 +198,19 @@ describe("bad manifests and expiring tokens", () => {
     expect((await getManifest(testClient(), viaProxy(), "latest", signal())).digest).toMatch(/^sha256:/);
   });
 
+  test("a token service that goes silent is given up on after the idle timeout and asked again", async () => {
+    const ref = parseReference(`${group.token}/busybox:latest`);
+    group.issuer.stall = { times: 1, ms: 5000 };
+    const m = await getManifest(testClient(undefined, IDLE_MS), ref, "latest", signal());
+    expect(m.digest).toBe(sha256Of(m.bytes));
+    expect(group.issuer.stall.times).toBe(0);
+    group.issuer.stall = { times: 3, ms: 5000 };
+    const err = await getManifest(testClient(undefined, IDLE_MS), ref, "latest", signal()).catch((e) => e);
+    group.issuer.stall = { times: 0, ms: 0 };
+    expect(err.code).toBe("E_REGISTRY_AUTH");
+    expect(err.message).toBe(`manifest of "${group.token}/busybox:latest": the token service at "${new URL(group.issuer.realm).host}" did not answer for 1s`);
+  });
+
   test("a token that expires in the middle of a pull is renewed and the download resumes", async () => {
     const ref = parseReference(`${tokenProxy.addr}/busybox:latest`);
     const client = testClient(undefined, 10_000);
