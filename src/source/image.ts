@@ -66,7 +66,7 @@ export class ImageSource {
     await this.deps.store.writeBytes(manifestDoc.bytes, { digest: manifestDoc.digest }, signal);
     await fetchBlobToStore(this.deps.registry, ref, manifest.config, this.deps.store, signal);
     const configBytes = await this.deps.store.readBytes(manifest.config.digest);
-    const config = JSON.parse(new TextDecoder().decode(configBytes)) as ImageConfig;
+    const config = parseImageConfig(configBytes, ref, manifest.config.digest);
     if ((config.rootfs?.diff_ids ?? []).length !== manifest.layers.length) {
       throw new KitError("E_REGISTRY_BAD_MANIFEST", `"${formatReference(ref)}" lists ${manifest.layers.length} layers but its config has ${config.rootfs?.diff_ids?.length ?? 0} diff ids`);
     }
@@ -157,4 +157,20 @@ function chainIdsOf(diffIds: readonly string[]): string[] {
   const out: string[] = [];
   for (const d of diffIds) out.push(out.length === 0 ? d : sha256(`${out.at(-1)} ${d}`));
   return out;
+}
+
+/** A config blob matched its digest, but the image it describes can still be broken. */
+function parseImageConfig(bytes: Uint8Array, ref: Reference, digest: Digest): ImageConfig {
+  let config: unknown;
+  try {
+    config = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    config = undefined;
+  }
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new KitError("E_REGISTRY_BAD_MANIFEST", `the config of "${formatReference(ref)}" (digest "${digest}") is not a JSON object`, {
+      hint: "the image is broken in the registry; push it again",
+    });
+  }
+  return config as ImageConfig;
 }

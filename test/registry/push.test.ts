@@ -191,6 +191,25 @@ describe("unpacking checks DiffIDs", () => {
   });
 });
 
+test("a config blob that matches its digest but is not a JSON object is a clear error naming the image", async () => {
+  const ref = parseReference(`${group.open}/pushed/bad-config:v1`);
+  const config = blobOf(new TextEncoder().encode("this is not json"), "application/vnd.oci.image.config.v1+json");
+  await pushBlob(testClient(), ref, config.desc, config.data, {}, signal());
+  const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config: config.desc, layers: [] }));
+  await putManifest(testClient(), ref, "v1", bytes, MEDIA_OCI_MANIFEST, signal());
+  const root = tempDir("kitbuild-pull-");
+  const cache = new CacheIndex(`${root}/index.db`);
+  try {
+    const images = new ImageSource({ registry: testClient(), store: tempStore(), index: cache, snapshotter: new NativeSnapshotter(root, cache, false), preserveOwner: false });
+    const err = await images.resolve(ref, { os: "linux", architecture: "amd64" }, signal()).catch((e) => e);
+    expect(err.code).toBe("E_REGISTRY_BAD_MANIFEST");
+    expect(err.message).toContain(`${group.open}/pushed/bad-config:v1`);
+    expect(err.message).toContain(config.desc.digest);
+  } finally {
+    cache.close();
+  }
+});
+
 describe("a multi-platform index", () => {
   const platforms = [
     { os: "linux", architecture: "amd64" },
