@@ -56,7 +56,7 @@ export function run(root: Output, script: string, spec: RunSpec = {}) {
     },
     mounts: [{ type: "bind", dest: "/", input: 0, output: 0, readonly: false }, ...(spec.mounts ?? [])],
     ...(spec.secretEnv ? { secretEnv: spec.secretEnv } : {}),
-    network: spec.network ?? "host",
+    network: spec.network ?? "sandbox",
     security: "sandbox",
   };
   return node(op, [root, ...(spec.inputs ?? [])], { name: `RUN ${script}` });
