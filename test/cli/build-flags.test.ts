@@ -1,7 +1,7 @@
 // `kitbuild build` flags, parsed as docker buildx parses them.
 import { describe, expect, test } from "bun:test";
 import { helpArgs } from "../../src/cli/build-flag-table.ts";
-import { parseBuildFlags, parseDebugFlags, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
+import { parseBuildFlags, parseDebugFlags, parseExtraHost, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
 import { parseOutput } from "../../src/cli/output-flags.ts";
 
 describe("parseBuildFlags", () => {
@@ -92,15 +92,17 @@ describe("parseDebugFlags", () => {
 
 describe("the flag table", () => {
   test("--help lists what each command parses", () => {
-    expect(Object.keys(helpArgs("debug image-config"))).toEqual(["context", "file", "build-arg", "target", "no-cache-filter", "insecure-registry"]);
-    expect(Object.keys(helpArgs("debug llb"))).toEqual(["context", "file", "build-arg", "target", "no-cache-filter", "insecure-registry", "format"]);
+    // --network and --add-host change the graph, so a conversion without solving reads them too.
+    const convert = ["context", "file", "build-arg", "target", "no-cache-filter", "insecure-registry", "network", "add-host"];
+    expect(Object.keys(helpArgs("debug image-config"))).toEqual(convert);
+    expect(Object.keys(helpArgs("debug llb"))).toEqual([...convert, "format"]);
     const build = helpArgs("build");
     expect(build.file).toMatchObject({ type: "string", alias: "f" });
     expect(build.quiet).toMatchObject({ type: "boolean", alias: "q" });
     expect(build.platform).toBeUndefined();
     expect(build["cache-from"]).toMatchObject({ type: "string" });
     expect(build["cache-to"]).toMatchObject({ type: "string" });
-    expect(Object.keys(build)).toHaveLength(23);
+    expect(Object.keys(build)).toHaveLength(25);
   });
 });
 
@@ -137,5 +139,16 @@ describe("--secret, --ssh and --allow", () => {
     const f = parseBuildFlags(["--secret", "id=a,src=f", "--ssh", "default", "--allow", "security.insecure,network.host", "."], {});
     expect(f.session).toEqual({ secrets: [{ id: "a", file: "f" }], ssh: [{ id: "default", paths: [] }], allow: ["security.insecure", "network.host"] });
     expect(() => parseBuildFlags(["--allow", "device", "."], {})).toThrow('unknown entitlement "device"');
+  });
+
+  test("--network and --add-host as buildx reads them", () => {
+    const f = parseBuildFlags(["--network", "none", "--add-host", "a.example:192.0.2.1", "--add-host", "b.example=[2001:db8::2]", "."], {});
+    expect(f.frontend.forceNetwork).toBe("none");
+    expect(f.frontend.extraHosts).toEqual([{ host: "a.example", ip: "192.0.2.1" }, { host: "b.example", ip: "2001:db8::2" }]);
+    expect(parseBuildFlags(["--network=default", "."], {}).frontend.forceNetwork).toBeUndefined();
+    expect(() => parseBuildFlags(["--network", "bridge", "."], {})).toThrow('network mode "bridge" is not supported');
+    expect(parseExtraHost("gw:host-gateway").ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(parseExtraHost("gw:host-gateway").ip.startsWith("127.")).toBe(false);
+    for (const bad of ["nohost", "=1.2.3.4", "a:b:c", "name:300.1.1.1"]) expect(() => parseExtraHost(bad)).toThrow(`invalid --add-host "${bad}"`);
   });
 });
