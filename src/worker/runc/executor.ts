@@ -7,9 +7,9 @@
 import { mkdirInRoot } from "../../fs/mkdir-in-root.ts";
 import { KitError } from "../../util/errors.ts";
 import { isProcessAlive } from "../../util/process.ts";
-import { type Executor, processEnv, type RunOutcome, type RunRequest } from "../executor.ts";
+import { type Executor, type HelperTracker, processEnv, type RunOutcome, type RunRequest } from "../executor.ts";
 import type { LogLimits } from "../log-limit.ts";
-import { openStepNetwork, PASTA_MISSING_WARNING } from "../network/step-network.ts";
+import { openStepNetwork, PASTA_MISSING_WARNING, type StepNetwork } from "../network/step-network.ts";
 import { DEFAULT_HOSTNAME, hasLoopbackResolver, hostResolvConf, writeEtcFiles } from "./etc-files.ts";
 import { ETC_MOUNT_TARGETS, recordMountStubs } from "./mount-stubs.ts";
 import { ensureReaper } from "./reaper.ts";
@@ -58,16 +58,8 @@ export class RuncExecutor implements Executor {
       const user = resolveUser(req.rootfs, p.user);
       mkdirInRoot(req.rootfs, p.cwd, { uid: user.uid, gid: user.gid });
       const hostname = p.hostname ?? DEFAULT_HOSTNAME;
-      const network = await openStepNetwork({
-        mode: p.network, hostNetworkAllowed: p.hostNetworkAllowed, stepDir: step.path, helpers, signal: req.signal,
-        loopbackResolver: hasLoopbackResolver(hostResolvConf()),
-        warnFallback: () => {
-          if (!this.warnedNoPasta) req.progress.warn(PASTA_MISSING_WARNING);
-          this.warnedNoPasta = true;
-        },
-      });
       // Released after the container is deleted (disposal runs in reverse order), before the step directory.
-      held.use(network);
+      const network = held.use(await this.openNetwork(req, step.path, helpers));
       const etcFiles = writeEtcFiles(step.path, { hostname, network: network.mode, extraHosts: p.extraHosts, ...(network.dnsForward ? { dnsForward: network.dnsForward } : {}) });
       const spec = runtimeSpec({
         rootfs: req.rootfs, readonlyRoot: req.readonlyRoot, args: p.args, cwd: p.cwd, user, hostname,
@@ -80,6 +72,18 @@ export class RuncExecutor implements Executor {
     } finally {
       cleanStubs();
     }
+  }
+
+  /** The step's network; without pasta, the first step that falls back to the host's network warns. */
+  private openNetwork(req: RunRequest, stepDir: string, helpers: HelperTracker): Promise<StepNetwork> {
+    return openStepNetwork({
+      mode: req.process.network, hostNetworkAllowed: req.process.hostNetworkAllowed, stepDir, helpers, signal: req.signal,
+      loopbackResolver: hasLoopbackResolver(hostResolvConf()),
+      warnFallback: () => {
+        if (!this.warnedNoPasta) req.progress.warn(PASTA_MISSING_WARNING);
+        this.warnedNoPasta = true;
+      },
+    });
   }
 
   /** What the spec needs to know of the user namespace; the first step without a process sandbox warns. */
