@@ -87,7 +87,7 @@ export async function startPasta(opts: PastaOptions): Promise<RunningPasta> {
 
 async function waitReady(opts: PastaOptions, gone: () => boolean): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+  for (let delay = 1; ; delay = Math.min(delay + 1, 10)) {
     if (opts.signal.aborted) throw canceledError(opts.signal);
     if (gone()) return;
     if (existsSync(opts.pidFile) && readFileSync(opts.pidFile, "utf8").trim() !== "") return;
