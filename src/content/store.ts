@@ -101,6 +101,9 @@ export class ContentStore {
       published = true;
       return digest;
     } catch (e) {
+      // Free the space first, so the message tells what is free without the partial blob.
+      await fh.close().catch(() => {});
+      await rm(tmp, { force: true });
       throw failure(e);
     } finally {
       if (!published) await fh.close().catch(() => {});

@@ -12,6 +12,8 @@ import { KitError, errnoCode } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";
 import { ExecServices } from "../worker/session/exec-services.ts";
+import { cacheRootFailure } from "../util/write-errors.ts";
+import { gcAfterBuild } from "./auto-gc.ts";
 import { openEnvironment } from "./environment.ts";
 import { exportResult, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
@@ -71,7 +73,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   try {
     root = await solver.solve();
   } catch (e) {
-    throw locate(withSingleIdHint(e, req.config.user), solver.failedVertex, converted.definition.metadata, dockerfile);
+    throw locate(withSingleIdHint(cacheRootFailure(e, env.root), req.config.user), solver.failedVertex, converted.definition.metadata, dockerfile);
   } finally {
     session.close();
   }
@@ -93,6 +95,8 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   } finally {
     await root.release();
   }
+  // While this build's leases still hold everything it used.
+  await gcAfterBuild(env, req.config.gcKeepStorage, progress);
   return { unusedBuildArgs: converted.unusedBuildArgs };
 }
 

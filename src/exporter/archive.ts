@@ -89,8 +89,10 @@ async function writeTar(entries: Entry[], mtime: number, sink: Writable, signal:
     await written;
   } catch (e) {
     tar.abort(e instanceof Error ? e : new Error(String(e)));
-    if (e instanceof KitError) throw e;
-    throw new KitError("E_EXPORT_ARCHIVE", `failed to write the image archive: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    // The sink's own error (a full or read-only disk) says more than the tar writer's abort.
+    const cause = await written.then(() => e, (w: unknown) => w);
+    if (cause instanceof KitError) throw cause;
+    throw new KitError("E_EXPORT_ARCHIVE", `failed to write the image archive: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 

@@ -2,10 +2,13 @@
 // `type=docker` (a docker archive, or piped into `docker load` for --load) and `type=image`
 // (pushed when asked). Each assembles the image from the result's layers, then writes it.
 import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { Writable } from "node:stream";
 import type { ContentStore } from "../content/store.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import { KitError } from "../util/errors.ts";
+import { writeFailure } from "../util/write-errors.ts";
 import { archiveSink, writeDockerArchive, writeOciArchive, writeOciDirectory, type ImageFiles } from "./archive.ts";
 import type { ExportContext, ExportedImage, Exporter } from "./exporter.ts";
 import { buildImage, type BuiltImage } from "./image.ts";
@@ -22,11 +25,29 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
     async export(out, ctx): Promise<ExportedImage> {
       const image = await assemble(out, ctx);
       const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names: out.names, mtime: ctx.input.sourceDateEpoch ?? 0 };
-      await write(out, image, files, ctx);
+      try {
+        await write(out, image, files, ctx);
+      } catch (e) {
+        // A partial archive is no use to anyone (and holds the space the message reports).
+        if (isArchiveFile(out)) await rm(out.dest, { force: true }).catch(() => {});
+        // A full, read-only or forbidden destination; the content store names the cache root itself.
+        throw "dest" in out && !(out.type === "docker" && out.load) ? writeFailure(e, { path: out.dest === "-" ? "standard output" : resolve(out.dest), area: "output", needed: archiveSize(files) }) : e;
+      }
       for (const name of out.names) ctx.progress.statusDone(`naming to ${formatReference(parseReference(name))}`);
       return { image, names: out.names };
     },
   };
+}
+
+/** Whether the output is one archive file kitbuild creates (not a directory, stdout or docker load). */
+function isArchiveFile(out: ImageOutput): out is Extract<ImageOutput, { type: "oci" | "docker" }> {
+  if (out.type === "oci") return out.tar && out.dest !== "-";
+  return out.type === "docker" && !out.load && out.dest !== "-";
+}
+
+/** About what an archive of the image takes: its blobs (the tar headers are a rounding error). */
+function archiveSize(files: ImageFiles): number {
+  return files.layers.reduce((s, l) => s + l.size, 0) + files.config.bytes.length + files.manifest.bytes.length;
 }
 
 async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImage> {

@@ -1,5 +1,7 @@
 // The tar exporter: the final filesystem as one tar archive, to a file or to standard output.
 import { createWriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import { resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
 import { KitError } from "../util/errors.ts";
@@ -7,6 +9,7 @@ import type { VertexProgress } from "../util/progress.ts";
 import { packTree } from "../archive/tar.ts";
 import { TarWriter } from "../archive/tar-writer.ts";
 import { formatBytes } from "../util/units.ts";
+import { writeFailure } from "../util/write-errors.ts";
 
 export async function exportTar(
   rootfs: string | undefined,
@@ -19,13 +22,20 @@ export async function exportTar(
   const sink = dest === "-" ? new Writable({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) }) : createWriteStream(dest);
   let total = 0;
   const written = pipeline(tar.stream, sink, { signal });
+  // A sink that fails first (a read-only or full disk) is handled below, not as an unhandled rejection.
+  written.catch(() => {});
   try {
     if (rootfs !== undefined) await packTree(rootfs, tar, { signal, onFile: (n) => (total += n) });
     await tar.finish();
     await written;
   } catch (e) {
     tar.abort(e instanceof Error ? e : new Error(String(e)));
-    await written.catch(() => {});
+    // The sink's own error (a full or read-only disk) says more than the tar writer's abort.
+    const cause = await written.then(() => e, (w: unknown) => w);
+    // A partial archive is no use to anyone (and holds the space the message reports).
+    if (dest !== "-") await rm(dest, { force: true }).catch(() => {});
+    const mapped = writeFailure(cause, { path: dest === "-" ? "standard output" : resolve(dest), area: "output", written: total });
+    if (mapped !== cause) throw mapped;
     if (e instanceof KitError) throw e;
     throw new KitError("E_EXPORT_TAR", `failed to write tar to "${dest}": ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }

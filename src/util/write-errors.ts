@@ -43,9 +43,11 @@ export function isNoSpace(e: unknown): boolean {
  * already says one of these passes through.
  */
 export function writeFailure(e: unknown, site: WriteSite): unknown {
-  if (isKitError(e) && e.code.startsWith("E_FS_")) return e;
+  // Already said, unless this site knows how much was needed (a caller further up can estimate it).
+  if (isKitError(e) && e.code.startsWith("E_FS_") && !(e.code === "E_FS_NO_SPACE" && site.needed !== undefined)) return e;
   const code = rootErrno(e);
   if (code === undefined) return e;
+  if (isKitError(e) && e.code === "E_FS_NO_SPACE") e = e.cause;
   const where = site.area === "output" ? "the output" : "the cache root";
   if (NO_SPACE.has(code)) {
     const free = freeBytes(site.path);
@@ -82,6 +84,25 @@ function freeBytes(path: string): number | undefined {
     } catch {
       if (p === dirname(p)) return undefined;
     }
+  }
+  return undefined;
+}
+
+/**
+ * For a failure while building (everything written then is in the cache root): a full disk becomes
+ * E_FS_NO_SPACE naming the path the error names (else the cache root); anything else unchanged
+ * (a permission error then is more likely a read, and says so itself).
+ */
+export function cacheRootFailure(e: unknown, root: string): unknown {
+  if (!isNoSpace(e)) return e;
+  return writeFailure(e, { path: errorPath(e) ?? root, area: "cache root" });
+}
+
+/** The path a system error names (Node's `path`, or the first of `dest`), looked for through causes. */
+function errorPath(e: unknown): string | undefined {
+  for (let c: unknown = e, depth = 0; typeof c === "object" && c !== null && depth < 8; c = (c as { cause?: unknown }).cause, depth++) {
+    const p = (c as { dest?: unknown; path?: unknown }).dest ?? (c as { path?: unknown }).path;
+    if (typeof p === "string") return p;
   }
   return undefined;
 }
