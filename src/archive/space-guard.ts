@@ -52,8 +52,9 @@ export class SpaceGuard {
     const outOfInodes = st.files > 0 && st.ffree < this.reserveFiles;
     if (freeBytes >= this.reserveBytes && !outOfInodes) return;
     const left = outOfInodes ? `${st.ffree} inodes` : formatBytes(freeBytes);
-    throw new KitError("E_ARCHIVE_TOO_LARGE", `${this.what} stopped after writing ${formatBytes(this.bytes)} in ${this.files} files: only ${left} left on the filesystem of "${this.dir}"`, {
-      hint: "the data expands to more than the free disk space (a decompression bomb?); free some space or set KITBUILD_ROOT to a larger disk",
+    // The disk is (nearly) full: because of this archive (a decompression bomb) or of everything else on it.
+    throw new KitError("E_ARCHIVE_TOO_LARGE", `no space left on device writing "${this.dir}": ${this.what} stopped after writing ${formatBytes(this.bytes)} in ${this.files} files, only ${left} left on the filesystem`, {
+      hint: "free space on that filesystem (kitbuild prune removes unused cache) or set KITBUILD_ROOT to a larger disk; an archive that expands to more than the free space (a decompression bomb) stops here too",
     });
   }
 }

@@ -4,7 +4,8 @@
 import type { CacheImporter } from "../cache/remote-cache.ts";
 import type { Definition } from "../llb/ops.ts";
 import { type SolveOptions, Solver } from "../solver/scheduler.ts";
-import type { ResultStore, SolverVertex } from "../solver/vertex.ts";
+import type { OpRunner, ResultStore, SolverVertex } from "../solver/vertex.ts";
+import { cacheRootFailure } from "../util/write-errors.ts";
 import { runnerFor } from "./ops/runner-for.ts";
 import type { BuildRef } from "./refs.ts";
 import { indexResultStore } from "./result-store.ts";
@@ -28,9 +29,20 @@ export function definitionSolver(session: BuildSession, definition: Definition, 
   return new Solver<BuildRef>({
     ...opts,
     definition,
-    runnerFor: (v) => runnerFor(session, v, v.vertex.inputs.map((e) => ops.get(e.digest))),
+    runnerFor: (v) => namingFullDisk(runnerFor(session, v, v.vertex.inputs.map((e) => ops.get(e.digest))), env.root),
     store: reporting(indexResultStore(env.index, env.claims, env.leases, session.explainer, importers), onResult),
   });
+}
+
+/** The runner, its full-disk failures (every op writes into the cache root) said as such, naming the path. */
+function namingFullDisk(runner: OpRunner<BuildRef>, root: string): OpRunner<BuildRef> {
+  const mapped = (e: unknown): never => {
+    throw cacheRootFailure(e, root);
+  };
+  return {
+    cacheMap: (ctx) => runner.cacheMap(ctx).catch(mapped),
+    exec: (inputs, ctx) => runner.exec(inputs, ctx).catch(mapped),
+  };
 }
 
 /** The store, telling `onResult` of each result loaded, saved or finished by another process. */
