@@ -1,8 +1,7 @@
 // Picks the executor that runs RUN steps, as snapshot/select.ts picks the snapshotter: runc, with a
 // rootless spec when kitbuild runs in a user namespace (its own, for a user other than root, or a
-// rootless container's). The variants still to come plug in here: QEMU emulation for another platform
-// (an executor that prefixes the step's command with the emulator) and network isolation beyond
-// host/none (the network mode of ProcessMeta handed to an executor that sets up the namespace).
+// rootless container's). The variant still to come plugs in here: QEMU emulation for another
+// platform (an executor that prefixes the step's command with the emulator).
 import type { Executor } from "./executor.ts";
 import type { LogLimits } from "./log-limit.ts";
 import type { UserMode } from "./rootless/id-map.ts";
