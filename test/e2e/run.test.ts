@@ -57,6 +57,17 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
     expect(res.stderr).toContain(">>> RUN true");
   });
 
+  test("without USER a step runs as uid 0 even when the image has no /etc/passwd (FROM scratch), as BuildKit does", async () => {
+    const ctx = tempDir("kitbuild-ctx-");
+    writeFileSync(`${ctx}/busybox`, readFileSync("/bin/busybox"), { mode: 0o755 });
+    writeFileSync(`${ctx}/Dockerfile`, 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox id -u > /uid; echo $HOME > /home"]\n');
+    const work = tempDir();
+    const res = await runKitbuild(["build", "--progress=plain", "-o", `${work}/out`, ctx], { env: { KITBUILD_ROOT: `${work}/root`, KITBUILD_RUNC_ROOT: `${work}/runc` } });
+    expectExit(res, 0);
+    expect(readFileSync(`${work}/out/uid`, "utf8")).toBe("0\n");
+    expect(readFileSync(`${work}/out/home`, "utf8")).toBe("/\n");
+  });
+
   test("a sandboxed network by default (the registry on the host's loopback unreachable), the host's with --allow network.host; --network=none has only loopback, and it is up", async () => {
     const url = `http://${registry}/v2/`;
     const { res, read } = await build([

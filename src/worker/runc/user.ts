@@ -6,7 +6,9 @@ import { isNumericId, readGroup, readPasswd } from "../../fs/passwd.ts";
 export type ResolvedUser = { uid: number; gid: number; additionalGids: number[]; home: string };
 
 export function resolveUser(rootfs: string, spec: string): ResolvedUser {
-  const [userPart = "", groupPart] = spec === "" ? ["root"] : spec.split(":", 2);
+  // No USER is uid 0 whether or not /etc/passwd names it (runc's GetExecUser defaults, which
+  // BuildKit uses): a FROM scratch image can RUN a static binary.
+  const [userPart = "", groupPart] = spec === "" ? ["0"] : spec.split(":", 2);
   const passwd = readPasswd(rootfs);
   const entry = isNumericId(userPart)
     ? passwd.find((p) => p.uid === Number(userPart))
