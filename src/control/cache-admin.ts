@@ -7,7 +7,7 @@ import { mergeInputs } from "../cache/merges.ts";
 import { othersOpen } from "../cache/processes.ts";
 import { MERGE_KIND } from "../snapshot/records.ts";
 import { isProcessAlive } from "../util/process.ts";
-import { directoryUsage } from "./directory-usage.ts";
+import { diskUsage } from "../fs/disk-usage.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
 export type UsageRecord = {
@@ -68,7 +68,7 @@ function cacheMounts(env: BuildEnvironment): CacheMounts {
 async function cacheMountRecords(env: BuildEnvironment, mounts: CacheMounts): Promise<UsageRecord[]> {
   const out: UsageRecord[] = [];
   for (const m of mounts.list()) {
-    const size = await directoryUsage(mounts.dir(m.id));
+    const size = await diskUsage(mounts.dir(m.id));
     out.push({ id: `cachemount-${m.id}`, kind: CACHE_MOUNT_KIND, size, reclaimable: !m.held, created: m.created, lastUsed: m.lastUsed, description: `mount cache id ${m.key}` });
   }
   return out;

@@ -1,9 +1,10 @@
 // What both snapshotters share: snapshot directories under <root>/snapshots/<id>, their records in
 // the cache index, and removal of what crashed processes left.
-import { lstatSync, mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { CacheIndex } from "../cache/index.ts";
 import { deleteMergeInputs, ensureMergeTable, mergeInputs, mergesUsing, setMergeInputs } from "../cache/merges.ts";
+import { diskUsage } from "../fs/disk-usage.ts";
 import { KitError } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { releaseOrphanMounts } from "./mount.ts";
@@ -95,23 +96,8 @@ export class SnapshotRecords {
   }
 
   /** Bytes on disk under the snapshot's directory; hardlinked files are counted once. */
-  async diskUsage(id: number): Promise<number> {
-    const seen = new Set<string>();
-    let total = 0;
-    const walk = async (path: string): Promise<void> => {
-      for (const name of readdirSync(path)) {
-        const p = `${path}/${name}`;
-        const st = lstatSync(p, { bigint: true });
-        const key = `${st.dev}:${st.ino}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        total += Number(st.blocks) * 512;
-        if (st.isDirectory()) await walk(p);
-      }
-      if (seen.size % 1024 === 0) await new Promise((r) => setImmediate(r));
-    };
-    await walk(this.dir(id));
-    return total;
+  diskUsage(id: number): Promise<number> {
+    return diskUsage(this.dir(id));
   }
 
   /** The handle of a prepared snapshot: committing keeps it, disposing an uncommitted one removes it. */

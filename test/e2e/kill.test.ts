@@ -137,10 +137,12 @@ describe.skipIf(skip)("killing kitbuild during a RUN", () => {
 // no mounts under the cache root, no leases of dead processes, no partial downloads, no temp or
 // mount directories, no unfinished snapshots; and the next build gives what a clean one gives.
 
-type Child = Parameters<NonNullable<Parameters<typeof runKitbuild>[1]>["onStderr"]>[1];
+type Child = import("node:child_process").ChildProcess;
+
+type Leftovers = Record<"mounts" | "deadLeases" | "ingest" | "tmp" | "mountDirs" | "executor" | "unfinished", string[]>;
 
 /** Everything a killed kitbuild could leave in `root`, by kind (empty lists when clean). */
-function leftoversIn(root: string): Record<string, string[]> {
+function leftoversIn(root: string): Leftovers {
   const dir = (p: string) => (existsSync(`${root}/${p}`) ? readdirSync(`${root}/${p}`) : []);
   const mountinfo = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "");
   const db = new Database(`${root}/index.db`, { readonly: true });
@@ -162,7 +164,7 @@ function leftoversIn(root: string): Record<string, string[]> {
   }
 }
 
-const CLEAN = { mounts: [], deadLeases: [], ingest: [], tmp: [], mountDirs: [], executor: [], unfinished: [] };
+const CLEAN: Leftovers = { mounts: [], deadLeases: [], ingest: [], tmp: [], mountDirs: [], executor: [], unfinished: [] };
 
 function isAlive(pid: number): boolean {
   try {
