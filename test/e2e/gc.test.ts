@@ -3,8 +3,8 @@
 // root (measured on disk with du) under the limit plus what the last build holds, and what
 // `kitbuild du` reports matches the disk. Needs root and runc.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { parseBytes } from "../../src/util/units.ts";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { formatBytes, parseBytes } from "../../src/util/units.ts";
 import { expectExit, HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `gc e2e tests: ${NEEDS_ROOT_AND_RUNC}`);
@@ -35,9 +35,9 @@ function duRecords(stdout: string): Array<{ kind: string; size: number; descript
 
 /** formatBytes' decimal units ("41.94MB") back to bytes. */
 function parseDecimal(text: string): number {
-  const m = /^([\d.]+)([KMGT]?B)$/.exec(text);
+  const m = /^([\d.]+)([kKMGT]?B)$/.exec(text);
   if (!m) throw new Error(`not a size: ${text}`);
-  return Number(m[1]) * ({ B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 } as Record<string, number>)[m[2] as string]!;
+  return Number(m[1]) * ({ B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 } as Record<string, number>)[m[2] as string]!;
 }
 
 function context(n: number): string {
@@ -65,7 +65,7 @@ describe.skipIf(skip)("automatic garbage collection", () => {
 
     const du = await runKitbuild(["du", "--verbose"], { env });
     expectExit(du, 0, "du");
-    expect(du.stdout).toContain(`GC limit:\t${"62.91MB"}`);
+    expect(du.stdout).toContain(`GC limit:\t${formatBytes(limit)}\n`);
     const records = duRecords(du.stdout);
     // Only the last build's data is left; what it holds: its RUN result and the base layer.
     expect(records.filter((r) => r.description.includes("/data-")).map((r) => /data-\d/.exec(r.description)?.[0])).toEqual(["data-3"]);
@@ -80,5 +80,44 @@ describe.skipIf(skip)("automatic garbage collection", () => {
     console.log(`gc test: on disk ${onDisk} (with the index ${diskUsage(root)}), du total ${reported}, limit ${limit}, last build ${lastBuild}`);
     expect(diskUsage(root)).toBeLessThan(limit + lastBuild);
     expect(reported).toBeLessThanOrEqual(limit);
+  }, 600_000);
+
+  test("GC never removes what another running build holds", async () => {
+    const root = `${tempDir()}/root`;
+    const ctxWith = (lines: string[]) => {
+      const ctx = tempDir("kitbuild-ctx-");
+      writeFileSync(`${ctx}/Dockerfile`, [`FROM ${registry}/busybox`, ...lines, ""].join("\n"));
+      return ctx;
+    };
+    // Garbage from an earlier build, which nothing holds.
+    const old = await runKitbuild(["build", "--progress=plain", ctxWith([`RUN head -c ${25 * MB} /dev/urandom > /old`])], { env: { KITBUILD_ROOT: root, KITBUILD_GC_KEEP_STORAGE: "0" } });
+    expectExit(old, 0, "the earlier build");
+    // A holds its 30 MB step while its last step sleeps; B, with a 10 MB limit, collects meanwhile.
+    const outA = `${tempDir()}/out`;
+    let startedB: Promise<Awaited<ReturnType<typeof runKitbuild>>> | undefined;
+    const ctxB = ctxWith([`RUN head -c ${20 * MB} /dev/urandom > /b`]);
+    const a = await runKitbuild(["build", "--progress=plain", "-o", outA, ctxWith([`RUN head -c ${30 * MB} /dev/urandom > /a`, "RUN sleep 8; echo done > /done"])], {
+      env: { KITBUILD_ROOT: root, KITBUILD_GC_KEEP_STORAGE: "0" },
+      timeoutMs: 300_000,
+      onStderr: (text) => {
+        if (!startedB && /\[3\/3\] RUN sleep/.test(text)) {
+          startedB = runKitbuild(["build", "--progress=plain", ctxB], { env: { KITBUILD_ROOT: root, KITBUILD_GC_KEEP_STORAGE: "10MB" }, timeoutMs: 300_000 });
+        }
+      },
+    });
+    expect(startedB).toBeDefined();
+    const b = await (startedB as Promise<Awaited<ReturnType<typeof runKitbuild>>>);
+    expectExit(b, 0, "build B");
+    expect(b.stderr).toMatch(/gc: removed \d+ records/);
+    expectExit(a, 0, "build A, whose records B's GC had to leave alone");
+    expect(statSync(`${outA}/a`).size).toBe(30 * MB);
+    expect(readFileSync(`${outA}/done`, "utf8")).toBe("done\n");
+    const du = await runKitbuild(["du", "--verbose"], { env: { KITBUILD_ROOT: root } });
+    const kept = duRecords(du.stdout).map((r) => r.description);
+    expect(kept.some((d) => d.includes("> /a"))).toBe(true);
+    expect(kept.some((d) => d.includes("> /b"))).toBe(true);
+    expect(kept.some((d) => d.includes("> /old"))).toBe(false);
+    // A was open meanwhile: the base layer stayed.
+    expect(duRecords(du.stdout).some((r) => r.kind === "layer")).toBe(true);
   }, 600_000);
 });
