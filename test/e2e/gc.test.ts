@@ -4,6 +4,9 @@
 // `kitbuild du` reports matches the disk. Needs root and runc.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { checkCache } from "../../src/control/cache-check.ts";
+import { readConfig } from "../../src/control/config.ts";
+import { openEnvironment } from "../../src/control/environment.ts";
 import { formatBytes, parseBytes } from "../../src/util/units.ts";
 import { expectExit, HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 
@@ -119,5 +122,34 @@ describe.skipIf(skip)("automatic garbage collection", () => {
     expect(kept.some((d) => d.includes("> /old"))).toBe(false);
     // A was open meanwhile: the base layer stayed.
     expect(duRecords(du.stdout).some((r) => r.kind === "layer")).toBe(true);
+  }, 600_000);
+
+  test("a GC killed with SIGKILL leaves an intact cache; the next build collects and works", async () => {
+    const root = `${tempDir()}/root`;
+    const env = { KITBUILD_ROOT: root, KITBUILD_GC_KEEP_STORAGE: "30MB" };
+    for (const n of [1, 2]) expectExit(await runKitbuild(["build", "--progress=plain", context(10 + n)], { env: { ...env, KITBUILD_GC_KEEP_STORAGE: "0" } }), 0);
+    // The third build starts a GC (80 MB over 30 MB) and is killed as soon as it says so.
+    let killed = false;
+    const res = await runKitbuild(["build", "--progress=plain", context(13)], {
+      env,
+      onStderr: (text, child) => {
+        if (!killed && text.includes("[internal] garbage collection")) {
+          killed = true;
+          child.kill("SIGKILL");
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    expect(res.signal).toBe("SIGKILL");
+    const settings = { KITBUILD_ROOT: root };
+    {
+      await using opened = await openEnvironment({ config: readConfig(settings), env: settings, insecureRegistries: [] });
+      expect(await checkCache(opened)).toEqual([]);
+      expect(opened.index.allSnapshots().filter((s) => s.state !== "committed")).toEqual([]);
+    }
+    const next = await runKitbuild(["build", "--progress=plain", context(14)], { env, timeoutMs: 300_000 });
+    expectExit(next, 0, "the build after the killed GC");
+    const du = await runKitbuild(["du"], { env });
+    expect(parseDecimal(/^Total:\s+(\S+)$/m.exec(du.stdout)?.[1] ?? "")).toBeLessThanOrEqual(parseBytes("30MB") as number + 45 * MB);
   }, 600_000);
 });
