@@ -146,4 +146,24 @@ describe.skipIf(skip)("outputs that cannot be written", () => {
       }
     });
   }, 300_000);
+
+  test("a destination kitbuild may not write (an immutable directory, which even root cannot): permission denied, naming it", async () => {
+    const dir = tempDir("kitbuild-immutable-");
+    if (Bun.spawnSync(["chattr", "+i", dir]).exitCode !== 0) {
+      console.warn(`skipping: chattr +i does not work on the filesystem of ${dir}`);
+      return;
+    }
+    try {
+      const ctx = tempDir("kitbuild-ctx-");
+      writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN echo hi > /hi\n`);
+      const root = `${tempDir()}/root`;
+      for (const o of outputs(dir)) {
+        const res = await runKitbuild(["build", "--progress=plain", "-o", o.spec, ctx], { env: { KITBUILD_ROOT: root } });
+        expectCleanFailure(res, new RegExp(`cannot write "${escape(o.dest)}": permission denied`));
+        expect(res.stderr).toContain("hint: choose a dest you may write to, or fix its permissions");
+      }
+    } finally {
+      Bun.spawnSync(["chattr", "-i", dir]);
+    }
+  }, 300_000);
 });
