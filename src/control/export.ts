@@ -1,11 +1,13 @@
 // Exporting a build's result to every output it asked for, each by the exporter its type names
 // (exporter/exporters.ts), then --iidfile and --metadata-file from the last image written.
 import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { ExportedImage, ExportInput } from "../exporter/exporter.ts";
 import { exporterFor } from "../exporter/exporters.ts";
 import { imageMetadata } from "../exporter/image.ts";
 import type { OutputSpec } from "../exporter/image-options.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
+import { writeFailure } from "../util/write-errors.ts";
 import type { BuildEnvironment } from "./environment.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
 
@@ -34,5 +36,11 @@ function writeBuildMetadata(req: ExportRequest, last: ExportedImage): void {
 
 function writeTo(req: ExportRequest, path: string, text: string): void {
   if (path === "-") void req.stdout(new TextEncoder().encode(text));
-  else writeFileSync(path, text);
+  else {
+    try {
+      writeFileSync(path, text);
+    } catch (e) {
+      throw writeFailure(e, { path: resolve(path), area: "output" });
+    }
+  }
 }

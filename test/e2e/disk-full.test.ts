@@ -144,6 +144,8 @@ describe.skipIf(skip)("outputs that cannot be written", () => {
         expectCleanFailure(res, new RegExp(`cannot write "${escape(o.dest)}": the output is on a read-only filesystem`));
         expect(res.stderr).toContain("hint: choose a dest on a writable filesystem");
       }
+      const meta = await runKitbuild(["build", "--progress=plain", "--metadata-file", `${dir}/meta.json`, "-o", `type=oci,dest=${tempDir()}/image.tar`, ctx], { env: { KITBUILD_ROOT: root } });
+      expectCleanFailure(meta, new RegExp(`cannot write "${escape(dir)}/meta.json": the output is on a read-only filesystem`));
     });
   }, 300_000);
 
