@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import type { CacheSharing } from "../llb/ops.ts";
 import { sleep } from "../util/abort.ts";
+import { diskUsage } from "../util/disk-usage.ts";
 import { type IsAlive, ownerCheck } from "./processes.ts";
 
 const SCHEMA = `
@@ -57,7 +58,12 @@ export class CacheMounts {
     isAlive: IsAlive,
   ) {
     this.isAlive = ownerCheck(db, isAlive);
-    this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+    this.db.transaction(() => {
+      this.db.exec(SCHEMA);
+      // Bytes on disk, measured when a build lets go of the directory (for du and the GC); added later.
+      const cols = this.db.query("PRAGMA table_info(cache_mounts)").all() as Array<{ name: string }>;
+      if (!cols.some((c) => c.name === "size")) this.db.exec("ALTER TABLE cache_mounts ADD COLUMN size INTEGER");
+    }).immediate();
   }
 
   dir(id: number): string {
@@ -125,7 +131,14 @@ export class CacheMounts {
         throw e;
       }
     }
-    return { path, [Symbol.asyncDispose]: async () => release() };
+    return {
+      path,
+      [Symbol.asyncDispose]: async () => {
+        release();
+        // Best effort: a size not recorded is measured when du or the GC needs it.
+        await this.measure(d.id).catch(() => {});
+      },
+    };
   }
 
   /** The most recently used directory of an unseeded cache mount `id`, if there is one. */
@@ -141,13 +154,28 @@ export class CacheMounts {
     }
   }
 
-  /** Every ready directory with when it was last used and whether a live build holds it (for du, prune and GC). */
-  list(): Array<{ id: number; key: string; lastUsed: number; created: number; held: boolean }> {
+  /**
+   * Every ready directory with when it was last used, whether a live build holds it and its size
+   * (as measured when last let go of; measured now when it never was), for du, prune and the GC.
+   */
+  async list(): Promise<Array<{ id: number; key: string; lastUsed: number; created: number; held: boolean; size: number }>> {
     this.dropDeadHolders();
     const rows = this.db
-      .query("SELECT id, key, last_used, created, (SELECT count(*) FROM cache_mount_holders h WHERE h.mount = m.id) AS holders FROM cache_mounts m WHERE ready = 1")
-      .all() as Array<{ id: number; key: string; last_used: number; created: number; holders: number }>;
-    return rows.map((r) => ({ id: r.id, key: r.key, lastUsed: r.last_used, created: r.created, held: r.holders > 0 }));
+      .query("SELECT id, key, last_used, created, size, (SELECT count(*) FROM cache_mount_holders h WHERE h.mount = m.id) AS holders FROM cache_mounts m WHERE ready = 1")
+      .all() as Array<{ id: number; key: string; last_used: number; created: number; size: number | null; holders: number }>;
+    const out = [];
+    for (const r of rows) {
+      const size = r.size ?? (await this.measure(r.id));
+      out.push({ id: r.id, key: r.key, lastUsed: r.last_used, created: r.created, held: r.holders > 0, size });
+    }
+    return out;
+  }
+
+  /** Records (and returns) the bytes directory `id` takes on disk. */
+  private async measure(id: number): Promise<number> {
+    const size = await diskUsage(this.dir(id));
+    this.db.query("UPDATE cache_mounts SET size = ? WHERE id = ?").run(size, id);
+    return size;
   }
 
   /**

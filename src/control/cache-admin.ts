@@ -7,7 +7,6 @@ import { mergeInputs } from "../cache/merges.ts";
 import { othersOpen } from "../cache/processes.ts";
 import { MERGE_KIND } from "../snapshot/records.ts";
 import { isProcessAlive } from "../util/process.ts";
-import { diskUsage } from "../fs/disk-usage.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
 export type UsageRecord = {
@@ -65,11 +64,10 @@ function cacheMounts(env: BuildEnvironment): CacheMounts {
   return new CacheMounts(env.root, env.index.db, isProcessAlive);
 }
 
-async function cacheMountRecords(env: BuildEnvironment, mounts: CacheMounts): Promise<UsageRecord[]> {
+async function cacheMountRecords(mounts: CacheMounts): Promise<UsageRecord[]> {
   const out: UsageRecord[] = [];
-  for (const m of mounts.list()) {
-    const size = await diskUsage(mounts.dir(m.id));
-    out.push({ id: `cachemount-${m.id}`, kind: CACHE_MOUNT_KIND, size, reclaimable: !m.held, created: m.created, lastUsed: m.lastUsed, description: `mount cache id ${m.key}` });
+  for (const m of await mounts.list()) {
+    out.push({ id: `cachemount-${m.id}`, kind: CACHE_MOUNT_KIND, size: m.size, reclaimable: !m.held, created: m.created, lastUsed: m.lastUsed, description: `mount cache id ${m.key}` });
   }
   return out;
 }
@@ -94,7 +92,7 @@ export async function cacheUsage(env: BuildEnvironment): Promise<UsageRecord[]> 
     ...(r.parent !== null ? { parent: String(r.parent) } : {}),
     ...(descriptions.has(r.id) ? { description: descriptions.get(r.id) } : {}),
   }));
-  records.push(...(await cacheMountRecords(env, cacheMounts(env))));
+  records.push(...(await cacheMountRecords(cacheMounts(env))));
   const busy = othersBuilding(env);
   for (const b of await env.store.list()) {
     records.push({ id: b.digest, kind: "blob", size: b.size, reclaimable: !busy, created: b.mtime, lastUsed: b.mtime });
@@ -114,7 +112,7 @@ export async function pruneCache(env: BuildEnvironment, req: PruneRequest): Prom
   const records = await snapshotRecords(env);
   const mounts = cacheMounts(env);
   mounts.removeStrays();
-  const mountRecords = req.cacheMounts === false ? [] : await cacheMountRecords(env, mounts);
+  const mountRecords = req.cacheMounts === false ? [] : await cacheMountRecords(mounts);
   const blobs = req.kinds ? [] : await env.store.list();
   const blobsMayGo = req.all && !req.kinds && !othersBuilding(env);
   let total = sum(records) + sum(mountRecords) + sum(blobs);

@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { CacheIndex } from "../cache/index.ts";
 import { deleteMergeInputs, ensureMergeTable, mergeInputs, mergesUsing, setMergeInputs } from "../cache/merges.ts";
-import { diskUsage } from "../fs/disk-usage.ts";
+import { diskUsage } from "../util/disk-usage.ts";
 import { KitError } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { releaseOrphanMounts } from "./mount.ts";

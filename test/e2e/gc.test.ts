@@ -3,7 +3,7 @@
 // root (measured on disk with du) under the limit plus what the last build holds, and what
 // `kitbuild du` reports matches the disk. Needs root and runc.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { checkCache } from "../../src/control/cache-check.ts";
 import { readConfig } from "../../src/control/config.ts";
 import { openEnvironment } from "../../src/control/environment.ts";
@@ -152,4 +152,20 @@ describe.skipIf(skip)("automatic garbage collection", () => {
     const du = await runKitbuild(["du"], { env });
     expect(parseDecimal(/^Total:\s+(\S+)$/m.exec(du.stdout)?.[1] ?? "")).toBeLessThanOrEqual(parseBytes("30MB") as number + 45 * MB);
   }, 600_000);
+
+  test("cache mounts count in du with their size, and an unused one is pruned", async () => {
+    const root = `${tempDir()}/root`;
+    const env = { KITBUILD_ROOT: root, KITBUILD_GC_KEEP_STORAGE: "0" };
+    const ctx = tempDir("kitbuild-ctx-");
+    writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN --mount=type=cache,target=/c head -c ${5 * MB} /dev/urandom > /c/blob\n`);
+    expectExit(await runKitbuild(["build", "--progress=plain", ctx], { env }), 0);
+    const du = await runKitbuild(["du"], { env });
+    expect(du.stdout).toMatch(/^exec\.cachemount\s+1 records\s+5\.\d\dMB/m);
+    expect(du.stdout).toMatch(/^Total:/m);
+    const prune = await runKitbuild(["prune", "-f"], { env });
+    expectExit(prune, 0, "prune");
+    expect(prune.stdout).toContain("exec.cachemount");
+    expect((await runKitbuild(["du"], { env })).stdout).not.toContain("exec.cachemount");
+    expect(readdirSync(`${root}/cache-mounts`)).toEqual([]);
+  }, 300_000);
 });

@@ -2,7 +2,7 @@
 // followed. Synchronous lstat calls (several times faster than promise ones on trees of small files),
 // yielding to the event loop every few thousand entries.
 import { lstatSync, readdirSync } from "node:fs";
-import { errnoCode } from "../util/errors.ts";
+import { errnoCode } from "./errors.ts";
 
 const YIELD_EVERY = 4096;
 
