@@ -9,6 +9,7 @@ import { posix } from "node:path";
 import { canceledError } from "../util/abort.ts";
 import { lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
 import { errnoCode, KitError } from "../util/errors.ts";
+import { writeFailure } from "../util/write-errors.ts";
 import { inRootPath } from "../fs/fs-safe.ts";
 import { lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../fs/libc.ts";
 import { SpaceGuard } from "./space-guard.ts";
@@ -169,8 +170,8 @@ class EntryWriter {
         writeAll(fd, chunk);
       }
     } catch (e) {
-      if (errnoCode(e) === "ENOSPC") throw new KitError("E_ARCHIVE_NO_SPACE", `no space left on the device while extracting ${this.opts.what}`, { cause: e, hint: "free some disk space or set KITBUILD_ROOT to a larger disk" });
-      throw e;
+      // Extraction writes into a snapshot: a full disk is the cache root's, named by the file.
+      throw writeFailure(e, { path, area: "cache root" });
     } finally {
       closeSync(fd);
     }
