@@ -5,6 +5,8 @@
 // still holds everything it used), and base layers and blobs stay while another kitbuild process
 // has the cache root open. Each removal is the prune's (marked, then removed; crash-safe).
 import { statfsSync } from "node:fs";
+import { othersOpen } from "../cache/processes.ts";
+import { isProcessAlive } from "../util/process.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";
 import { CACHE_MOUNT_KIND, cacheUsage, pruneCache, type UsageRecord } from "./cache-admin.ts";
@@ -32,7 +34,10 @@ export async function collectGarbage(env: BuildEnvironment, limit: number, usage
   if (before <= limit) return undefined;
   const removed = await pruneCache(env, { all: false, kinds: SOURCE_KINDS, olderThanMs: UNUSED_FIRST_MS, cacheMounts: false });
   removed.push(...(await pruneOldCacheMounts(env)));
-  removed.push(...(await pruneCache(env, { all: true, keepBytes: limit })));
+  // Base layers only while no other kitbuild process has the root open: a pull looks a layer up
+  // before it leases it, so another process could be about to use one nothing holds yet.
+  const alone = !othersOpen(env.index.db, isProcessAlive);
+  removed.push(...(await pruneCache(env, { all: alone, keepBytes: limit })));
   return { removed, before, after: total(await cacheUsage(env)), limit };
 }
 
