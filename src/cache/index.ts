@@ -8,6 +8,7 @@ import { enableWal } from "./sqlite-open.ts";
 import { type IsAlive, ownerCheck, registerProcess, unregisterProcess } from "./processes.ts";
 import { KitError } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
+import { writeFailure } from "../util/write-errors.ts";
 
 export type SnapshotState = "active" | "committed" | "deleting";
 
@@ -39,16 +40,22 @@ export class CacheIndex {
 
   constructor(path: string) {
     this.db = new Database(path, { create: true, strict: true });
-    // The busy timeout first: switching to WAL takes a lock that another process may hold.
-    this.db.exec("PRAGMA busy_timeout = 30000;");
-    enableWal(this.db);
-    this.db.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
-    // Registering releases what dead processes held (leases, claims, unfinished snapshots' owners),
-    // so nothing a killed kitbuild left protects garbage, whoever has its pid now.
-    this.db.transaction(() => {
-      migrate(this.db);
-      registerProcess(this.db, isProcessAlive);
-    }).immediate();
+    try {
+      // The busy timeout first: switching to WAL takes a lock that another process may hold.
+      this.db.exec("PRAGMA busy_timeout = 30000;");
+      enableWal(this.db);
+      this.db.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+      // Registering releases what dead processes held (leases, claims, unfinished snapshots' owners),
+      // so nothing a killed kitbuild left protects garbage, whoever has its pid now.
+      this.db.transaction(() => {
+        migrate(this.db);
+        registerProcess(this.db, isProcessAlive);
+      }).immediate();
+    } catch (e) {
+      this.db.close();
+      // A full or read-only cache root says so (SQLite must write to open the index).
+      throw writeFailure(e, { path, area: "cache root" });
+    }
     this.stmts = {
       insertSnapshot: this.db.query(
         "INSERT INTO snapshots (parent, state, kind, owner_pid, created, last_used) VALUES (?, 'active', ?, ?, ?, ?) RETURNING id",

@@ -37,6 +37,16 @@ export function isNoSpace(e: unknown): boolean {
   return NO_SPACE.has(rootErrno(e) ?? "");
 }
 
+/** Below this many free bytes, SQLite's I/O errors are taken for a full disk (it reports one so when it cannot grow its shared-memory file). */
+const NEARLY_FULL = 1 << 20;
+
+/** A full-disk error, or an SQLite I/O error on a filesystem that is (nearly) full. */
+function looksFull(e: unknown, path: string): boolean {
+  const code = rootErrno(e) ?? "";
+  if (NO_SPACE.has(code)) return true;
+  return code.startsWith("SQLITE_IOERR") && (freeBytes(path) ?? NEARLY_FULL) < NEARLY_FULL;
+}
+
 /**
  * A KitError for a write that failed because the disk is full (E_FS_NO_SPACE), read-only
  * (E_FS_READ_ONLY) or not writable (E_FS_PERMISSION); any other error unchanged. A KitError that
@@ -49,7 +59,7 @@ export function writeFailure(e: unknown, site: WriteSite): unknown {
   if (code === undefined) return e;
   if (isKitError(e) && e.code === "E_FS_NO_SPACE") e = e.cause;
   const where = site.area === "output" ? "the output" : "the cache root";
-  if (NO_SPACE.has(code)) {
+  if (looksFull(e, site.path)) {
     const free = freeBytes(site.path);
     const need = site.needed !== undefined ? `needed about ${formatBytes(site.needed)}, ` : site.written !== undefined ? `${formatBytes(site.written)} written, ` : "";
     const freeText = free === undefined ? "free space unknown" : `${formatBytes(free)} free`;
@@ -57,7 +67,7 @@ export function writeFailure(e: unknown, site: WriteSite): unknown {
       cause: e,
       hint: site.area === "output"
         ? "free space on the output's filesystem, or choose another dest"
-        : "free space on the cache root's filesystem (kitbuild prune removes unused cache), or set KITBUILD_ROOT to a larger disk",
+        : "free some space on the cache root's filesystem (then kitbuild prune removes unused cache), or set KITBUILD_ROOT to a larger disk",
     });
   }
   if (READ_ONLY.has(code)) {
@@ -94,7 +104,7 @@ function freeBytes(path: string): number | undefined {
  * (a permission error then is more likely a read, and says so itself).
  */
 export function cacheRootFailure(e: unknown, root: string): unknown {
-  if (!isNoSpace(e)) return e;
+  if (!looksFull(e, root)) return e;
   return writeFailure(e, { path: errorPath(e) ?? root, area: "cache root" });
 }
 
