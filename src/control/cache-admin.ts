@@ -32,6 +32,7 @@ export type PruneRequest = {
 
 /** The kind du shows for a cache mount's directory (buildx says exec.cachemount). */
 export const CACHE_MOUNT_KIND = "exec.cachemount";
+const CACHE_MOUNT_ID_PREFIX = "cachemount-";
 /** The kind du shows for a partial download (a temp file in the content store's ingest area). */
 export const INGEST_KIND = "ingest";
 
@@ -67,7 +68,7 @@ function cacheMounts(env: BuildEnvironment): CacheMounts {
 async function cacheMountRecords(mounts: CacheMounts): Promise<UsageRecord[]> {
   const out: UsageRecord[] = [];
   for (const m of await mounts.list()) {
-    out.push({ id: `cachemount-${m.id}`, kind: CACHE_MOUNT_KIND, size: m.size, reclaimable: !m.held, created: m.created, lastUsed: m.lastUsed, description: `mount cache id ${m.key}` });
+    out.push({ id: `${CACHE_MOUNT_ID_PREFIX}${m.id}`, kind: CACHE_MOUNT_KIND, size: m.size, reclaimable: !m.held, created: m.created, lastUsed: m.lastUsed, description: `mount cache id ${m.key}` });
   }
   return out;
 }
@@ -115,28 +116,40 @@ export async function pruneCache(env: BuildEnvironment, req: PruneRequest): Prom
   const mountRecords = req.cacheMounts === false ? [] : await cacheMountRecords(mounts);
   const blobs = req.kinds ? [] : await env.store.list();
   const blobsMayGo = req.all && !req.kinds && !othersBuilding(env);
-  let total = sum(records) + sum(mountRecords) + sum(blobs);
-  // With `kinds`, records of other kinds count as held, so they (and what they stand on) stay.
-  const considered = req.kinds ? records.map((r) => (req.kinds?.includes(r.kind) ? r : { ...r, held: true })) : records;
+  const total = { bytes: sum(records) + sum(mountRecords) + sum(blobs) };
   // Snapshots are evicted until they fit beside the cache mounts and the blobs that must stay;
   // blobs that may go are removed after them, when the cache is still too large.
   const keepSnapshots = req.keepBytes === undefined ? undefined : req.keepBytes - sum(mountRecords) - (blobsMayGo ? 0 : sum(blobs));
-  const plan = planPrune(considered, { ...req, now, keepBytes: keepSnapshots });
-  for (const r of plan) {
+  removed.push(...(await pruneSnapshots(env, records, { ...req, keepBytes: keepSnapshots }, total, now)));
+  removed.push(...pruneCacheMounts(mounts, mountRecords, req, total, now));
+  if (blobsMayGo) removed.push(...(await pruneBlobs(env, req, blobs, total.bytes, now)));
+  return removed;
+}
+
+async function pruneSnapshots(env: BuildEnvironment, records: CacheRecord[], req: PruneRequest, total: { bytes: number }, now: number): Promise<UsageRecord[]> {
+  // With `kinds`, records of other kinds count as held, so they (and what they stand on) stay.
+  const considered = req.kinds ? records.map((r) => (req.kinds?.includes(r.kind) ? r : { ...r, held: true })) : records;
+  const out: UsageRecord[] = [];
+  for (const r of planPrune(considered, { ...req, now })) {
     if (!env.index.beginDelete(r.id, isProcessAlive)) continue;
     await env.snapshotter.remove(r.id);
-    total -= r.size;
-    removed.push({ id: String(r.id), kind: r.kind, size: r.size, reclaimable: true, created: r.lastUsed, lastUsed: r.lastUsed });
+    total.bytes -= r.size;
+    out.push({ id: String(r.id), kind: r.kind, size: r.size, reclaimable: true, created: r.lastUsed, lastUsed: r.lastUsed });
   }
-  for (const m of [...mountRecords].sort((a, b) => a.lastUsed - b.lastUsed)) {
+  return out;
+}
+
+/** Unheld cache mounts, least recently used first, while the cache is over `keepBytes`. */
+function pruneCacheMounts(mounts: CacheMounts, records: UsageRecord[], req: PruneRequest, total: { bytes: number }, now: number): UsageRecord[] {
+  const out: UsageRecord[] = [];
+  for (const m of [...records].sort((a, b) => a.lastUsed - b.lastUsed)) {
     if (!m.reclaimable || (req.olderThanMs !== undefined && m.lastUsed >= now - req.olderThanMs)) continue;
-    if (req.keepBytes !== undefined && total <= req.keepBytes) break;
-    if (!mounts.remove(Number(m.id.slice("cachemount-".length)))) continue;
-    total -= m.size;
-    removed.push(m);
+    if (req.keepBytes !== undefined && total.bytes <= req.keepBytes) break;
+    if (!mounts.remove(Number(m.id.slice(CACHE_MOUNT_ID_PREFIX.length)))) continue;
+    total.bytes -= m.size;
+    out.push(m);
   }
-  if (blobsMayGo) removed.push(...(await pruneBlobs(env, req, blobs, total, now)));
-  return removed;
+  return out;
 }
 
 function sum(items: ReadonlyArray<{ size: number }>): number {
