@@ -3,7 +3,7 @@
 // binary compiled once into a private copy (so a rebuild of dist/ during the run cannot interfere).
 // Prints each test's pass count and keeps the output of every failed run.
 //
-//   bun scripts/stress-concurrency.ts [--runs 20] [--keep-logs DIR]
+//   bun scripts/stress-concurrency.ts [--runs 20] [--keep-logs DIR] [--binary PATH (instead of compiling; an older build, to compare)]
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,15 +17,15 @@ const TESTS = [
 ];
 
 const root = new URL("..", import.meta.url).pathname;
-const { values } = parseArgs({ options: { runs: { type: "string", default: "20" }, "keep-logs": { type: "string" } } });
+const { values } = parseArgs({ options: { runs: { type: "string", default: "20" }, "keep-logs": { type: "string" }, binary: { type: "string" } } });
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, not "${values.runs}"`);
 
 const work = mkdtempSync(`${tmpdir()}/kitbuild-stress-`);
 const logs = values["keep-logs"] ?? `${work}/logs`;
 mkdirSync(logs, { recursive: true });
-const binary = `${work}/kitbuild`;
-buildBinary(binary);
+const binary = values.binary ?? `${work}/kitbuild`;
+if (!values.binary) buildBinary(binary);
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const passed = new Map<string, number>(TESTS.map((t) => [t.name, 0]));
@@ -38,7 +38,8 @@ for (let run = 1; run <= runs; run++) {
     const res = spawnSync(process.execPath, ["test", t.file, "-t", `${escape(t.name)}$`, "--timeout", "300000"], {
       cwd: root,
       encoding: "utf8",
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: fresh, KITBUILD_TEST_BINARY: binary, NO_COLOR: "1", TZ: "UTC" },
+      // KITBUILD_DEBUG: a failure kept in the logs carries its stack trace.
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: fresh, KITBUILD_TEST_BINARY: binary, KITBUILD_DEBUG: "1", NO_COLOR: "1", TZ: "UTC" },
     });
     const out = `${res.stdout}${res.stderr}`;
     // bun exits 0 when the filter matched nothing: count a pass only when exactly one test passed.
@@ -54,5 +55,5 @@ for (const t of TESTS) console.log(`${passed.get(t.name)}/${runs} passed: ${t.na
 const failures = [...passed.values()].reduce((a, n) => a + (runs - n), 0);
 console.log(failures === 0 ? "all passed" : `${failures} failed runs; their output is in ${logs}`);
 if (values["keep-logs"] === undefined && failures === 0) rmSync(work, { recursive: true, force: true });
-else rmSync(binary, { force: true });
+else if (!values.binary) rmSync(binary, { force: true });
 process.exitCode = failures === 0 ? 0 : 1;

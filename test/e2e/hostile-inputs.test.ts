@@ -1,7 +1,7 @@
 // Inputs a hostile or careless user gives the compiled binary: context symlinks pointing out of the
-// context, a context path that does not exist, and a failure that is a bug. Each ends in a clear
-// message and exit code, never a stack trace (unless --debug asks for it). Needs root (the
-// snapshotter mounts overlayfs); no registry or runc (the builds are FROM scratch).
+// context, a context path that does not exist, a failure that is a bug, and Dockerfiles of 20 MB.
+// Each ends in a clear message and exit code, never a stack trace (unless --debug asks for it).
+// Needs root (the snapshotter mounts overlayfs); no registry or runc (the builds are FROM scratch).
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { expectExit, IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir } from "../harness.ts";
@@ -88,4 +88,45 @@ describe.skipIf(skip)("hostile inputs (compiled binary)", () => {
     expectExit(ok, 0);
     expect(readFileSync(`${work}/out/Dockerfile`, "utf8")).toContain("FROM scratch");
   }, 60_000);
+
+  test("a Dockerfile of 20 MB of comments converts (parsing is linear in its size)", async () => {
+    const work = tempDir();
+    writeFileSync(`${work}/Dockerfile`, bigDockerfile("FROM scratch\n", (n) => `# comment line ${n} with a few words in it\n`, "ENV AFTER=comments\n"));
+    const res = await runKitbuild(["debug", "image-config", work], { env: { KITBUILD_ROOT: `${work}/root` }, timeoutMs: 280_000 });
+    expectExit(res, 0);
+    expect((JSON.parse(res.stdout) as { config: { Env?: string[] } }).config.Env).toContain("AFTER=comments");
+  }, 300_000);
+
+  test("a Dockerfile of 20 MB of ENV lines converts (each ENV costs the same, however many came before)", async () => {
+    const work = tempDir();
+    const text = bigDockerfile("FROM scratch\n", (n) => `ENV K${n}=v${n}\n`, "");
+    expect(text.split("\n").length).toBeGreaterThan(1_000_000);
+    writeFileSync(`${work}/Dockerfile`, text);
+    const res = await runKitbuild(["debug", "llb", work], { env: { KITBUILD_ROOT: `${work}/root` }, timeoutMs: 280_000 });
+    expectExit(res, 0);
+    expect(res.stdout.length).toBeGreaterThan(0);
+    // The values themselves, on a smaller file: the image config has every variable in order.
+    writeFileSync(`${work}/Dockerfile`, `FROM scratch\n${Array.from({ length: 20_000 }, (_, n) => `ENV K${n % 5000}=v${n}\n`).join("")}`);
+    const config = await runKitbuild(["debug", "image-config", work], { env: { KITBUILD_ROOT: `${work}/root` }, timeoutMs: 280_000 });
+    expectExit(config, 0);
+    const env = (JSON.parse(config.stdout) as { config: { Env: string[] } }).config.Env;
+    // PATH first (every Linux stage has it), then each key where it was first set, with its last value.
+    expect(env.length).toBe(5001);
+    expect(env[0]).toStartWith("PATH=");
+    expect(env[1]).toBe("K0=v15000");
+    expect(env.at(-1)).toBe("K4999=v19999");
+  }, 300_000);
 });
+
+/** `head`, then `line(n)` for n = 0, 1, … until the text reaches 20 MiB, then `tail`. */
+function bigDockerfile(head: string, line: (n: number) => string, tail: string): string {
+  const parts = [head];
+  let size = head.length;
+  for (let n = 0; size < 20 << 20; n++) {
+    const l = line(n);
+    parts.push(l);
+    size += l.length;
+  }
+  parts.push(tail);
+  return parts.join("");
+}

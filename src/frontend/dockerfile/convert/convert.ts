@@ -17,7 +17,8 @@ import type { DispatchContext } from "./dispatch-context.ts";
 import { inheritWorkdir } from "./dispatch-workdir.ts";
 import { type ImageMeta, inheritFromBase, resolveStages } from "./resolve.ts";
 import { createStates, findTarget, linkDependencies, type StageSet } from "./stages.ts";
-import { addStateEnv, DEFAULT_PATH, getEnv, type StageState } from "./state.ts";
+import { DEFAULT_PATH, type StageState } from "./state.ts";
+import { EnvList } from "./env-list.ts";
 
 export type { ImageMeta } from "./resolve.ts";
 
@@ -109,16 +110,18 @@ function dispatchStages(set: StageSet, reachable: Set<StageState>, ctx: Dispatch
     s.dispatched = true;
     s.platform ??= ctx.targetPlatform;
     // PATH is always set (except on Windows, which has its own).
-    if (getEnv(s.image.config.Env ?? [], "PATH") === undefined && s.platform.os !== "windows") {
-      s.image.config.Env = [...(s.image.config.Env ?? []), `PATH=${DEFAULT_PATH}`];
-    }
-    for (const e of s.image.config.Env ?? []) {
+    const hadEnv = s.image.config.Env !== undefined;
+    s.configEnv = new EnvList("in-place", s.image.config.Env ?? []);
+    if (s.configEnv.get("PATH") === undefined && s.platform.os !== "windows") s.configEnv.set("PATH", DEFAULT_PATH);
+    for (const e of s.configEnv.list()) {
       const eq = e.indexOf("=");
-      s.env = addStateEnv(s.env, eq < 0 ? e : e.slice(0, eq), eq < 0 ? "" : e.slice(eq + 1));
+      s.env.set(eq < 0 ? e : e.slice(0, eq), eq < 0 ? "" : e.slice(eq + 1));
     }
     inheritWorkdir(s);
     if (s.image.config.User) s.user = s.image.config.User;
     for (const entry of s.commands) dispatchEntry(s, entry, ctx);
+    // Written once, when the stage is done: a stage FROM this one and the exporter read it after.
+    if (hadEnv || s.configEnv.list().length > 0) s.image.config.Env = s.configEnv.list();
   }
 }
 

@@ -2,7 +2,7 @@
 // else a global ARG of the same name. The value reaches RUN's environment, never the image config.
 import type { ArgCommand } from "../instructions/types.ts";
 import type { DispatchContext } from "./dispatch-context.ts";
-import { addStateEnv, commitHistory, envGetter, type StageState } from "./state.ts";
+import { commitHistory, envGetter, type StageState } from "./state.ts";
 
 /** ARGs that configure BuildKit itself and never reach a step's environment. */
 const NON_ENV_ARGS = new Set(["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"]);
@@ -20,7 +20,7 @@ export function dispatchArg(s: StageState, c: ArgCommand, ctx: DispatchContext):
     } else {
       value = ctx.globalArgs.get(arg.key);
     }
-    if (value !== undefined && !NON_ENV_ARGS.has(arg.key)) s.env = addStateEnv(s.env, arg.key, value);
+    if (value !== undefined && !NON_ENV_ARGS.has(arg.key)) s.env.set(arg.key, value);
     s.buildArgs.push({ key: arg.key, value });
     parts.push(value === undefined ? arg.key : `${arg.key}=${value}`);
   }

@@ -11,7 +11,7 @@ import { goQuote } from "../parser/node.ts";
 import type { DispatchContext } from "./dispatch-context.ts";
 import { parsePorts } from "./expose.ts";
 import { withShell } from "./image-config.ts";
-import { addConfigEnv, addStateEnv, commitHistory, envGetter, sortedRecord, type StageState } from "./state.ts";
+import { commitHistory, envGetter, sortedRecord, type StageState } from "./state.ts";
 
 /** Expands one word with the stage's environment from before the instruction (quotes removed). */
 export function expander(s: StageState, ctx: DispatchContext): (word: string) => string {
@@ -33,8 +33,8 @@ export function dispatchEnv(s: StageState, c: EnvCommand, ctx: DispatchContext):
   const expand = expander(s, ctx);
   const pairs = c.env.map((p) => ({ key: expand(p.key), value: expand(p.value) }));
   for (const { key, value } of pairs) {
-    s.env = addStateEnv(s.env, key, value);
-    s.image.config.Env = addConfigEnv(s.image.config.Env ?? [], key, value);
+    s.env.set(key, value);
+    s.configEnv.set(key, value);
   }
   history(s, ctx, `ENV ${pairs.map((p) => `${p.key}=${p.value}`).join(" ")}`);
 }

@@ -12,7 +12,7 @@ import { displayName, maskSecrets } from "./display.ts";
 import { withShell } from "./image-config.ts";
 import { rootJoin } from "./paths.ts";
 import { bindInputs, runMounts, type PendingMount } from "./run-mounts.ts";
-import { addStateEnv, commitHistory, envGetter, getEnv, type StageState } from "./state.ts";
+import { commitHistory, envGetter, type StageState } from "./state.ts";
 
 export function dispatchRun(s: StageState, c: RunCommand, sources: readonly StageState[], ctx: DispatchContext): void {
   const env = envGetter(s);
@@ -22,8 +22,9 @@ export function dispatchRun(s: StageState, c: RunCommand, sources: readonly Stag
   const root: PendingMount = { type: "bind", dest: "/", source: s.output, output: 0, readonly: false };
   const inputs: Output[] = [];
   const execMounts = bindInputs([root, ...mounts.mounts], inputs);
-  let execEnv = s.env;
-  if (mounts.sshSocket && getEnv(execEnv, "SSH_AUTH_SOCK") === undefined) execEnv = addStateEnv(execEnv, "SSH_AUTH_SOCK", mounts.sshSocket);
+  let execEnv = s.env.list();
+  // Not set in the stage, so moving it to the end is appending it.
+  if (mounts.sshSocket && s.env.get("SSH_AUTH_SOCK") === undefined) execEnv = [...execEnv, `SSH_AUTH_SOCK=${mounts.sshSocket}`];
   const op: ExecOp = {
     kind: "exec",
     meta: {

@@ -72,7 +72,7 @@ export function inheritFromBase(s: StageState): void {
   s.image = structuredClone(base.image);
   // ONBUILD triggers do not carry over from a base stage.
   delete s.image.config.OnBuild;
-  s.env = [...base.env];
+  s.env = base.env.clone();
   s.workdir = base.workdir;
   s.user = base.user;
   s.buildArgs = [...base.buildArgs];

@@ -10,6 +10,7 @@ import { InstructionError } from "../instructions/request.ts";
 import { closest } from "../instructions/suggest.ts";
 import type { Command, Location, Stage } from "../instructions/types.ts";
 import { envFromList, type EnvGetter, type ShellLex } from "../shell/lex.ts";
+import { EnvList } from "./env-list.ts";
 import type { CommandEntry, StageState } from "./state.ts";
 
 export class StageSet {
@@ -45,7 +46,7 @@ function newState(stage: Stage, baseName: string, unregistered: boolean): StageS
   return {
     index: 0, stage, baseName, stageName: unregistered ? "" : (stage.name ?? `stage-${stage.index}`), unregistered, base: undefined,
     deps: new Map(), commands: stage.commands.map((cmd) => ({ cmd, sources: [], isOnBuild: false })), platform: undefined,
-    resolved: false, dispatched: false, onBuildInit: false, ignoreCache: false, output: undefined, env: [],
+    resolved: false, dispatched: false, onBuildInit: false, ignoreCache: false, output: undefined, env: new EnvList("move-to-end"), configEnv: new EnvList("in-place"),
     image: { architecture: "", os: "", config: {}, rootfs: { type: "layers", diff_ids: [] } }, workdir: "/", user: "",
     buildArgs: [], cmdIndex: 0, cmdTotal: 0, cmdIsOnBuild: false, cmdSet: false, ctxPaths: new Set(),
   };

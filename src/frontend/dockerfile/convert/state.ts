@@ -4,7 +4,8 @@
 import type { Output } from "../../../llb/builder.ts";
 import type { ImageConfig, Platform } from "../../../oci/types.ts";
 import type { Command, KeyValueOptional, Stage } from "../instructions/types.ts";
-import { envFromList, type EnvGetter } from "../shell/lex.ts";
+import type { EnvGetter } from "../shell/lex.ts";
+import type { EnvList } from "./env-list.ts";
 
 /** An instruction with the stages it reads from (COPY --from, RUN --mount from=). */
 export type CommandEntry = { cmd: Command; sources: StageState[]; isOnBuild: boolean };
@@ -32,7 +33,12 @@ export type StageState = {
   /** The filesystem so far; undefined is scratch. */
   output: Output | undefined;
   /** The environment RUN sees, in the order BuildKit's state keeps it (a key set again moves last). */
-  env: string[];
+  env: EnvList;
+  /**
+   * The image config's Env while the stage is dispatched (a key set again keeps its place); it is
+   * written to `image.config.Env` when the stage is done.
+   */
+  configEnv: EnvList;
   image: ImageConfig;
   workdir: string;
   user: string;
@@ -49,35 +55,9 @@ export type StageState = {
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-function keyOf(entry: string): string {
-  const eq = entry.indexOf("=");
-  return eq < 0 ? entry : entry.slice(0, eq);
-}
-
-/** Sets a variable the way an llb state does: the key moves to the end of the list. */
-export function addStateEnv(list: readonly string[], key: string, value: string): string[] {
-  return [...list.filter((e) => keyOf(e) !== key), `${key}=${value}`];
-}
-
-/** Sets a variable the way the image config does: replaced in place, else appended. */
-export function addConfigEnv(list: readonly string[], key: string, value: string): string[] {
-  const i = list.findIndex((e) => keyOf(e) === key);
-  if (i < 0) return [...list, `${key}=${value}`];
-  const out = [...list];
-  out[i] = `${key}=${value}`;
-  return out;
-}
-
-export function getEnv(list: readonly string[], key: string): string | undefined {
-  for (let i = list.length - 1; i >= 0; i--) {
-    const e = list[i] as string;
-    if (keyOf(e) === key) return e.slice(key.length + 1);
-  }
-  return undefined;
-}
-
+/** The stage's environment for expanding words now (it reads the stage's current values). */
 export function envGetter(s: StageState): EnvGetter {
-  return envFromList(s.env);
+  return s.env.getter();
 }
 
 /** "[build 2/5] " and the like, as BuildKit prefixes step names; ONBUILD triggers say so. */

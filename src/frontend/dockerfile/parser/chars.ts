@@ -1,9 +1,14 @@
 // Character classes with Go's meanings, so splitting matches BuildKit's byte for byte.
 
-/** Go's unicode.IsSpace. */
+/** Go's unicode.IsSpace (all of its spaces are single UTF-16 units, so a surrogate is never one). */
 export function isSpace(ch: string): boolean {
-  return /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/.test(ch);
+  return ch.length === 1 && SPACES.has(ch.charCodeAt(0));
 }
+
+const SPACES = new Set([
+  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007,
+  0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+]);
 
 /** BuildKit's reWhitespace: runs of tab, vertical tab, form feed, carriage return and space. */
 const WHITESPACE_RUN = /[\t\v\f\r ]+/;
@@ -21,18 +26,18 @@ export function splitWhitespace(s: string, limit = -1): string[] {
   return parts;
 }
 
+// Both trims walk UTF-16 units: a space is one unit and never half of a surrogate pair, so this
+// trims exactly what Go's rune-wise loop does, without copying the string into an array first.
 export function trimLeftSpace(s: string): string {
   let i = 0;
-  const chars = [...s];
-  while (i < chars.length && isSpace(chars[i] as string)) i++;
-  return chars.slice(i).join("");
+  while (i < s.length && SPACES.has(s.charCodeAt(i))) i++;
+  return i === 0 ? s : s.slice(i);
 }
 
 export function trimSpace(s: string): string {
-  const chars = [...s];
   let a = 0;
-  let b = chars.length;
-  while (a < b && isSpace(chars[a] as string)) a++;
-  while (b > a && isSpace(chars[b - 1] as string)) b--;
-  return chars.slice(a, b).join("");
+  let b = s.length;
+  while (a < b && SPACES.has(s.charCodeAt(a))) a++;
+  while (b > a && SPACES.has(s.charCodeAt(b - 1))) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
 }

@@ -57,13 +57,16 @@ export function parseDockerfile(text: string): ParseResult {
     const rawLine = lines[i++] as string;
     if (isComment(rawLine)) {
       const comment = trimSpace(trimLeftSpace(rawLine).slice(1));
-      comments = comment === "" ? [] : [...comments, comment];
+      // Appended in place (a node takes the array and a new one starts): copying it for every
+      // comment line made a long run of comments quadratic.
+      if (comment === "") comments = [];
+      else comments.push(comment);
     }
     let first: string;
     try {
       const processed = processLine(state, rawLine, true);
       first = processed.text;
-      if (processed.directive) comments = comments.slice(0, -1);
+      if (processed.directive) comments.pop();
     } catch (e) {
       fail(e, current, 0);
     }
