@@ -3,6 +3,7 @@
 // when given, hardlinks within one archive kept as links. Used by the tar exporter and layer diffs.
 import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
 import { canceledError } from "../util/abort.ts";
+import { undecodableNameError } from "../fs/file-names.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import type { TarWriter } from "./tar-writer.ts";
 
@@ -24,7 +25,12 @@ export async function packTree(root: string, tar: TarWriter, opts: PackOptions):
       if (opts.signal.aborted) throw canceledError(opts.signal);
       const child = rel ? `${rel}/${name}` : name;
       const host = `${root}/${child}`;
-      const st = lstatSync(host, { bigint: true });
+      let st: BigIntStats;
+      try {
+        st = lstatSync(host, { bigint: true });
+      } catch (e) {
+        throw undecodableNameError(host, e) ?? e;
+      }
       await packEntry(tar, child, host, st, links, opts);
       if (st.isDirectory()) await walk(child);
     }

@@ -5,6 +5,7 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
 import { digestOf } from "../llb/digest.ts";
 import { canceledError } from "../util/abort.ts";
+import { undecodableNameError } from "../fs/file-names.ts";
 import { resolveInRoot } from "../fs/fs-safe.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import { PatternMatcher } from "../util/patterns.ts";
@@ -47,7 +48,15 @@ function selected(from: SourceTree, sel: Selection, rel: string, within: string,
 /** `rel` is the path in the context (for .dockerignore), `within` the path inside the copied source. */
 async function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, within: string, signal: AbortSignal): Promise<string | undefined> {
   if (signal.aborted) throw canceledError(signal);
-  const st = lstatSync(host, { bigint: true });
+  let st: BigIntStats;
+  try {
+    st = lstatSync(host, { bigint: true });
+  } catch (e) {
+    const badName = undecodableNameError(host, e);
+    // A name that is not UTF-8 stops the build only when the copy would read it.
+    if (badName && within !== "" && !selected(from, sel, rel, within, false)) return undefined;
+    throw badName ?? e;
+  }
   if (within !== "" && !selected(from, sel, rel, within, st.isDirectory())) return undefined;
   if (st.isDirectory()) {
     const header = entryHeader(from, host, st);

@@ -8,6 +8,7 @@
 import { copyFileSync, chmodSync, constants, lchownSync, linkSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, type BigIntStats } from "node:fs";
 import { canceledError } from "../util/abort.ts";
 import { copyXattrs, lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
+import { undecodableNameError } from "../fs/file-names.ts";
 import { KitError } from "../util/errors.ts";
 import { lutimesNs, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../fs/libc.ts";
 import type { PatternMatcher } from "../util/patterns.ts";
@@ -51,7 +52,7 @@ export class Copier {
     if (++this.count % 512 === 0) await yieldTo(this.opts.signal);
     const { include, enter, skipChildren } = this.match(rel);
     if (!include && !enter) return;
-    const st = lstatSync(src, { bigint: true });
+    const st = lstatNamed(src);
     if (!include && !st.isDirectory()) return;
     const targetSt = lstatOrUndefined(target);
     if (include) {
@@ -176,4 +177,13 @@ export class Copier {
 async function yieldTo(signal: AbortSignal): Promise<void> {
   await new Promise((r) => setImmediate(r));
   if (signal.aborted) throw canceledError(signal);
+}
+
+/** lstat, with a name that is not UTF-8 reported as such (see fs/file-names.ts). */
+function lstatNamed(path: string): BigIntStats {
+  try {
+    return lstatSync(path, { bigint: true });
+  } catch (e) {
+    throw undecodableNameError(path, e) ?? e;
+  }
 }

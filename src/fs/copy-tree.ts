@@ -6,6 +6,7 @@ import {
   symlinkSync, type BigIntStats,
 } from "node:fs";
 import { canceledError } from "../util/abort.ts";
+import { undecodableNameError } from "./file-names.ts";
 import { errnoCode } from "../util/errors.ts";
 import { lgetxattr, llistxattr, lsetxattr, lutimesNs, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./libc.ts";
 
@@ -40,7 +41,12 @@ export async function copyTree(src: string, dst: string, opts: CopyTreeOptions):
   const dirs: Array<{ path: string; st: BigIntStats }> = [];
   let count = 0;
   const walk = async (from: string, to: string, rel: string): Promise<void> => {
-    const st = lstatSync(from, { bigint: true });
+    let st: BigIntStats;
+    try {
+      st = lstatSync(from, { bigint: true });
+    } catch (e) {
+      throw undecodableNameError(from, e) ?? e;
+    }
     if (rel !== "" && opts.exclude?.(rel) && !(st.isDirectory() && opts.mustEnter?.(rel))) return;
     const keep = rel === "" && opts.keepExistingRoot === true && lstatOrUndefined(to)?.isDirectory() === true;
     if (!keep) copyEntry(from, to, st, opts, links);
@@ -116,12 +122,15 @@ export function copyXattrs(from: string, to: string): void {
   }
 }
 
+/** lstat, or undefined when nothing is there (a name that is not UTF-8 is an error, not absent). */
 export function lstatOrUndefined(path: string): BigIntStats | undefined {
   try {
     return lstatSync(path, { bigint: true });
   } catch (e) {
     const code = errnoCode(e);
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw e;
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw e;
+    const badName = undecodableNameError(path, e);
+    if (badName) throw badName;
+    return undefined;
   }
 }

@@ -3,6 +3,7 @@
 // xattr) become OCI whiteouts; directories marked opaque (overlay.opaque "y", in the trusted. or,
 // for rootless mounts with userxattr, the user. namespace) get an OCI opaque marker.
 import { lstatSync, type BigIntStats } from "node:fs";
+import { undecodableNameError } from "../fs/file-names.ts";
 import { lgetxattr } from "../fs/libc.ts";
 import { sortedNames } from "../archive/tar.ts";
 import { type LayerChange, opaqueMarkerOf, whiteoutOf } from "./layer-diff.ts";
@@ -19,7 +20,7 @@ function* walk(upper: string, rel: string): Iterable<LayerChange> {
   for (const name of sortedNames(dir)) {
     const childRel = rel === "" ? name : `${rel}/${name}`;
     const host = `${dir}/${name}`;
-    const st = lstatSync(host, { bigint: true });
+    const st = lstatNamed(host);
     if (isWhiteout(host, st)) {
       yield whiteoutOf(childRel);
       continue;
@@ -28,6 +29,15 @@ function* walk(upper: string, rel: string): Iterable<LayerChange> {
     if (!st.isDirectory()) continue;
     if (hasOverlayXattr(host, "opaque", "y")) yield opaqueMarkerOf(childRel);
     yield* walk(upper, childRel);
+  }
+}
+
+function lstatNamed(host: string): BigIntStats {
+  try {
+    return lstatSync(host, { bigint: true });
+  } catch (e) {
+    // A name that is not UTF-8 cannot be put in a layer yet: say so rather than fail on a lost file.
+    throw undecodableNameError(host, e) ?? e;
   }
 }
 

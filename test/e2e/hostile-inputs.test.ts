@@ -1,5 +1,6 @@
 // Inputs a hostile or careless user gives the compiled binary: context symlinks pointing out of the
-// context, a context path that does not exist, a failure that is a bug, and Dockerfiles of 20 MB.
+// context, a context path that does not exist, a failure that is a bug, file names that are not
+// UTF-8, and Dockerfiles of 20 MB.
 // Each ends in a clear message and exit code, never a stack trace (unless --debug asks for it).
 // Needs root (the snapshotter mounts overlayfs); no registry or runc (the builds are FROM scratch).
 import { describe, expect, test } from "bun:test";
@@ -87,6 +88,24 @@ describe.skipIf(skip)("hostile inputs (compiled binary)", () => {
     const ok = await build(["--debug", "-o", `type=local,dest=${work}/out`, work], `${work}/root`);
     expectExit(ok, 0);
     expect(readFileSync(`${work}/out/Dockerfile`, "utf8")).toContain("FROM scratch");
+  }, 60_000);
+
+  test("a context file name that is not UTF-8 is a clear error showing its bytes; left out by .dockerignore, the build works", async () => {
+    const work = tempDir();
+    const ctx = `${work}/ctx`;
+    mkdirSync(ctx);
+    writeFileSync(`${ctx}/Dockerfile`, "FROM scratch\nCOPY . /\n");
+    writeFileSync(`${ctx}/good.txt`, "good\n");
+    writeFileSync(Buffer.concat([Buffer.from(`${ctx}/bad`), Buffer.from([0xff, 0xfe]), Buffer.from("name.txt")]), "bad\n");
+    const res = await build(["-o", `type=local,dest=${work}/out`, ctx], `${work}/root`);
+    expectExit(res, 1);
+    expect(res.stderr).toContain(`file name is not valid UTF-8: "${ctx}/bad\\xff\\xfename.txt"`);
+    expect(res.stderr).not.toContain("internal error");
+    expect(res.stderr).not.toMatch(STACK_LINE);
+    writeFileSync(`${ctx}/.dockerignore`, "bad*\n");
+    const ok = await build(["-o", `type=local,dest=${work}/out`, ctx], `${work}/root`);
+    expectExit(ok, 0);
+    expect(readFileSync(`${work}/out/good.txt`, "utf8")).toBe("good\n");
   }, 60_000);
 
   test("a Dockerfile of 20 MB of comments converts (parsing is linear in its size)", async () => {
