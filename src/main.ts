@@ -52,6 +52,8 @@ installLastResort(rt);
 
 const main = defineCommand({
   meta: { name: "kitbuild", description: "A daemonless container image builder with BuildKit's semantics" },
+  // Only for --help: takeDebugFlag has already taken the flag out of the arguments.
+  args: { debug: { type: "boolean", alias: "D", description: "Show the stack trace of a failure (also KITBUILD_DEBUG=1)" } },
   subCommands: {
     build: () => import("./cli/build.ts").then((m) => m.buildCommand(rt)),
     debug: () => import("./cli/debug.ts").then((m) => m.debugCommand(rt)),

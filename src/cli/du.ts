@@ -1,17 +1,21 @@
 // `kitbuild du`: the cache's records, sizes by kind, what is reclaimable (as `docker buildx du`).
-import { defineCommand } from "citty";
+import { type ArgsDef, defineCommand } from "citty";
 import { gcLimit } from "../control/auto-gc.ts";
 import { cacheUsage, type UsageRecord } from "../control/cache-admin.ts";
 import { openEnvironment } from "../control/environment.ts";
 import { formatBytes, relativeTime } from "../util/units.ts";
 import { guarded, type Runtime } from "./runtime.ts";
+import { checkArgs } from "./strict-args.ts";
+
+const DU_ARGS = { verbose: { type: "boolean", description: "Show every record in detail" } } satisfies ArgsDef;
 
 export function duCommand(rt: Runtime) {
   return defineCommand({
     meta: { name: "du", description: "Show disk usage of the build cache" },
-    args: { verbose: { type: "boolean", description: "Show every record in detail" } },
-    run: ({ args }) =>
+    args: DU_ARGS,
+    run: ({ args, rawArgs }) =>
       guarded(rt, async () => {
+        checkArgs("du", rawArgs, DU_ARGS);
         const config = rt.config();
         await using env = await openEnvironment({ config, env: rt.env, insecureRegistries: [] });
         const records = await cacheUsage(env);

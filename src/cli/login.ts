@@ -1,26 +1,30 @@
 // `kitbuild login [SERVER]`: docker login's flags and file. The password comes from
 // --password-stdin, -p (with docker's warning) or a prompt at the terminal; the credentials are
 // checked against the registry before they are saved to the docker config or its credential helper.
-import { defineCommand } from "citty";
+import { type ArgsDef, defineCommand } from "citty";
 import { login } from "../registry/login.ts";
 import { KitError } from "../util/errors.ts";
 import { promptLine, stdinIsTTY } from "./prompt.ts";
 import { guarded, type Runtime } from "./runtime.ts";
+import { checkArgs } from "./strict-args.ts";
+
+const LOGIN_ARGS = {
+    server: { type: "positional", description: "Registry host (default: docker.io)", required: false },
+    username: { type: "string", alias: "u", description: "Username" },
+    password: { type: "string", alias: "p", description: "Password or access token (prefer --password-stdin)" },
+    "password-stdin": { type: "boolean", description: "Take the password from stdin" },
+    "insecure-registry": { type: "string", description: "Reach this registry over plain HTTP" },
+  } satisfies ArgsDef;
 
 export function loginCommand(rt: Runtime) {
   return defineCommand({
     meta: { name: "login", description: "Log in to a registry (writes the docker config, as docker login does)" },
-    args: {
-      server: { type: "positional", description: "Registry host (default: docker.io)", required: false },
-      username: { type: "string", alias: "u", description: "Username" },
-      password: { type: "string", alias: "p", description: "Password or access token (prefer --password-stdin)" },
-      "password-stdin": { type: "boolean", description: "Take the password from stdin" },
-      "insecure-registry": { type: "string", description: "Reach this registry over plain HTTP" },
-    },
-    run: ({ args }) =>
+    args: LOGIN_ARGS,
+    run: ({ args, rawArgs }) =>
       guarded(
         rt,
         async () => {
+          checkArgs("login", rawArgs, LOGIN_ARGS);
           const { username, password } = await readCredentials(rt, args.username, args.password, args["password-stdin"] === true);
           const server = args.server ?? "docker.io";
           const result = await login(

@@ -1,5 +1,5 @@
 // `kitbuild prune`: remove build cache no running build holds (as `docker buildx prune`).
-import { defineCommand } from "citty";
+import { type ArgsDef, defineCommand } from "citty";
 import { createInterface } from "node:readline/promises";
 import { pruneCache, type PruneRequest } from "../control/cache-admin.ts";
 import { openEnvironment } from "../control/environment.ts";
@@ -7,18 +7,22 @@ import { KitError } from "../util/errors.ts";
 import { formatBytes, parseBytes, parseDuration } from "../util/units.ts";
 import { usageTable } from "./du.ts";
 import { guarded, type Runtime } from "./runtime.ts";
+import { checkArgs } from "./strict-args.ts";
+
+const PRUNE_ARGS = {
+    all: { type: "boolean", alias: "a", description: "Also remove base image layers and downloaded blobs" },
+    filter: { type: "string", description: "Only records matching: until=DURATION (last used longer ago)" },
+    "keep-storage": { type: "string", description: "Keep the most recently used cache up to this size (e.g. 10GB)" },
+    force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" },
+  } satisfies ArgsDef;
 
 export function pruneCommand(rt: Runtime) {
   return defineCommand({
     meta: { name: "prune", description: "Remove build cache" },
-    args: {
-      all: { type: "boolean", alias: "a", description: "Also remove base image layers and downloaded blobs" },
-      filter: { type: "string", description: "Only records matching: until=DURATION (last used longer ago)" },
-      "keep-storage": { type: "string", description: "Keep the most recently used cache up to this size (e.g. 10GB)" },
-      force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" },
-    },
-    run: ({ args }) =>
+    args: PRUNE_ARGS,
+    run: ({ args, rawArgs }) =>
       guarded(rt, async () => {
+        checkArgs("prune", rawArgs, PRUNE_ARGS);
         const req = pruneRequest(args.all === true, args.filter as string | undefined, args["keep-storage"] as string | undefined);
         if (!args.force && !(await confirm(rt, req.all))) return;
         await using env = await openEnvironment({ config: rt.config(), env: rt.env, insecureRegistries: [] });

@@ -7,6 +7,7 @@ import type { KitConfig } from "../control/config.ts";
 import { formatMapping, mappingFor } from "../worker/rootless/id-map.ts";
 import { runcVersion } from "../worker/runc/run.ts";
 import { guarded, type Runtime } from "./runtime.ts";
+import { checkArgs } from "./strict-args.ts";
 
 declare const KITBUILD_COMMIT: string | undefined;
 
@@ -45,8 +46,9 @@ function snapshotterText(config: KitConfig): string {
 export function versionCommand(rt: Runtime) {
   return defineCommand({
     meta: { name: "version", description: "Show the kitbuild version" },
-    run: () =>
+    run: ({ rawArgs }) =>
       guarded(rt, async () => {
+        checkArgs("version", rawArgs, {});
         const config = rt.config();
         await rt.stdout(`${[versionText(config.runc.path), modeText(config), snapshotterText(config)].join("\n")}\n`);
       }),

@@ -9,12 +9,14 @@ import { type BuildEnvironment, openEnvironment } from "./environment.ts";
 import { ExecServices } from "../worker/session/exec-services.ts";
 import { BuildSession } from "./session.ts";
 import type { DebugRequest } from "./request.ts";
+import { checkContextDir } from "../source/local.ts";
 import { convertRequest, loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
 
 export type DebugResult = ConvertResult & { dockerfile: string };
 
 export async function convertOnly(req: DebugRequest, progress: ProgressSink, signal: AbortSignal): Promise<DebugResult> {
   const contextDir = resolve(req.frontend.contextDir);
+  checkContextDir(contextDir);
   const dockerfile = loadDockerfile(req.frontend, contextDir);
   const excludePatterns = parseDockerignore(readDockerignore(contextDir, dockerfile.path));
   const platform = hostPlatform();

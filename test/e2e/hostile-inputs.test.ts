@@ -65,6 +65,16 @@ describe.skipIf(skip)("hostile inputs (compiled binary)", () => {
     expect(file.stderr).toContain(`"${work}/Dockerfile" is not a directory`);
   }, 60_000);
 
+  test("every subcommand refuses a flag it does not take and surplus arguments (exit 2), before doing anything", async () => {
+    const root = tempDir();
+    for (const args of [["du", "--foo"], ["du", "x"], ["prune", "-f", "--keep-storge", "1GB"], ["prune", "-f", "extra"], ["version", "x"], ["logout", "a", "b"], ["login", "-u"], ["debug", "llb", "--push", "."]]) {
+      const res = await runKitbuild(args, { env: { KITBUILD_ROOT: root } });
+      expectExit(res, 2);
+      expect(res.stderr).toMatch(/^ERROR: (unknown (shorthand )?flag|"kitbuild \w+" accepts|flag needs an argument)/m);
+      expect(res.stderr).not.toMatch(STACK_LINE);
+    }
+  });
+
   test("an internal error says it is a bug and how to get the trace; the trace is printed only with --debug", async () => {
     const work = tempDir();
     // KITBUILD_USERNS is kitbuild's own hand-off to a re-run of itself: garbage there is a bug's symptom.
