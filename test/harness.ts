@@ -2,7 +2,7 @@
 // running the compiled binary. Tests that need root or runc say so when they skip.
 import { expect } from "bun:test";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv, type TestEnv } from "../scripts/test-env.ts";
 
@@ -111,4 +111,12 @@ export function expectExit(res: Exited, code: number, what = "kitbuild"): void {
   const output = res.stderr ?? res.out ?? res.text ?? "";
   const stdout = res.stdout ? `--- stdout (last 2000 characters) ---\n${res.stdout.slice(-2000)}\n` : "";
   expect(res.code, `${what} exited with ${status}, expected ${code}\n--- stderr ---\n${output}\n${stdout}--- end ---`).toBe(code);
+}
+
+/** A context whose Dockerfile builds FROM `from` and copies one file, hello.txt, into it. */
+export function helloContext(from: string): string {
+  const ctx = tempDir("kitbuild-ctx-");
+  writeFileSync(`${ctx}/Dockerfile`, `FROM ${from}\nCOPY hello.txt /hello.txt\n`);
+  writeFileSync(`${ctx}/hello.txt`, "hello\n");
+  return ctx;
 }

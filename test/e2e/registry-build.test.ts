@@ -2,32 +2,14 @@
 // the docker config reach the registry but never the output, the cache or the exported files; two
 // builds pulling the same image at once both succeed; a corrupt blob fails the build and leaves the
 // cache usable. Needs root (builds need root in this version); no RUN step, so no runc.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { startFaultProxy, type FaultProxy } from "../fixtures/fault-proxy.ts";
-import { startRegistryGroup, type RegistryGroup } from "../fixtures/registries.ts";
-import { IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir, expectExit } from "../harness.ts";
+import { useProxiedRegistry } from "../fixtures/proxied-registry.ts";
+import { IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir, expectExit, helloContext } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT, `e2e registry builds: ${NEEDS_ROOT}`);
 
-let group: RegistryGroup;
-let proxy: FaultProxy;
-beforeAll(async () => {
-  if (skip) return;
-  group = await startRegistryGroup();
-  proxy = await startFaultProxy(group.open);
-});
-afterAll(async () => {
-  proxy?.stop();
-  await group?.stop();
-});
-
-function context(from: string): string {
-  const ctx = tempDir("kitbuild-ctx-");
-  writeFileSync(`${ctx}/Dockerfile`, `FROM ${from}\nCOPY hello.txt /hello.txt\n`);
-  writeFileSync(`${ctx}/hello.txt`, "hello\n");
-  return ctx;
-}
+const reg = useProxiedRegistry(skip);
 
 function dockerConfig(auths: Record<string, unknown>): string {
   const dir = tempDir("kitbuild-docker-");
@@ -52,13 +34,13 @@ function filesContaining(dir: string, needle: string): string[] {
 
 describe.skipIf(skip)("builds that pull from registries (compiled binary)", () => {
   test("credentials from the docker config are used and appear nowhere else", async () => {
-    const secretAuth = Buffer.from(`${group.user.username}:${group.user.password}`).toString("base64");
+    const secretAuth = Buffer.from(`${reg.group.user.username}:${reg.group.user.password}`).toString("base64");
     const work = tempDir();
-    const ctx = context(`${group.basic}/busybox`);
+    const ctx = helloContext(`${reg.group.basic}/busybox`);
     const noCreds = await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_ROOT: `${work}/root`, DOCKER_CONFIG: dockerConfig({}) } });
     expectExit(noCreds, 1);
-    expect(noCreds.stderr).toContain(`hint: log in with \`kitbuild login ${group.basic}\``);
-    const config = dockerConfig({ [group.basic]: { auth: secretAuth } });
+    expect(noCreds.stderr).toContain(`hint: log in with \`kitbuild login ${reg.group.basic}\``);
+    const config = dockerConfig({ [reg.group.basic]: { auth: secretAuth } });
     const outputs: string[] = [];
     for (const progress of ["plain", "rawjson"]) {
       const res = await runKitbuild(["build", `--progress=${progress}`, "-o", `${work}/out-${progress}`, ctx], { env: { KITBUILD_ROOT: `${work}/root`, DOCKER_CONFIG: config } });
@@ -66,11 +48,11 @@ describe.skipIf(skip)("builds that pull from registries (compiled binary)", () =
       outputs.push(res.stdout, res.stderr);
     }
     expect(readFileSync(`${work}/out-plain/hello.txt`, "utf8")).toBe("hello\n");
-    const wrong = dockerConfig({ [group.basic]: { auth: Buffer.from(`${group.user.username}:${group.user.password}x`).toString("base64") } });
+    const wrong = dockerConfig({ [reg.group.basic]: { auth: Buffer.from(`${reg.group.user.username}:${reg.group.user.password}x`).toString("base64") } });
     const refused = await runKitbuild(["build", "--progress=plain", ctx], { env: { KITBUILD_ROOT: `${work}/root2`, DOCKER_CONFIG: wrong } });
     expectExit(refused, 1);
     outputs.push(refused.stdout, refused.stderr);
-    for (const secret of [group.user.password, secretAuth]) {
+    for (const secret of [reg.group.user.password, secretAuth]) {
       for (const text of outputs) expect(text).not.toContain(secret);
       expect(filesContaining(work, secret)).toEqual([]);
     }
@@ -78,7 +60,7 @@ describe.skipIf(skip)("builds that pull from registries (compiled binary)", () =
 
   test("two builds pulling the same image into one cache at once both succeed", async () => {
     const work = tempDir();
-    const ctx = context(`${group.open}/busybox`);
+    const ctx = helloContext(`${reg.group.open}/busybox`);
     const env = { KITBUILD_ROOT: `${work}/root`, DOCKER_CONFIG: dockerConfig({}) };
     const [a, b] = await Promise.all([
       runKitbuild(["build", "--progress=plain", "-o", `${work}/a`, ctx], { env }),
@@ -93,11 +75,11 @@ describe.skipIf(skip)("builds that pull from registries (compiled binary)", () =
 
   test("a corrupted layer fails the build with a digest mismatch; the next build succeeds", async () => {
     const work = tempDir();
-    const ctx = context(`${proxy.addr}/busybox`);
+    const ctx = helloContext(`${reg.proxy.addr}/busybox`);
     const env = { KITBUILD_ROOT: `${work}/root`, DOCKER_CONFIG: dockerConfig({}) };
-    proxy.rules.push({ method: "GET", path: (p) => p.includes("/blobs/") && !p.includes("uploads"), fault: { kind: "corrupt" }, times: Infinity });
+    reg.proxy.rules.push({ method: "GET", path: (p) => p.includes("/blobs/") && !p.includes("uploads"), fault: { kind: "corrupt" }, times: Infinity });
     const bad = await runKitbuild(["build", "--progress=plain", ctx], { env });
-    proxy.rules.length = 0;
+    reg.proxy.rules.length = 0;
     expectExit(bad, 1);
     expect(bad.stderr).toContain("content digest mismatch");
     // Only whole, verified blobs are in the store (the manifest came through; every blob got corrupted).

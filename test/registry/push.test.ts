@@ -1,7 +1,7 @@
 // Pushing to the real docker-registry with the push API the image exporter will use: existence
 // checks, cross-repository mounts, monolithic and chunked uploads, manifests with their exact media
 // type, the digests the registry reports checked; and choosing a platform from a pushed index.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { CacheIndex } from "../../src/cache/index.ts";
@@ -15,22 +15,12 @@ import { NativeSnapshotter } from "../../src/snapshot/native.ts";
 import { ImageSource } from "../../src/source/image.ts";
 import { vertexProgress } from "../../src/util/progress.ts";
 import { makeTar } from "../../scripts/test-env.ts";
-import { startFaultProxy, type FaultProxy } from "../fixtures/fault-proxy.ts";
-import { startRegistryGroup, type RegistryGroup } from "../fixtures/registries.ts";
+import { useProxiedRegistry } from "../fixtures/proxied-registry.ts";
 import { tempDir } from "../harness.ts";
 import { sha256Of, signal, tempStore, testClient } from "./helpers.ts";
 
-let group: RegistryGroup;
-let proxy: FaultProxy;
+const reg = useProxiedRegistry();
 
-beforeAll(async () => {
-  group = await startRegistryGroup();
-  proxy = await startFaultProxy(group.open);
-});
-afterAll(async () => {
-  proxy?.stop();
-  await group?.stop();
-});
 
 const blobOf = (bytes: Uint8Array<ArrayBuffer>, mediaType = "application/octet-stream"): { desc: Descriptor; data: Blob } => ({
   desc: { mediaType, digest: sha256Of(bytes), size: bytes.length },
@@ -45,51 +35,51 @@ async function readBlob(ref: Reference, digest: Digest): Promise<Uint8Array> {
 
 describe("push to docker-registry", () => {
   test("a monolithic upload, then the blob exists", async () => {
-    const ref = parseReference(`${proxy.addr}/pushed/mono`);
+    const ref = parseReference(`${reg.proxy.addr}/pushed/mono`);
     const { desc, data } = blobOf(randomBytes(100_000));
     expect(await blobExists(testClient(), ref, desc.digest, signal())).toBe(false);
-    const before = proxy.seen.length;
+    const before = reg.proxy.seen.length;
     expect(await pushBlob(testClient(), ref, desc, data, {}, signal())).toBe("uploaded");
-    expect(proxy.seen.slice(before).map((r) => r.method)).toEqual(["HEAD", "POST", "PUT"]);
+    expect(reg.proxy.seen.slice(before).map((r) => r.method)).toEqual(["HEAD", "POST", "PUT"]);
     expect(await blobExists(testClient(), ref, desc.digest, signal())).toBe(true);
     expect(await pushBlob(testClient(), ref, desc, data, {}, signal())).toBe("exists");
-    expect(sha256Of(await readBlob(parseReference(`${group.open}/pushed/mono`), desc.digest))).toBe(desc.digest);
+    expect(sha256Of(await readBlob(parseReference(`${reg.group.open}/pushed/mono`), desc.digest))).toBe(desc.digest);
   });
 
   test("a chunked upload sends PATCH chunks in order, then the closing PUT", async () => {
-    const ref = parseReference(`${proxy.addr}/pushed/chunked`);
+    const ref = parseReference(`${reg.proxy.addr}/pushed/chunked`);
     const bytes = randomBytes(200_000);
     const { desc, data } = blobOf(bytes);
-    const before = proxy.seen.length;
+    const before = reg.proxy.seen.length;
     expect(await pushBlob(testClient(), ref, desc, data, { chunkSize: 64 * 1024 }, signal())).toBe("uploaded");
-    expect(proxy.seen.slice(before).map((r) => r.method)).toEqual(["HEAD", "POST", "PATCH", "PATCH", "PATCH", "PATCH", "PUT"]);
-    expect(Buffer.from(await readBlob(parseReference(`${group.open}/pushed/chunked`), desc.digest)).equals(bytes)).toBe(true);
+    expect(reg.proxy.seen.slice(before).map((r) => r.method)).toEqual(["HEAD", "POST", "PATCH", "PATCH", "PATCH", "PATCH", "PUT"]);
+    expect(Buffer.from(await readBlob(parseReference(`${reg.group.open}/pushed/chunked`), desc.digest)).equals(bytes)).toBe(true);
   });
 
   test("a blob of another repository is mounted, not uploaded", async () => {
-    const m = JSON.parse(new TextDecoder().decode((await getManifest(testClient(), parseReference(`${group.open}/busybox`), "latest", signal())).bytes));
+    const m = JSON.parse(new TextDecoder().decode((await getManifest(testClient(), parseReference(`${reg.group.open}/busybox`), "latest", signal())).bytes));
     const desc = m.layers[0] as Descriptor;
-    const ref = parseReference(`${proxy.addr}/pushed/mounted`);
-    const before = proxy.seen.length;
+    const ref = parseReference(`${reg.proxy.addr}/pushed/mounted`);
+    const before = reg.proxy.seen.length;
     // The data is never read when the mount works: a Blob of the right size stands in.
     expect(await pushBlob(testClient(), ref, desc, new Blob([new Uint8Array(desc.size)]), { mountFrom: ["busybox"] }, signal())).toBe("mounted");
-    expect(proxy.seen.slice(before).map((r) => r.method)).toEqual(["HEAD", "POST"]);
+    expect(reg.proxy.seen.slice(before).map((r) => r.method)).toEqual(["HEAD", "POST"]);
     expect(await blobExists(testClient(), ref, desc.digest, signal())).toBe(true);
   });
 
   test("a server error in the middle of an upload starts the upload again", async () => {
-    const ref = parseReference(`${proxy.addr}/pushed/retried`);
+    const ref = parseReference(`${reg.proxy.addr}/pushed/retried`);
     const { desc, data } = blobOf(randomBytes(50_000));
-    proxy.rules.push({ method: "PUT", path: (p) => p.includes("/pushed/retried/blobs/uploads/"), fault: { kind: "status", status: 502 }, times: 1 });
+    reg.proxy.rules.push({ method: "PUT", path: (p) => p.includes("/pushed/retried/blobs/uploads/"), fault: { kind: "status", status: 502 }, times: 1 });
     expect(await pushBlob(testClient(), ref, desc, data, {}, signal())).toBe("uploaded");
-    expect(sha256Of(await readBlob(parseReference(`${group.open}/pushed/retried`), desc.digest))).toBe(desc.digest);
+    expect(sha256Of(await readBlob(parseReference(`${reg.group.open}/pushed/retried`), desc.digest))).toBe(desc.digest);
   });
 
   test("a digest reported back that differs from the one sent is an error", async () => {
-    const ref = parseReference(`${proxy.addr}/pushed/lying`);
+    const ref = parseReference(`${reg.proxy.addr}/pushed/lying`);
     const { desc, data } = blobOf(randomBytes(1000));
     const other = sha256Of("something else");
-    proxy.rules.push({
+    reg.proxy.rules.push({
       method: "PUT",
       path: (p) => p.includes("/blobs/uploads/"),
       fault: { kind: "rewrite", rewrite: (res) => new Response(null, { status: res.status, headers: { "docker-content-digest": other } }) },
@@ -101,7 +91,7 @@ describe("push to docker-registry", () => {
   });
 
   test("manifests are PUT with their exact media type and come back with it", async () => {
-    const ref = parseReference(`${group.open}/pushed/image`);
+    const ref = parseReference(`${reg.group.open}/pushed/image`);
     const config = blobOf(new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } })));
     await pushBlob(testClient(), ref, config.desc, config.data, {}, signal());
     for (const mediaType of [MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST]) {
@@ -115,18 +105,18 @@ describe("push to docker-registry", () => {
   });
 
   test("a manifest naming a blob the repository lacks is refused with the registry's code", async () => {
-    const ref = parseReference(`${group.open}/pushed/broken`);
+    const ref = parseReference(`${reg.group.open}/pushed/broken`);
     const missing = { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256Of("not pushed"), size: 10 };
     const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config: missing, layers: [] }));
     const err = await putManifest(testClient(), ref, "v1", bytes, MEDIA_OCI_MANIFEST, signal()).catch((e) => e);
     expect(err.code).toBe("E_REGISTRY_HTTP");
-    expect(err.message).toBe(`pushing manifest "${group.open}/pushed/broken:v1": HTTP 400 (MANIFEST_BLOB_UNKNOWN)`);
+    expect(err.message).toBe(`pushing manifest "${reg.group.open}/pushed/broken:v1": HTTP 400 (MANIFEST_BLOB_UNKNOWN)`);
   });
 });
 
 describe("pushing a whole index", () => {
   test("blobs first (shared ones once, the base layer mounted), then the manifests, the index tagged", async () => {
-    const base = JSON.parse(new TextDecoder().decode((await getManifest(testClient(), parseReference(`${group.open}/busybox`), "latest", signal())).bytes));
+    const base = JSON.parse(new TextDecoder().decode((await getManifest(testClient(), parseReference(`${reg.group.open}/busybox`), "latest", signal())).bytes));
     const baseLayer = base.layers[0] as Descriptor;
     const shared = blobOf(randomBytes(3000), "application/vnd.oci.image.layer.v1.tar+gzip");
     const blobs = [];
@@ -142,7 +132,7 @@ describe("pushing a whole index", () => {
     const index = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_INDEX, manifests: entries }));
     manifests.push({ bytes: index, mediaType: MEDIA_OCI_INDEX });
     const how = new Map<string, string>();
-    const ref = parseReference(`${group.open}/pushed/index:v2`);
+    const ref = parseReference(`${reg.group.open}/pushed/index:v2`);
     const digest = await pushImage(testClient(), ref, { blobs, manifests }, { onBlob: (d, h) => how.set(d.digest, h) }, signal());
     expect(digest).toBe(sha256Of(index));
     expect(how.size).toBe(4);
@@ -159,7 +149,7 @@ describe("pushing without a blob callback", () => {
     const layer = blobOf(randomBytes(2000), "application/vnd.oci.image.layer.v1.tar+gzip");
     const config = blobOf(new TextEncoder().encode(JSON.stringify({ os: "linux", architecture: "amd64", rootfs: { type: "layers", diff_ids: [] } })), "application/vnd.oci.image.config.v1+json");
     const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config: config.desc, layers: [layer.desc] }));
-    const ref = parseReference(`${group.open}/pushed/no-callback:v1`);
+    const ref = parseReference(`${reg.group.open}/pushed/no-callback:v1`);
     const digest = await pushImage(testClient(), ref, { blobs: [layer, config], manifests: [{ bytes, mediaType: MEDIA_OCI_MANIFEST }] }, {}, signal());
     expect(digest).toBe(sha256Of(bytes));
     expect(await blobExists(testClient(), ref, layer.desc.digest, signal())).toBe(true);
@@ -168,7 +158,7 @@ describe("pushing without a blob callback", () => {
 
 describe("unpacking checks DiffIDs", () => {
   test("a layer whose content differs from the config's DiffID is refused and nothing is kept", async () => {
-    const ref = parseReference(`${group.open}/pushed/wrong-diffid:v1`);
+    const ref = parseReference(`${reg.group.open}/pushed/wrong-diffid:v1`);
     const tar = await makeTar([{ name: "a.txt", type: "file", mode: 0o644, body: new TextEncoder().encode("a\n") }]);
     const layer = blobOf(Uint8Array.from(Bun.gzipSync(tar as Uint8Array<ArrayBuffer>)), "application/vnd.oci.image.layer.v1.tar+gzip");
     const claimed = sha256Of("some other tar");
@@ -192,7 +182,7 @@ describe("unpacking checks DiffIDs", () => {
 });
 
 test("a config blob that matches its digest but is not a JSON object is a clear error naming the image", async () => {
-  const ref = parseReference(`${group.open}/pushed/bad-config:v1`);
+  const ref = parseReference(`${reg.group.open}/pushed/bad-config:v1`);
   const config = blobOf(new TextEncoder().encode("this is not json"), "application/vnd.oci.image.config.v1+json");
   await pushBlob(testClient(), ref, config.desc, config.data, {}, signal());
   const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_MANIFEST, config: config.desc, layers: [] }));
@@ -203,7 +193,7 @@ test("a config blob that matches its digest but is not a JSON object is a clear 
     const images = new ImageSource({ registry: testClient(), store: tempStore(), index: cache, snapshotter: new NativeSnapshotter(root, cache, false), preserveOwner: false });
     const err = await images.resolve(ref, { os: "linux", architecture: "amd64" }, signal()).catch((e) => e);
     expect(err.code).toBe("E_REGISTRY_BAD_MANIFEST");
-    expect(err.message).toContain(`${group.open}/pushed/bad-config:v1`);
+    expect(err.message).toContain(`${reg.group.open}/pushed/bad-config:v1`);
     expect(err.message).toContain(config.desc.digest);
   } finally {
     cache.close();
@@ -220,7 +210,7 @@ describe("a multi-platform index", () => {
   let ref: Reference;
 
   beforeAll(async () => {
-    ref = parseReference(`${group.open}/multi:latest`);
+    ref = parseReference(`${reg.group.open}/multi:latest`);
     const manifests: Descriptor[] = [];
     for (const p of platforms) {
       const name = [p.os, p.architecture, p.variant].filter(Boolean).join("/");
@@ -259,7 +249,7 @@ describe("a multi-platform index", () => {
   });
 
   test("an older arm variant serves a newer arm; a missing platform lists what there is", async () => {
-    const v6only = parseReference(`${group.open}/multi:v6only`);
+    const v6only = parseReference(`${reg.group.open}/multi:v6only`);
     const top = await getManifest(testClient(), ref, "latest", signal());
     const index = JSON.parse(new TextDecoder().decode(top.bytes));
     index.manifests = index.manifests.filter((m: Descriptor) => m.platform?.variant === "v6");
