@@ -58,9 +58,14 @@ function flagsOf(command: FlagCommand): [string, FlagDef][] {
   return Object.entries(FLAGS).filter(([, f]) => f.commands.includes(command));
 }
 
+/** The forms of build's PATH (source/remote-context.ts). */
+const CONTEXT_FORMS =
+  "Build context: a directory; a git repository (https://host/org/repo.git#ref:subdir, git://host/repo#ref, github.com/org/repo); " +
+  "a tarball or Dockerfile URL (https://host/ctx.tar.gz, https://host/Dockerfile); or - (stdin: a tar archive, plain or gzip/bzip2/xz/zstd, or a Dockerfile)";
+
 /** citty's `args` for `command`: what its --help lists. */
 export function helpArgs(command: FlagCommand): ArgsDef {
-  const args: ArgsDef = { context: { type: "positional", description: "Build context directory", required: false } };
+  const args: ArgsDef = { context: { type: "positional", description: command === "build" ? CONTEXT_FORMS : "Build context directory", required: false } };
   for (const [name, f] of flagsOf(command)) {
     if (f.hidden) continue;
     const alias = f.short === undefined ? {} : { alias: f.short };

@@ -83,18 +83,29 @@ export function parseDebugFlags(command: "debug llb" | "debug image-config", arg
   return { frontend: frontendAttrs(contextArg(command, flags), flags, env), registry: registryOptions(flags), format, dockerfileOnStdin: flags.str("file") === "-" };
 }
 
-/** -f -: the Dockerfile's text, read by the command so that parsing stays synchronous. */
+/**
+ * -f -: the Dockerfile's text, read by the command so that parsing stays synchronous. A context of
+ * "-" gets stdin's bytes instead (a tar archive, or a Dockerfile: see source/remote-context.ts).
+ */
 export async function withDockerfileText(frontend: FrontendAttrs, onStdin: boolean): Promise<FrontendAttrs> {
+  if (frontend.contextDir === "-") return { ...frontend, contextStdin: Bun.stdin.stream() };
   return onStdin ? { ...frontend, dockerfileText: await Bun.stdin.text() } : frontend;
 }
 
-/** The one positional: the build context (checked before any flag's value). */
-function contextArg(command: FlagCommand, { positionals }: ScannedFlags): string {
+/**
+ * The one positional: the build context (checked before any flag's value): a directory, a git or
+ * http(s) URL, or "-" for stdin, which cannot also carry the Dockerfile (buildx's rule).
+ */
+function contextArg(command: FlagCommand, { positionals, str }: ScannedFlags): string {
   if (positionals.length !== 1) {
     const example = command === "build" ? "kitbuild ." : `kitbuild ${command} .`;
-    throw usageError(command, positionals.length === 0 ? "a build context is required" : `expected one build context, got ${positionals.length}: ${positionals.join(" ")}`, `usage: kitbuild ${command} [OPTIONS] PATH (for example: ${example})`);
+    throw usageError(command, positionals.length === 0 ? "a build context is required" : `expected one build context, got ${positionals.length}: ${positionals.join(" ")}`, `usage: kitbuild ${command} [OPTIONS] PATH | URL | - (for example: ${example})`);
   }
-  return positionals[0] as string;
+  const context = positionals[0] as string;
+  if (context === "-" && str("file") === "-") {
+    throw usageError(command, "invalid argument: can't use stdin for both build context and dockerfile", "give the Dockerfile with -f PATH inside the archive, or pipe only the Dockerfile (kitbuild build - < Dockerfile)");
+  }
+  return context;
 }
 
 function frontendAttrs(contextDir: string, { str, list }: ScannedFlags, env: Record<string, string | undefined>): FrontendAttrs {

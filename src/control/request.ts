@@ -11,7 +11,10 @@ import type { KitConfig } from "./config.ts";
 
 /** What the Dockerfile frontend reads (BuildKit's FrontendAttrs and local context). */
 export type FrontendAttrs = {
+  /** A directory, a git or http(s) URL, or "-" (stdin: see contextStdin); see source/remote-context.ts. */
   contextDir: string;
+  /** The bytes of stdin when the context is "-" (a tar archive, or a Dockerfile). */
+  contextStdin?: AsyncIterable<Uint8Array>;
   /** Path of the Dockerfile; undefined means CONTEXT/Dockerfile. */
   dockerfilePath: string | undefined;
   /** The Dockerfile's text when it came on stdin (-f -). */

@@ -23,6 +23,7 @@ import { cacheMountSeeds } from "./remote-cache/cache-mount-transfer.ts";
 import { exportCaches, inlineCacheEntries, openCacheImports } from "./remote-cache/remote-caches.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { checkContextDir } from "../source/local.ts";
+import { prepareBuildContext } from "./build-context.ts";
 import type { BuildRequest, FrontendAttrs } from "./request.ts";
 import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
@@ -32,6 +33,9 @@ export type BuildResult = { unusedBuildArgs: string[] };
 
 export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal): Promise<BuildResult> {
   const buildTime = Math.floor(Date.now() / 1000);
+  // A git, URL or stdin context is fetched first and read as a local one; removed when the build ends.
+  await using context = await prepareBuildContext(req.frontend, progress, signal);
+  req = { ...req, frontend: context.frontend };
   const contextDir = resolve(req.frontend.contextDir);
   checkContextDir(req.frontend.contextDir);
   // Secrets and ssh agents are checked first, as buildx does before it starts a build.

@@ -1,0 +1,124 @@
+// Build contexts that are not a directory here: a git repository, a URL (a tarball, or a plain
+// Dockerfile), or stdin (a tar archive, or a plain Dockerfile). Each is fetched into a temporary
+// directory that the build then reads as its local context (with its .dockerignore and Dockerfile),
+// so its steps are keyed by the checksums of the files they read, as any local context's are: the
+// same commit or the same tarball again is a cache hit, a changed one is seen. The caller owns the
+// returned context and must dispose of it (the directory is removed then, also after a failure).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extractArchive, sniffTarArchive } from "../archive/archive.ts";
+import type { Compression } from "../archive/decompress.ts";
+import { KitError } from "../util/errors.ts";
+import type { VertexProgress } from "../util/progress.ts";
+import { checkoutGit, parseGitSource, redact, resolveGit } from "./git.ts";
+import { downloadToFile, redactUrl } from "./remote-context-download.ts";
+
+/** What the positional PATH | URL | - names, classified as buildx does (an existing directory first). */
+export type ContextSpec =
+  | { kind: "local"; dir: string }
+  | { kind: "stdin" }
+  | { kind: "git"; remote: string }
+  | { kind: "url"; url: string };
+
+/** A fetched context: the directory to read, and the Dockerfile's text when the source was one. */
+export type RemoteContext = AsyncDisposable & { dir: string; dockerfileText: string | undefined };
+
+export type FetchOptions = {
+  /** BUILDKIT_CONTEXT_KEEP_GIT_DIR: keep .git in a git context. */
+  keepGitDir: boolean;
+  /** The bytes of stdin, for `-`. */
+  stdin?: AsyncIterable<Uint8Array>;
+  progress: VertexProgress;
+  signal: AbortSignal;
+};
+
+/**
+ * Follows moby's urlutil as buildx uses it: `-` is stdin; an existing directory is local; `git://`,
+ * `git@`, `ssh://`, `github.com/` and http(s) URLs whose path ends in `.git` (before `#`) are git;
+ * any other http(s) URL is a remote tarball or Dockerfile; anything else is a local path.
+ */
+export function classifyContext(arg: string): ContextSpec {
+  if (arg === "-") return { kind: "stdin" };
+  if (isDirectory(arg)) return { kind: "local", dir: arg };
+  if (/^(git:\/\/|git@|ssh:\/\/)/.test(arg) || /^https?:\/\/[^#]*\.git(#.*)?$/.test(arg)) return { kind: "git", remote: arg };
+  if (arg.startsWith("github.com/")) return { kind: "git", remote: `https://${arg}` };
+  if (/^https?:\/\//.test(arg)) return { kind: "url", url: arg };
+  return { kind: "local", dir: arg };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** How a context is named in messages and progress, without credentials. */
+export function describeContext(spec: ContextSpec): string {
+  switch (spec.kind) {
+    case "local":
+      return spec.dir;
+    case "stdin":
+      return "stdin";
+    case "git":
+      return redact(spec.remote);
+    case "url":
+      return redactUrl(spec.url);
+  }
+}
+
+/** Fetches a git, URL or stdin context into a new temporary directory. */
+export async function fetchRemoteContext(spec: Exclude<ContextSpec, { kind: "local" }>, opts: FetchOptions): Promise<RemoteContext> {
+  const tmp = mkdtempSync(`${tmpdir()}/kitbuild-context-`);
+  const context: RemoteContext = {
+    dir: `${tmp}/context`,
+    dockerfileText: undefined,
+    async [Symbol.asyncDispose]() {
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+  try {
+    mkdirSync(context.dir);
+    if (spec.kind === "git") await fetchGit(spec.remote, context.dir, opts);
+    else {
+      const file = `${tmp}/download`;
+      const what = spec.kind === "url" ? redactUrl(spec.url) : "stdin";
+      const digest = await downloadToFile(spec.kind === "url" ? { url: spec.url } : { stream: opts.stdin ?? emptyStream() }, file, opts.progress, opts.signal);
+      opts.progress.statusDone(`${what} ${digest}`);
+      context.dockerfileText = await unpackOrRead(file, context.dir, what, opts.signal);
+    }
+    return context;
+  } catch (e) {
+    await context[Symbol.asyncDispose]();
+    throw e;
+  }
+}
+
+async function* emptyStream(): AsyncIterable<Uint8Array> {}
+
+/** The repository's commit checked out (shallow), the subdirectory as the root, as BuildKit's git source does. */
+async function fetchGit(remote: string, dir: string, opts: FetchOptions): Promise<void> {
+  const identifier = remote.startsWith("git://") ? remote : `git+${remote}`;
+  const src = parseGitSource({ kind: "source", identifier, attrs: opts.keepGitDir ? { keepgitdir: "true" } : {} });
+  const resolved = await resolveGit(src, opts.signal);
+  opts.progress.statusDone(`resolve ${redact(src.remote)}#${src.ref} to ${resolved.commit}`);
+  await checkoutGit(resolved, dir, opts.signal);
+}
+
+/**
+ * A tar archive (plain or compressed, recognized by its content as buildx does for stdin and
+ * BuildKit for URLs) is unpacked into `dir`; anything else is a Dockerfile, returned as text with
+ * `dir` left empty.
+ */
+async function unpackOrRead(file: string, dir: string, what: string, signal: AbortSignal): Promise<string | undefined> {
+  const compression: Compression | undefined = await sniffTarArchive(file, signal);
+  if (compression === undefined) return readFileSync(file, "utf8");
+  try {
+    await extractArchive(file, compression, dir, { whiteouts: false, preserveOwner: false, absoluteNames: "strip", what: `the build context from ${what}`, signal });
+  } catch (e) {
+    if (e instanceof KitError) throw e;
+    throw new KitError("E_CONTEXT_ARCHIVE", `cannot unpack the build context from ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  return undefined;
+}
