@@ -2,8 +2,9 @@
 // server (with Last-Modified and optional Content-Disposition) and git's smart HTTP protocol
 // through `git http-backend` (CGI) over bare repositories. Nothing reaches beyond 127.0.0.1.
 import { afterAll } from "bun:test";
-import { spawn } from "node:child_process";
-import { statSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 
 const servers: Array<{ stop(force?: boolean): void }> = [];
 afterAll(() => {
@@ -76,4 +77,68 @@ function cgiResponse(out: Buffer): Response {
     else if (k) headers.append(k, v.join(":").trim());
   }
   return new Response(out.subarray(end + 4), { status, headers });
+}
+
+/** A repository served by serveGit: a bare `NAME.git` under `projectRoot` and a work tree that pushes to it. */
+export type GitRepo = {
+  bare: string;
+  /** Writes `files` (path → content), commits them on `branch` (default main) and pushes; returns the commit. */
+  commit(files: Record<string, string>, opts?: { branch?: string; tag?: string }): string;
+};
+
+export function makeGitRepo(projectRoot: string, name: string): GitRepo {
+  const bare = `${projectRoot}/${name}.git`;
+  const work = `${projectRoot}/${name}.work`;
+  const env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: projectRoot, GIT_CONFIG_NOSYSTEM: "1",
+    GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com",
+  };
+  const git = (args: string[], cwd = work) => execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
+  mkdirSync(work, { recursive: true });
+  git(["init", "-q", "--bare", "-b", "main", bare], projectRoot);
+  git(["init", "-q", "-b", "main"]);
+  git(["remote", "add", "origin", bare]);
+  return {
+    bare,
+    commit(files, opts = {}) {
+      const branch = opts.branch ?? "main";
+      // An existing branch is checked out as it is; a new one starts from the current commit.
+      const exists = git(["branch", "--list", branch]) !== "";
+      if (exists) git(["checkout", "-q", branch]);
+      else if (git(["branch", "--list"]) !== "") git(["checkout", "-q", "-b", branch]);
+      for (const [path, text] of Object.entries(files)) {
+        mkdirSync(dirname(`${work}/${path}`), { recursive: true });
+        writeFileSync(`${work}/${path}`, text);
+      }
+      git(["add", "-A"]);
+      git(["commit", "-q", "--allow-empty", "-m", `commit on ${branch}`]);
+      if (opts.tag) git(["tag", "-a", "-m", opts.tag, opts.tag]);
+      git(["push", "-q", "-f", "origin", branch, ...(opts.tag ? [opts.tag] : [])]);
+      return git(["rev-parse", "HEAD"]);
+    },
+  };
+}
+
+/**
+ * Serves `body` at every path, but only its first `sent` bytes, then holds the response open until
+ * the client goes away (to interrupt a build while it downloads). `started` resolves on the first request.
+ */
+export function serveStalled(body: Uint8Array, sent: number): { url: string; started: Promise<void> } {
+  let onStart = () => {};
+  const started = new Promise<void>((resolve) => (onStart = resolve));
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch() {
+      onStart();
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(body.subarray(0, sent));
+        },
+      });
+      return new Response(stream, { headers: { "Content-Length": String(body.length) } });
+    },
+  });
+  servers.push(server);
+  return { url: `http://127.0.0.1:${server.port}`, started };
 }

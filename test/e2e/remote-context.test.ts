@@ -1,0 +1,238 @@
+// Build contexts that are not a local directory, with the compiled binary against real servers on
+// loopback: a git repository over smart HTTP (`git http-backend`), a static server with a tarball
+// and a plain Dockerfile, and stdin (tar in every compression, or a Dockerfile). Expected results
+// follow buildx and BuildKit: a git context is the commit's tree (the subdirectory after `:` as
+// its root, `-f` relative to it), without .git unless BUILDKIT_CONTEXT_KEEP_GIT_DIR=1 (BuildKit's
+// dockerui context detection); a URL whose body is a tar archive is the context, anything else is
+// the Dockerfile with an empty context; stdin is sniffed the same way (buildx's build.go). Needs
+// root (snapshots); no image is pulled (FROM scratch).
+import { describe, expect, test } from "bun:test";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { BINARY, IS_ROOT, NEEDS_ROOT, expectExit, runKitbuild, skipBecause, tempDir, type RunResult } from "../harness.ts";
+import { makeGitRepo, serveFiles, serveGit } from "../servers.ts";
+
+const skip = skipBecause(!IS_ROOT, `remote contexts: ${NEEDS_ROOT}`);
+
+/** Each build gets its own TMPDIR, so what a build leaves behind there can be asserted. */
+type Kit = { root: string; tmp: string; out: () => string };
+
+function kit(): Kit {
+  const root = tempDir("kitbuild-root-");
+  const tmp = tempDir("kitbuild-tmp-");
+  let n = 0;
+  return { root, tmp, out: () => `${tempDir("kitbuild-out-")}/out${n++}` };
+}
+
+function build(k: Kit, args: string[]): Promise<RunResult> {
+  return runKitbuild(["build", "--progress=plain", ...args], { env: { KITBUILD_ROOT: k.root, TMPDIR: k.tmp }, timeoutMs: 240_000 });
+}
+
+/** Runs the binary with `file` as its stdin (bytes, which runKitbuild's string stdin cannot carry). */
+function buildFromStdin(k: Kit, args: string[], file: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BINARY, ["build", "--progress=plain", ...args], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/root", NO_COLOR: "1", TZ: "UTC", KITBUILD_ROOT: k.root, TMPDIR: k.tmp },
+      stdio: [openSync(file, "r"), "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The files of an exported tree, path → content, sorted. */
+function filesOf(dir: string, prefix = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(`${dir}/${prefix}`, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const rel = `${prefix}${e.name}`;
+    if (e.isDirectory()) Object.assign(out, filesOf(dir, `${rel}/`));
+    else out[rel] = readFileSync(`${dir}/${rel}`, "utf8");
+  }
+  return out;
+}
+
+const COPY_ALL = "FROM scratch\nCOPY . /ctx/\n";
+
+describe.skipIf(skip)("git contexts", () => {
+  const projects = tempDir("kitbuild-git-");
+  const server = serveGit(projects);
+  const repo = makeGitRepo(projects, "app");
+  const first = repo.commit({ Dockerfile: COPY_ALL, "a.txt": "a1\n", "sub/Dockerfile": "FROM scratch\nCOPY . /sub/\n", "sub/s.txt": "s1\n", "sub/alt.Dockerfile": "FROM scratch\nCOPY s.txt /alt/\n" }, { tag: "v1" });
+  const second = repo.commit({ "a.txt": "a2\n" });
+  repo.commit({ "b.txt": "feature\n" }, { branch: "feature" });
+  const url = `${server.url}/app.git`;
+
+  test("the default branch, a tag, a commit, another branch: each the tree it names, without .git", async () => {
+    const k = kit();
+    const cases: Array<[string, Record<string, string>]> = [
+      [url, { "ctx/Dockerfile": COPY_ALL, "ctx/a.txt": "a2\n" }],
+      [`${url}#v1`, { "ctx/Dockerfile": COPY_ALL, "ctx/a.txt": "a1\n" }],
+      [`${url}#${first}`, { "ctx/Dockerfile": COPY_ALL, "ctx/a.txt": "a1\n" }],
+      [`${url}#feature`, { "ctx/Dockerfile": COPY_ALL, "ctx/a.txt": "a2\n", "ctx/b.txt": "feature\n" }],
+    ];
+    for (const [context, expected] of cases) {
+      const out = k.out();
+      const res = await build(k, ["-o", `type=local,dest=${out}`, context]);
+      expectExit(res, 0);
+      expect(res.stderr).toContain(`[internal] load git source ${context}`);
+      const files = filesOf(out);
+      // sub/ is there too; only the top level is compared here.
+      for (const name of Object.keys(files)) if (name.startsWith("ctx/sub/")) delete files[name];
+      expect({ context, files }).toEqual({ context, files: expected });
+    }
+    expect(readdirSync(k.tmp)).toEqual([]);
+  });
+
+  test("#ref:subdir is the context's root, with its Dockerfile; -f is relative to it", async () => {
+    const k = kit();
+    const out = k.out();
+    expectExit(await build(k, ["-o", `type=local,dest=${out}`, `${url}#main:sub`]), 0);
+    expect(filesOf(out)).toEqual({ "sub/Dockerfile": "FROM scratch\nCOPY . /sub/\n", "sub/alt.Dockerfile": "FROM scratch\nCOPY s.txt /alt/\n", "sub/s.txt": "s1\n" });
+    const alt = k.out();
+    expectExit(await build(k, ["-f", "alt.Dockerfile", "-o", `type=local,dest=${alt}`, `${url}#main:sub`]), 0);
+    expect(filesOf(alt)).toEqual({ "alt/s.txt": "s1\n" });
+  });
+
+  test("BUILDKIT_CONTEXT_KEEP_GIT_DIR=1 keeps .git, checked out at the commit", async () => {
+    const k = kit();
+    const out = k.out();
+    expectExit(await build(k, ["--build-arg", "BUILDKIT_CONTEXT_KEEP_GIT_DIR=1", "-o", `type=local,dest=${out}`, url]), 0);
+    expect(existsSync(`${out}/ctx/.git`)).toBe(true);
+    const head = execFileSync("git", ["--git-dir", `${out}/ctx/.git`, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+    expect(head).toBe(second);
+  });
+
+  test("the same commit again is a cache hit; a new commit is fetched and seen", async () => {
+    const projects2 = tempDir("kitbuild-git-");
+    const server2 = serveGit(projects2);
+    const r = makeGitRepo(projects2, "moving");
+    r.commit({ Dockerfile: COPY_ALL, "v.txt": "one\n" });
+    const k = kit();
+    const ctx = `${server2.url}/moving.git`;
+    const out1 = k.out();
+    const res1 = await build(k, ["-o", `type=local,dest=${out1}`, ctx]);
+    expectExit(res1, 0);
+    expect(res1.stderr).not.toContain("CACHED");
+    const res2 = await build(k, ["-o", `type=local,dest=${k.out()}`, ctx]);
+    expectExit(res2, 0);
+    expect(res2.stderr).toMatch(/#\d+ \[1\/1\] COPY \. \/ctx\/\n#\d+ CACHED/);
+    r.commit({ "v.txt": "two\n" });
+    const out3 = k.out();
+    const res3 = await build(k, ["-o", `type=local,dest=${out3}`, ctx]);
+    expectExit(res3, 0);
+    expect(res3.stderr).not.toContain("CACHED");
+    expect(readFileSync(`${out3}/ctx/v.txt`, "utf8")).toBe("two\n");
+  });
+
+  test("a missing repository or ref fails naming the address, credentials left out; nothing is left in TMPDIR", async () => {
+    const k = kit();
+    const missing = await build(k, [`${server.url.replace("http://", "http://alice:s3cret@")}/nothere.git`]);
+    expectExit(missing, 1);
+    expect(missing.stderr).toContain(`${server.url}/nothere.git`);
+    expect(missing.stderr).not.toContain("s3cret");
+    const badRef = await build(k, [`${url}#no-such-branch`]);
+    expectExit(badRef, 1);
+    expect(badRef.stderr).toContain(`ref "no-such-branch" not found in ${url}`);
+    const badSubdir = await build(k, [`${url}#main:nope`]);
+    expectExit(badSubdir, 1);
+    expect(badSubdir.stderr).toContain(`"nope" is not a directory in ${url}`);
+    expect(readdirSync(k.tmp)).toEqual([]);
+  });
+});
+
+describe.skipIf(skip)("URL contexts", () => {
+  const www = tempDir("kitbuild-www-");
+  const server = serveFiles(www);
+  const tarball = (files: Record<string, string>, name: string) => {
+    const src = tempDir("kitbuild-tarsrc-");
+    for (const [p, text] of Object.entries(files)) writeFileSync(`${src}/${p}`, text);
+    execFileSync("tar", ["-czf", `${www}/${name}`, "-C", src, "."]);
+  };
+
+  test("a tarball URL is the context (its Dockerfile inside): cached when unchanged, seen when changed", async () => {
+    tarball({ Dockerfile: COPY_ALL, "t.txt": "one\n" }, "ctx.tar.gz");
+    const k = kit();
+    const out1 = k.out();
+    const res1 = await build(k, ["-o", `type=local,dest=${out1}`, `${server.url}/ctx.tar.gz`]);
+    expectExit(res1, 0);
+    expect(res1.stderr).toContain("[internal] load remote build context");
+    expect(filesOf(out1)).toEqual({ "ctx/Dockerfile": COPY_ALL, "ctx/t.txt": "one\n" });
+    const res2 = await build(k, ["-o", `type=local,dest=${k.out()}`, `${server.url}/ctx.tar.gz`]);
+    expectExit(res2, 0);
+    expect(res2.stderr).toMatch(/#\d+ \[1\/1\] COPY \. \/ctx\/\n#\d+ CACHED/);
+    tarball({ Dockerfile: COPY_ALL, "t.txt": "two\n" }, "ctx.tar.gz");
+    const out3 = k.out();
+    const res3 = await build(k, ["-o", `type=local,dest=${out3}`, `${server.url}/ctx.tar.gz`]);
+    expectExit(res3, 0);
+    expect(res3.stderr).not.toContain("CACHED");
+    expect(readFileSync(`${out3}/ctx/t.txt`, "utf8")).toBe("two\n");
+    expect(readdirSync(k.tmp)).toEqual([]);
+  });
+
+  test("a URL whose body is not an archive is the Dockerfile, with an empty context", async () => {
+    writeFileSync(`${www}/Dockerfile`, "FROM scratch\nCOPY . /empty/\n");
+    const k = kit();
+    const out = k.out();
+    expectExit(await build(k, ["-o", `type=local,dest=${out}`, `${server.url}/Dockerfile`]), 0);
+    expect(readdirSync(`${out}/empty`)).toEqual([]);
+  });
+
+  test("a failing URL names it without its credentials; exit 1; nothing left in TMPDIR", async () => {
+    const k = kit();
+    const res = await build(k, [`${server.url.replace("http://", "http://bob:hunter2@")}/missing.tar.gz`]);
+    expectExit(res, 1);
+    expect(res.stderr).toContain(`failed to fetch the build context "${server.url}/missing.tar.gz": 404`);
+    expect(res.stderr).not.toContain("hunter2");
+    expect(res.stderr).not.toContain("    at ");
+    expect(readdirSync(k.tmp)).toEqual([]);
+  });
+});
+
+describe.skipIf(skip)("stdin contexts", () => {
+  const src = tempDir("kitbuild-stdin-src-");
+  writeFileSync(`${src}/Dockerfile`, COPY_ALL);
+  writeFileSync(`${src}/f.txt`, "from stdin\n");
+  const archives = tempDir("kitbuild-stdin-");
+  execFileSync("tar", ["-cf", `${archives}/ctx.tar`, "-C", src, "."]);
+  for (const [tool, ext] of [["gzip", "gz"], ["bzip2", "bz2"], ["xz", "xz"], ["zstd", "zst"]] as const) {
+    execFileSync("sh", ["-c", `${tool} -c < ctx.tar > ctx.tar.${ext}`], { cwd: archives });
+  }
+
+  test("a tar archive on stdin, uncompressed or gzip/bzip2/xz/zstd, is the context; the same archive again is cached", async () => {
+    const k = kit();
+    let n = 0;
+    for (const name of ["ctx.tar", "ctx.tar.gz", "ctx.tar.bz2", "ctx.tar.xz", "ctx.tar.zst"]) {
+      const out = k.out();
+      const res = await buildFromStdin(k, ["-o", `type=local,dest=${out}`, "-"], `${archives}/${name}`);
+      expectExit(res, 0);
+      expect({ name, files: filesOf(out) }).toEqual({ name, files: { "ctx/Dockerfile": COPY_ALL, "ctx/f.txt": "from stdin\n" } });
+      // The first build copies; every later one (other bytes, same files) is a cache hit.
+      if (n++ > 0) expect(res.stderr).toMatch(/#\d+ \[1\/1\] COPY \. \/ctx\/\n#\d+ CACHED/);
+    }
+    expect(readdirSync(k.tmp)).toEqual([]);
+  });
+
+  test("a Dockerfile on stdin (kitbuild build - < Dockerfile) builds with an empty context", async () => {
+    const k = kit();
+    const file = `${tempDir()}/Dockerfile`;
+    writeFileSync(file, "FROM scratch\nCOPY . /empty/\n");
+    const out = k.out();
+    expectExit(await buildFromStdin(k, ["-o", `type=local,dest=${out}`, "-"], file), 0);
+    expect(readdirSync(`${out}/empty`)).toEqual([]);
+  });
+
+  test("stdin for both the context and -f is a usage error, as in buildx", async () => {
+    const k = kit();
+    const res = await build(k, ["-f", "-", "-"]);
+    expectExit(res, 2);
+    expect(res.stderr).toContain("can't use stdin for both build context and dockerfile");
+  });
+});
