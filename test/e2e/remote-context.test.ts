@@ -37,8 +37,8 @@ function buildFromStdin(k: Kit, args: string[], file: string): Promise<RunResult
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout?.on("data", (d) => (stdout += d));
+    child.stderr?.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
     child.on("error", reject);
     child.on("close", (code, signal) => {
