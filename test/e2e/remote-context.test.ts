@@ -10,7 +10,7 @@ import { describe, expect, test } from "bun:test";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { BINARY, IS_ROOT, NEEDS_ROOT, expectExit, runKitbuild, skipBecause, tempDir, type RunResult } from "../harness.ts";
-import { makeGitRepo, serveFiles, serveGit } from "../servers.ts";
+import { makeGitRepo, serveFiles, serveGit, serveStalled } from "../servers.ts";
 
 const skip = skipBecause(!IS_ROOT, `remote contexts: ${NEEDS_ROOT}`);
 
@@ -45,7 +45,7 @@ function buildFromStdin(k: Kit, args: string[], file: string): Promise<RunResult
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
-  });
+  }, 240_000);
 }
 
 /** The files of an exported tree, path → content, sorted. */
@@ -89,7 +89,7 @@ describe.skipIf(skip)("git contexts", () => {
       expect({ context, files }).toEqual({ context, files: expected });
     }
     expect(readdirSync(k.tmp)).toEqual([]);
-  });
+  }, 240_000);
 
   test("#ref:subdir is the context's root, with its Dockerfile; -f is relative to it", async () => {
     const k = kit();
@@ -99,7 +99,7 @@ describe.skipIf(skip)("git contexts", () => {
     const alt = k.out();
     expectExit(await build(k, ["-f", "alt.Dockerfile", "-o", `type=local,dest=${alt}`, `${url}#main:sub`]), 0);
     expect(filesOf(alt)).toEqual({ "alt/s.txt": "s1\n" });
-  });
+  }, 240_000);
 
   test("BUILDKIT_CONTEXT_KEEP_GIT_DIR=1 keeps .git, checked out at the commit", async () => {
     const k = kit();
@@ -108,7 +108,7 @@ describe.skipIf(skip)("git contexts", () => {
     expect(existsSync(`${out}/ctx/.git`)).toBe(true);
     const head = execFileSync("git", ["--git-dir", `${out}/ctx/.git`, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
     expect(head).toBe(second);
-  });
+  }, 240_000);
 
   test("the same commit again is a cache hit; a new commit is fetched and seen", async () => {
     const projects2 = tempDir("kitbuild-git-");
@@ -130,7 +130,7 @@ describe.skipIf(skip)("git contexts", () => {
     expectExit(res3, 0);
     expect(res3.stderr).not.toContain("CACHED");
     expect(readFileSync(`${out3}/ctx/v.txt`, "utf8")).toBe("two\n");
-  });
+  }, 240_000);
 
   test("a missing repository or ref fails naming the address, credentials left out; nothing is left in TMPDIR", async () => {
     const k = kit();
@@ -145,7 +145,7 @@ describe.skipIf(skip)("git contexts", () => {
     expectExit(badSubdir, 1);
     expect(badSubdir.stderr).toContain(`"nope" is not a directory in ${url}`);
     expect(readdirSync(k.tmp)).toEqual([]);
-  });
+  }, 240_000);
 });
 
 describe.skipIf(skip)("URL contexts", () => {
@@ -175,7 +175,7 @@ describe.skipIf(skip)("URL contexts", () => {
     expect(res3.stderr).not.toContain("CACHED");
     expect(readFileSync(`${out3}/ctx/t.txt`, "utf8")).toBe("two\n");
     expect(readdirSync(k.tmp)).toEqual([]);
-  });
+  }, 240_000);
 
   test("a URL whose body is not an archive is the Dockerfile, with an empty context", async () => {
     writeFileSync(`${www}/Dockerfile`, "FROM scratch\nCOPY . /empty/\n");
@@ -183,7 +183,32 @@ describe.skipIf(skip)("URL contexts", () => {
     const out = k.out();
     expectExit(await build(k, ["-o", `type=local,dest=${out}`, `${server.url}/Dockerfile`]), 0);
     expect(readdirSync(`${out}/empty`)).toEqual([]);
-  });
+  }, 240_000);
+
+  test("Ctrl-C while a URL context downloads: exit 130, the partial download removed from TMPDIR", async () => {
+    const stalled = serveStalled(new Uint8Array(1 << 20), 64 << 10);
+    const k = kit();
+    let interrupted = false;
+    let tmpWhileFetching = 0;
+    const res = await runKitbuild(["build", "--progress=plain", `${stalled.url}/ctx.tar`], {
+      env: { KITBUILD_ROOT: k.root, TMPDIR: k.tmp },
+      timeoutMs: 120_000,
+      onStderr: (text, child) => {
+        // Once the server has sent the first bytes (the rest never comes).
+        if (!interrupted && text.includes("[internal] load remote build context")) {
+          interrupted = true;
+          void stalled.started.then(() => setTimeout(() => {
+            tmpWhileFetching = readdirSync(k.tmp).length;
+            child.kill("SIGINT");
+          }, 300));
+        }
+      },
+    });
+    expect(interrupted).toBe(true);
+    expectExit(res, 130);
+    expect(tmpWhileFetching).toBe(1);
+    expect(readdirSync(k.tmp)).toEqual([]);
+  }, 240_000);
 
   test("a failing URL names it without its credentials; exit 1; nothing left in TMPDIR", async () => {
     const k = kit();
@@ -193,7 +218,7 @@ describe.skipIf(skip)("URL contexts", () => {
     expect(res.stderr).not.toContain("hunter2");
     expect(res.stderr).not.toContain("    at ");
     expect(readdirSync(k.tmp)).toEqual([]);
-  });
+  }, 240_000);
 });
 
 describe.skipIf(skip)("stdin contexts", () => {
@@ -218,7 +243,7 @@ describe.skipIf(skip)("stdin contexts", () => {
       if (n++ > 0) expect(res.stderr).toMatch(/#\d+ \[1\/1\] COPY \. \/ctx\/\n#\d+ CACHED/);
     }
     expect(readdirSync(k.tmp)).toEqual([]);
-  });
+  }, 240_000);
 
   test("a Dockerfile on stdin (kitbuild build - < Dockerfile) builds with an empty context", async () => {
     const k = kit();
@@ -227,12 +252,12 @@ describe.skipIf(skip)("stdin contexts", () => {
     const out = k.out();
     expectExit(await buildFromStdin(k, ["-o", `type=local,dest=${out}`, "-"], file), 0);
     expect(readdirSync(`${out}/empty`)).toEqual([]);
-  });
+  }, 240_000);
 
   test("stdin for both the context and -f is a usage error, as in buildx", async () => {
     const k = kit();
     const res = await build(k, ["-f", "-", "-"]);
     expectExit(res, 2);
     expect(res.stderr).toContain("can't use stdin for both build context and dockerfile");
-  });
+  }, 240_000);
 });
