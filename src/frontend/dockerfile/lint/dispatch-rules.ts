@@ -1,0 +1,227 @@
+// Build checks that follow each stage's variables as the conversion does: undefined variables,
+// secrets in ARG/ENV names, legacy `KEY value` forms, shell-form CMD/ENTRYPOINT, repeated
+// CMD/ENTRYPOINT/HEALTHCHECK, a first relative WORKDIR, EXPOSE formats and COPY of ignored files.
+import { PatternMatcher } from "../../../util/patterns.ts";
+import { closest } from "../instructions/suggest.ts";
+import type { Command, Location } from "../instructions/types.ts";
+import { ShellError, ShellLex, type EnvGetter } from "../shell/lex.ts";
+import type { Node } from "../parser/node.ts";
+import type { LintReport } from "./report.ts";
+import type { Entry } from "./walk.ts";
+
+/** What a stage starts from: a base's variables (undefined: not known, so undefined variables are not judged). */
+export type StageStart = { env: Map<string, string> | undefined; shellSet: boolean };
+
+export type StageEnd = { env: Map<string, string> | undefined; shellSet: boolean };
+
+export type DispatchScope = {
+  lex: ShellLex;
+  globals: EnvGetter;
+  buildArgs: Record<string, string>;
+  /** The .dockerignore patterns (CopyIgnoredFile). */
+  ignorePatterns: readonly string[];
+  report: LintReport;
+};
+
+// Variables the frontend reads itself (SBOM scan settings), never undefined.
+const NON_ENV_ARGS = new Set(["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"]);
+const SECRET = /(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)/i;
+const SECRET_ALLOWED = /(?:_|^)(?:public|file|version)(?:_|$)/i;
+
+export function dispatchStage(start: StageStart, commands: readonly Entry<Command>[], scope: DispatchScope): StageEnd {
+  const st = new StageWalk(start, scope);
+  for (const entry of commands) st.command(entry);
+  return { env: st.env, shellSet: st.shellSet };
+}
+
+class StageWalk {
+  env: Map<string, string> | undefined;
+  shellSet: boolean;
+  private readonly declared = new Set<string>();
+  private workdirSet = false;
+  private readonly once = new Map<string, Location>();
+  private comments: string[] = [];
+
+  constructor(
+    start: StageStart,
+    private readonly scope: DispatchScope,
+  ) {
+    this.env = start.env ? new Map(start.env) : undefined;
+    this.shellSet = start.shellSet;
+  }
+
+  private report(rule: Parameters<LintReport["add"]>[0], message: string, at: Location): void {
+    this.scope.report.add(rule, message, at, this.comments);
+  }
+
+  /** Expands one word with the stage's variables, reporting the undefined ones. */
+  private expand(word: string, at: Location, lex = this.scope.lex): string {
+    const env = this.getter();
+    let r;
+    try {
+      r = lex.processWord(word, env);
+    } catch (e) {
+      if (e instanceof ShellError) return word;
+      throw e;
+    }
+    if (this.env) {
+      for (const name of r.unmatched) {
+        if (this.declared.has(name) || NON_ENV_ARGS.has(name)) continue;
+        const s = closest(name, env.keys(), true);
+        this.report("UndefinedVar", `Usage of undefined variable '$${name}'${s ? ` (did you mean $${s}?)` : ""}`, at);
+      }
+    }
+    return r.result;
+  }
+
+  private getter(): EnvGetter {
+    const env = this.env ?? new Map<string, string>();
+    return { get: (k) => env.get(k), keys: () => [...env.keys()] };
+  }
+
+  command({ node, cmd }: Entry<Command>): void {
+    this.comments = node.prevComment;
+    const at = cmd.location;
+    const x = (w: string) => this.expand(w, at);
+    switch (cmd.kind) {
+      case "env": {
+        if (isLegacyKeyValue(node)) this.report("LegacyKeyValueFormat", legacy(node.value), at);
+        const pairs = cmd.env.map((e) => ({ key: x(e.key), value: x(e.value) }));
+        for (const e of pairs) {
+          this.secret("ENV", e.key, at);
+          this.env?.delete(e.key);
+          this.env?.set(e.key, e.value);
+        }
+        return;
+      }
+      case "label":
+        if (isLegacyKeyValue(node)) this.report("LegacyKeyValueFormat", legacy(node.value), at);
+        for (const l of cmd.labels) {
+          x(l.key);
+          x(l.value);
+        }
+        return;
+      case "arg":
+        return this.arg(cmd.args, at);
+      case "workdir": {
+        const path = x(cmd.path);
+        if (!this.workdirSet && !path.startsWith("/")) this.report("WorkdirRelativePath", `Relative workdir ${JSON.stringify(path)} can have unexpected results if the base image changes`, at);
+        this.workdirSet = true;
+        return;
+      }
+      case "expose":
+        for (const p of cmd.ports) this.expose(x(p), at);
+        return;
+      case "user":
+        x(cmd.user);
+        return;
+      case "volume":
+        cmd.volumes.forEach(x);
+        return;
+      case "stopsignal":
+        x(cmd.signal);
+        return;
+      case "shell":
+        this.shellSet = true;
+        return;
+      case "cmd":
+      case "entrypoint":
+        this.usedOnce(node, at);
+        if (cmd.prependShell && !this.shellSet) this.report("JSONArgsRecommended", `JSON arguments recommended for ${node.value} to prevent unintended behavior related to OS signals`, at);
+        return;
+      case "healthcheck":
+        this.usedOnce(node, at);
+        return;
+      case "copy":
+      case "add": {
+        if (cmd.chown !== undefined) x(cmd.chown);
+        if (cmd.chmod !== undefined) x(cmd.chmod);
+        const sources = cmd.sourcePaths.map(x);
+        x(cmd.dest);
+        if (cmd.from === undefined) for (const src of sources) this.copySource(src, cmd.kind === "add" ? "Add" : "Copy", at);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private arg(args: ReadonlyArray<{ key: string; value: string | undefined }>, at: Location): void {
+    for (const a of args) {
+      this.secret("ARG", a.key, at);
+      let value: string | undefined;
+      if (Object.hasOwn(this.scope.buildArgs, a.key)) value = this.scope.buildArgs[a.key];
+      else if (a.value !== undefined) value = this.expand(a.value, at);
+      else value = this.scope.globals.get(a.key);
+      this.declared.add(a.key);
+      if (value !== undefined && !NON_ENV_ARGS.has(a.key)) {
+        this.env?.delete(a.key);
+        this.env?.set(a.key, value);
+      }
+    }
+  }
+
+  private secret(instruction: string, key: string, at: Location): void {
+    if (SECRET.test(key) && !SECRET_ALLOWED.test(key)) this.report("SecretsUsedInArgOrEnv", `Do not use ARG or ENV instructions for sensitive data (${instruction} ${JSON.stringify(key)})`, at);
+  }
+
+  /** The earlier CMD/ENTRYPOINT/HEALTHCHECK is the one reported: it is the one ignored. */
+  private usedOnce(node: Node, at: Location): void {
+    const key = node.value.toLowerCase();
+    const previous = this.once.get(key);
+    if (previous) this.report("MultipleInstructionsDisallowed", `Multiple ${node.value} instructions should not be used in the same stage because only the last one will be used`, previous);
+    this.once.set(key, at);
+  }
+
+  /** `[ip:][hostPort:]containerPort[/proto]`, split as BuildKit's port specs. */
+  private expose(raw: string, at: Location): void {
+    const parts = raw.split(":");
+    const container = parts.at(-1) as string;
+    const slash = container.indexOf("/");
+    const proto = slash < 0 ? "" : container.slice(slash + 1);
+    if (proto !== proto.toLowerCase()) this.report("ExposeProtoCasing", `Defined protocol '${raw}' in EXPOSE instruction should be lowercase`, at);
+    if (parts.length > 1) this.report("ExposeInvalidFormat", `EXPOSE instruction should not define an IP address or host-port mapping, found '${raw}'`, at);
+  }
+
+  private copySource(src: string, cmd: string, at: Location): void {
+    const patterns = this.scope.ignorePatterns;
+    const ignore = new PatternMatcher(patterns);
+    // With re-inclusions ("!x") what is excluded cannot be told without the files: not judged.
+    if (ignore.empty || ignore.hasExclusions || isRemote(src)) return;
+    const clean = cleanPath(src);
+    const rel = clean.replace(/^\/+/, "");
+    // The context's root counts as ignored only when a pattern excludes everything at the root.
+    const hit = rel === "" ? patterns.some((p) => ["*", "**", "**/*"].includes(p.trim())) : ignore.matches(rel);
+    if (hit) this.report("CopyIgnoredFile", `Attempting to ${cmd} file ${JSON.stringify(clean)} that is excluded by .dockerignore`, at);
+  }
+}
+
+/** `ENV key value` / `LABEL key value`: the parser leaves the first pair's separator empty. */
+function isLegacyKeyValue(node: Node): boolean {
+  const sep = node.next?.next?.next;
+  return sep !== undefined && sep.value === "";
+}
+
+function legacy(name: string): string {
+  return `"${name} key=value" should be used instead of legacy "${name} key value" format`;
+}
+
+function isRemote(src: string): boolean {
+  return /^(https?:\/\/|git@|git:\/\/)/.test(src) || /\.git(#|$)/.test(src);
+}
+
+function cleanPath(p: string): string {
+  const abs = p.startsWith("/");
+  const out: string[] = [];
+  for (const part of p.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length > 0 && out.at(-1) !== "..") out.pop();
+      else if (!abs) out.push("..");
+      continue;
+    }
+    out.push(part);
+  }
+  const joined = out.join("/");
+  return abs ? `/${joined}` : joined === "" ? "." : joined;
+}

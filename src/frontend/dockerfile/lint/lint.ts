@@ -1,0 +1,106 @@
+// Build checks (BuildKit's linter) over one Dockerfile: parse, walk the stages as the conversion
+// does (global ARGs, each stage's variables from its base), and collect the findings under the
+// `# check=` / BUILDKIT_DOCKERFILE_CHECK config. Nothing here prints or fails the build: the caller
+// prints the findings and fails when `failure` is set.
+import { formatPlatform } from "../../../oci/platform.ts";
+import type { Platform } from "../../../oci/types.ts";
+import { defaultArgs, globalArgs } from "../convert/args.ts";
+import { parseDockerfile } from "../parser/parser.ts";
+import { ShellLex } from "../shell/lex.ts";
+import { checkConfigOf } from "./config.ts";
+import { dispatchStage, type StageEnd, type StageStart } from "./dispatch-rules.ts";
+import { checkDefaultBaseNames, checkFrom, defaultsOnlyArgs, getterOf } from "./from-rules.ts";
+import { LintReport, type LintWarning } from "./report.ts";
+import { checkStages } from "./stage-rules.ts";
+import { type LintStage, walkDockerfile } from "./walk.ts";
+
+export type { LintWarning } from "./report.ts";
+
+/** A base image as resolved for the build. */
+export type BaseImageInfo = { env: readonly string[]; shell: boolean; platform: Platform };
+
+export type LintOptions = {
+  source: string;
+  buildArgs: Record<string, string>;
+  /** The .dockerignore patterns. */
+  excludePatterns: readonly string[];
+  platform: Platform;
+  target: string | undefined;
+  /** A base image by the name its FROM expands to; undefined when it was not resolved (its variables are then not judged). */
+  baseImage(name: string): BaseImageInfo | undefined;
+};
+
+export type LintResult = {
+  warnings: LintWarning[];
+  /** Set when `error=true` and a rule fired: the build (and --check) fails with this message. */
+  failure: string | undefined;
+};
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export function lintDockerfile(opts: LintOptions): LintResult {
+  const parsed = parseDockerfile(opts.source);
+  const report = new LintReport(checkConfigOf(parsed.directives.check, opts.buildArgs.BUILDKIT_DOCKERFILE_CHECK));
+  const file = walkDockerfile(parsed.ast);
+  checkStages(file, parsed.warnings, report);
+  const lex = new ShellLex(parsed.escapeToken);
+  const lastName = file.stages.at(-1)?.from.cmd.stageName ?? "";
+  const defaults = defaultArgs(opts.platform, opts.platform, opts.target || lastName, opts.buildArgs);
+  const globals = globalArgs(defaults, file.metaArgs.map((e) => e.cmd), lex, opts.buildArgs, new Set()).getter();
+  const predefined = new Map<string, string>();
+  const noBuildArgs = defaultArgs(opts.platform, opts.platform, opts.target || lastName, {}).getter();
+  for (const k of noBuildArgs.keys()) predefined.set(k, noBuildArgs.get(k) ?? "");
+  const defaultsOnly = defaultsOnlyArgs(lex, predefined, file.metaArgs.map((e) => e.cmd));
+  if (defaultsOnly) checkDefaultBaseNames(file.stages, lex, getterOf(defaultsOnly), report);
+  const declared = file.metaArgs.flatMap((e) => e.cmd.args.map((a) => a.key));
+  const ends: StageEnd[] = [];
+  for (const stage of file.stages) {
+    checkFrom(stage, { lex, globals, declared, defaultsOnly: getterOf(defaultsOnly ?? new Map()) }, report);
+    const start = stageStart(stage, file.stages, ends, lex, globals, opts, report);
+    ends.push(dispatchStage(start, stage.commands, { lex, globals, buildArgs: opts.buildArgs, ignorePatterns: opts.excludePatterns, report }));
+  }
+  return { warnings: report.warnings, failure: report.failure() };
+}
+
+/** A stage's variables from its base: an earlier stage's, scratch's, or a resolved image's. */
+function stageStart(stage: LintStage, stages: readonly LintStage[], ends: readonly StageEnd[], lex: ShellLex, globals: ReturnType<typeof getterOf>, opts: LintOptions, report: LintReport): StageStart {
+  let name: string;
+  try {
+    name = lex.processWord(stage.from.cmd.image, globals).result;
+  } catch {
+    return { env: undefined, shellSet: false };
+  }
+  const lower = name.toLowerCase();
+  const byName = stages.findIndex((s, i) => i < ends.length && s.from.cmd.stageName === lower);
+  const index = byName >= 0 ? byName : /^\d+$/.test(name) && Number(name) < ends.length ? Number(name) : -1;
+  if (index >= 0) {
+    const base = ends[index] as StageEnd;
+    return { env: base.env, shellSet: base.shellSet };
+  }
+  if (lower === "scratch") return { env: new Map([["PATH", DEFAULT_PATH]]), shellSet: false };
+  const image = opts.baseImage(name);
+  if (!image) return { env: undefined, shellSet: false };
+  const env = new Map<string, string>();
+  for (const e of image.env) {
+    const eq = e.indexOf("=");
+    env.set(eq < 0 ? e : e.slice(0, eq), eq < 0 ? "" : e.slice(eq + 1));
+  }
+  if (!env.has("PATH")) env.set("PATH", DEFAULT_PATH);
+  checkBasePlatform(stage, name, image.platform, lex, globals, opts, report);
+  return { env, shellSet: image.shell };
+}
+
+function checkBasePlatform(stage: LintStage, name: string, actual: Platform, lex: ShellLex, globals: ReturnType<typeof getterOf>, opts: LintOptions, report: LintReport): void {
+  let expected = formatPlatform(opts.platform);
+  if (stage.from.cmd.platform !== undefined) {
+    try {
+      expected = lex.processWord(stage.from.cmd.platform, globals).result;
+    } catch {
+      return;
+    }
+  }
+  const [os, arch] = expected.split("/");
+  if (os === actual.os && arch === actual.architecture) return;
+  const message = `Base image ${name} was pulled with platform ${JSON.stringify(formatPlatform(actual))}, expected ${JSON.stringify(expected)} for current build`;
+  report.add("InvalidBaseImagePlatform", message, stage.from.cmd.location, stage.from.node.prevComment);
+}
