@@ -11,7 +11,11 @@ import { lstatOrUndefined } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
 import { cleanInRoot } from "../fs/fs-safe.ts";
 
-export type GitSource = { remote: string; ref: string; subdir: string; keepGitDir: boolean; checksum: string };
+export type GitSource = {
+  remote: string; ref: string; subdir: string; keepGitDir: boolean; checksum: string;
+  /** BuildKit's "git.skipsubmodules": otherwise submodules are checked out too (recursively, shallow). */
+  skipSubmodules?: boolean;
+};
 
 export type ResolvedGit = GitSource & { commit: string; refName: string | undefined };
 
@@ -39,6 +43,7 @@ export function parseGitSource(op: SourceOp): GitSource {
   return {
     remote, ref: op.attrs.ref || fragRef || "HEAD", subdir: subdir === "/" ? "" : subdir.slice(1),
     keepGitDir: op.attrs.keepgitdir === "true", checksum: checksum.toLowerCase(),
+    skipSubmodules: op.attrs["git.skipsubmodules"] === "true",
   };
 }
 
@@ -79,6 +84,8 @@ export async function checkoutGit(src: ResolvedGit, dir: string, signal: AbortSi
   const repo = mkdtempSync(`${dir}/.kitbuild-git-`);
   try {
     await git(["init", "-q", "--bare", repo], { signal, what: "create a temporary repository" });
+    // As BuildKit's: the remote is the origin, which relative submodule addresses are resolved against.
+    await git(["-C", repo, "remote", "add", "origin", src.remote], { signal, what: "add the origin" });
     const fetchRef = src.refName && src.refName !== "HEAD" ? `+${src.refName}:${src.refName}` : `+${src.commit}:refs/kitbuild/commit`;
     await git(["-C", repo, "fetch", "-q", "--depth=1", "--no-tags", "--", src.remote, fetchRef], { signal, what: `fetch ${redact(src.remote)}` });
     const fetched = (await git(["-C", repo, "rev-parse", `${fetchRef.split(":")[1]}^{commit}`], { signal, what: "read the fetched commit" })).trim();
@@ -95,6 +102,8 @@ export async function checkoutGit(src: ResolvedGit, dir: string, signal: AbortSi
 async function checkoutTree(src: ResolvedGit, repo: string, dir: string, signal: AbortSignal): Promise<void> {
   const work = src.subdir === "" ? dir : mkdtempSync(`${dir}/.kitbuild-checkout-`);
   await git(["--git-dir", repo, "--work-tree", work, "checkout", "-q", "-f", src.commit, "--", "."], { signal, what: `check out ${src.commit}` });
+  // git-submodule needs to run inside the work tree (-C), even with --work-tree given.
+  await updateSubmodules(src, ["-C", work, "--git-dir", repo, "--work-tree", work], work, signal);
   if (src.subdir === "") return;
   try {
     // Only real directories lead to the subdirectory: a symlink in the repository could point anywhere.
@@ -121,6 +130,17 @@ async function cloneWithGitDir(src: ResolvedGit, repo: string, dir: string, sign
   await run(["remote", "set-url", "origin", src.remote], "set the origin");
   await run(["reflog", "expire", "--all", "--expire=now"], "expire the reflog");
   rmSync(`${dir}/.git/FETCH_HEAD`, { force: true });
+  await updateSubmodules(src, ["-C", dir], dir, signal);
+}
+
+/**
+ * `git submodule update --init --recursive --depth=1` in the checkout, as BuildKit runs it unless
+ * told to skip (then, as in BuildKit, a submodule's .git file names the throwaway repository's
+ * modules/ directory, gone after the checkout). Nothing to do without a .gitmodules.
+ */
+async function updateSubmodules(src: ResolvedGit, where: string[], work: string, signal: AbortSignal): Promise<void> {
+  if (src.skipSubmodules || !lstatOrUndefined(`${work}/.gitmodules`)?.isFile()) return;
+  await git([...where, "submodule", "update", "-q", "--init", "--recursive", "--depth=1"], { signal, what: `update the submodules of ${redact(src.remote)}` });
 }
 
 /** Runs git with umask 022 and no configuration but its own; returns stdout. */

@@ -45,7 +45,7 @@ function buildFromStdin(k: Kit, args: string[], file: string): Promise<RunResult
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
-  }, 240_000);
+  });
 }
 
 /** The files of an exported tree, path → content, sorted. */
@@ -130,6 +130,25 @@ describe.skipIf(skip)("git contexts", () => {
     expectExit(res3, 0);
     expect(res3.stderr).not.toContain("CACHED");
     expect(readFileSync(`${out3}/ctx/v.txt`, "utf8")).toBe("two\n");
+  }, 240_000);
+
+  test("submodules are checked out too (a relative address resolved against the remote), with or without .git kept", async () => {
+    const lib = makeGitRepo(projects, "lib");
+    lib.commit({ "lib.txt": "from the submodule\n" });
+    const withSub = makeGitRepo(projects, "withsub");
+    // `../lib.git` stays relative in .gitmodules; here it resolves to the bare repository beside it.
+    execFileSync("git", ["-c", "protocol.file.allow=always", "submodule", "add", "-q", "../lib.git", "vendor/lib"], { cwd: `${projects}/withsub.work`, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: projects } });
+    withSub.commit({ Dockerfile: COPY_ALL });
+    const k = kit();
+    const out = k.out();
+    expectExit(await build(k, ["-o", `type=local,dest=${out}`, `${server.url}/withsub.git`]), 0);
+    expect(readFileSync(`${out}/ctx/vendor/lib/lib.txt`, "utf8")).toBe("from the submodule\n");
+    expect(existsSync(`${out}/ctx/.git`)).toBe(false);
+    const kept = k.out();
+    expectExit(await build(k, ["--build-arg", "BUILDKIT_CONTEXT_KEEP_GIT_DIR=1", "-o", `type=local,dest=${kept}`, `${server.url}/withsub.git`]), 0);
+    expect(readFileSync(`${kept}/ctx/vendor/lib/lib.txt`, "utf8")).toBe("from the submodule\n");
+    const status = execFileSync("git", ["-C", `${kept}/ctx`, "submodule", "status"], { encoding: "utf8" });
+    expect(status).toMatch(/^ [0-9a-f]{40} vendor\/lib/);
   }, 240_000);
 
   test("a missing repository or ref fails naming the address, credentials left out; nothing is left in TMPDIR", async () => {
