@@ -28,6 +28,7 @@ const CONVERT = ["build", "debug llb", "debug image-config"] as const;
 const FLAGS: Record<string, FlagDef> = {
   file: { kind: "string", short: "f", commands: CONVERT, description: "Name of the Dockerfile (default: PATH/Dockerfile; - reads stdin)" },
   "build-arg": { kind: "list", commands: CONVERT, description: "Set a build-time variable (repeatable)" },
+  "build-context": { kind: "list", commands: CONVERT, description: "Additional build context (repeatable), NAME=VALUE for FROM NAME and COPY --from=NAME: a directory, docker-image://REF, oci-layout://DIR[:TAG|@DIGEST], a git URL or an https:// URL" },
   target: { kind: "string", commands: CONVERT, description: "Set the target build stage to build" },
   output: { kind: "list", short: "o", commands: BUILD, description: "Output (repeatable): type=local|tar|oci|docker|image|registry with dest=, name=, push=…" },
   tag: { kind: "list", short: "t", commands: BUILD, description: "Image name (repeatable): for image outputs, --push and --load" },

@@ -2,6 +2,7 @@
 // (control/request.ts), plus what only the command uses (the progress mode, the --format of debug
 // llb). The flags themselves are declared and scanned in build-flag-table.ts.
 import { cpus } from "node:os";
+import { parseBuildContexts } from "../control/named-contexts.ts";
 import type { BuildRequest, DebugRequest, FrontendAttrs, RegistryOptions } from "../control/request.ts";
 import { type FlagCommand, type ScannedFlags, scanFlags, usageError } from "./build-flag-table.ts";
 import { parseCacheFlags } from "./cache-flags.ts";
@@ -112,7 +113,9 @@ function frontendAttrs(contextDir: string, { str, list }: ScannedFlags, env: Rec
   const file = str("file");
   const forceNetwork = parseNetwork(str("network"));
   const extraHosts = list("add-host").map(parseExtraHost);
+  const namedContexts = parseBuildContexts(list("build-context"));
   return {
+    ...(Object.keys(namedContexts).length > 0 ? { namedContexts } : {}),
     ...(forceNetwork ? { forceNetwork } : {}),
     ...(extraHosts.length > 0 ? { extraHosts } : {}),
     contextDir,
@@ -141,6 +144,10 @@ function parseBuildArgs(list: string[], env: Record<string, string | undefined>)
       out[item.slice(0, eq)] = item.slice(eq + 1);
     }
   }
+  // buildx passes a non-empty SOURCE_DATE_EPOCH from its environment as a build arg unless one is
+  // given (docker/buildx build/opt.go), so the Dockerfile's ARG SOURCE_DATE_EPOCH sees it too.
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch && !Object.hasOwn(out, "SOURCE_DATE_EPOCH")) out.SOURCE_DATE_EPOCH = epoch;
   return out;
 }
 

@@ -10,6 +10,8 @@ import { ExecServices } from "../worker/session/exec-services.ts";
 import { BuildSession } from "./session.ts";
 import type { DebugRequest } from "./request.ts";
 import { checkContextDir } from "../source/local.ts";
+import type { Platform } from "../oci/types.ts";
+import { namedContexts } from "./named-contexts.ts";
 import { convertRequest, loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
 
 export type DebugResult = ConvertResult & { dockerfile: string };
@@ -23,12 +25,14 @@ export async function convertOnly(req: DebugRequest, progress: ProgressSink, sig
   let opened: Promise<BuildEnvironment> | undefined;
   let session: BuildSession | undefined;
   try {
-    const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, async (ref, p) => {
+    const resolveImage = async (ref: string, p: Platform, name?: string) => {
       opened ??= openEnvironment({ config: req.config, env: req.env, ...req.registry });
       // Nothing runs: the session only resolves images, so it needs no secrets, agents or entitlements.
       session ??= new BuildSession(await opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env }));
-      return resolveForFrontend(session, progress, ref, p);
-    });
+      return resolveForFrontend(session, progress, ref, p, name);
+    };
+    const contexts = namedContexts(req.frontend.namedContexts ?? {}, { resolveImage, signal });
+    const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, (ref, p) => resolveImage(ref, p), contexts);
     return { ...converted, dockerfile: dockerfile.name };
   } finally {
     const env = await opened?.catch(() => undefined);

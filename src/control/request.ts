@@ -8,6 +8,7 @@ import type { Entitlement } from "../worker/session/exec-services.ts";
 import type { SecretSource } from "../worker/session/secrets.ts";
 import type { SshSource } from "../worker/session/ssh-agents.ts";
 import type { KitConfig } from "./config.ts";
+import type { NamedContextSpec } from "./named-contexts.ts";
 
 /** What the Dockerfile frontend reads (BuildKit's FrontendAttrs and local context). */
 export type FrontendAttrs = {
@@ -27,6 +28,8 @@ export type FrontendAttrs = {
   forceNetwork?: "host" | "none";
   /** --add-host entries, host-gateway already resolved to an address. */
   extraHosts?: ExtraHost[];
+  /** --build-context NAME=VALUE, by the name's familiar form. */
+  namedContexts?: Record<string, NamedContextSpec>;
 };
 
 /** Every output of the build and the files written about it (BuildKit's Exports). */

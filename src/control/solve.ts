@@ -23,6 +23,8 @@ import { cacheMountSeeds } from "./remote-cache/cache-mount-transfer.ts";
 import { exportCaches, inlineCacheEntries, openCacheImports } from "./remote-cache/remote-caches.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { checkContextDir } from "../source/local.ts";
+import type { NamedContexts } from "../frontend/dockerfile/convert/named-context.ts";
+import { namedContexts } from "./named-contexts.ts";
 import { prepareBuildContext } from "./build-context.ts";
 import type { BuildRequest, FrontendAttrs } from "./request.ts";
 import { BuildSession } from "./session.ts";
@@ -53,7 +55,8 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   await using env = await openEnvironment({ config: req.config, env: req.env, ...req.registry });
   const platform = hostPlatform();
   const session = new BuildSession(env, contextDir, platform, signal, exec);
-  const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p));
+  const contexts = namedContexts(req.frontend.namedContexts ?? {}, { resolveImage: (ref, p, name) => resolveForFrontend(session, progress, ref, p, name), signal });
+  const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p), contexts);
   const denied = deniedEntitlement(converted.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
   const imports = await openCacheImports(env, req.cacheImports, progress, signal);
@@ -111,6 +114,7 @@ export function convertRequest(
   excludePatterns: string[],
   platform: Platform,
   resolveImage: ConvertOptions["resolveImage"],
+  contexts?: NamedContexts,
 ): Promise<ConvertResult> {
   return convertDockerfile({
     source: dockerfile.text,
@@ -123,6 +127,7 @@ export function convertRequest(
     noCacheStages: frontend.noCacheFilter,
     ...(frontend.forceNetwork ? { forceNetwork: frontend.forceNetwork } : {}),
     ...(frontend.extraHosts ? { extraHosts: frontend.extraHosts } : {}),
+    ...(contexts ? { namedContexts: contexts } : {}),
     resolveImage,
   });
 }
@@ -169,10 +174,11 @@ export function readDockerignore(contextDir: string, dockerfilePath: string | un
   return "";
 }
 
-export async function resolveForFrontend(session: BuildSession, progress: ProgressSink, text: string, platform: Platform) {
+/** Resolves an image for the frontend as a progress step (named contexts give their own step name). */
+export async function resolveForFrontend(session: BuildSession, progress: ProgressSink, text: string, platform: Platform, name?: string) {
   const ref = parseReference(text);
   const shown = formatReference(ref);
-  return progressTask(progress, `metadata ${shown}`, `[internal] load metadata for ${shown}`, async () => {
+  return progressTask(progress, name ?? `metadata ${shown}`, name ?? `[internal] load metadata for ${shown}`, async () => {
     const img = await session.resolveImage(ref, platform);
     return { ref: formatReference(img.ref), config: img.config };
   });

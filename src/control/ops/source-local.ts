@@ -16,7 +16,8 @@ export function localSourceRunner(session: BuildSession, op: SourceOp): OpRunner
       return { digest: digestOf({ op, session: session.id }), deps: [], cacheable: false };
     },
     async exec() {
-      return [contextRef(openLocalContext(session.contextDir, excludes))];
+      // A named context (--build-context NAME=DIR) carries its directory; the build context is the session's.
+      return [contextRef(openLocalContext(op.attrs.dir ?? session.contextDir, excludes))];
     },
   };
 }

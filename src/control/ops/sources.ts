@@ -1,5 +1,5 @@
 // The source runners by identifier scheme (BuildKit's source manager: one source per scheme).
-// Named contexts and remote contexts will add their schemes here.
+// Named contexts add oci-layout:// (and local:// sources with a directory of their own).
 import type { SourceOp } from "../../llb/ops.ts";
 import type { OpRunner } from "../../solver/vertex.ts";
 import { KitError } from "../../util/errors.ts";
@@ -9,6 +9,7 @@ import { gitSourceRunner } from "./source-git.ts";
 import { httpSourceRunner } from "./source-http.ts";
 import { imageSourceRunner } from "./source-image.ts";
 import { localSourceRunner } from "./source-local.ts";
+import { ociLayoutSourceRunner } from "./source-oci-layout.ts";
 
 type SourceRunner = (session: BuildSession, op: SourceOp) => OpRunner<BuildRef>;
 
@@ -20,6 +21,7 @@ const SOURCES: ReadonlyArray<readonly [prefix: string, runner: SourceRunner]> = 
   ["http://", httpSourceRunner],
   ["git://", gitSourceRunner],
   ["git+", gitSourceRunner],
+  ["oci-layout://", ociLayoutSourceRunner],
 ];
 
 export function sourceRunner(session: BuildSession, op: SourceOp): OpRunner<BuildRef> {

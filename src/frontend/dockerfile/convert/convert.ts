@@ -19,6 +19,7 @@ import { type ImageMeta, inheritFromBase, resolveStages } from "./resolve.ts";
 import { createStates, findTarget, linkDependencies, type StageSet } from "./stages.ts";
 import { DEFAULT_PATH, type StageState } from "./state.ts";
 import { EnvList } from "./env-list.ts";
+import type { NamedContexts } from "./named-context.ts";
 
 export type { ImageMeta } from "./resolve.ts";
 
@@ -38,6 +39,8 @@ export type ConvertOptions = {
   /** The build's --add-host entries (addresses resolved), in every RUN's /etc/hosts. */
   extraHosts?: Array<{ host: string; ip: string }>;
   resolveImage(ref: string, platform: Platform): Promise<ImageMeta>;
+  /** --build-context NAME=…: read by stages named NAME, FROM NAME and COPY --from=NAME. */
+  namedContexts?: NamedContexts;
 };
 
 export type ConvertResult = {
@@ -68,7 +71,7 @@ async function convert(opts: ConvertOptions, at: (loc: Location) => SourceLocati
   const defaults = defaultArgs(opts.buildPlatform, opts.platform, opts.target || lastName, buildArgs);
   const globals = globalArgs(defaults, df.metaArgs, lex, buildArgs, usedBuildArgs);
   const epoch = sourceDateEpoch(buildArgs, globals);
-  const set = createStates(df.stages, { globals: globals.getter(), lex, noCacheStages: opts.noCacheStages });
+  const set = createStates(df.stages, { globals: globals.getter(), lex, noCacheStages: opts.noCacheStages, namedContexts: opts.namedContexts });
   const target = findTarget(set, opts.target);
   linkDependencies(set, lex);
   const meta = (name: string, location: Location, ignoreCache = false): OpMetadata => ({
@@ -76,7 +79,7 @@ async function convert(opts: ConvertOptions, at: (loc: Location) => SourceLocati
     location: { file: opts.filename, ranges: [{ start: location.startLine, end: location.endLine }] },
     ...(ignoreCache ? { ignoreCache: true } : {}),
   });
-  const reachable = await resolveStages(set, target, { lex, targetPlatform: opts.platform, resolveImage: opts.resolveImage, meta, sourceLocation: at });
+  const reachable = await resolveStages(set, target, { lex, targetPlatform: opts.platform, resolveImage: opts.resolveImage, namedContexts: opts.namedContexts, meta, sourceLocation: at });
   let context: { node: Output; op: SourceOp } | undefined;
   const ctx: DispatchContext = {
     escapeToken: df.escapeToken,

@@ -1,6 +1,6 @@
 // ADD's remote sources told apart from context paths as BuildKit does: git repositories
 // ("https://host/repo.git#ref:subdir", "git@host:repo.git", "git://…", "ssh://…", with ?ref=,
-// ?tag=, ?branch=, ?subdir=, ?checksum=, ?keep-git-dir= queries) and HTTP(S) URLs.
+// ?tag=, ?branch=, ?subdir=, ?checksum=, ?keep-git-dir=, ?submodules= queries) and HTTP(S) URLs.
 
 export type GitRef = {
   /** The repository as git clones it, without fragment and query. */
@@ -11,6 +11,8 @@ export type GitRef = {
   subdir: string;
   checksum: string;
   keepGitDir: boolean | undefined;
+  /** ?submodules=: BuildKit checks submodules out unless this is false. */
+  submodules: boolean | undefined;
   /** A query BuildKit understands that kitbuild's git source does not take yet. */
   unsupportedQuery: string | undefined;
 };
@@ -48,7 +50,7 @@ export function parseGitRef(src: string): GitRef | undefined {
     remote = `${scp[1]}@${scp[2]}:${scp[3]}`;
     [query, fragment] = [scp[4], scp[5]];
   }
-  const g: GitRef = { remote, scheme, ref: "", subdir: "", checksum: "", keepGitDir: undefined, unsupportedQuery: undefined };
+  const g: GitRef = { remote, scheme, ref: "", subdir: "", checksum: "", keepGitDir: undefined, submodules: undefined, unsupportedQuery: undefined };
   if (fragment) {
     const colon = fragment.indexOf(":");
     g.ref = colon < 0 ? fragment : fragment.slice(0, colon);
@@ -92,7 +94,8 @@ function applyQuery(g: GitRef, query: string): void {
       g.subdir = v;
     } else if (key === "checksum" || key === "commit") g.checksum = v;
     else if (key === "keep-git-dir") g.keepGitDir = parseQueryBool(key, v);
-    else if (key === "submodules" || key === "mtime" || key === "fetch-by-commit") g.unsupportedQuery = key;
+    else if (key === "submodules") g.submodules = parseQueryBool(key, v);
+    else if (key === "mtime" || key === "fetch-by-commit") g.unsupportedQuery = key;
     else throw new GitRefError(`unexpected query "${key}"`);
   }
   if (tag !== "") setRef(g, tag.startsWith("refs/tags/") ? tag : `refs/tags/${tag}`);

@@ -13,6 +13,7 @@ import type { Location } from "../instructions/types.ts";
 import { parseDockerfile } from "../parser/parser.ts";
 import type { ShellLex } from "../shell/lex.ts";
 import { baseImageConfig, isEmptyImage, scratchConfig } from "./image-config.ts";
+import { contextState, findNamedContext, type NamedContexts } from "./named-context.ts";
 import { addSources, reachableFrom, type StageSet } from "./stages.ts";
 import { stepPrefix, type CommandEntry, type StageState } from "./state.ts";
 
@@ -26,6 +27,8 @@ export type ResolveOptions = {
   lex: ShellLex;
   targetPlatform: Platform;
   resolveImage(ref: string, platform: Platform): Promise<ImageMeta>;
+  /** --build-context: what FROM NAME, COPY --from=NAME and stages named NAME read instead. */
+  namedContexts?: NamedContexts | undefined;
   meta(name: string, location: Location): OpMetadata;
   /** A Dockerfile location as an error's source location (with the lines for a code frame). */
   sourceLocation(location: Location): SourceLocation;
@@ -83,7 +86,7 @@ async function resolveBaseImages(set: StageSet, reachable: Set<StageState>, opts
   for (const s of set.states) {
     if (s.base || s.dispatched || s.resolved) continue;
     s.resolved = reachable.has(s);
-    if (s.baseName === "scratch") {
+    if (s.baseName === "scratch" && !set.replaced.has(s)) {
       s.output = undefined;
       s.image = scratchConfig(opts.targetPlatform);
       s.platform = opts.targetPlatform;
@@ -100,6 +103,12 @@ async function resolveBaseImages(set: StageSet, reachable: Set<StageState>, opts
 async function resolveImage(set: StageSet, s: StageState, opts: ResolveOptions): Promise<void> {
   const location = s.stage.from.location;
   const platform = s.platform ?? opts.targetPlatform;
+  const replacedBy = set.replaced.get(s);
+  const named = replacedBy ?? findNamedContext(opts.namedContexts, s.baseName);
+  if (named !== undefined && opts.namedContexts) {
+    await useNamedContext(s, named, replacedBy !== undefined, platform, opts.namedContexts, opts.sourceLocation(location));
+    return;
+  }
   let img: ImageMeta;
   try {
     img = await opts.resolveImage(s.baseName, platform);
@@ -113,6 +122,31 @@ async function resolveImage(set: StageSet, s: StageState, opts: ResolveOptions):
     const op = { kind: "source" as const, identifier: `docker-image://${img.ref}`, attrs: {}, platform };
     s.output = output(node(op, [], s.unregistered ? { name } : opts.meta(name, location)));
   }
+  if (s.unregistered) s.dispatched = true;
+}
+
+/**
+ * A stage (or a COPY --from image) that reads a named context. A stage the context replaces is
+ * done (BuildKit marks it dispatched); a stage FROM it starts from its filesystem and config
+ * (scratch's config when it has none).
+ */
+async function useNamedContext(s: StageState, key: string, replaces: boolean, platform: Platform, contexts: NamedContexts, location: SourceLocation): Promise<void> {
+  let state;
+  try {
+    state = contextState(key, await contexts.load(key, platform), platform);
+  } catch (e) {
+    if (e instanceof KitError) throw e.location ? e : e.withLocation(location);
+    throw new KitError("E_DOCKERFILE_NAMED_CONTEXT", `failed to load build context "${key}": ${e instanceof Error ? e.message : String(e)}`, { location, cause: e });
+  }
+  s.output = state.output;
+  if (replaces) {
+    s.dispatched = true;
+    if (state.image) s.image = state.image;
+    if (state.platform) s.platform = state.platform;
+    return;
+  }
+  s.image = state.image ?? scratchConfig(platform);
+  s.platform = platform;
   if (s.unregistered) s.dispatched = true;
 }
 

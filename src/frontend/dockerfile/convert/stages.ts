@@ -11,11 +11,14 @@ import { closest } from "../instructions/suggest.ts";
 import type { Command, Location, Stage } from "../instructions/types.ts";
 import { envFromList, type EnvGetter, type ShellLex } from "../shell/lex.ts";
 import { EnvList } from "./env-list.ts";
+import { findNamedContext, type NamedContexts } from "./named-context.ts";
 import type { CommandEntry, StageState } from "./state.ts";
 
 export class StageSet {
   readonly states: StageState[] = [];
   private readonly byName = new Map<string, StageState>();
+  /** Stages replaced by the named context of their name (--build-context NAME=…), with its key. */
+  readonly replaced = new Map<StageState, string>();
 
   /** Adds a state; a FROM naming an earlier stage makes that stage its base. */
   add(s: StageState): void {
@@ -58,7 +61,7 @@ function imageState(name: string, location: Location): StageState {
   return newState({ name: undefined, index: -1, from, commands: [] }, name, true);
 }
 
-export type StageOptions = { globals: EnvGetter; lex: ShellLex; noCacheStages: readonly string[] };
+export type StageOptions = { globals: EnvGetter; lex: ShellLex; noCacheStages: readonly string[]; namedContexts?: NamedContexts | undefined };
 
 /** One state per FROM: its base name and platform expanded with the global ARGs, its step count. */
 export function createStates(stages: readonly Stage[], opts: StageOptions): StageSet {
@@ -70,6 +73,14 @@ export function createStates(stages: readonly Stage[], opts: StageOptions): Stag
     const s = newState(stage, baseName, false);
     if (stage.from.platform !== undefined) s.platform = stagePlatform(opts, stage.from.platform, loc);
     set.add(s);
+    const named = stage.name === undefined ? undefined : findNamedContext(opts.namedContexts, stage.name);
+    if (named !== undefined) {
+      // As BuildKit: the stage is the named context; its own FROM and instructions are not used.
+      set.replaced.set(s, named);
+      s.base = undefined;
+      s.commands = [];
+      continue;
+    }
     let total = baseName !== "scratch" && s.base === undefined ? 1 : 0;
     for (const c of stage.commands) if (c.kind === "add" || c.kind === "copy" || c.kind === "run" || c.kind === "workdir") total++;
     s.cmdTotal = total;
