@@ -141,9 +141,35 @@ export class CacheMounts {
     };
   }
 
+  /**
+   * Starts cache mounts `ids` empty for this build, as BuildKit prunes the cache mounts of steps that
+   * ignore the cache (--no-cache, --no-cache-filter) when it loads the graph: every directory of
+   * each id, with or without a seed (`from`, or mode/uid/gid, whose seed key names a snapshot), is
+   * retired so no later lookup finds it, and removed unless a build still holds it (then prune or the
+   * GC removes it once let go of). Called once per build, before its steps run, so steps of the
+   * same build that share an id still share the new directory.
+   */
+  reset(ids: Iterable<string>): void {
+    const gone = this.db.transaction(() => {
+      this.dropDeadHolders();
+      const retired: number[] = [];
+      for (const id of ids) {
+        const rows = this.db
+          .query("SELECT id, key FROM cache_mounts WHERE key = ? OR (substr(key, 1, ?) = ? AND substr(key, ?) GLOB '[0-9]*:/*')")
+          .all(id, id.length + 1, `${id}:`, id.length + 2) as Array<{ id: number; key: string }>;
+        for (const r of rows) {
+          this.db.query("UPDATE cache_mounts SET key = ? WHERE id = ?").run(`(reset ${r.id}) ${r.key}`, r.id);
+          retired.push(r.id);
+        }
+      }
+      return retired;
+    }).immediate();
+    for (const id of gone) this.remove(id);
+  }
+
   /** The most recently used directory of an unseeded cache mount `id`, if there is one. */
   latestDir(id: string): string | undefined {
-    const row = this.db.query("SELECT id FROM cache_mounts WHERE key = ? AND ready = 1 ORDER BY last_used DESC, id DESC LIMIT 1").get(id) as { id: number } | null;
+    const row = this.db.query("SELECT id, key FROM cache_mounts WHERE key = ? AND ready = 1 ORDER BY last_used DESC, id DESC LIMIT 1").get(id) as { id: number } | null;
     return row ? this.dir(row.id) : undefined;
   }
 

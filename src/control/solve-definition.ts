@@ -6,6 +6,8 @@ import type { Definition } from "../llb/ops.ts";
 import { type SolveOptions, Solver } from "../solver/scheduler.ts";
 import type { OpRunner, ResultStore, SolverVertex } from "../solver/vertex.ts";
 import { cacheRootFailure } from "../util/write-errors.ts";
+import { isProcessAlive } from "../util/process.ts";
+import { cacheMountsToReset } from "./ops/exec-mounts.ts";
 import { runnerFor } from "./ops/runner-for.ts";
 import type { BuildRef } from "./refs.ts";
 import { indexResultStore } from "./result-store.ts";
@@ -24,6 +26,9 @@ export type DefinitionSolveOptions = Pick<SolveOptions<BuildRef>, "maxParallelis
  */
 export function definitionSolver(session: BuildSession, definition: Definition, { importers, onResult, ...opts }: DefinitionSolveOptions): Solver<BuildRef> {
   session.definition = definition;
+  // Before any step runs, as BuildKit does when it loads the graph.
+  const resets = cacheMountsToReset(definition, opts.noCache);
+  if (resets.size > 0) session.exec.cacheMounts(session.env, isProcessAlive).reset(resets);
   const ops = new Map(definition.vertices.map((v) => [v.digest, v.vertex.op]));
   const env = session.env;
   return new Solver<BuildRef>({

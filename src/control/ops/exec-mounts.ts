@@ -6,7 +6,7 @@
 import { lstatSync } from "node:fs";
 import { posix } from "node:path";
 import { copyInto } from "../../file/copy.ts";
-import type { ExecMount, ExecOp } from "../../llb/ops.ts";
+import type { Definition, ExecMount, ExecOp } from "../../llb/ops.ts";
 import { isProcessAlive } from "../../util/process.ts";
 import type { ActiveSnapshot } from "../../snapshot/snapshotter.ts";
 import type { LocalContext } from "../../source/local.ts";
@@ -46,6 +46,29 @@ export async function prepareMounts(mc: MountContext): Promise<PreparedMounts> {
   }
 }
 
+/**
+ * The cache mounts a build must start empty: those of every exec step that ignores the cache
+ * (all of them under --no-cache, a stage's under --no-cache-filter), as BuildKit's solver collects
+ * them when it loads the graph (moby/buildkit#1092, and #5306 for mounts with mode/uid/gid).
+ */
+export function cacheMountsToReset(definition: Definition, noCache: boolean): Set<string> {
+  const ids = new Set<string>();
+  for (const { digest, vertex } of definition.vertices) {
+    if (vertex.op.kind !== "exec" || !(noCache || definition.metadata[digest]?.ignoreCache)) continue;
+    const op = vertex.op;
+    for (const m of op.mounts) if (m.type === "cache") ids.add(cacheMountId(m, mountDest(op, m)));
+  }
+  return ids;
+}
+
+function mountDest(op: ExecOp, m: ExecMount): string {
+  return posix.isAbsolute(m.dest) ? posix.normalize(m.dest) : posix.join("/", op.meta.cwd, m.dest);
+}
+
+function cacheMountId(m: ExecMount, dest: string): string {
+  return m.cache?.id || dest;
+}
+
 type Output = () => Promise<BuildRef>;
 
 class MountPreparer implements AsyncDisposable {
@@ -61,7 +84,7 @@ class MountPreparer implements AsyncDisposable {
   async add(m: ExecMount, index: number): Promise<void> {
     if ((index === 0) !== (m.dest === "/")) throw new KitError("E_INTERNAL", `exec mount ${index} at "${m.dest}": only the first mount is the root`);
     if (index === 0) return this.addRoot(m);
-    const dest = posix.isAbsolute(m.dest) ? posix.normalize(m.dest) : posix.join("/", this.mc.op.meta.cwd, m.dest);
+    const dest = mountDest(this.mc.op, m);
     switch (m.type) {
       case "bind":
         return this.addBind(m, dest);
@@ -136,7 +159,7 @@ class MountPreparer implements AsyncDisposable {
   private async addCache(m: ExecMount, dest: string): Promise<void> {
     const ref = this.input(m);
     if (ref?.kind === "context") throw new KitError("E_INTERNAL", `the cache mount at "${dest}" cannot start from the build context`);
-    const id = m.cache?.id || dest;
+    const id = cacheMountId(m, dest);
     const seed = ref?.kind === "snapshot" ? this.cacheSeed(ref.id, m.selector, dest) : undefined;
     const cacheMounts = this.mc.session.exec.cacheMounts(this.mc.session.env, isProcessAlive);
     const lease = this.holds.use(

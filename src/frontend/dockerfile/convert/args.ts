@@ -30,8 +30,11 @@ const PROXY_ARGS = ["HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_P
 
 /** ARGs every Dockerfile may use without declaring them globally; never reported as unused. */
 export function isPredefinedArg(key: string): boolean {
-  return PROXY_ARGS.includes(key.toUpperCase()) || key === "SOURCE_DATE_EPOCH" || DEFAULT_ARG_NAMES.includes(key);
+  return PROXY_ARGS.includes(key.toUpperCase()) || key === "SOURCE_DATE_EPOCH" || DEFAULT_ARG_NAMES.includes(key) || BUILDKIT_ARGS.includes(key);
 }
+
+/** Build args that configure the build itself (BuildKit's dockerui options), never reported as unused. */
+const BUILDKIT_ARGS = ["BUILDKIT_SANDBOX_HOSTNAME", "BUILDKIT_CONTEXT_KEEP_GIT_DIR", "BUILDKIT_INLINE_CACHE", "BUILDKIT_DOCKERFILE_CHECK"];
 
 const DEFAULT_ARG_NAMES = [
   "BUILDPLATFORM", "BUILDOS", "BUILDOSVERSION", "BUILDARCH", "BUILDVARIANT",

@@ -29,6 +29,7 @@ export function dispatchRun(s: StageState, c: RunCommand, sources: readonly Stag
     kind: "exec",
     meta: {
       args, env: execEnv, cwd: s.workdir || "/", user: s.user,
+      ...(sandboxHostname(ctx) ? { hostname: sandboxHostname(ctx) } : {}),
       ...(ctx.proxyEnv ? { proxyEnv: ctx.proxyEnv } : {}),
       ...(ctx.extraHosts.length > 0 ? { extraHosts: ctx.extraHosts.map((h) => ({ ...h })) } : {}),
     },
@@ -89,4 +90,9 @@ export function runCommandString(args: readonly string[], buildArgs: readonly Ke
   for (const arg of buildArgs) entries.set(arg.key, `${arg.key}=${env.get(arg.key) ?? arg.value ?? ""}`);
   const prefix = entries.size > 0 ? [`|${entries.size}`, ...entries.values()] : [];
   return [...prefix, ...args].join(" ");
+}
+
+/** BUILDKIT_SANDBOX_HOSTNAME: every RUN's hostname (BuildKit's dockerui "hostname" option). */
+function sandboxHostname(ctx: DispatchContext): string | undefined {
+  return ctx.buildArgs.BUILDKIT_SANDBOX_HOSTNAME || undefined;
 }
