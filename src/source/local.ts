@@ -1,6 +1,6 @@
 // The local build context: a directory on this machine seen through its .dockerignore patterns.
 // kitbuild runs where the context is, so the context is read in place rather than transferred.
-import { statSync } from "node:fs";
+import { type Dirent, readdirSync, statSync } from "node:fs";
 import { PatternMatcher } from "../util/patterns.ts";
 import { KitError, errnoCode, wrapError } from "../util/errors.ts";
 
@@ -14,9 +14,39 @@ export class LocalContext {
     this.excludes = new PatternMatcher(excludePatterns);
   }
 
-  /** Whether a context path ("a/b", relative to the context root) is left out by .dockerignore. */
+  /** Directories left out by a pattern that hold a re-included path, by their path (see isExcluded). */
+  private readonly holdsIncluded = new Map<string, boolean>();
+
+  /**
+   * Whether a context path ("a/b", relative to the context root) is left out by .dockerignore. An
+   * excluded directory that holds a re-included path (`**` then `!dir/file`) is not: BuildKit's
+   * context transfer (fsutil's walker) sends it as a parent of that path, so COPY finds it.
+   */
   isExcluded(rel: string): boolean {
-    return !this.excludes.empty && rel !== "" && this.excludes.matches(rel);
+    if (this.excludes.empty || rel === "" || !this.excludes.matches(rel)) return false;
+    return !(this.excludes.mayReinclude(rel) && this.holdsIncludedPath(rel));
+  }
+
+  /** Whether some path below directory `rel` is not excluded; memoized, so a walk stays linear. */
+  private holdsIncludedPath(rel: string): boolean {
+    const known = this.holdsIncluded.get(rel);
+    if (known !== undefined) return known;
+    let found = false;
+    let entries: Dirent[] = [];
+    try {
+      entries = readdirSync(`${this.dir}/${rel}`, { withFileTypes: true });
+    } catch {
+      // Not a directory (or unreadable): nothing below it.
+    }
+    for (const e of entries) {
+      const child = `${rel}/${e.name}`;
+      if (!this.excludes.matches(child) || (e.isDirectory() && this.excludes.mayReinclude(child) && this.holdsIncludedPath(child))) {
+        found = true;
+        break;
+      }
+    }
+    this.holdsIncluded.set(rel, found);
+    return found;
   }
 
   /** Whether a walk must enter an excluded directory because something below may be re-included. */

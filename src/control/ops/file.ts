@@ -70,26 +70,27 @@ export function contextTree(context: import("../../source/local.ts").LocalContex
   };
 }
 
-/** A --chown user and group as ids; names are looked up in the destination's /etc files. */
+/**
+ * A --chown (or WORKDIR's USER) user and group as ids; names are looked up in the destination's
+ * /etc files. A name with no entry (or no file, as in FROM scratch) is id 0, as BuildKit's file
+ * ops resolve it (solver/llbsolver/ops/user_linux.go readUser); only RUN needs the user to exist.
+ */
 export function resolveOwner(root: string, owner: ChownOpt | undefined): Owner | undefined {
   if (!owner) return undefined;
-  const passwd = () => readPasswd(root);
-  let uid: number;
+  let uid = 0;
   let gid: number | undefined;
   if (typeof owner.user === "number" || isNumericId(String(owner.user))) {
     uid = Number(owner.user);
   } else {
-    const entry = passwd().find((p) => p.name === owner.user);
-    if (!entry) throw new KitError("E_COPY_CHOWN", `unable to find user "${owner.user}" in the destination's /etc/passwd`, { hint: "create the user in an earlier step or use a numeric uid" });
-    uid = entry.uid;
-    gid = entry.gid;
+    const entry = readPasswd(root).find((p) => p.name === owner.user);
+    uid = entry?.uid ?? 0;
+    gid = entry?.gid ?? 0;
   }
   if (owner.group !== undefined) {
     if (typeof owner.group === "number" || isNumericId(String(owner.group))) gid = Number(owner.group);
     else {
       const g = readGroup(root).find((x) => x.name === owner.group);
-      if (!g) throw new KitError("E_COPY_CHOWN", `unable to find group "${owner.group}" in the destination's /etc/group`, { hint: "create the group in an earlier step or use a numeric gid" });
-      gid = g.gid;
+      if (g) gid = g.gid;
     }
   }
   return { uid, gid: gid ?? uid };
