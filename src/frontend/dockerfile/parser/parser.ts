@@ -7,7 +7,17 @@ import { IGNORE, LINE_PARSERS } from "./line-parsers.ts";
 import { newNode, type Heredoc, type Node } from "./node.ts";
 import { splitCommand } from "./split-command.ts";
 
-export type ParseWarning = { short: string; line: number };
+/**
+ * A warning the parser found (BuildKit's parser.Warning): the only one is an empty line inside a
+ * continuation, at the instruction's last line. Returned as data; the build checks report it
+ * (BuildKit's NoEmptyContinuation rule).
+ */
+export type ParseWarning = { short: string; line: number; detail: string; url: string };
+
+const EMPTY_CONTINUATION = {
+  detail: "Empty continuation lines will become errors in a future release",
+  url: "https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
+};
 
 export type ParseResult = {
   ast: Node;
@@ -88,7 +98,7 @@ export function parseDockerfile(text: string): ParseResult {
       [chunk, done] = trimContinuation(processed, state);
       line += chunk;
     }
-    if (emptyContinuation) warnings.push({ short: `Empty continuation line found in: ${line}`, line: current });
+    if (emptyContinuation) warnings.push({ short: `Empty continuation line found in: ${line}`, line: current, ...EMPTY_CONTINUATION });
     let child: Node;
     try {
       child = nodeFromLine(line, state.escapeToken, comments);
