@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for kitbuild, then runs the main example offline:
 #   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap, openssl,
-#   debootstrap (the tests' Debian image), openssh-client (ssh-agent for --ssh and its tests), and
+#   debootstrap (the tests' Debian image), openssh-client (ssh-agent for --ssh and its tests),
+#   openssh-server (a loopback sshd the tests start for git over ssh, never as a service), and
 #   docker.io, skopeo and umoci (the tools that check exported images in the tests)
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
 #   git, bzip2 and xz-utils serve ADD of git repositories and of .bz2/.xz archives; passt (pasta)
@@ -29,6 +30,7 @@ uidmap /usr/bin/newuidmap
 openssl /usr/bin/openssl
 debootstrap /usr/sbin/debootstrap
 openssh-client /usr/bin/ssh-agent
+openssh-server /usr/sbin/sshd
 docker.io /usr/sbin/dockerd
 skopeo /usr/bin/skopeo
 umoci /usr/bin/umoci

@@ -10,11 +10,14 @@ import { canceledError } from "../util/abort.ts";
 import { lstatOrUndefined } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
 import { cleanInRoot } from "../fs/fs-safe.ts";
+import { isSshRemote } from "./git-ssh.ts";
 
 export type GitSource = {
   remote: string; ref: string; subdir: string; keepGitDir: boolean; checksum: string;
   /** BuildKit's "git.skipsubmodules": otherwise submodules are checked out too (recursively, shallow). */
   skipSubmodules?: boolean;
+  /** Extra environment for git's network commands (for ssh remotes: git-ssh.ts's gitSshEnv). */
+  env?: Record<string, string>;
 };
 
 export type ResolvedGit = GitSource & { commit: string; refName: string | undefined };
@@ -28,11 +31,8 @@ const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 export function parseGitSource(op: SourceOp): GitSource {
   const [url = "", fragment = ""] = op.identifier.split("#", 2);
   const remote = url.startsWith("git+") ? url.slice(4) : url;
-  if (/^ssh:\/\//.test(remote) || /^[\w.-]+@[\w.-]+:/.test(remote)) {
-    throw new KitError("E_SOURCE_GIT", `git repositories over ssh ("${redact(remote)}") are not supported by this version of kitbuild`, { hint: "use the repository's https:// address" });
-  }
-  if (!/^(https?|git):\/\//.test(remote)) {
-    throw new KitError("E_SOURCE_GIT", `unsupported git repository "${redact(op.identifier)}"`, { hint: "use a git://, https:// or http:// repository address" });
+  if (!/^(https?|git):\/\//.test(remote) && !isSshRemote(remote)) {
+    throw new KitError("E_SOURCE_GIT", `unsupported git repository "${redact(op.identifier)}"`, { hint: "use a git://, https://, http://, ssh:// or user@host:path repository address" });
   }
   const checksum = op.attrs.checksum ?? "";
   if (checksum !== "" && !/^[0-9a-fA-F]+$/.test(checksum)) {
@@ -63,7 +63,7 @@ export async function resolveGit(src: GitSource, signal: AbortSignal): Promise<R
 
 async function resolveRef(src: GitSource, signal: AbortSignal): Promise<{ commit: string; refName: string | undefined; tag?: string }> {
   if (SHA.test(src.ref)) return { commit: src.ref, refName: undefined };
-  const out = await git(["ls-remote", "--", src.remote, src.ref, `${src.ref}^{}`], { signal, what: `resolve "${src.ref}" in ${redact(src.remote)}` });
+  const out = await git(["ls-remote", "--", src.remote, src.ref, `${src.ref}^{}`], { signal, what: `resolve "${src.ref}" in ${redact(src.remote)}`, env: src.env });
   const refs = new Map(out.split("\n").filter(Boolean).map((l) => l.split("\t").reverse() as [string, string]));
   // As git checkout does: a branch before a tag; an annotated tag stands for its commit ("^{}").
   const candidates = src.ref.startsWith("refs/") || src.ref === "HEAD" ? [src.ref] : [`refs/heads/${src.ref}`, `refs/tags/${src.ref}`];
@@ -87,7 +87,7 @@ export async function checkoutGit(src: ResolvedGit, dir: string, signal: AbortSi
     // As BuildKit's: the remote is the origin, which relative submodule addresses are resolved against.
     await git(["-C", repo, "remote", "add", "origin", src.remote], { signal, what: "add the origin" });
     const fetchRef = src.refName && src.refName !== "HEAD" ? `+${src.refName}:${src.refName}` : `+${src.commit}:refs/kitbuild/commit`;
-    await git(["-C", repo, "fetch", "-q", "--depth=1", "--no-tags", "--", src.remote, fetchRef], { signal, what: `fetch ${redact(src.remote)}` });
+    await git(["-C", repo, "fetch", "-q", "--depth=1", "--no-tags", "--", src.remote, fetchRef], { signal, what: `fetch ${redact(src.remote)}`, env: src.env });
     const fetched = (await git(["-C", repo, "rev-parse", `${fetchRef.split(":")[1]}^{commit}`], { signal, what: "read the fetched commit" })).trim();
     if (fetched !== src.commit) {
       throw new KitError("E_SOURCE_GIT", `"${src.ref}" moved in ${redact(src.remote)} while it was fetched`, { hint: "run the build again" });
@@ -140,18 +140,18 @@ async function cloneWithGitDir(src: ResolvedGit, repo: string, dir: string, sign
  */
 async function updateSubmodules(src: ResolvedGit, where: string[], work: string, signal: AbortSignal): Promise<void> {
   if (src.skipSubmodules || !lstatOrUndefined(`${work}/.gitmodules`)?.isFile()) return;
-  await git([...where, "submodule", "update", "-q", "--init", "--recursive", "--depth=1"], { signal, what: `update the submodules of ${redact(src.remote)}` });
+  await git([...where, "submodule", "update", "-q", "--init", "--recursive", "--depth=1"], { signal, what: `update the submodules of ${redact(src.remote)}`, env: src.env });
 }
 
 /** Runs git with umask 022 and no configuration but its own; returns stdout. */
-function git(args: string[], opts: { signal: AbortSignal; what: string }): Promise<string> {
+function git(args: string[], opts: { signal: AbortSignal; what: string; env?: Record<string, string> | undefined }): Promise<string> {
   const path = Bun.which("git");
   if (!path) {
     throw new KitError("E_SOURCE_GIT", "cannot use git repositories: the \"git\" program is not installed", { hint: "install it (Debian: apt-get install git)" });
   }
   return new Promise((resolve, reject) => {
     const child = spawn("/bin/sh", ["-c", 'umask 022 && exec "$0" "$@"', path, ...args], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
       signal: opts.signal,
     });

@@ -64,7 +64,7 @@ export function remoteSource(src: string, c: CopyCommand, checksumFlag: string, 
     if (git.ref) attrs.ref = git.ref;
     if (git.subdir) attrs.subdir = git.subdir;
     if (git.keepGitDir ?? c.keepGitDir) attrs.keepgitdir = "true";
-    if (git.submodules === false) attrs.submodules = "false";
+    if (git.submodules === false) attrs["git.skipsubmodules"] = "true";
     const checksum = git.checksum || checksumFlag;
     if (checksum) attrs.checksum = checksum;
     const op: SourceOp = { kind: "source", identifier: gitIdentifier(git), attrs };

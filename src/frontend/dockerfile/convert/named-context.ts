@@ -87,7 +87,7 @@ function gitContext(url: string): Output {
   if (g.subdir) attrs.subdir = g.subdir;
   if (g.keepGitDir) attrs.keepgitdir = "true";
   if (g.checksum) attrs.checksum = g.checksum;
-  if (g.submodules === false) attrs.submodules = "false";
+  if (g.submodules === false) attrs["git.skipsubmodules"] = "true";
   return output(node({ kind: "source", identifier: gitIdentifier(g), attrs }, [], { name: `[internal] load git source ${url}` }));
 }
 
