@@ -93,7 +93,7 @@ describe("parseDebugFlags", () => {
 describe("the flag table", () => {
   test("--help lists what each command parses", () => {
     // --network and --add-host change the graph, so a conversion without solving reads them too.
-    const convert = ["context", "file", "build-arg", "target", "no-cache-filter", "insecure-registry", "network", "add-host"];
+    const convert = ["context", "file", "build-arg", "build-context", "target", "no-cache-filter", "insecure-registry", "network", "add-host"];
     expect(Object.keys(helpArgs("debug image-config"))).toEqual(convert);
     expect(Object.keys(helpArgs("debug llb"))).toEqual([...convert, "format"]);
     const build = helpArgs("build");
@@ -102,7 +102,7 @@ describe("the flag table", () => {
     expect(build.platform).toBeUndefined();
     expect(build["cache-from"]).toMatchObject({ type: "string" });
     expect(build["cache-to"]).toMatchObject({ type: "string" });
-    expect(Object.keys(build)).toHaveLength(25);
+    expect(Object.keys(build)).toHaveLength(26);
   });
 });
 
