@@ -2,7 +2,9 @@
 // each checked on the compiled binary against what BuildKit does, with BuildKit's source or test
 // cited beside it (moby/buildkit at the dockerfile/1.26 frontend). Builds need root and runc.
 import { beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { busyboxImage, pushImage } from "../../scripts/test-env.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, expectExit, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `Dockerfile behaviour tests: ${NEEDS_ROOT_AND_RUNC}`);
@@ -218,4 +220,37 @@ describe.skipIf(skip)("Dockerfile behaviours as BuildKit's", () => {
     expectExit(fifth, 0);
     expect(fifth.read("plain-seen")).toBe("4\n5\n");
   }, TIMEOUT * 2);
+
+  // BuildKit's frontend keeps the base image's config in docker-image-spec's typed DockerOCIImage
+  // (ocispec.Image plus Healthcheck/OnBuild/Shell), so fields it does not declare are dropped, and
+  // the exporter re-marshals the top level as a map (writer.go patchImageConfig: keys sorted).
+  test("the image config drops the base image's legacy fields (comment, docker_version, container_config, Hostname...)", async () => {
+    const busybox = await busyboxImage();
+    const legacy = {
+      ...busybox.config,
+      comment: "Imported from -",
+      docker_version: "20.10.7",
+      container: "3f1c0e5a",
+      container_config: { Hostname: "3f1c0e5a", Cmd: ["/bin/sh"] },
+      config: { ...(busybox.config.config as object), Hostname: "", AttachStdin: false, AttachStdout: false, Tty: false, Image: "sha256:0" },
+    };
+    await pushImage(registry, "legacy-base", "latest", { layers: busybox.layers, config: legacy });
+    const ctx = context(`FROM ${registry}/legacy-base\nLABEL kept=yes\n`);
+    const work = tempDir();
+    const res = await runKitbuild(["build", "--progress=plain", "--iidfile", `${work}/iid`, "-o", `type=oci,dest=${work}/image.tar`, ctx], { env: { KITBUILD_ROOT: `${work}/root` } });
+    expectExit(res, 0);
+    mkdirSync(`${work}/layout`);
+    expect(spawnSync("tar", ["-xf", `${work}/image.tar`, "-C", `${work}/layout`]).status).toBe(0);
+    const blob = (digest: string) => readFileSync(`${work}/layout/blobs/sha256/${digest.slice("sha256:".length)}`);
+    const index = JSON.parse(readFileSync(`${work}/layout/index.json`, "utf8")) as { manifests: Array<{ digest: string }> };
+    const manifest = JSON.parse(blob(index.manifests[0]!.digest).toString()) as { config: { digest: string } };
+    const text = blob(manifest.config.digest).toString();
+    for (const field of ["docker_version", "container_config", '"container"', "Imported from", "Hostname", "AttachStdin", "Tty", '"Image"']) {
+      expect(text).not.toContain(field);
+    }
+    const config = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(config)).toEqual(Object.keys(config).sort());
+    expect((config.config as { Labels: unknown }).Labels).toEqual({ kept: "yes" });
+    expect(readFileSync(`${work}/iid`, "utf8")).toBe(manifest.config.digest);
+  }, TIMEOUT);
 });
