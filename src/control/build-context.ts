@@ -3,21 +3,29 @@
 // everything after this reads a local context. `-f` then names a file inside the fetched context
 // (relative to the git subdirectory), as buildx sends it for a remote context.
 import { cleanInRoot } from "../fs/fs-safe.ts";
-import { classifyContext, describeContext, fetchRemoteContext } from "../source/remote-context.ts";
+import { GitRefError, gitIdentifier, parseGitRef } from "../frontend/dockerfile/convert/remote-source.ts";
+import type { SourceOp } from "../llb/ops.ts";
+import { gitSshEnv, isSshRemote } from "../source/git-ssh.ts";
+import { redact } from "../source/git.ts";
+import { classifyContext, describeContext, fetchRemoteContext, type GitContext } from "../source/remote-context.ts";
+import { KitError } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
+import type { HelperTracker } from "../worker/executor.ts";
+import type { SshAgents } from "../worker/session/ssh-agents.ts";
 import type { FrontendAttrs } from "./request.ts";
 
 export type PreparedContext = AsyncDisposable & { frontend: FrontendAttrs };
 
 /** The attributes with a local context; disposing removes what was fetched (also after a failure). */
-export async function prepareBuildContext(frontend: FrontendAttrs, progress: ProgressSink, signal: AbortSignal): Promise<PreparedContext> {
+export async function prepareBuildContext(frontend: FrontendAttrs, ssh: SshAgents, progress: ProgressSink, signal: AbortSignal): Promise<PreparedContext> {
   const spec = classifyContext(frontend.contextDir);
   if (spec.kind === "local") return { frontend, async [Symbol.asyncDispose]() {} };
-  const name = spec.kind === "git" ? `[internal] load git source ${describeContext(spec)}` : "[internal] load remote build context";
-  const keepGitDir = /^(1|true)$/i.test(frontend.buildArgs.BUILDKIT_CONTEXT_KEEP_GIT_DIR ?? "");
-  const fetched = await progressTask(progress, `context ${describeContext(spec)}`, name, (p) =>
-    fetchRemoteContext(spec, { keepGitDir, stdin: frontend.contextStdin, progress: p, signal }),
-  );
+  const shown = describeContext(spec);
+  const name = spec.kind === "git" ? `[internal] load git source ${shown}` : "[internal] load remote build context";
+  const fetched = await progressTask(progress, `context ${shown}`, name, async (p) => {
+    const git = spec.kind === "git" ? await gitContext(spec.remote, frontend.buildArgs, ssh, signal) : undefined;
+    return fetchRemoteContext(spec, { git, stdin: frontend.contextStdin, progress: p, signal });
+  });
   const { contextStdin: _, ...rest } = frontend;
   const dockerfile =
     fetched.dockerfileText !== undefined
@@ -29,4 +37,50 @@ export async function prepareBuildContext(frontend: FrontendAttrs, progress: Pro
     frontend: { ...rest, ...dockerfile, contextDir: fetched.dir },
     [Symbol.asyncDispose]: () => fetched[Symbol.asyncDispose](),
   };
+}
+
+/**
+ * The git source a context address names, as BuildKit's dockerui reads it: `#ref:subdir` and the
+ * query forms (?ref=, ?tag=, ?branch=, ?subdir=, ?checksum=, ?keep-git-dir=, ?submodules=), .git
+ * kept also with BUILDKIT_CONTEXT_KEEP_GIT_DIR; an ssh address uses the --ssh agent "default".
+ */
+async function gitContext(remote: string, buildArgs: Record<string, string>, ssh: SshAgents, signal: AbortSignal): Promise<GitContext> {
+  const op = gitContextOp(remote, /^(1|t|true)$/i.test(buildArgs.BUILDKIT_CONTEXT_KEEP_GIT_DIR ?? ""));
+  const bare = op.identifier.replace(/^git\+/, "").split("#")[0] as string;
+  if (!isSshRemote(bare)) return { op };
+  if (!ssh.has("default")) {
+    throw new KitError("E_CONTEXT_GIT", `no SSH key "default" forwarded from the client for ${redact(bare)}`, {
+      hint: "pass --ssh default (your agent, SSH_AUTH_SOCK) or --ssh default=KEYFILE",
+    });
+  }
+  return { op, env: gitSshEnv(await ssh.socketFor("default", signal, NO_TRACKING)) };
+}
+
+// git runs on the host, not in a step's container: an agent started for key files is stopped with
+// the build's ExecServices, not by a step's watchdog.
+const NO_TRACKING: HelperTracker = { started() {}, ended() {}, tempDir() {} };
+
+function gitContextOp(remote: string, keepGitDirArg: boolean): SourceOp {
+  // github.com/org/repo (buildx's deprecated form) is https and needs no .git suffix.
+  if (remote.startsWith("github.com/")) {
+    return { kind: "source", identifier: `git+https://${remote}`, attrs: keepGitDirArg ? { keepgitdir: "true" } : {} };
+  }
+  let g;
+  try {
+    g = parseGitRef(remote);
+  } catch (e) {
+    if (e instanceof GitRefError) throw new KitError("E_CONTEXT_GIT", `invalid git context "${redact(remote)}": ${e.message}`, { hint: "check the query after ? in the repository address" });
+    throw e;
+  }
+  if (!g) throw new KitError("E_CONTEXT_GIT", `"${redact(remote)}" is not a git repository address`, { hint: "an http(s) repository address ends in .git" });
+  if (g.unsupportedQuery) {
+    throw new KitError("E_CONTEXT_GIT", `the "${g.unsupportedQuery}" query of a git context is not supported by this version of kitbuild`, { hint: "drop the query from the address" });
+  }
+  const attrs: Record<string, string> = {};
+  if (g.ref) attrs.ref = g.ref;
+  if (g.subdir) attrs.subdir = g.subdir;
+  if (g.checksum) attrs.checksum = g.checksum;
+  if (g.keepGitDir || keepGitDirArg) attrs.keepgitdir = "true";
+  if (g.submodules === false) attrs["git.skipsubmodules"] = "true";
+  return { kind: "source", identifier: gitIdentifier(g), attrs };
 }

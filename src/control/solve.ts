@@ -35,13 +35,14 @@ export type BuildResult = { unusedBuildArgs: string[] };
 
 export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal): Promise<BuildResult> {
   const buildTime = Math.floor(Date.now() / 1000);
-  // A git, URL or stdin context is fetched first and read as a local one; removed when the build ends.
-  await using context = await prepareBuildContext(req.frontend, progress, signal);
+  // Secrets and ssh agents are checked first, as buildx does before it starts a build.
+  await using exec = new ExecServices({ ...req.session, env: req.env });
+  // A git, URL or stdin context is fetched (git over ssh with the --ssh agent) and read as a local
+  // one; removed when the build ends.
+  await using context = await prepareBuildContext(req.frontend, exec.ssh, progress, signal);
   req = { ...req, frontend: context.frontend };
   const contextDir = resolve(req.frontend.contextDir);
   checkContextDir(req.frontend.contextDir);
-  // Secrets and ssh agents are checked first, as buildx does before it starts a build.
-  await using exec = new ExecServices({ ...req.session, env: req.env });
   const dockerfile = await progressTask(progress, "load-dockerfile", "[internal] load build definition from Dockerfile", async (p) => {
     const loaded = loadDockerfile(req.frontend, contextDir);
     p.statusDone(`transferring dockerfile: ${formatBytes(Buffer.byteLength(loaded.text))}`);

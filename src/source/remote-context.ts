@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { extractArchive, sniffTarArchive } from "../archive/archive.ts";
 import type { Compression } from "../archive/decompress.ts";
+import type { SourceOp } from "../llb/ops.ts";
 import { KitError } from "../util/errors.ts";
 import type { VertexProgress } from "../util/progress.ts";
 import { checkoutGit, parseGitSource, redact, resolveGit } from "./git.ts";
@@ -23,9 +24,12 @@ export type ContextSpec =
 /** A fetched context: the directory to read, and the Dockerfile's text when the source was one. */
 export type RemoteContext = AsyncDisposable & { dir: string; dockerfileText: string | undefined };
 
+/** A git context's source op (ref, subdir, keepgitdir, … as ADD's) and git's extra environment (ssh). */
+export type GitContext = { op: SourceOp; env?: Record<string, string> };
+
 export type FetchOptions = {
-  /** BUILDKIT_CONTEXT_KEEP_GIT_DIR: keep .git in a git context. */
-  keepGitDir: boolean;
+  /** For a git context: what to fetch. */
+  git?: GitContext;
   /** The bytes of stdin, for `-`. */
   stdin?: AsyncIterable<Uint8Array>;
   progress: VertexProgress;
@@ -34,14 +38,13 @@ export type FetchOptions = {
 
 /**
  * Follows moby's urlutil as buildx uses it: `-` is stdin; an existing directory is local; `git://`,
- * `git@`, `ssh://`, `github.com/` and http(s) URLs whose path ends in `.git` (before `#`) are git;
+ * `git@`, `ssh://`, `github.com/` and http(s) URLs whose path ends in `.git` (before `?` or `#`) are git;
  * any other http(s) URL is a remote tarball or Dockerfile; anything else is a local path.
  */
 export function classifyContext(arg: string): ContextSpec {
   if (arg === "-") return { kind: "stdin" };
   if (isDirectory(arg)) return { kind: "local", dir: arg };
-  if (/^(git:\/\/|git@|ssh:\/\/)/.test(arg) || /^https?:\/\/[^#]*\.git(#.*)?$/.test(arg)) return { kind: "git", remote: arg };
-  if (arg.startsWith("github.com/")) return { kind: "git", remote: `https://${arg}` };
+  if (/^(git:\/\/|git@|ssh:\/\/|github\.com\/)/.test(arg) || /^https?:\/\/[^?#]*\.git([?#].*)?$/.test(arg)) return { kind: "git", remote: arg };
   if (/^https?:\/\//.test(arg)) return { kind: "url", url: arg };
   return { kind: "local", dir: arg };
 }
@@ -80,7 +83,10 @@ export async function fetchRemoteContext(spec: Exclude<ContextSpec, { kind: "loc
   };
   try {
     mkdirSync(context.dir);
-    if (spec.kind === "git") await fetchGit(spec.remote, context.dir, opts);
+    if (spec.kind === "git") {
+      if (!opts.git) throw new KitError("E_INTERNAL", "a git context needs its source op");
+      await fetchGit(opts.git, context.dir, opts);
+    }
     else {
       const file = `${tmp}/download`;
       const what = spec.kind === "url" ? redactUrl(spec.url) : "stdin";
@@ -98,9 +104,8 @@ export async function fetchRemoteContext(spec: Exclude<ContextSpec, { kind: "loc
 async function* emptyStream(): AsyncIterable<Uint8Array> {}
 
 /** The repository's commit checked out (shallow), the subdirectory as the root, as BuildKit's git source does. */
-async function fetchGit(remote: string, dir: string, opts: FetchOptions): Promise<void> {
-  const identifier = remote.startsWith("git://") ? remote : `git+${remote}`;
-  const src = parseGitSource({ kind: "source", identifier, attrs: opts.keepGitDir ? { keepgitdir: "true" } : {} });
+async function fetchGit(git: GitContext, dir: string, opts: FetchOptions): Promise<void> {
+  const src = { ...parseGitSource(git.op), ...(git.env ? { env: git.env } : {}) };
   const resolved = await resolveGit(src, opts.signal);
   opts.progress.statusDone(`resolve ${redact(src.remote)}#${src.ref} to ${resolved.commit}`);
   await checkoutGit(resolved, dir, opts.signal);

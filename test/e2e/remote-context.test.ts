@@ -11,6 +11,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { BINARY, IS_ROOT, NEEDS_ROOT, expectExit, runKitbuild, skipBecause, tempDir, type RunResult } from "../harness.ts";
 import { makeGitRepo, serveFiles, serveGit, serveStalled } from "../servers.ts";
+import { sshdUnavailable, startSshd } from "../fixtures/sshd.ts";
 
 const skip = skipBecause(!IS_ROOT, `remote contexts: ${NEEDS_ROOT}`);
 
@@ -151,6 +152,23 @@ describe.skipIf(skip)("git contexts", () => {
     expect(status).toMatch(/^ [0-9a-f]{40} vendor\/lib/);
   }, 240_000);
 
+  test("query forms as BuildKit's dockerui reads them: ?tag=, ?branch=, ?subdir=, ?keep-git-dir, ?submodules=false", async () => {
+    const k = kit();
+    const tagged = k.out();
+    expectExit(await build(k, ["-o", `type=local,dest=${tagged}`, `${url}?tag=v1&subdir=sub`]), 0);
+    expect(filesOf(tagged)["sub/s.txt"]).toBe("s1\n");
+    const branch = k.out();
+    expectExit(await build(k, ["-o", `type=local,dest=${branch}`, `${url}?branch=feature&keep-git-dir`]), 0);
+    expect(readFileSync(`${branch}/ctx/b.txt`, "utf8")).toBe("feature\n");
+    expect(existsSync(`${branch}/ctx/.git`)).toBe(true);
+    const noSub = k.out();
+    expectExit(await build(k, ["-o", `type=local,dest=${noSub}`, `${server.url}/withsub.git?submodules=false`]), 0);
+    expect(readdirSync(`${noSub}/ctx/vendor/lib`)).toEqual([]);
+    const bad = await build(k, [`${url}?tag=v1&branch=main`]);
+    expectExit(bad, 1);
+    expect(bad.stderr).toContain(`invalid git context "${url}?tag=v1&branch=main": branch conflicts with tag`);
+  }, 240_000);
+
   test("a missing repository or ref fails naming the address, credentials left out; nothing is left in TMPDIR", async () => {
     const k = kit();
     const missing = await build(k, [`${server.url.replace("http://", "http://alice:s3cret@")}/nothere.git`]);
@@ -278,5 +296,24 @@ describe.skipIf(skip)("stdin contexts", () => {
     const res = await build(k, ["-f", "-", "-"]);
     expectExit(res, 2);
     expect(res.stderr).toContain("can't use stdin for both build context and dockerfile");
+  }, 240_000);
+});
+
+const noSshd = skip ? undefined : sshdUnavailable();
+describe.skipIf(skip || skipBecause(noSshd !== undefined, `git contexts over ssh: ${noSshd}`))("git contexts over ssh", () => {
+  test("ssh://root@127.0.0.1:PORT/… is fetched with the --ssh agent; without --ssh the error names the id", async () => {
+    const sshd = await startSshd();
+    const repos = tempDir("kitbuild-ssh-repos-");
+    makeGitRepo(repos, "app").commit({ Dockerfile: COPY_ALL, "over-ssh.txt": "yes\n" });
+    const remote = `ssh://root@127.0.0.1:${sshd.port}${repos}/app.git`;
+    const k = kit();
+    const out = k.out();
+    expectExit(await build(k, ["--ssh", `default=${sshd.clientKey}`, "-o", `type=local,dest=${out}`, `${remote}#main`]), 0);
+    expect(readFileSync(`${out}/ctx/over-ssh.txt`, "utf8")).toBe("yes\n");
+    const without = await build(k, [`${remote}#main`]);
+    expectExit(without, 1);
+    // The address is shown without its user info (as every git address in a message).
+    expect(without.stderr).toContain(`no SSH key "default" forwarded from the client for ssh://127.0.0.1:${sshd.port}${repos}/app.git`);
+    expect(readdirSync(k.tmp).filter((n) => n.startsWith("kitbuild-context-"))).toEqual([]);
   }, 240_000);
 });
