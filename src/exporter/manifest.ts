@@ -17,7 +17,18 @@ export function jsonBlob(mediaType: string, doc: unknown, extra: Partial<Descrip
 }
 
 export function configBlob(config: ImageConfig, oci: boolean): Blob {
-  return jsonBlob(oci ? MEDIA_OCI_CONFIG : MEDIA_DOCKER_CONFIG, config);
+  const mediaType = oci ? MEDIA_OCI_CONFIG : MEDIA_DOCKER_CONFIG;
+  const bytes = encoder.encode(goEscaped(JSON.stringify(config)));
+  return { bytes, descriptor: { mediaType, digest: sha256(bytes), size: bytes.length } };
+}
+
+/**
+ * JSON text with the characters Go's encoding/json escapes inside strings (<, >, &, U+2028,
+ * U+2029), as BuildKit writes the config, so the same config has the same bytes and image id.
+ * They never occur outside strings in JSON, so the whole text can be rewritten.
+ */
+export function goEscaped(json: string): string {
+  return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 export function manifestBlob(config: Descriptor, layers: Descriptor[], oci: boolean, annotations: Record<string, string>, platform: Platform): Blob {

@@ -4,6 +4,7 @@
 // writer.go patchImageConfig), the rest in struct order with empty fields omitted and maps sorted.
 import { describe, expect, test } from "bun:test";
 import { finalizeImageConfig, goTime } from "../../src/exporter/image-config.ts";
+import { configBlob } from "../../src/exporter/manifest.ts";
 import type { Digest, ImageConfig } from "../../src/oci/types.ts";
 
 const d = (c: string) => `sha256:${c.repeat(64)}` as Digest;
@@ -76,5 +77,13 @@ describe("image config: BuildKit's typed fields only", () => {
     expect(Object.keys(c.config)).toEqual(["User", "StopSignal", "ArgsEscaped", "Healthcheck", "OnBuild", "Shell"]);
     expect(c.config.Healthcheck).toEqual({ Test: ["CMD", "true"], Interval: 30e9 });
     expect(Object.keys(c)).toEqual(["architecture", "config", "created", "os", "rootfs", "variant"]);
+  });
+
+  test("the config blob escapes <, > and & as Go's encoding/json does (same bytes, same image id)", () => {
+    const base: ImageConfig = { architecture: "amd64", os: "linux", config: { Labels: { url: "https://x/?a=1&b=<2>" } }, rootfs: { type: "layers", diff_ids: [] } };
+    const blob = configBlob(finalizeImageConfig({ config: base, diffIds: [], baseLayers: 0, created: 0, fromEpoch: true, labels: {} }), true);
+    const text = new TextDecoder().decode(blob.bytes);
+    expect(text).toContain('"url":"https://x/?a=1\\u0026b=\\u003c2\\u003e"');
+    expect(JSON.parse(text).config.Labels.url).toBe("https://x/?a=1&b=<2>");
   });
 });
