@@ -195,7 +195,8 @@ describe.skipIf(skip)("URL contexts", () => {
   };
 
   test("a tarball URL is the context (its Dockerfile inside): cached when unchanged, seen when changed", async () => {
-    tarball({ Dockerfile: COPY_ALL, "t.txt": "one\n" }, "ctx.tar.gz");
+    // The archive's .dockerignore applies, as a local context's does.
+    tarball({ Dockerfile: COPY_ALL, "t.txt": "one\n", "secret.txt": "no\n", ".dockerignore": "secret.txt\n.dockerignore\n" }, "ctx.tar.gz");
     const k = kit();
     const out1 = k.out();
     const res1 = await build(k, ["-o", `type=local,dest=${out1}`, `${server.url}/ctx.tar.gz`]);
