@@ -51,6 +51,8 @@ const FLAGS: Record<string, FlagDef> = {
   allow: { kind: "list", commands: BUILD, description: "Grant an entitlement: security.insecure, network.host (repeatable)" },
   network: { kind: "string", commands: CONVERT, description: "Network of RUN steps without --network: default (a sandbox with outbound access), none, or host (needs --allow network.host)" },
   "add-host": { kind: "list", commands: CONVERT, description: "Add a line to the steps' /etc/hosts: NAME:IP or NAME=IP, IP may be host-gateway (repeatable)" },
+  call: { kind: "string", commands: BUILD, description: 'Set method for evaluating build ("check", "outline", "targets"; add ",format=json" for JSON)' },
+  check: { kind: "bool", commands: BUILD, description: 'Shorthand for "--call=check": run the build checks without building' },
   platform: { kind: "string", commands: BUILD, hidden: true, description: "Not supported yet: kitbuild builds for the host's platform" },
   format: { kind: "string", commands: ["debug llb"], description: "Output format: json (default) or dot" },
 };

@@ -3,6 +3,7 @@
 // llb). The flags themselves are declared and scanned in build-flag-table.ts.
 import { cpus } from "node:os";
 import { parseBuildContexts } from "../control/named-contexts.ts";
+import type { CallKind } from "../control/checks.ts";
 import type { BuildRequest, DebugRequest, FrontendAttrs, RegistryOptions } from "../control/request.ts";
 import { type FlagCommand, type ScannedFlags, scanFlags, usageError } from "./build-flag-table.ts";
 import { parseCacheFlags } from "./cache-flags.ts";
@@ -21,6 +22,8 @@ export type BuildFlags = Omit<BuildRequest, "env" | "config" | "stdout"> & {
   progress: ProgressMode;
   /** -f -: the command reads the Dockerfile from stdin (see withDockerfileText). */
   dockerfileOnStdin: boolean;
+  /** --call / --check: answer a frontend call instead of building (undefined: build). */
+  call: CallFlag | undefined;
 };
 
 export type DebugFlags = Pick<DebugRequest, "frontend" | "registry"> & {
@@ -72,7 +75,39 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     registry: registryOptions(flags),
     progress: progress as ProgressMode,
     dockerfileOnStdin: str("file") === "-",
+    call: bool("check") ? { name: "check", format: "text", ignoreStatus: false } : parseCall(str("call")),
   };
+}
+
+export type CallFlag = { name: CallKind; format: "text" | "json"; ignoreStatus: boolean };
+
+/** `NAME[,format=json][,ignorestatus=true]`, as buildx's ParseCallFunc reads --call ("lint" and "check" are one). */
+function parseCall(value: string | undefined): CallFlag | undefined {
+  if (value === undefined || value === "") return undefined;
+  let name: string | undefined;
+  const out: CallFlag = { name: "check", format: "text", ignoreStatus: false };
+  for (const field of splitCsv(value)) {
+    const eq = field.indexOf("=");
+    if (eq < 0) {
+      if (name !== undefined) throw usage(`invalid print value: ${value}`, 'use --call=check, --call=outline or --call=targets, with ",format=json" for JSON');
+      name = field;
+      continue;
+    }
+    const [key, v] = [field.slice(0, eq), field.slice(eq + 1)];
+    if (key === "format") {
+      if (v !== "json" && v !== "text" && v !== "") throw usage(`invalid --call format "${v}"`, "use format=json (text is the default)");
+      out.format = v === "json" ? "json" : "text";
+    } else if (key === "ignorestatus") {
+      if (!/^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.test(v)) throw usage(`invalid ignorestatus print value: ${v}`);
+      out.ignoreStatus = /^(1|t|T|TRUE|true|True)$/.test(v);
+    } else throw usage(`invalid print field: ${field}`, "the fields of --call are format= and ignorestatus=");
+  }
+  if (name === undefined || name === "build") return undefined;
+  if (name === "lint") name = "check";
+  if (name !== "check" && name !== "outline" && name !== "targets") {
+    throw usage(`unsupported --call "${name}"`, "kitbuild answers --call=build (the default), check, outline and targets");
+  }
+  return { ...out, name };
 }
 
 export function parseDebugFlags(command: "debug llb" | "debug image-config", argv: readonly string[], env: Record<string, string | undefined>): DebugFlags {

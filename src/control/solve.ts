@@ -27,13 +27,16 @@ import type { NamedContexts } from "../frontend/dockerfile/convert/named-context
 import { namedContexts } from "./named-contexts.ts";
 import { prepareBuildContext } from "./build-context.ts";
 import type { BuildRequest, FrontendAttrs } from "./request.ts";
+import { type BuildHooks, recordingResolver, runBuildChecks } from "./build-checks.ts";
+import { checkSyntax } from "../frontend/dockerfile/syntax.ts";
 import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
 import { definitionSolver } from "./solve-definition.ts";
 
 export type BuildResult = { unusedBuildArgs: string[] };
 
-export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal): Promise<BuildResult> {
+/** `hooks.onChecks` receives the build checks' findings once the Dockerfile is converted. */
+export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal, hooks?: BuildHooks): Promise<BuildResult> {
   const buildTime = Math.floor(Date.now() / 1000);
   // Secrets and ssh agents are checked first, as buildx does before it starts a build.
   await using exec = new ExecServices({ ...req.session, env: req.env });
@@ -57,7 +60,9 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const platform = hostPlatform();
   const session = new BuildSession(env, contextDir, platform, signal, exec);
   const contexts = namedContexts(req.frontend.namedContexts ?? {}, { resolveImage: (ref, p, name) => resolveForFrontend(session, progress, ref, p, name), signal });
-  const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, (ref, p) => resolveForFrontend(session, progress, ref, p), contexts);
+  const baseImages = new Map<string, ImageConfig>();
+  const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, recordingResolver(baseImages, (ref, p) => resolveForFrontend(session, progress, ref, p)), contexts);
+  runBuildChecks(req.frontend, dockerfile, excludePatterns, platform, baseImages, hooks);
   const denied = deniedEntitlement(converted.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
   const imports = await openCacheImports(env, req.cacheImports, progress, signal);
@@ -117,6 +122,7 @@ export function convertRequest(
   resolveImage: ConvertOptions["resolveImage"],
   contexts?: NamedContexts,
 ): Promise<ConvertResult> {
+  checkSyntax(dockerfile.text, dockerfile.name, frontend.buildArgs);
   return convertDockerfile({
     source: dockerfile.text,
     filename: dockerfile.name,

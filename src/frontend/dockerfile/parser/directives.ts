@@ -30,3 +30,20 @@ export class DirectiveParser {
     return { name, value: m[2] as string, line: this.line };
   }
 }
+
+/** The directives at the top of a Dockerfile, read without parsing the rest (BuildKit's DetectSyntax). */
+export function readDirectives(text: string): Directive[] {
+  const p = new DirectiveParser();
+  const out: Directive[] = [];
+  for (const line of text.replace(/^\uFEFF/, "").split("\n")) {
+    let d: Directive | undefined;
+    try {
+      d = p.parseLine(line.replace(/\r$/, "").replace(/^[ \t]+/, ""));
+    } catch {
+      break; // a repeated directive: the parser reports it
+    }
+    if (!d) break;
+    out.push(d);
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+// Build checks and the other frontend calls of `kitbuild build`: `--call=check` (`--check`),
+// `--call=outline` and `--call=targets` answer without building, as BuildKit's frontend answers
+// its lint, outline and targets subrequests; `lintBuild` gives a normal build its findings.
+import { resolve } from "node:path";
+import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
+import { type LintWarning, lintDockerfile } from "../frontend/dockerfile/lint/lint.ts";
+import { type CallSource, lintWith } from "./build-checks.ts";
+import { listTargets, type Outline, outlineOf, type Target } from "../frontend/dockerfile/outline.ts";
+import { checkSyntax } from "../frontend/dockerfile/syntax.ts";
+import { hostPlatform } from "../oci/platform.ts";
+import type { ImageConfig, Platform } from "../oci/types.ts";
+import { checkContextDir } from "../source/local.ts";
+import type { ProgressSink } from "../util/progress.ts";
+import { ExecServices } from "../worker/session/exec-services.ts";
+import { type BuildEnvironment, openEnvironment } from "./environment.ts";
+import type { BuildRequest } from "./request.ts";
+import { BuildSession } from "./session.ts";
+import { loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
+
+export type { CallSource } from "./build-checks.ts";
+export type { LintWarning, Outline, Target };
+
+export type CallKind = "check" | "outline" | "targets";
+
+export type CallResult =
+  | { kind: "check"; source: CallSource; warnings: LintWarning[]; failure: string | undefined }
+  | { kind: "outline"; source: CallSource; outline: Outline }
+  | { kind: "targets"; source: CallSource; targets: Target[] };
+
+export type CallRequest = Pick<BuildRequest, "frontend" | "registry" | "env" | "config">;
+
+export async function runCall(req: CallRequest, kind: CallKind, progress: ProgressSink, signal: AbortSignal): Promise<CallResult> {
+  const contextDir = resolve(req.frontend.contextDir);
+  checkContextDir(req.frontend.contextDir);
+  const dockerfile = loadDockerfile(req.frontend, contextDir);
+  const source = { name: dockerfile.name, text: dockerfile.text };
+  checkSyntax(dockerfile.text, dockerfile.name, req.frontend.buildArgs);
+  const platform = hostPlatform();
+  if (kind === "targets") return { kind, source, targets: listTargets(dockerfile.text) };
+  if (kind === "outline") return { kind, source, outline: outlineOf(dockerfile.text, req.frontend.buildArgs, req.frontend.target, platform) };
+  const excludePatterns = parseDockerignore(readDockerignore(contextDir, dockerfile.path));
+  const images = await resolveBaseImages(req, dockerfile.text, excludePatterns, platform, contextDir, progress, signal);
+  const result = lintWith(req.frontend, dockerfile.text, excludePatterns, platform, images);
+  return { kind, source, ...result };
+}
+
+/** Every external base image of the Dockerfile, resolved (as BuildKit's check does) for its variables and platform. */
+async function resolveBaseImages(req: CallRequest, text: string, excludePatterns: string[], platform: Platform, contextDir: string, progress: ProgressSink, signal: AbortSignal): Promise<Map<string, ImageConfig>> {
+  const names = new Set<string>();
+  // A first pass only learns which names the FROM lines expand to.
+  lintDockerfile({ source: text, buildArgs: req.frontend.buildArgs, excludePatterns, platform, target: req.frontend.target, baseImage: (n) => void names.add(n) });
+  const images = new Map<string, ImageConfig>();
+  if (names.size === 0) return images;
+  let opened: BuildEnvironment | undefined;
+  try {
+    opened = await openEnvironment({ config: req.config, env: req.env, ...req.registry });
+    const session = new BuildSession(opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env }));
+    try {
+      await Promise.all([...names].map(async (n) => images.set(n, (await resolveForFrontend(session, progress, n, platform)).config)));
+    } finally {
+      session.close();
+    }
+  } finally {
+    await opened?.[Symbol.asyncDispose]();
+  }
+  return images;
+}
