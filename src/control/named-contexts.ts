@@ -96,6 +96,8 @@ async function load(key: string, spec: NamedContextSpec, platform: Platform, dep
     case "local":
       return { kind: "local", dir: spec.dir, excludePatterns: ownDockerignore(spec.dir) };
     case "git":
+      checkGitScheme(key, spec.url);
+      return spec;
     case "http":
       return spec;
     case "image": {
@@ -108,6 +110,18 @@ async function load(key: string, spec: NamedContextSpec, platform: Platform, dep
       return { kind: "oci-layout", identifier: found.identifier, shownRef: `${key}@${found.manifestDigest}`, config: found.config };
     }
   }
+}
+
+/**
+ * BuildKit's named contexts take git repositories only as git@host:path, git://… or http(s)://…
+ * (buildx passes any git address on; BuildKit then refuses the others when the context is used).
+ */
+function checkGitScheme(key: string, url: string): void {
+  if (/^(git@|git:\/\/|https?:\/\/)/.test(url)) return;
+  const scheme = url.slice(0, url.indexOf(":"));
+  throw new KitError("E_DOCKERFILE_NAMED_CONTEXT", `unsupported context source ${scheme} for ${key}`, {
+    hint: "as in BuildKit, a git named context is written git@host:path, git://… or https://…; user@host:path forms other than git@ and ssh:// are not taken",
+  });
 }
 
 /** A local named context is read through the .dockerignore at its own root (BuildKit's dockerui). */

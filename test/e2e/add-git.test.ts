@@ -111,6 +111,13 @@ describe.skipIf(skip || skipBecause(noSshd !== undefined, `git over ssh: ${noSsh
     expect(without.stderr).toContain("hint: pass --ssh default");
   }, 240_000);
 
+  test("a git named context over ssh:// is refused as BuildKit refuses it (only git@host:path is taken)", async () => {
+    const remote = `ssh://root@127.0.0.1:${sshd.port}${repos}/repo.git#main`;
+    const res = await build("FROM scratch\nCOPY --from=src /top.txt /from-context.txt\n", tempDir(), ["--ssh", `default=${sshd.clientKey}`, "--build-context", `src=${remote}`]);
+    expectExit(res, 1);
+    expect(res.stderr).toContain("unsupported context source ssh for src");
+  }, 240_000);
+
   test("user@host:path (scp form) goes to port 22", async () => {
     if (await portInUse(22)) {
       console.warn("skipping the scp-form check: something else listens on 127.0.0.1:22");

@@ -134,6 +134,15 @@ describe.skipIf(skip)("--build-context (compiled binary)", () => {
     const res = await build(["--build-context", `dl=${server.url}/data.bin`, "-o", `${root}/out`, ctx], root);
     expectExit(res, 0);
     expect(readFileSync(`${root}/out/got`, "utf8")).toBe("payload\n");
+    const withUser = server.url.replace("http://", "http://someone:hunter2-secret@");
+    const shown = await build(["--build-context", `dl=${withUser}/data.bin`, "-o", `${root}/out2`, ctx], root);
+    expectExit(shown, 0);
+    expect(shown.stderr).toContain(`[context dl] ${server.url}/data.bin`);
+    expect(shown.stderr).not.toContain("hunter2-secret");
+    const failed = await build(["--build-context", `dl=${withUser}/missing.bin`, ctx], root);
+    expectExit(failed, 1);
+    expect(failed.stderr).toContain(`failed to download "${server.url}/missing.bin": 404`);
+    expect(failed.stderr).not.toContain("hunter2-secret");
   }, 240_000);
 
   test("COPY --from a name that is no stage and no context says which image it resolves", async () => {

@@ -68,7 +68,7 @@ export function contextState(key: string, loaded: LoadedContext, platform: Platf
     case "git":
       return { output: gitContext(loaded.url), image: undefined, platform: undefined };
     case "http":
-      return { output: named({ kind: "source", identifier: loaded.url, attrs: { filename: "context" } }, loaded.url), image: undefined, platform: undefined };
+      return { output: named({ kind: "source", identifier: loaded.url, attrs: { filename: "context" } }, withoutCredentials(loaded.url)), image: undefined, platform: undefined };
   }
 }
 
@@ -78,17 +78,22 @@ function gitContext(url: string): Output {
   try {
     g = parseGitRef(url);
   } catch (e) {
-    if (e instanceof GitRefError) throw new Error(`invalid git context "${url}": ${e.message}`);
+    if (e instanceof GitRefError) throw new Error(`invalid git context "${withoutCredentials(url)}": ${e.message}`);
     throw e;
   }
-  if (!g) throw new Error(`invalid git context "${url}"`);
+  if (!g) throw new Error(`invalid git context "${withoutCredentials(url)}"`);
   const attrs: Record<string, string> = {};
   if (g.ref) attrs.ref = g.ref;
   if (g.subdir) attrs.subdir = g.subdir;
   if (g.keepGitDir) attrs.keepgitdir = "true";
   if (g.checksum) attrs.checksum = g.checksum;
   if (g.submodules === false) attrs["git.skipsubmodules"] = "true";
-  return output(node({ kind: "source", identifier: gitIdentifier(g), attrs }, [], { name: `[internal] load git source ${url}` }));
+  return output(node({ kind: "source", identifier: gitIdentifier(g), attrs }, [], { name: `[internal] load git source ${withoutCredentials(url)}` }));
+}
+
+/** A URL as step names and messages show it: user and password left out. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, "$1");
 }
 
 function imagePlatform(config: ImageConfig): Platform | undefined {
