@@ -1,13 +1,14 @@
 // The build's main context made local: a git repository, a URL or stdin is fetched into a temporary
 // directory (source/remote-context.ts) and the request's frontend attributes are pointed at it, so
-// everything after this reads a local context. `-f` then names a file inside the fetched context
-// (relative to the git subdirectory), as buildx sends it for a remote context.
+// everything after this reads a local context. A relative `-f` then names a file inside the fetched
+// context (relative to the git subdirectory), an absolute one a file here, as buildx sends them.
+import { isAbsolute } from "node:path";
 import { cleanInRoot } from "../fs/fs-safe.ts";
 import { GitRefError, gitIdentifier, parseGitRef } from "../frontend/dockerfile/convert/remote-source.ts";
 import type { SourceOp } from "../llb/ops.ts";
 import { gitSshEnv, isSshRemote } from "../source/git-ssh.ts";
 import { redact } from "../source/git.ts";
-import { classifyContext, describeContext, fetchRemoteContext, type GitContext } from "../source/remote-context.ts";
+import { classifyContext, describeContext, fetchRemoteContext, type GitContext, type RemoteContext } from "../source/remote-context.ts";
 import { KitError } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import type { HelperTracker } from "../worker/executor.ts";
@@ -26,17 +27,29 @@ export async function prepareBuildContext(frontend: FrontendAttrs, ssh: SshAgent
     const git = spec.kind === "git" ? await gitContext(spec.remote, frontend.buildArgs, ssh, signal) : undefined;
     return fetchRemoteContext(spec, { git, stdin: frontend.contextStdin, progress: p, signal });
   });
+  if (fetched.dockerfileText !== undefined && spec.kind === "stdin" && frontend.dockerfilePath !== undefined) {
+    await fetched[Symbol.asyncDispose]();
+    throw new KitError("E_USAGE", "ambiguous Dockerfile source: both stdin and flag correspond to Dockerfiles", {
+      hint: "pipe a tar archive of the context to use -f, or drop -f to build the Dockerfile on stdin",
+    });
+  }
   const { contextStdin: _, ...rest } = frontend;
-  const dockerfile =
-    fetched.dockerfileText !== undefined
-      ? { dockerfileText: fetched.dockerfileText, dockerfilePath: undefined }
-      : frontend.dockerfilePath !== undefined
-        ? { dockerfilePath: `${fetched.dir}${cleanInRoot(frontend.dockerfilePath)}` }
-        : {};
   return {
-    frontend: { ...rest, ...dockerfile, contextDir: fetched.dir },
+    frontend: { ...rest, ...dockerfileAttrs(frontend, fetched), contextDir: fetched.dir },
     [Symbol.asyncDispose]: () => fetched[Symbol.asyncDispose](),
   };
+}
+
+/**
+ * Where the Dockerfile comes from with a remote context, as buildx decides: the fetched one when the
+ * source was a Dockerfile; an absolute -f is a file on this machine; a relative -f is inside the
+ * fetched context (relative to the git subdirectory).
+ */
+function dockerfileAttrs(frontend: FrontendAttrs, fetched: RemoteContext): Partial<FrontendAttrs> {
+  if (fetched.dockerfileText !== undefined) return { dockerfileText: fetched.dockerfileText, dockerfilePath: undefined };
+  const path = frontend.dockerfilePath;
+  if (path === undefined || isAbsolute(path)) return {};
+  return { dockerfilePath: `${fetched.dir}${cleanInRoot(path)}` };
 }
 
 /**

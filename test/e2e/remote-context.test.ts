@@ -100,6 +100,12 @@ describe.skipIf(skip)("git contexts", () => {
     const alt = k.out();
     expectExit(await build(k, ["-f", "alt.Dockerfile", "-o", `type=local,dest=${alt}`, `${url}#main:sub`]), 0);
     expect(filesOf(alt)).toEqual({ "alt/s.txt": "s1\n" });
+    // An absolute -f is a Dockerfile on this machine (buildx sends it as the dockerfile input).
+    const local = `${tempDir()}/Local.Dockerfile`;
+    writeFileSync(local, "FROM scratch\nCOPY s.txt /local/\n");
+    const abs = k.out();
+    expectExit(await build(k, ["-f", local, "-o", `type=local,dest=${abs}`, `${url}#main:sub`]), 0);
+    expect(filesOf(abs)).toEqual({ "local/s.txt": "s1\n" });
   }, 240_000);
 
   test("BUILDKIT_CONTEXT_KEEP_GIT_DIR=1 keeps .git, checked out at the commit", async () => {
@@ -292,11 +298,17 @@ describe.skipIf(skip)("stdin contexts", () => {
     expect(readdirSync(`${out}/empty`)).toEqual([]);
   }, 240_000);
 
-  test("stdin for both the context and -f is a usage error, as in buildx", async () => {
+  test("stdin for both the context and -f is a usage error, as in buildx; so is -f with a Dockerfile on stdin", async () => {
     const k = kit();
     const res = await build(k, ["-f", "-", "-"]);
     expectExit(res, 2);
     expect(res.stderr).toContain("can't use stdin for both build context and dockerfile");
+    const file = `${tempDir()}/Dockerfile`;
+    writeFileSync(file, "FROM scratch\n");
+    const ambiguous = await buildFromStdin(k, ["-f", "Other.Dockerfile", "-"], file);
+    expectExit(ambiguous, 2);
+    expect(ambiguous.stderr).toContain("ambiguous Dockerfile source: both stdin and flag correspond to Dockerfiles");
+    expect(readdirSync(k.tmp)).toEqual([]);
   }, 240_000);
 });
 
