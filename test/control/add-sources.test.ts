@@ -157,7 +157,7 @@ describe.skipIf(skip || !Bun.which("git"))("ADD <git repository>", () => {
     await expect(solveGraph(addGit({ ref: "no-such-branch" }), { kitRoot }, async () => {})).rejects.toMatchObject({ code: "E_SOURCE_GIT", message: expect.stringContaining('ref "no-such-branch" not found') });
   });
 
-  test("a checksum pins the commit (or the annotated tag); ssh remotes are refused clearly", async () => {
+  test("a checksum pins the commit (or the annotated tag); an ssh remote without --ssh names the agent it needs", async () => {
     const kitRoot = tempDir();
     const tagged = head(repo.work, "v1^{commit}");
     await solveGraph(addGit({ ref: "v1", checksum: tagged.slice(0, 12) }), { kitRoot }, async (s) => {
@@ -167,6 +167,6 @@ describe.skipIf(skip || !Bun.which("git"))("ADD <git repository>", () => {
     await solveGraph(addGit({ ref: "v1", checksum: head(repo.work, "v1") }), { kitRoot }, async (s) => expect(s.ran).toEqual([]));
     await expect(solveGraph(addGit({ ref: "main", checksum: tagged }), { kitRoot }, async () => {})).rejects.toMatchObject({ code: "E_SOURCE_CHECKSUM", message: expect.stringContaining(`expected checksum to match "${tagged}"`) });
     const ssh = fileOp("ADD ssh", undefined, [copyAction(0, "/", "/x/")], source("git ssh", "git+git@example.invalid:org/repo.git"));
-    await expect(solveGraph(ssh, { kitRoot }, async () => {})).rejects.toMatchObject({ code: "E_SOURCE_GIT", message: expect.stringContaining("over ssh") });
+    await expect(solveGraph(ssh, { kitRoot }, async () => {})).rejects.toMatchObject({ code: "E_SOURCE_GIT", message: expect.stringContaining('no SSH key "default" forwarded from the client') });
   });
 });
