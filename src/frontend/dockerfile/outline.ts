@@ -54,6 +54,8 @@ export function outlineOf(source: string, buildArgs: Record<string, string>, tar
         const r = lex.processWord(a.value, getter(env));
         value = r.result;
         for (const d of r.matched) if (d !== a.key) info.deps.add(d);
+        // A default that reads its own earlier value keeps what that value read (BuildKit's buildMetaArgs).
+        if (r.matched.has(a.key)) for (const d of globalArgs.get(a.key)?.deps ?? []) info.deps.add(d);
       }
       if (value !== undefined) {
         env.delete(a.key);
