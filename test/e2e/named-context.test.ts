@@ -61,6 +61,24 @@ describe.skipIf(skip)("--build-context (compiled binary)", () => {
     expect(readFileSync(`${root}/out3/lib/a.txt`, "utf8")).toBe("a2\n");
   }, 240_000);
 
+  test("COPY --from=NAME reads the directory in place: only the files it copies key the step", async () => {
+    const named = context({ "a.txt": "a1\n", "b.txt": "b1\n" });
+    const ctx = context({ Dockerfile: "FROM scratch\nCOPY --from=src /a.txt /a.txt\n" });
+    const root = tempDir();
+    const args = (out: string) => ["--build-context", `src=${named}`, "-o", `${root}/${out}`, ctx];
+    expectExit(await build(args("out1"), root), 0);
+    expect(readdirSync(`${root}/out1`)).toEqual(["a.txt"]);
+    writeFileSync(`${named}/b.txt`, "b2\n");
+    const other = await build(args("out2"), root);
+    expectExit(other, 0);
+    expect(other.stderr).toMatch(/COPY --from=src \/a.txt \/a.txt\n#\d+ CACHED/);
+    writeFileSync(`${named}/a.txt`, "a2\n");
+    const copied = await build(args("out3"), root);
+    expectExit(copied, 0);
+    expect(copied.stderr).not.toMatch(/COPY --from=src \/a.txt \/a.txt\n#\d+ CACHED/);
+    expect(readFileSync(`${root}/out3/a.txt`, "utf8")).toBe("a2\n");
+  }, 240_000);
+
   test("docker-image:// overrides an image name in FROM and COPY --from, tag included", async () => {
     const ctx = context({
       Dockerfile: "FROM no-such-base:1.0\nCOPY --from=no-such-tool /bin/busybox /copied-busybox\nCOPY hello.txt /hello.txt\n",

@@ -39,8 +39,11 @@ export function findNamedContext(contexts: NamedContexts | undefined, name: stri
 
 export type ContextState = { output: Output | undefined; image: ImageConfig | undefined; platform: Platform | undefined };
 
-/** The filesystem and (for images) the config a loaded named context gives a stage. */
-export function contextState(key: string, loaded: LoadedContext, platform: Platform): ContextState {
+/**
+ * The filesystem and (for images) the config a loaded named context gives a stage. `readOnly`: the
+ * state is only copied or mounted from (COPY --from, RUN --mount from=), never a stage's root.
+ */
+export function contextState(key: string, loaded: LoadedContext, platform: Platform, readOnly: boolean): ContextState {
   const named = (op: SourceOp, what: string) => output(node(op, [], { name: `[context ${key}] ${what}` }));
   switch (loaded.kind) {
     case "scratch":
@@ -59,6 +62,8 @@ export function contextState(key: string, loaded: LoadedContext, platform: Platf
       // "context" and "dockerfile" are the main context's names in BuildKit: buildx prefixes "_".
       const id = key === "context" || key === "dockerfile" ? `_${key}` : key;
       const dir = named({ kind: "source", identifier: `local://${id}`, attrs }, "load from client");
+      // Copies and mounts read the directory in place, keyed by exactly the files they read.
+      if (readOnly) return { output: dir, image: undefined, platform: undefined };
       // The directory is read in place; a stage's filesystem must be a snapshot, so it is copied
       // into one (keyed by the checksum of what it holds), as BuildKit's transfer from the client.
       const copy = { ...copyActionFor("local", "/", { dest: "/", mode: undefined, owner: undefined, exclude: [] }, false), srcInput: 0 };

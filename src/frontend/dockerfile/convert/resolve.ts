@@ -133,7 +133,7 @@ async function resolveImage(set: StageSet, s: StageState, opts: ResolveOptions):
 async function useNamedContext(s: StageState, key: string, replaces: boolean, platform: Platform, contexts: NamedContexts, location: SourceLocation): Promise<void> {
   let state;
   try {
-    state = contextState(key, await contexts.load(key, platform), platform);
+    state = contextState(key, await contexts.load(key, platform), platform, s.unregistered);
   } catch (e) {
     if (e instanceof KitError) throw e.location ? e : e.withLocation(location);
     throw new KitError("E_DOCKERFILE_NAMED_CONTEXT", `failed to load build context "${key}": ${e instanceof Error ? e.message : String(e)}`, { location, cause: e });
