@@ -41,12 +41,14 @@ export async function prepareBuildContext(frontend: FrontendAttrs, ssh: SshAgent
 }
 
 /**
- * Where the Dockerfile comes from with a remote context, as buildx decides: the fetched one when the
- * source was a Dockerfile; an absolute -f is a file on this machine; a relative -f is inside the
- * fetched context (relative to the git subdirectory).
+ * Where the Dockerfile comes from with a remote context, as buildx and BuildKit decide: the fetched
+ * one when the source was a Dockerfile (-f is then ignored for a URL, as BuildKit does); an absolute
+ * -f is a file on this machine; a relative -f is inside the fetched context (relative to the git
+ * subdirectory).
  */
 function dockerfileAttrs(frontend: FrontendAttrs, fetched: RemoteContext): Partial<FrontendAttrs> {
   if (fetched.dockerfileText !== undefined) return { dockerfileText: fetched.dockerfileText, dockerfilePath: undefined };
+  if (fetched.dockerfilePath !== undefined) return { dockerfileText: undefined, dockerfilePath: fetched.dockerfilePath };
   const path = frontend.dockerfilePath;
   if (path === undefined || isAbsolute(path)) return {};
   return { dockerfilePath: `${fetched.dir}${cleanInRoot(path)}` };

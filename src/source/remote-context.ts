@@ -4,7 +4,7 @@
 // so its steps are keyed by the checksums of the files they read, as any local context's are: the
 // same commit or the same tarball again is a cache hit, a changed one is seen. The caller owns the
 // returned context and must dispose of it (the directory is removed then, also after a failure).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extractArchive, sniffTarArchive } from "../archive/archive.ts";
 import type { Compression } from "../archive/decompress.ts";
@@ -21,8 +21,11 @@ export type ContextSpec =
   | { kind: "git"; remote: string }
   | { kind: "url"; url: string };
 
-/** A fetched context: the directory to read, and the Dockerfile's text when the source was one. */
-export type RemoteContext = AsyncDisposable & { dir: string; dockerfileText: string | undefined };
+/**
+ * A fetched context: the directory to read, and the Dockerfile when the source was one: its text
+ * (stdin), or the file in the context that holds it (a URL, BuildKit's file named "context").
+ */
+export type RemoteContext = AsyncDisposable & { dir: string; dockerfileText: string | undefined; dockerfilePath?: string };
 
 /** A git context's source op (ref, subdir, keepgitdir, … as ADD's) and git's extra environment (ssh). */
 export type GitContext = { op: SourceOp; env?: Record<string, string> };
@@ -86,13 +89,12 @@ export async function fetchRemoteContext(spec: Exclude<ContextSpec, { kind: "loc
     if (spec.kind === "git") {
       if (!opts.git) throw new KitError("E_INTERNAL", "a git context needs its source op");
       await fetchGit(opts.git, context.dir, opts);
-    }
-    else {
+    } else {
       const file = `${tmp}/download`;
       const what = spec.kind === "url" ? redactUrl(spec.url) : "stdin";
       const digest = await downloadToFile(spec.kind === "url" ? { url: spec.url } : { stream: opts.stdin ?? emptyStream() }, file, opts.progress, opts.signal);
       opts.progress.statusDone(`${what} ${digest}`);
-      context.dockerfileText = await unpackOrRead(file, context.dir, what, opts.signal);
+      if (!(await unpackArchive(file, context.dir, what, opts.signal))) Object.assign(context, dockerfileOnly(spec.kind, file, context.dir));
     }
     return context;
   } catch (e) {
@@ -112,18 +114,29 @@ async function fetchGit(git: GitContext, dir: string, opts: FetchOptions): Promi
 }
 
 /**
- * A tar archive (plain or compressed, recognized by its content as buildx does for stdin and
- * BuildKit for URLs) is unpacked into `dir`; anything else is a Dockerfile, returned as text with
- * `dir` left empty.
+ * Something that is not an archive is the Dockerfile. From stdin (buildx) the context is empty; from
+ * a URL (BuildKit's dockerui) the context is the downloaded file, named "context" with the http
+ * source's mode 0600, and that file is the Dockerfile.
  */
-async function unpackOrRead(file: string, dir: string, what: string, signal: AbortSignal): Promise<string | undefined> {
+function dockerfileOnly(kind: "url" | "stdin", file: string, dir: string): Partial<RemoteContext> {
+  if (kind === "stdin") return { dockerfileText: readFileSync(file, "utf8") };
+  renameSync(file, `${dir}/context`);
+  chmodSync(`${dir}/context`, 0o600);
+  return { dockerfilePath: `${dir}/context` };
+}
+
+/**
+ * Unpacks `file` into `dir` when it is a tar archive (plain or compressed, recognized by its content
+ * as buildx does for stdin and BuildKit for URLs); false when it is not one.
+ */
+async function unpackArchive(file: string, dir: string, what: string, signal: AbortSignal): Promise<boolean> {
   const compression: Compression | undefined = await sniffTarArchive(file, signal);
-  if (compression === undefined) return readFileSync(file, "utf8");
+  if (compression === undefined) return false;
   try {
     await extractArchive(file, compression, dir, { whiteouts: false, preserveOwner: false, absoluteNames: "strip", what: `the build context from ${what}`, signal });
   } catch (e) {
     if (e instanceof KitError) throw e;
     throw new KitError("E_CONTEXT_ARCHIVE", `cannot unpack the build context from ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  return undefined;
+  return true;
 }

@@ -4,11 +4,12 @@
 // follow buildx and BuildKit: a git context is the commit's tree (the subdirectory after `:` as
 // its root, `-f` relative to it), without .git unless BUILDKIT_CONTEXT_KEEP_GIT_DIR=1 (BuildKit's
 // dockerui context detection); a URL whose body is a tar archive is the context, anything else is
-// the Dockerfile with an empty context; stdin is sniffed the same way (buildx's build.go). Needs
+// the Dockerfile and the context holds only it, as a file named "context" (dockerui); stdin is
+// sniffed the same way, a Dockerfile there with an empty context (buildx's build/opt.go). Needs
 // root (snapshots); no image is pulled (FROM scratch).
 import { describe, expect, test } from "bun:test";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { BINARY, IS_ROOT, NEEDS_ROOT, expectExit, runKitbuild, skipBecause, tempDir, type RunResult } from "../harness.ts";
 import { makeGitRepo, serveFiles, serveGit, serveStalled } from "../servers.ts";
 import { sshdUnavailable, startSshd } from "../fixtures/sshd.ts";
@@ -221,12 +222,15 @@ describe.skipIf(skip)("URL contexts", () => {
     expect(readdirSync(k.tmp)).toEqual([]);
   }, 240_000);
 
-  test("a URL whose body is not an archive is the Dockerfile, with an empty context", async () => {
-    writeFileSync(`${www}/Dockerfile`, "FROM scratch\nCOPY . /empty/\n");
+  test("a URL whose body is not an archive is the Dockerfile; the context is that file, named \"context\" (BuildKit's dockerui)", async () => {
+    const text = "FROM scratch\nCOPY . /ctx/\n";
+    writeFileSync(`${www}/Dockerfile`, text);
     const k = kit();
     const out = k.out();
-    expectExit(await build(k, ["-o", `type=local,dest=${out}`, `${server.url}/Dockerfile`]), 0);
-    expect(readdirSync(`${out}/empty`)).toEqual([]);
+    const res = await build(k, ["-o", `type=local,dest=${out}`, `${server.url}/Dockerfile`]);
+    expectExit(res, 0);
+    expect(filesOf(out)).toEqual({ "ctx/context": text });
+    expect(lstatSync(`${out}/ctx/context`).mode & 0o7777).toBe(0o600);
   }, 240_000);
 
   test("Ctrl-C while a URL context downloads: exit 130, the partial download removed from TMPDIR", async () => {
