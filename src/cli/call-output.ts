@@ -57,9 +57,9 @@ export function targetsJson(targets: readonly Target[], src: CallSource): string
 }
 
 export function checkJson(warnings: readonly LintWarning[], src: CallSource, failure: string | undefined): string {
-  const ws = warnings.map((w) => omitEmpty({ ruleName: w.name, description: w.description, url: w.url ?? "", detail: w.message, location: { sourceIndex: 0, ...(w.location ? locationJson(w.location) : {}) } }));
+  const ws = warnings.map((w) => omitEmpty({ ruleName: w.name, description: w.description, url: w.url ?? "", detail: w.message, location: w.location ? locationJson(w.location) : {} }));
   const out: Record<string, unknown> = { warnings: ws, sources: [{ filename: src.name, language: "Dockerfile", data: source64(src) }] };
-  if (failure) out.buildError = { message: failure, location: { sourceIndex: 0 } };
+  if (failure) out.buildError = { message: failure, location: {} };
   return JSON.stringify(out, null, 2);
 }
 
