@@ -141,8 +141,10 @@ async function useNamedContext(s: StageState, key: string, replaces: boolean, pl
   s.output = state.output;
   if (replaces) {
     s.dispatched = true;
-    if (state.image) s.image = state.image;
-    if (state.platform) s.platform = state.platform;
+    // A context without an image config (a directory, a repository) leaves the stage's empty one,
+    // as BuildKit does, with the platform filled in so that an exported image names one.
+    s.image = state.image ?? { ...s.image, architecture: platform.architecture, os: platform.os };
+    s.platform = state.platform ?? platform;
     return;
   }
   s.image = state.image ?? scratchConfig(platform);
