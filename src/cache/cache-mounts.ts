@@ -152,24 +152,18 @@ export class CacheMounts {
   reset(ids: Iterable<string>): void {
     const gone = this.db.transaction(() => {
       this.dropDeadHolders();
-      const retired: number[] = [];
-      for (const id of ids) {
-        const rows = this.db
-          .query("SELECT id, key FROM cache_mounts WHERE key = ? OR (substr(key, 1, ?) = ? AND substr(key, ?) GLOB '[0-9]*:/*')")
-          .all(id, id.length + 1, `${id}:`, id.length + 2) as Array<{ id: number; key: string }>;
-        for (const r of rows) {
-          this.db.query("UPDATE cache_mounts SET key = ? WHERE id = ?").run(`(reset ${r.id}) ${r.key}`, r.id);
-          retired.push(r.id);
-        }
-      }
-      return retired;
+      const wanted = [...ids];
+      const rows = this.db.query("SELECT id, key FROM cache_mounts").all() as Array<{ id: number; key: string }>;
+      const retired = rows.filter((r) => wanted.some((id) => keyOfId(r.key, id)));
+      for (const r of retired) this.db.query("UPDATE cache_mounts SET key = ? WHERE id = ?").run(`(reset ${r.id}) ${r.key}`, r.id);
+      return retired.map((r) => r.id);
     }).immediate();
     for (const id of gone) this.remove(id);
   }
 
   /** The most recently used directory of an unseeded cache mount `id`, if there is one. */
   latestDir(id: string): string | undefined {
-    const row = this.db.query("SELECT id, key FROM cache_mounts WHERE key = ? AND ready = 1 ORDER BY last_used DESC, id DESC LIMIT 1").get(id) as { id: number } | null;
+    const row = this.db.query("SELECT id FROM cache_mounts WHERE key = ? AND ready = 1 ORDER BY last_used DESC, id DESC LIMIT 1").get(id) as { id: number } | null;
     return row ? this.dir(row.id) : undefined;
   }
 
@@ -243,4 +237,9 @@ export class CacheMounts {
     }).immediate();
     for (const r of gone) rmSync(this.dir(r.id), { recursive: true, force: true });
   }
+}
+
+/** Whether a directory's key belongs to cache id `id`: the id itself, or a seeded `ID:<snapshot>:<path>`. */
+function keyOfId(key: string, id: string): boolean {
+  return key === id || (key.startsWith(`${id}:`) && /^\d+:\//.test(key.slice(id.length + 1)));
 }
