@@ -5,6 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, writeFileSync } from "node:fs";
 import { CacheMounts } from "../../src/cache/cache-mounts.ts";
+import { cacheMountsToReset } from "../../src/control/ops/exec-mounts.ts";
+import { marshal, node, output, type Output } from "../../src/llb/builder.ts";
+import type { ExecMount, ExecOp } from "../../src/llb/ops.ts";
 import { tempDir } from "../harness.ts";
 
 const signal = new AbortController().signal;
@@ -53,5 +56,26 @@ describe("cache mount reset", () => {
     await held[Symbol.asyncDispose]();
     const listed = await s.list();
     expect(listed.find((m) => s.dir(m.id) === held.path)?.key).toMatch(/^\(reset \d+\) c$/);
+  });
+
+  // BuildKit's detectPrunedCacheID: the cache mounts of exec vertices whose metadata ignores the
+  // cache (the dockerfile frontend marks every step under --no-cache, a stage's under
+  // --no-cache-filter); a mount without an id is known by its target.
+  test("which cache mounts a build resets: every step's under --no-cache, else those of steps that ignore the cache", () => {
+    const cache = (dest: string, id = ""): ExecMount => ({ type: "cache", dest, input: -1, output: -1, readonly: false, cache: { id, sharing: "shared" } });
+    const exec = (parent: Output | undefined, cwd: string, mounts: ExecMount[], ignoreCache: boolean) => {
+      const op: ExecOp = {
+        kind: "exec",
+        meta: { args: ["true"], env: [], cwd, user: "" },
+        mounts: [{ type: "bind", dest: "/", input: parent ? 0 : -1, output: 0, readonly: false }, ...mounts],
+        network: "sandbox",
+        security: "sandbox",
+      };
+      return output(node(op, parent ? [parent] : [], { name: "RUN", ...(ignoreCache ? { ignoreCache: true } : {}) }));
+    };
+    const first = exec(undefined, "/work", [cache("cache"), cache("/x", "named")], false);
+    const def = marshal(exec(first, "/", [cache("/var/cache/apt")], true));
+    expect([...cacheMountsToReset(def, false)]).toEqual(["/var/cache/apt"]);
+    expect([...cacheMountsToReset(def, true)].sort()).toEqual(["/var/cache/apt", "/work/cache", "named"]);
   });
 });
