@@ -10,8 +10,9 @@ import type { FrontendAttrs } from "./request.ts";
 export type CallSource = { name: string; text: string };
 
 /** A Dockerfile's findings, its base images' variables taken from the configs resolved for it (by the name FROM gave). */
-export function lintWith(frontend: FrontendAttrs, text: string, excludePatterns: string[], platform: Platform, images: ReadonlyMap<string, ImageConfig>): LintResult {
+export function lintWith(frontend: FrontendAttrs, text: string, excludePatterns: string[], platform: Platform, images: ReadonlyMap<string, ImageConfig>, allStages: boolean): LintResult {
   return lintDockerfile({
+    allStages,
     source: text,
     buildArgs: frontend.buildArgs,
     excludePatterns,
@@ -43,7 +44,7 @@ export function recordingResolver<T extends { config: ImageConfig }>(images: Map
 
 /** A build's checks: handed to the caller, then a failure when the config says error=true (BuildKit fails before solving). */
 export function runBuildChecks(frontend: FrontendAttrs, dockerfile: { name: string; text: string }, excludePatterns: string[], platform: Platform, images: ReadonlyMap<string, ImageConfig>, hooks: BuildHooks | undefined): void {
-  const result = lintWith(frontend, dockerfile.text, excludePatterns, platform, images);
+  const result = lintWith(frontend, dockerfile.text, excludePatterns, platform, images, false);
   hooks?.onChecks?.(result, { name: dockerfile.name, text: dockerfile.text });
   if (result.failure) throw new KitError("E_DOCKERFILE_CHECK_FAILED", result.failure, { hint: "fix the build-check warnings, or skip their rules with # check=skip=RULE" });
 }

@@ -40,7 +40,8 @@ export async function runCall(req: CallRequest, kind: CallKind, progress: Progre
   if (kind === "outline") return { kind, source, outline: outlineOf(dockerfile.text, req.frontend.buildArgs, req.frontend.target, platform) };
   const excludePatterns = parseDockerignore(readDockerignore(contextDir, dockerfile.path));
   const images = await resolveBaseImages(req, dockerfile.text, excludePatterns, platform, contextDir, progress, signal);
-  const result = lintWith(req.frontend, dockerfile.text, excludePatterns, platform, images);
+  // BuildKit's check without a target checks every stage; with one, the stages it needs.
+  const result = lintWith(req.frontend, dockerfile.text, excludePatterns, platform, images, req.frontend.target === undefined);
   return { kind, source, ...result };
 }
 
@@ -48,7 +49,7 @@ export async function runCall(req: CallRequest, kind: CallKind, progress: Progre
 async function resolveBaseImages(req: CallRequest, text: string, excludePatterns: string[], platform: Platform, contextDir: string, progress: ProgressSink, signal: AbortSignal): Promise<Map<string, ImageConfig>> {
   const names = new Set<string>();
   // A first pass only learns which names the FROM lines expand to.
-  lintDockerfile({ source: text, buildArgs: req.frontend.buildArgs, excludePatterns, platform, target: req.frontend.target, baseImage: (n) => void names.add(n) });
+  lintDockerfile({ allStages: req.frontend.target === undefined, source: text, buildArgs: req.frontend.buildArgs, excludePatterns, platform, target: req.frontend.target, baseImage: (n) => void names.add(n) });
   const images = new Map<string, ImageConfig>();
   if (names.size === 0) return images;
   let opened: BuildEnvironment | undefined;

@@ -57,7 +57,7 @@ FROM second
       ["alternate_password", "", "will show up in the outline", 25],
     ]);
     // The same file's check: "# check=skip=all" above `ARG password` silences SecretsUsedInArgOrEnv there.
-    const checks = lintDockerfile({ source: df, buildArgs: {}, excludePatterns: [], platform: amd64, target: undefined, baseImage: () => undefined });
+    const checks = lintDockerfile({ allStages: true, source: df, buildArgs: {}, excludePatterns: [], platform: amd64, target: undefined, baseImage: () => undefined });
     expect(checks.warnings.filter((w) => w.name === "SecretsUsedInArgOrEnv")).toEqual([]);
   });
 
@@ -129,7 +129,7 @@ describe("printing", () => {
   test("--check with no findings, and a build's warning list", () => {
     expect(checkText([], { name: "Dockerfile", text: "" })).toBe("Check complete, no warnings found.\n");
     const src = { name: "Dockerfile", text: "FROM alpine AS A\nMAINTAINER x\n" };
-    const r = lintDockerfile({ source: src.text, buildArgs: {}, excludePatterns: [], platform: amd64, target: undefined, baseImage: () => undefined });
+    const r = lintDockerfile({ allStages: true, source: src.text, buildArgs: {}, excludePatterns: [], platform: amd64, target: undefined, baseImage: () => undefined });
     expect(buildWarningsText(r.warnings, src, false)).toBe(
       "\n 2 warnings found (use docker --debug to expand):\n - StageNameCasing: Stage name 'A' should be lowercase (line 1)\n - MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label (line 2)\n",
     );

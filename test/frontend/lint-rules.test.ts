@@ -18,6 +18,7 @@ type Opts = { ignore?: string[]; buildArgs?: Record<string, string> };
 
 function lint(source: string, o: Opts = {}) {
   return lintDockerfile({
+    allStages: true,
     source,
     buildArgs: o.buildArgs ?? {},
     excludePatterns: o.ignore ?? [],
@@ -156,6 +157,7 @@ describe("build checks on BuildKit's documented examples", () => {
 
   test("InvalidBaseImagePlatform: an image resolved for another platform than the stage's", () => {
     const r = lintDockerfile({
+    allStages: true,
       source: "FROM --platform=linux/arm64 alpine AS arm\n",
       buildArgs: {}, excludePatterns: [], platform: amd64, target: undefined,
       baseImage: () => ({ env: [PATH], shell: false, platform: amd64 }),
@@ -195,3 +197,20 @@ describe("check configuration (BuildKit's # check= directive)", () => {
     expect(() => lint("# check=bogus=1\nFROM alpine\n")).toThrow('invalid check option "bogus"');
   });
 });
+
+describe("which stages are checked (BuildKit: a check without a target covers every stage, a build the stages it needs)", () => {
+  const source = "FROM alpine AS unused\nENTRYPOINT x\n\nFROM alpine AS base\nWORKDIR app\n\nFROM base\nCOPY --from=base /app /app\n";
+  const run = (allStages: boolean, target?: string) =>
+    lintDockerfile({ allStages, source, buildArgs: {}, excludePatterns: [], platform: amd64, target, baseImage: () => IMAGES.alpine }).warnings.map((w) => w.name);
+  test("all stages", () => {
+    expect(run(true)).toEqual(["JSONArgsRecommended", "WorkdirRelativePath"]);
+  });
+  test("the default target's stages only: an unused stage's instructions are not checked", () => {
+    expect(run(false)).toEqual(["WorkdirRelativePath"]);
+    expect(run(false, "unused")).toEqual(["JSONArgsRecommended"]);
+  });
+  test("stage-level rules cover every stage either way", () => {
+    expect(lintDockerfile({ allStages: false, source: "FROM alpine AS Unused\nFROM alpine\n", buildArgs: {}, excludePatterns: [], platform: amd64, target: undefined, baseImage: () => IMAGES.alpine }).warnings.map((w) => w.name)).toEqual(["StageNameCasing"]);
+  });
+});
+

@@ -6,7 +6,7 @@ import type { ArgCommand } from "../instructions/types.ts";
 import type { LintReport } from "./report.ts";
 import type { LintStage } from "./walk.ts";
 
-export type FromScope = { lex: ShellLex; globals: EnvGetter; declared: readonly string[]; defaultsOnly: EnvGetter };
+export type FromScope = { lex: ShellLex; globals: EnvGetter; declared: readonly string[] };
 
 export function checkFrom(stage: LintStage, scope: FromScope, report: LintReport): void {
   const { cmd, node } = stage.from;

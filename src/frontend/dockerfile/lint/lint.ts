@@ -7,6 +7,7 @@ import type { Platform } from "../../../oci/types.ts";
 import { defaultArgs, globalArgs } from "../convert/args.ts";
 import { parseDockerfile } from "../parser/parser.ts";
 import { ShellLex } from "../shell/lex.ts";
+import { parseMount } from "../instructions/mount.ts";
 import { checkConfigOf } from "./config.ts";
 import { dispatchStage, type StageEnd, type StageStart } from "./dispatch-rules.ts";
 import { checkDefaultBaseNames, checkFrom, defaultsOnlyArgs, getterOf } from "./from-rules.ts";
@@ -26,6 +27,11 @@ export type LintOptions = {
   excludePatterns: readonly string[];
   platform: Platform;
   target: string | undefined;
+  /**
+   * Every stage's instructions are checked (BuildKit's check without a target); otherwise only
+   * those of the stages the target needs, as a build converts only those.
+   */
+  allStages: boolean;
   /** A base image by the name its FROM expands to; undefined when it was not resolved (its variables are then not judged). */
   baseImage(name: string): BaseImageInfo | undefined;
 };
@@ -54,12 +60,53 @@ export function lintDockerfile(opts: LintOptions): LintResult {
   if (defaultsOnly) checkDefaultBaseNames(file.stages, lex, getterOf(defaultsOnly), report);
   const declared = file.metaArgs.flatMap((e) => e.cmd.args.map((a) => a.key));
   const ends: StageEnd[] = [];
-  for (const stage of file.stages) {
-    checkFrom(stage, { lex, globals, declared, defaultsOnly: getterOf(defaultsOnly ?? new Map()) }, report);
-    const start = stageStart(stage, file.stages, ends, lex, globals, opts, report);
-    ends.push(dispatchStage(start, stage.commands, { lex, globals, buildArgs: opts.buildArgs, ignorePatterns: opts.excludePatterns, report }));
-  }
+  const needed = opts.allStages ? undefined : neededStages(file.stages, opts.target, lex, globals);
+  // Stages the build does not convert still pass their variables on, but report nothing.
+  const silent = new LintReport(report.config);
+  file.stages.forEach((stage, i) => {
+    checkFrom(stage, { lex, globals, declared }, report);
+    const into = !needed || needed.has(i) ? report : silent;
+    const start = stageStart(stage, file.stages, ends, lex, globals, opts, into);
+    ends.push(dispatchStage(start, stage.commands, { lex, globals, buildArgs: opts.buildArgs, ignorePatterns: opts.excludePatterns, report: into }));
+  });
   return { warnings: report.warnings, failure: report.failure() };
+}
+
+/** The target (or last) stage and every stage it reads: its base, COPY --from and RUN --mount from=. */
+function neededStages(stages: readonly LintStage[], target: string | undefined, lex: ShellLex, globals: ReturnType<typeof getterOf>): Set<number> {
+  const indexOf = (name: string, before: number) => {
+    const lower = name.toLowerCase();
+    const i = stages.findIndex((s, j) => j < before && s.from.cmd.stageName === lower);
+    return i >= 0 ? i : /^\d+$/.test(name) && Number(name) < before ? Number(name) : -1;
+  };
+  const start = target ? stages.findIndex((s) => s.from.cmd.stageName === target.toLowerCase()) : stages.length - 1;
+  const needed = new Set<number>();
+  const visit = (i: number) => {
+    if (i < 0 || needed.has(i)) return;
+    needed.add(i);
+    const stage = stages[i] as LintStage;
+    let base = stage.from.cmd.image;
+    try {
+      base = lex.processWord(base, globals).result;
+    } catch {
+      // the build reports it
+    }
+    visit(indexOf(base, i));
+    for (const { cmd } of stage.commands) {
+      if ((cmd.kind === "copy" || cmd.kind === "add") && cmd.from !== undefined) visit(indexOf(cmd.from, i));
+      if (cmd.kind === "run") for (const m of cmd.mounts) visit(indexOf(mountFrom(m), i));
+    }
+  };
+  visit(start);
+  return needed;
+}
+
+function mountFrom(spec: string): string {
+  try {
+    return parseMount(spec).from;
+  } catch {
+    return "";
+  }
 }
 
 /** A stage's variables from its base: an earlier stage's, scratch's, or a resolved image's. */

@@ -2,14 +2,17 @@
 // reserved stage names, MAINTAINER, and the parser's empty continuation lines.
 import type { ParseWarning } from "../parser/parser.ts";
 import type { LintReport } from "./report.ts";
+import { ruleOf } from "./rules.ts";
 import { fromWords, type LintFile } from "./walk.ts";
 
 const RESERVED_STAGE_NAMES = new Set(["context", "scratch"]);
 
 export function checkStages(file: LintFile, parseWarnings: readonly ParseWarning[], report: LintReport): void {
-  // The parser reports an empty continuation line at the line that ends the instruction.
+  // The parser reports an empty continuation line at the line that ends the instruction; BuildKit
+  // picks these warnings out by their URL.
+  const emptyContinuation = ruleOf("NoEmptyContinuation").url;
   for (const w of parseWarnings) {
-    if (w.short.startsWith("Empty continuation line")) report.add("NoEmptyContinuation", "Empty continuation line", { startLine: w.line, endLine: w.line });
+    if (w.url === emptyContinuation) report.add("NoEmptyContinuation", "Empty continuation line", { startLine: w.line, endLine: w.line });
   }
   for (const stage of file.stages) {
     checkFromCasing(stage.from.node.value, fromWords(stage.from.node), stage.from.cmd.location, stage.from.node.prevComment, report);
