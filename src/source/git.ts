@@ -149,18 +149,34 @@ function git(args: string[], opts: { signal: AbortSignal; what: string; env?: Re
   if (!path) {
     throw new KitError("E_SOURCE_GIT", "cannot use git repositories: the \"git\" program is not installed", { hint: "install it (Debian: apt-get install git)" });
   }
+  if (opts.signal.aborted) return Promise.reject(canceledError(opts.signal));
   return new Promise((resolve, reject) => {
+    // In a process group of its own, killed whole on abort: git's helpers (git-remote-http, ssh)
+    // would otherwise keep running, and kitbuild waiting, until the server gave up.
     const child = spawn("/bin/sh", ["-c", 'umask 022 && exec "$0" "$@"', path, ...args], {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
-      signal: opts.signal,
+      detached: true,
     });
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      reject(canceledError(opts.signal));
+    };
+    opts.signal.addEventListener("abort", killGroup, { once: true });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", (e) => reject(opts.signal.aborted ? canceledError(opts.signal) : e));
+    child.on("error", (e) => {
+      opts.signal.removeEventListener("abort", killGroup);
+      reject(opts.signal.aborted ? canceledError(opts.signal) : e);
+    });
     child.on("close", (code) => {
+      opts.signal.removeEventListener("abort", killGroup);
       if (code === 0) return resolve(stdout);
       if (opts.signal.aborted) return reject(canceledError(opts.signal));
       reject(new KitError("E_SOURCE_GIT", `git failed to ${opts.what}: ${redact(stderr.trim().split("\n").at(-1) ?? `exit code ${code}`)}`, { hint: "check the repository address and that this machine can reach it" }));

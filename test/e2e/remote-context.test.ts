@@ -176,6 +176,28 @@ describe.skipIf(skip)("git contexts", () => {
     expect(bad.stderr).toContain(`invalid git context "${url}?tag=v1&branch=main": branch conflicts with tag`);
   }, 240_000);
 
+  test("Ctrl-C while git waits on the server: exit 130, git stopped, TMPDIR left empty", async () => {
+    const stalled = serveStalled(new TextEncoder().encode("001e# service=git-upload-pack\n0000"), 10);
+    const k = kit();
+    let interrupted = false;
+    const res = await runKitbuild(["build", "--progress=plain", `${stalled.url}/slow.git`], {
+      env: { KITBUILD_ROOT: k.root, TMPDIR: k.tmp },
+      timeoutMs: 120_000,
+      onStderr: (text, child) => {
+        if (!interrupted && text.includes("[internal] load git source")) {
+          interrupted = true;
+          void stalled.started.then(() => setTimeout(() => child.kill("SIGINT"), 300));
+        }
+      },
+    });
+    expect(interrupted).toBe(true);
+    expectExit(res, 130);
+    expect(readdirSync(k.tmp)).toEqual([]);
+    // No git of this build is left waiting on the server.
+    const gits = execFileSync("sh", ["-c", `pgrep -af "[g]it.*${stalled.url}/slow.git" || true`], { encoding: "utf8" });
+    expect(gits.trim()).toBe("");
+  }, 240_000);
+
   test("a missing repository or ref fails naming the address, credentials left out; nothing is left in TMPDIR", async () => {
     const k = kit();
     const missing = await build(k, [`${server.url.replace("http://", "http://alice:s3cret@")}/nothere.git`]);
