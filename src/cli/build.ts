@@ -23,7 +23,7 @@ export function buildCommand(rt: Runtime) {
           stderrIsTTY: rt.stderrIsTTY,
           columns: rt.columns,
         });
-        if (call) return runBuildCall(rt, call, { frontend, registry: groups.registry, env: rt.env, config: rt.config() }, renderer);
+        if (call) return runBuildCall(rt, call, { frontend, registry: groups.registry, session: groups.session, env: rt.env, config: rt.config() }, renderer);
         // The build checks' findings, printed once the progress output ends (as buildx does, also on failure).
         let printChecks = () => {};
         const onChecks: BuildHooks["onChecks"] = (r, src) => {

@@ -15,6 +15,7 @@ import { ExecServices } from "../worker/session/exec-services.ts";
 import { type BuildEnvironment, openEnvironment } from "./environment.ts";
 import type { BuildRequest } from "./request.ts";
 import { BuildSession } from "./session.ts";
+import { prepareBuildContext } from "./build-context.ts";
 import { loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
 
 export type { CallSource } from "./build-checks.ts";
@@ -27,9 +28,14 @@ export type CallResult =
   | { kind: "outline"; source: CallSource; outline: Outline }
   | { kind: "targets"; source: CallSource; targets: Target[] };
 
-export type CallRequest = Pick<BuildRequest, "frontend" | "registry" | "env" | "config">;
+export type CallRequest = Pick<BuildRequest, "frontend" | "registry" | "env" | "config" | "session">;
 
 export async function runCall(req: CallRequest, kind: CallKind, progress: ProgressSink, signal: AbortSignal): Promise<CallResult> {
+  // Secrets and agents are checked as a build checks them; the agents reach git contexts over ssh.
+  await using exec = new ExecServices({ ...req.session, env: req.env });
+  // A git, URL or stdin context is fetched as for a build (the Dockerfile may be inside it).
+  await using context = await prepareBuildContext(req.frontend, exec.ssh, progress, signal);
+  req = { ...req, frontend: context.frontend };
   const contextDir = resolve(req.frontend.contextDir);
   checkContextDir(req.frontend.contextDir);
   const dockerfile = loadDockerfile(req.frontend, contextDir);
@@ -39,14 +45,14 @@ export async function runCall(req: CallRequest, kind: CallKind, progress: Progre
   if (kind === "targets") return { kind, source, targets: listTargets(dockerfile.text) };
   if (kind === "outline") return { kind, source, outline: outlineOf(dockerfile.text, req.frontend.buildArgs, req.frontend.target, platform) };
   const excludePatterns = parseDockerignore(readDockerignore(contextDir, dockerfile.path));
-  const images = await resolveBaseImages(req, dockerfile.text, excludePatterns, platform, contextDir, progress, signal);
+  const images = await resolveBaseImages(req, dockerfile.text, excludePatterns, platform, contextDir, exec, progress, signal);
   // BuildKit's check without a target checks every stage; with one, the stages it needs.
   const result = lintWith(req.frontend, dockerfile.text, excludePatterns, platform, images, req.frontend.target === undefined);
   return { kind, source, ...result };
 }
 
 /** Every external base image of the Dockerfile, resolved (as BuildKit's check does) for its variables and platform. */
-async function resolveBaseImages(req: CallRequest, text: string, excludePatterns: string[], platform: Platform, contextDir: string, progress: ProgressSink, signal: AbortSignal): Promise<Map<string, ImageConfig>> {
+async function resolveBaseImages(req: CallRequest, text: string, excludePatterns: string[], platform: Platform, contextDir: string, exec: ExecServices, progress: ProgressSink, signal: AbortSignal): Promise<Map<string, ImageConfig>> {
   const names = new Set<string>();
   // A first pass only learns which names the FROM lines expand to.
   lintDockerfile({ allStages: req.frontend.target === undefined, source: text, buildArgs: req.frontend.buildArgs, excludePatterns, platform, target: req.frontend.target, baseImage: (n) => void names.add(n) });
@@ -55,7 +61,7 @@ async function resolveBaseImages(req: CallRequest, text: string, excludePatterns
   let opened: BuildEnvironment | undefined;
   try {
     opened = await openEnvironment({ config: req.config, env: req.env, ...req.registry });
-    const session = new BuildSession(opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env }));
+    const session = new BuildSession(opened, contextDir, platform, signal, exec);
     try {
       await Promise.all([...names].map(async (n) => images.set(n, (await resolveForFrontend(session, progress, n, platform)).config)));
     } finally {

@@ -78,6 +78,13 @@ describe("--check (BuildKit's lint subrequest as buildx prints it)", () => {
     expect(res.stderr).toContain("lint violation found for rules: StageNameCasing");
   }, 180_000);
 
+  test("a Dockerfile on stdin (kitbuild build --check -) is checked like a context's", async () => {
+    const res = await runKitbuild(["build", "--check", "-"], { stdin: "FROM scratch AS X\n", env: { KITBUILD_ROOT: tempDir("kitbuild-root-") }, timeoutMs: 180_000 });
+    expectExit(res, 1);
+    expect(res.stdout).toContain("WARNING: StageNameCasing");
+    expect(res.stdout).toContain("   1 | >>> FROM scratch AS X\n");
+  }, 180_000);
+
   test("an unknown --call is a usage error; --help lists --check and --call", async () => {
     const res = await kitbuild(["build", "--call=nope", context("FROM scratch\n")]);
     expectExit(res, 2);
