@@ -214,3 +214,22 @@ describe("which stages are checked (BuildKit: a check without a target covers ev
   });
 });
 
+describe("UndefinedVar: the words BuildKit expands (its instructions' Expand methods)", () => {
+  test("RUN --mount values, COPY --chown, ADD --checksum and expanding heredocs are judged; EXPOSE and shell-form RUN are not", () => {
+    const df = "FROM alpine\nRUN --mount=type=cache,id=$CACHE_ID,target=/c echo $NOT_JUDGED\nCOPY --chown=$OWNER a /a\nADD --checksum=$SUM https://example.com/x /x\nEXPOSE $PORT\nCOPY <<EOT /f\n$IN_HEREDOC\nEOT\nCOPY <<'EOT' /g\n$QUOTED_HEREDOC\nEOT\n";
+    expect(shorts(df)).toEqual([
+      "UndefinedVar: Usage of undefined variable '$CACHE_ID' (line 2)",
+      "UndefinedVar: Usage of undefined variable '$OWNER' (line 3)",
+      "UndefinedVar: Usage of undefined variable '$SUM' (line 4)",
+      "UndefinedVar: Usage of undefined variable '$IN_HEREDOC' (line 6)",
+    ]);
+  });
+  test("a base image that was not resolved: its stage's variables are not judged", () => {
+    const r = lintDockerfile({ allStages: true, source: "FROM alpine\nCOPY $foo .\n", buildArgs: {}, excludePatterns: [], platform: amd64, target: undefined, baseImage: () => undefined });
+    expect(r.warnings).toEqual([]);
+  });
+  test("ENV values are expanded before any of the instruction's own keys are set (BuildKit)", () => {
+    expect(shorts("FROM alpine\nENV A=1 B=$A\n")).toEqual(["UndefinedVar: Usage of undefined variable '$A' (line 2)"]);
+  });
+});
+

@@ -4,6 +4,7 @@
 import { PatternMatcher } from "../../../util/patterns.ts";
 import { closest } from "../instructions/suggest.ts";
 import type { Command, Location } from "../instructions/types.ts";
+import { parseMount } from "../instructions/mount.ts";
 import { ShellError, ShellLex, type EnvGetter } from "../shell/lex.ts";
 import type { Node } from "../parser/node.ts";
 import type { LintReport } from "./report.ts";
@@ -22,6 +23,8 @@ export type DispatchScope = {
   ignorePatterns: readonly string[];
   report: LintReport;
 };
+
+const RAW_LEX = new ShellLex("\\", { skipProcessQuotes: true });
 
 // Variables the frontend reads itself (SBOM scan settings), never undefined.
 const NON_ENV_ARGS = new Set(["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"]);
@@ -54,8 +57,8 @@ class StageWalk {
     this.scope.report.add(rule, message, at, this.comments);
   }
 
-  /** Expands one word with the stage's variables, reporting the undefined ones. */
-  private expand(word: string, at: Location, lex = this.scope.lex): string {
+  /** Expands one word with the stage's variables, reporting the undefined ones (unless `quiet`). */
+  private expand(word: string, at: Location, lex = this.scope.lex, quiet = false): string {
     const env = this.getter();
     let r;
     try {
@@ -64,7 +67,7 @@ class StageWalk {
       if (e instanceof ShellError) return word;
       throw e;
     }
-    if (this.env) {
+    if (this.env && !quiet) {
       for (const name of r.unmatched) {
         if (this.declared.has(name) || NON_ENV_ARGS.has(name)) continue;
         const s = closest(name, env.keys(), true);
@@ -110,7 +113,8 @@ class StageWalk {
         return;
       }
       case "expose":
-        for (const p of cmd.ports) this.expose(x(p), at);
+        // BuildKit expands EXPOSE's ports without judging undefined variables.
+        for (const p of cmd.ports) this.expose(this.expand(p, at, this.scope.lex, true), at);
         return;
       case "user":
         x(cmd.user);
@@ -132,12 +136,25 @@ class StageWalk {
       case "healthcheck":
         this.usedOnce(node, at);
         return;
+      case "run":
+        // --mount values are expanded (BuildKit's setMountState); a malformed one is the build's error.
+        for (const spec of cmd.mounts) {
+          try {
+            parseMount(spec, x);
+          } catch {
+            // reported by the conversion
+          }
+        }
+        return;
       case "copy":
       case "add": {
         if (cmd.chown !== undefined) x(cmd.chown);
         if (cmd.chmod !== undefined) x(cmd.chmod);
+        if (cmd.kind === "add" && cmd.checksum !== undefined) x(cmd.checksum);
         const sources = cmd.sourcePaths.map(x);
         x(cmd.dest);
+        // Heredoc sources that expand are expanded raw: quotes kept (BuildKit's ExpandRaw).
+        for (const c of cmd.sourceContents) if (c.expand) this.expand(c.data, at, RAW_LEX);
         if (cmd.from === undefined) for (const src of sources) this.copySource(src, cmd.kind === "add" ? "Add" : "Copy", at);
         return;
       }
