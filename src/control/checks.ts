@@ -17,6 +17,7 @@ import type { BuildRequest } from "./request.ts";
 import { BuildSession } from "./session.ts";
 import { prepareBuildContext } from "./build-context.ts";
 import { loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
+import { toKitError } from "../frontend/dockerfile/convert/convert.ts";
 
 export type { CallSource } from "./build-checks.ts";
 export type { LintWarning, Outline, Target };
@@ -39,8 +40,18 @@ export async function runCall(req: CallRequest, kind: CallKind, progress: Progre
   const contextDir = resolve(req.frontend.contextDir);
   checkContextDir(req.frontend.contextDir);
   const dockerfile = loadDockerfile(req.frontend, contextDir);
-  const source = { name: dockerfile.name, text: dockerfile.text };
   checkSyntax(dockerfile.text, dockerfile.name, req.frontend.buildArgs);
+  const lines = dockerfile.text.split("\n");
+  try {
+    return await answer(req, kind, dockerfile, contextDir, exec, progress, signal);
+  } catch (e) {
+    // A Dockerfile the build would refuse is refused here with the build's error and code frame.
+    throw toKitError(e, dockerfile.name, (loc) => ({ file: dockerfile.name, startLine: loc.startLine, endLine: loc.endLine, lines }));
+  }
+}
+
+async function answer(req: CallRequest, kind: CallKind, dockerfile: ReturnType<typeof loadDockerfile>, contextDir: string, exec: ExecServices, progress: ProgressSink, signal: AbortSignal): Promise<CallResult> {
+  const source = { name: dockerfile.name, text: dockerfile.text };
   const platform = hostPlatform();
   if (kind === "targets") return { kind, source, targets: listTargets(dockerfile.text) };
   if (kind === "outline") return { kind, source, outline: outlineOf(dockerfile.text, req.frontend.buildArgs, req.frontend.target, platform) };

@@ -146,8 +146,8 @@ function scratchOutput(): Output {
   return output(node({ kind: "file", base: -1, actions: [] }, [], { name: "[internal] scratch" }));
 }
 
-/** Parse, instruction and expansion errors as KitErrors that point at the Dockerfile lines. */
-function toKitError(e: unknown, file: string, at: (loc: Location) => SourceLocation): KitError {
+/** Parse, instruction and expansion errors as KitErrors that point at the Dockerfile lines (also for --call). */
+export function toKitError(e: unknown, file: string, at: (loc: Location) => SourceLocation): KitError {
   if (e instanceof DockerfileParseError) {
     return new KitError("E_DOCKERFILE_PARSE", `dockerfile parse error on line ${e.startLine}: ${lowerFirst(e.message)}`, {
       location: at({ startLine: e.startLine, endLine: e.endLine }),
