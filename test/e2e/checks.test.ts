@@ -85,6 +85,17 @@ describe("--check (BuildKit's lint subrequest as buildx prints it)", () => {
     expect(res.stdout).toContain("   1 | >>> FROM scratch AS X\n");
   }, 180_000);
 
+  test("a Dockerfile the build refuses is refused with the build's error; an empty continuation line is NoEmptyContinuation", async () => {
+    const bad = await kitbuild(["build", "--check", context("FROM scratch\nCOPY --bogus=1 a /\n")]);
+    expectExit(bad, 1);
+    expect(bad.stderr).toContain(">>> COPY --bogus=1 a /");
+    expect(bad.stderr).toContain("unknown flag: --bogus");
+    expect(bad.stderr).not.toContain("internal error");
+    const empty = await kitbuild(["build", "--check", context("FROM scratch\nEXPOSE \\\n\n80\n")]);
+    expectExit(empty, 1);
+    expect(empty.stdout).toContain("WARNING: NoEmptyContinuation - https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/\nEmpty continuation line\nDockerfile:4\n");
+  }, 180_000);
+
   test("an unknown --call is a usage error; --help lists --check and --call", async () => {
     const res = await kitbuild(["build", "--call=nope", context("FROM scratch\n")]);
     expectExit(res, 2);
@@ -135,6 +146,14 @@ describe.skipIf(skipBecause(!IS_ROOT, `build with warnings: ${NEEDS_ROOT}`))("a 
     expect(res.stderr).toEndWith(
       "\n 2 warnings found (use docker --debug to expand):\n - StageNameCasing: Stage name 'Out' should be lowercase (line 2)\n - JSONArgsRecommended: JSON arguments recommended for ENTRYPOINT to prevent unintended behavior related to OS signals (line 4)\n",
     );
+  }, 180_000);
+
+  test("UndefinedVar in a build judges with the resolved base image's variables", async () => {
+    const ctx = context(`FROM ${registry}/python\nENV V=$PYTHON_VERSION W=$NOPE\n`);
+    const out = `${tempDir("kitbuild-out-")}/out`;
+    const res = await kitbuild(["build", "--progress=plain", "-o", `type=local,dest=${out}`, ctx]);
+    expectExit(res, 0);
+    expect(res.stderr).toEndWith("\n 1 warning found (use docker --debug to expand):\n - UndefinedVar: Usage of undefined variable '$NOPE' (line 2)\n");
   }, 180_000);
 
   test("error=true fails the build before anything runs, after listing the findings", async () => {
