@@ -44,6 +44,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The tests start their own sshd on loopback: the system-wide service the package enables
+    # would listen on every interface, so it is turned off again when this script installed it.
+    if [[ " ${missing[*]} " == *" openssh-server "* ]] && [ -d /run/systemd/system ]; then
+      systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+    fi
   else
     say "missing Debian packages: ${missing[*]}"
     echo "install them with: sudo apt-get install ${missing[*]}" >&2
