@@ -165,3 +165,8 @@ describe("# syntax= (only the built-in frontend)", () => {
     expect(refused("FROM scratch\n# syntax=example.com/x\n")).toBeUndefined();
   });
 });
+
+test("outline: an ARG default reads the variables of the stage it is built on", () => {
+  const o = outlineOf("FROM scratch AS base\nENV ROOT=/srv\nFROM base\nARG DIR=$ROOT/app\n", {}, undefined, { os: "linux", architecture: "amd64" });
+  expect(o.args.map((a) => [a.name, a.value])).toEqual([["DIR", "/srv/app"]]);
+});

@@ -16,7 +16,16 @@ export type Outline = { name: string; description: string; args: OutlineArg[]; s
 export type Target = { name: string; description: string; default: boolean; base: string; platform: string; location: Location };
 
 type ArgInfo = OutlineArg & { deps: Set<string> };
-type StageOutline = { allArgs: Map<string, ArgInfo>; used: Set<string>; secrets: Map<string, OutlineUse>; ssh: Map<string, OutlineUse>; base: number | undefined; deps: Set<number> };
+type StageOutline = {
+  allArgs: Map<string, ArgInfo>;
+  used: Set<string>;
+  secrets: Map<string, OutlineUse>;
+  ssh: Map<string, OutlineUse>;
+  base: number | undefined;
+  deps: Set<number>;
+  /** The stage's variables at its end (ENV and ARG values), inherited by stages built on it. */
+  env: Map<string, string>;
+};
 
 /** BuildKit's doc comment: the comment line above that starts with the name and a space. */
 export function docComment(comments: readonly string[], name: string): string {
@@ -98,8 +107,9 @@ function stageOutline(stage: LintStage, stages: readonly LintStage[], done: read
     ssh: new Map(parent?.ssh ?? []),
     base,
     deps: new Set(),
+    env: new Map(parent?.env ?? []),
   };
-  const env = new Map<string, string>();
+  const env = out.env;
   for (const { node, cmd } of stage.commands as Entry<import("./instructions/types.ts").Command>[]) {
     if (cmd.kind === "env") for (const e of cmd.env) env.set(e.key, lex.processWord(e.value, getter(env)).result);
     if (cmd.kind === "arg") {
