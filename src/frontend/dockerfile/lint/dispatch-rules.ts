@@ -8,6 +8,7 @@ import { parseMount } from "../instructions/mount.ts";
 import { ShellError, ShellLex, type EnvGetter } from "../shell/lex.ts";
 import type { Node } from "../parser/node.ts";
 import type { LintReport } from "./report.ts";
+import type { MESSAGES, RuleName } from "./rules.ts";
 import type { Entry } from "./walk.ts";
 
 /** What a stage starts from: a base's variables (undefined: not known, so undefined variables are not judged). */
@@ -53,8 +54,8 @@ class StageWalk {
     this.shellSet = start.shellSet;
   }
 
-  private report(rule: Parameters<LintReport["add"]>[0], message: string, at: Location): void {
-    this.scope.report.add(rule, message, at, this.comments);
+  private report<R extends RuleName>(rule: R, args: Parameters<(typeof MESSAGES)[R]>, at: Location): void {
+    this.scope.report.add(rule, args, at, this.comments);
   }
 
   /** Expands one word with the stage's variables, reporting the undefined ones (unless `quiet`). */
@@ -71,7 +72,7 @@ class StageWalk {
       for (const name of r.unmatched) {
         if (this.declared.has(name) || NON_ENV_ARGS.has(name)) continue;
         const s = closest(name, env.keys(), true);
-        this.report("UndefinedVar", `Usage of undefined variable '$${name}'${s ? ` (did you mean $${s}?)` : ""}`, at);
+        this.report("UndefinedVar", [name, s], at);
       }
     }
     return r.result;
@@ -88,7 +89,7 @@ class StageWalk {
     const x = (w: string) => this.expand(w, at);
     switch (cmd.kind) {
       case "env": {
-        if (isLegacyKeyValue(node)) this.report("LegacyKeyValueFormat", legacy(node.value), at);
+        if (isLegacyKeyValue(node)) this.report("LegacyKeyValueFormat", [node.value], at);
         const pairs = cmd.env.map((e) => ({ key: x(e.key), value: x(e.value) }));
         for (const e of pairs) {
           this.secret("ENV", e.key, at);
@@ -98,7 +99,7 @@ class StageWalk {
         return;
       }
       case "label":
-        if (isLegacyKeyValue(node)) this.report("LegacyKeyValueFormat", legacy(node.value), at);
+        if (isLegacyKeyValue(node)) this.report("LegacyKeyValueFormat", [node.value], at);
         for (const l of cmd.labels) {
           x(l.key);
           x(l.value);
@@ -108,7 +109,7 @@ class StageWalk {
         return this.arg(cmd.args, at);
       case "workdir": {
         const path = x(cmd.path);
-        if (!this.workdirSet && !path.startsWith("/")) this.report("WorkdirRelativePath", `Relative workdir ${JSON.stringify(path)} can have unexpected results if the base image changes`, at);
+        if (!this.workdirSet && !path.startsWith("/")) this.report("WorkdirRelativePath", [path], at);
         this.workdirSet = true;
         return;
       }
@@ -131,7 +132,7 @@ class StageWalk {
       case "cmd":
       case "entrypoint":
         this.usedOnce(node, at);
-        if (cmd.prependShell && !this.shellSet) this.report("JSONArgsRecommended", `JSON arguments recommended for ${node.value} to prevent unintended behavior related to OS signals`, at);
+        if (cmd.prependShell && !this.shellSet) this.report("JSONArgsRecommended", [node.value], at);
         return;
       case "healthcheck":
         this.usedOnce(node, at);
@@ -179,14 +180,14 @@ class StageWalk {
   }
 
   private secret(instruction: string, key: string, at: Location): void {
-    if (SECRET.test(key) && !SECRET_ALLOWED.test(key)) this.report("SecretsUsedInArgOrEnv", `Do not use ARG or ENV instructions for sensitive data (${instruction} ${JSON.stringify(key)})`, at);
+    if (SECRET.test(key) && !SECRET_ALLOWED.test(key)) this.report("SecretsUsedInArgOrEnv", [instruction, key], at);
   }
 
   /** The earlier CMD/ENTRYPOINT/HEALTHCHECK is the one reported: it is the one ignored. */
   private usedOnce(node: Node, at: Location): void {
     const key = node.value.toLowerCase();
     const previous = this.once.get(key);
-    if (previous) this.report("MultipleInstructionsDisallowed", `Multiple ${node.value} instructions should not be used in the same stage because only the last one will be used`, previous);
+    if (previous) this.report("MultipleInstructionsDisallowed", [node.value], previous);
     this.once.set(key, at);
   }
 
@@ -196,8 +197,8 @@ class StageWalk {
     const container = parts.at(-1) as string;
     const slash = container.indexOf("/");
     const proto = slash < 0 ? "" : container.slice(slash + 1);
-    if (proto !== proto.toLowerCase()) this.report("ExposeProtoCasing", `Defined protocol '${raw}' in EXPOSE instruction should be lowercase`, at);
-    if (parts.length > 1) this.report("ExposeInvalidFormat", `EXPOSE instruction should not define an IP address or host-port mapping, found '${raw}'`, at);
+    if (proto !== proto.toLowerCase()) this.report("ExposeProtoCasing", [raw], at);
+    if (parts.length > 1) this.report("ExposeInvalidFormat", [raw], at);
   }
 
   private copySource(src: string, cmd: string, at: Location): void {
@@ -209,7 +210,7 @@ class StageWalk {
     const rel = clean.replace(/^\/+/, "");
     // The context's root counts as ignored only when a pattern excludes everything at the root.
     const hit = rel === "" ? patterns.some((p) => ["*", "**", "**/*"].includes(p.trim())) : ignore.matches(rel);
-    if (hit) this.report("CopyIgnoredFile", `Attempting to ${cmd} file ${JSON.stringify(clean)} that is excluded by .dockerignore`, at);
+    if (hit) this.report("CopyIgnoredFile", [cmd, clean], at);
   }
 }
 
@@ -217,10 +218,6 @@ class StageWalk {
 function isLegacyKeyValue(node: Node): boolean {
   const sep = node.next?.next?.next;
   return sep !== undefined && sep.value === "";
-}
-
-function legacy(name: string): string {
-  return `"${name} key=value" should be used instead of legacy "${name} key value" format`;
 }
 
 function isRemote(src: string): boolean {

@@ -16,7 +16,7 @@ export function checkFrom(stage: LintStage, scope: FromScope, report: LintReport
   const undeclared = (unmatched: Set<string>) => {
     for (const name of unmatched) {
       if (keys.includes(name)) continue;
-      report.add("UndefinedArgInFrom", `FROM argument '${name}' is not declared${suggestion(name, keys)}`, at, comments);
+      report.add("UndefinedArgInFrom", [name, closest(name, keys, true)], at, comments);
     }
   };
   const image = expand(scope.lex, cmd.image, scope.globals);
@@ -26,13 +26,13 @@ export function checkFrom(stage: LintStage, scope: FromScope, report: LintReport
   if (!platform) return;
   undeclared(platform.unmatched);
   if (platform.matched.size === 1 && platform.unmatched.size === 0 && platform.matched.has("TARGETPLATFORM") && platform.result === scope.globals.get("TARGETPLATFORM")) {
-    report.add("RedundantTargetPlatform", `Setting platform to predefined ${cmd.platform} in FROM is redundant as this is the default behavior`, at, comments);
+    report.add("RedundantTargetPlatform", [cmd.platform], at, comments);
   }
   if (platform.matched.size === 0 && platform.unmatched.size === 0) {
     const p = parsePlatform(platform.result);
     const name = cmd.stageName ?? "";
     if (p && !name.includes(p.os) && !name.includes(p.arch)) {
-      report.add("FromPlatformFlagConstDisallowed", `FROM --platform flag should not use constant value ${JSON.stringify(platform.result)}`, at, comments);
+      report.add("FromPlatformFlagConstDisallowed", [platform.result], at, comments);
     }
   }
 }
@@ -42,7 +42,7 @@ export function checkDefaultBaseNames(stages: readonly LintStage[], lex: ShellLe
   for (const { from } of stages) {
     const r = expand(lex, from.cmd.image, defaultsOnly);
     if (!r) return;
-    if (!isValidReference(r.result)) report.add("InvalidDefaultArgInFrom", `Default value for ARG ${from.cmd.image} results in empty or invalid base image name`, from.cmd.location);
+    if (!isValidReference(r.result)) report.add("InvalidDefaultArgInFrom", [from.cmd.image], from.cmd.location);
   }
 }
 
@@ -72,11 +72,6 @@ function expand(lex: ShellLex, word: string, env: EnvGetter) {
     if (e instanceof ShellError) return undefined; // the build reports it
     throw e;
   }
-}
-
-function suggestion(name: string, options: string[]): string {
-  const s = closest(name, options, true);
-  return s ? ` (did you mean ${s}?)` : "";
 }
 
 const ARCH_ALIASES: Record<string, string> = { x86_64: "amd64", "x86-64": "amd64", aarch64: "arm64", armhf: "arm", armel: "arm", i386: "386" };

@@ -148,6 +148,5 @@ function checkBasePlatform(stage: LintStage, name: string, actual: Platform, lex
   }
   const [os, arch] = expected.split("/");
   if (os === actual.os && arch === actual.architecture) return;
-  const message = `Base image ${name} was pulled with platform ${JSON.stringify(formatPlatform(actual))}, expected ${JSON.stringify(expected)} for current build`;
-  report.add("InvalidBaseImagePlatform", message, stage.from.cmd.location, stage.from.node.prevComment);
+  report.add("InvalidBaseImagePlatform", [name, expected, formatPlatform(actual)], stage.from.cmd.location, stage.from.node.prevComment);
 }

@@ -2,7 +2,7 @@
 // so a `# check=skip=` comment above one instruction silences only that instruction.
 import type { Location } from "../instructions/types.ts";
 import { type CheckConfig, mergeComments } from "./config.ts";
-import { type Rule, type RuleName, ruleOf } from "./rules.ts";
+import { MESSAGES, type Rule, type RuleName, ruleOf } from "./rules.ts";
 
 export type LintWarning = Rule & { message: string; location: Location | undefined };
 
@@ -11,10 +11,11 @@ export class LintReport {
 
   constructor(readonly config: CheckConfig) {}
 
-  /** Records a finding unless its rule is skipped (by the file's config or the given comments). */
-  add(name: RuleName, message: string, location: Location | undefined, comments: readonly string[] = []): void {
+  /** Records a finding, worded by the rule's message, unless the rule is skipped (by the file's config or the given comments). */
+  add<R extends RuleName>(name: R, args: Parameters<(typeof MESSAGES)[R]>, location: Location | undefined, comments: readonly string[] = []): void {
     const config = comments.length > 0 ? mergeComments(this.config, comments) : this.config;
     if (config.skipAll || config.skip.has(name)) return;
+    const message = (MESSAGES[name] as (...a: readonly unknown[]) => string)(...args);
     this.warnings.push({ ...ruleOf(name), message, location });
   }
 

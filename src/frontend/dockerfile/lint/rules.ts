@@ -1,5 +1,6 @@
 // BuildKit's build-check rules (frontend/dockerfile/linter): each rule's name, description,
 // documentation address and message, so `--check` output reads as BuildKit's does.
+import { goQuote } from "../parser/node.ts";
 
 export type RuleName =
   | "StageNameCasing" | "FromAsCasing" | "NoEmptyContinuation" | "ConsistentInstructionCasing" | "DuplicateStageName"
@@ -73,8 +74,3 @@ export const MESSAGES = {
   ExposeProtoCasing: (port: string) => `Defined protocol '${port}' in EXPOSE instruction should be lowercase`,
   ExposeInvalidFormat: (port: string) => `EXPOSE instruction should not define an IP address or host-port mapping, found '${port}'`,
 } satisfies Record<RuleName, (...args: never[]) => string>;
-
-/** Go's %q for the plain text these messages quote. */
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}

@@ -12,12 +12,12 @@ export function checkStages(file: LintFile, parseWarnings: readonly ParseWarning
   // picks these warnings out by their URL.
   const emptyContinuation = ruleOf("NoEmptyContinuation").url;
   for (const w of parseWarnings) {
-    if (w.url === emptyContinuation) report.add("NoEmptyContinuation", "Empty continuation line", { startLine: w.line, endLine: w.line });
+    if (w.url === emptyContinuation) report.add("NoEmptyContinuation", [], { startLine: w.line, endLine: w.line });
   }
   for (const stage of file.stages) {
     checkFromCasing(stage.from.node.value, fromWords(stage.from.node), stage.from.cmd.location, stage.from.node.prevComment, report);
     for (const { node, cmd } of stage.commands) {
-      if (cmd.kind === "maintainer") report.add("MaintainerDeprecated", "Maintainer instruction is deprecated in favor of using label", cmd.location, node.prevComment);
+      if (cmd.kind === "maintainer") report.add("MaintainerDeprecated", [], cmd.location, node.prevComment);
     }
   }
   checkStageNames(file, report);
@@ -27,7 +27,7 @@ export function checkStages(file: LintFile, parseWarnings: readonly ParseWarning
 function checkFromCasing(keyword: string, words: string[], location: { startLine: number; endLine: number }, comments: string[], report: LintReport): void {
   if (words.length === 3) {
     const name = words[2] as string;
-    if (name !== name.toLowerCase()) report.add("StageNameCasing", `Stage name '${name}' should be lowercase`, location, comments);
+    if (name !== name.toLowerCase()) report.add("StageNameCasing", [name], location, comments);
   }
   if (words.length < 3) return;
   const as = words[1] as string;
@@ -36,7 +36,7 @@ function checkFromCasing(keyword: string, words: string[], location: { startLine
   // A keyword in mixed case is ConsistentInstructionCasing's concern.
   if (!lower && !upper) return;
   const matches = lower ? as === as.toLowerCase() : as === as.toUpperCase();
-  if (!matches) report.add("FromAsCasing", `'${as}' and '${keyword}' keywords' casing do not match`, location, comments);
+  if (!matches) report.add("FromAsCasing", [keyword, as], location, comments);
 }
 
 function checkStageNames(file: LintFile, report: LintReport): void {
@@ -44,8 +44,8 @@ function checkStageNames(file: LintFile, report: LintReport): void {
   for (const { from } of file.stages) {
     const name = from.cmd.stageName;
     if (!name) continue;
-    if (RESERVED_STAGE_NAMES.has(name)) report.add("ReservedStageName", `Stage name should not use the same name as reserved stage ${JSON.stringify(name)}`, from.cmd.location);
-    if (seen.has(name)) report.add("DuplicateStageName", `Duplicate stage name ${JSON.stringify(name)}, stage names should be unique`, from.cmd.location);
+    if (RESERVED_STAGE_NAMES.has(name)) report.add("ReservedStageName", [name], from.cmd.location);
+    if (seen.has(name)) report.add("DuplicateStageName", [name], from.cmd.location);
     seen.add(name);
   }
 }
@@ -63,6 +63,6 @@ function checkCommandCasing(file: LintFile, report: LintReport): void {
   for (const { node, cmd } of entries) {
     const name = node.value;
     const casing = majorityLower && name !== name.toLowerCase() ? "lowercase" : !majorityLower && name !== name.toUpperCase() ? "uppercase" : undefined;
-    if (casing) report.add("ConsistentInstructionCasing", `Command '${name}' should match the case of the command majority (${casing})`, cmd.location);
+    if (casing) report.add("ConsistentInstructionCasing", [name, casing], cmd.location);
   }
 }
