@@ -194,7 +194,7 @@ describe("check configuration (BuildKit's # check= directive)", () => {
     ]);
   });
   test("an unknown option is an error", () => {
-    expect(() => lint("# check=bogus=1\nFROM alpine\n")).toThrow('invalid check option "bogus"');
+    expect(() => lint("# check=bogus=1\nFROM alpine\n")).toThrow('failed to parse check options: invalid check option "bogus"');
   });
 });
 

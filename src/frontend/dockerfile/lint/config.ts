@@ -40,9 +40,15 @@ export function parseCheckOptions(text: string): CheckConfig {
 
 /** The build's check config: the build arg if given, else the directive. */
 export function checkConfigOf(directive: string | undefined, buildArg: string | undefined): CheckConfig {
-  if (buildArg !== undefined) return parseCheckOptions(buildArg);
-  if (directive !== undefined) return parseCheckOptions(directive);
-  return DEFAULT_CHECK_CONFIG;
+  const text = buildArg ?? directive;
+  if (text === undefined) return DEFAULT_CHECK_CONFIG;
+  try {
+    return parseCheckOptions(text);
+  } catch (e) {
+    // BuildKit's wording: "failed to parse check options: invalid check option …".
+    if (e instanceof KitError) throw new KitError(e.code, `failed to parse check options: ${e.message}`, { hint: e.hint });
+    throw e;
+  }
 }
 
 /** A config with the skips of the first `check=` comment among an instruction's comments added. */
