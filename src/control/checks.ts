@@ -16,6 +16,7 @@ import { type BuildEnvironment, openEnvironment } from "./environment.ts";
 import type { BuildRequest } from "./request.ts";
 import { BuildSession } from "./session.ts";
 import { prepareBuildContext } from "./build-context.ts";
+import { contextKey } from "./named-contexts.ts";
 import { loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
 import { toKitError } from "../frontend/dockerfile/convert/convert.ts";
 
@@ -67,6 +68,11 @@ async function resolveBaseImages(req: CallRequest, text: string, excludePatterns
   const names = new Set<string>();
   // A first pass only learns which names the FROM lines expand to.
   lintDockerfile({ allStages: req.frontend.target === undefined, source: text, buildArgs: req.frontend.buildArgs, excludePatterns, platform, target: req.frontend.target, baseImage: (n) => void names.add(n) });
+  // A stage replaced by --build-context is not an image to resolve (its variables are then not judged).
+  for (const n of names) {
+    const key = contextKey(n);
+    if (key !== undefined && req.frontend.namedContexts?.[key] !== undefined) names.delete(n);
+  }
   const images = new Map<string, ImageConfig>();
   if (names.size === 0) return images;
   let opened: BuildEnvironment | undefined;

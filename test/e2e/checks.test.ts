@@ -96,6 +96,14 @@ describe("--check (BuildKit's lint subrequest as buildx prints it)", () => {
     expect(empty.stdout).toContain("WARNING: NoEmptyContinuation - https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/\nEmpty continuation line\nDockerfile:4\n");
   }, 180_000);
 
+  test("a FROM that --build-context replaces is not resolved as an image", async () => {
+    const dir = tempDir("kitbuild-named-");
+    const res = await kitbuild(["build", "--check", "--build-context", `base=${dir}`, context("FROM base\nCOPY $foo /\n")]);
+    expectExit(res, 0);
+    expect(res.stdout).toBe("Check complete, no warnings found.\n");
+    expect(res.stderr).not.toContain("load metadata");
+  }, 180_000);
+
   test("an unknown --call is a usage error; --help lists --check and --call", async () => {
     const res = await kitbuild(["build", "--call=nope", context("FROM scratch\n")]);
     expectExit(res, 2);
