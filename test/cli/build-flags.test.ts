@@ -102,7 +102,27 @@ describe("the flag table", () => {
     expect(build.platform).toBeUndefined();
     expect(build["cache-from"]).toMatchObject({ type: "string" });
     expect(build["cache-to"]).toMatchObject({ type: "string" });
-    expect(Object.keys(build)).toHaveLength(26);
+    expect(build.check).toMatchObject({ type: "boolean" });
+    expect(build.call).toMatchObject({ type: "string" });
+    expect(Object.keys(build)).toHaveLength(28);
+  });
+});
+
+describe("--call and --check (buildx's ParseCallFunc)", () => {
+  const call = (...argv: string[]) => parseBuildFlags([...argv, "."], {}).call;
+  test("NAME[,format=json][,ignorestatus=true]; check and lint are one; build is no call", () => {
+    expect(call("--check")).toEqual({ name: "check", format: "text", ignoreStatus: false });
+    expect(call("--call=lint")).toEqual({ name: "check", format: "text", ignoreStatus: false });
+    expect(call("--call", "outline,format=json")).toEqual({ name: "outline", format: "json", ignoreStatus: false });
+    expect(call("--call=check,ignorestatus=true")).toEqual({ name: "check", format: "text", ignoreStatus: true });
+    expect(call("--call=build")).toBeUndefined();
+    expect(call()).toBeUndefined();
+  });
+  test("anything else is a usage error", () => {
+    expect(() => call("--call=describe")).toThrow('unsupported --call "describe"');
+    expect(() => call("--call=outline,format=yaml")).toThrow('invalid --call format "yaml"');
+    expect(() => call("--call=outline,targets")).toThrow("invalid print value: outline,targets");
+    expect(() => call("--call=outline,color=1")).toThrow("invalid print field: color=1");
   });
 });
 
