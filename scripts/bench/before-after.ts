@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv } from "../test-env.ts";
-import { manyFiles, median, numberArg, run } from "./lib.ts";
+import { manyFiles, median, numberArg, run, KITBUILD } from "./lib.ts";
 
 const RUNS = numberArg("runs", 5);
 const FILES = numberArg("files", 20_000);
@@ -17,7 +17,7 @@ if (!baseline) {
   console.error("usage: bun scripts/bench/before-after.ts --baseline PATH/TO/OLD/kitbuild [--runs N] [--files N]");
   process.exit(2);
 }
-const current = `${new URL("../..", import.meta.url).pathname}dist/kitbuild`;
+const current = KITBUILD;
 const binaries = [
   { name: "kitbuild (this checkout)", path: current },
   { name: "kitbuild (baseline)", path: baseline },

@@ -8,12 +8,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv } from "../test-env.ts";
-import { buildahAvailable, dockerAvailable, report, run, type Timing, numberArg } from "./lib.ts";
+import { buildahAvailable, dockerAvailable, report, run, type Timing, numberArg, KITBUILD } from "./lib.ts";
 
 const MB = numberArg("mb", 200);
 const RUNS = numberArg("runs", 3);
-const root = new URL("../..", import.meta.url).pathname;
-const kitbuild = `${root}dist/kitbuild`;
+const kitbuild = KITBUILD;
 
 function timed(name: string, times: number, body: (i: number) => void): Timing {
   const seconds: number[] = [];

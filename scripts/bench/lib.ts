@@ -5,6 +5,9 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 
 export type Timing = { name: string; seconds: number[] };
 
+/** This checkout's compiled binary (`bun run build`). */
+export const KITBUILD = new URL("../../dist/kitbuild", import.meta.url).pathname;
+
 export function run(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): void {
   const res = spawnSync(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: "utf8" });
   if (res.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${res.status}):\n${res.stderr}`);

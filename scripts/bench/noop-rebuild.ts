@@ -4,12 +4,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv } from "../test-env.ts";
-import { buildahAvailable, dockerAvailable, manyFiles, report, run, time, type Timing, numberArg } from "./lib.ts";
+import { buildahAvailable, dockerAvailable, manyFiles, report, run, time, type Timing, numberArg, KITBUILD } from "./lib.ts";
 
 const FILES = numberArg("files", 20_000);
 const RUNS = numberArg("runs", 5);
-const root = new URL("../..", import.meta.url).pathname;
-const kitbuild = `${root}dist/kitbuild`;
+const kitbuild = KITBUILD;
 
 const env = await startTestEnv();
 const work = mkdtempSync(`${tmpdir()}/kitbuild-bench-`);

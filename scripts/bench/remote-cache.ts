@@ -11,10 +11,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { debianImage } from "../test-debian.ts";
 import { startTestEnv } from "../test-env.ts";
-import { dockerAvailable, median, numberArg, run } from "./lib.ts";
+import { dockerAvailable, median, numberArg, run, KITBUILD } from "./lib.ts";
 
 const RUNS = numberArg("runs", 3);
-const kitbuild = `${new URL("../..", import.meta.url).pathname}dist/kitbuild`;
+const kitbuild = KITBUILD;
 
 const env = await startTestEnv();
 const work = mkdtempSync(`${tmpdir()}/kitbuild-bench-remote-`);

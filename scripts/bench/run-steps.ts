@@ -5,12 +5,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv } from "../test-env.ts";
-import { dockerAvailable, numberArg, report, run, type Timing } from "./lib.ts";
+import { dockerAvailable, numberArg, report, run, type Timing, KITBUILD } from "./lib.ts";
 
 const STEPS = numberArg("steps", 10);
 const RUNS = numberArg("runs", 5);
-const root = new URL("../..", import.meta.url).pathname;
-const kitbuild = `${root}dist/kitbuild`;
+const kitbuild = KITBUILD;
 
 const env = await startTestEnv();
 const work = mkdtempSync(`${tmpdir()}/kitbuild-bench-`);
