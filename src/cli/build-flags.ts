@@ -15,7 +15,7 @@ import { ENTITLEMENTS, type Entitlement } from "../worker/session/exec-services.
 import type { SecretSource } from "../worker/session/secrets.ts";
 import type { SshSource } from "../worker/session/ssh-agents.ts";
 
-export type ProgressMode = "auto" | "tty" | "plain" | "rawjson" | "quiet";
+export type ProgressMode = "auto" | "tty" | "plain" | "rawjson" | "quiet" | "none";
 
 /** The command fills in what the caller's process provides (env, config, stdout). */
 export type BuildFlags = Omit<BuildRequest, "env" | "config" | "stdout"> & {
@@ -41,8 +41,8 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   const platform = str("platform");
   if (platform !== undefined) throw usage(`--platform "${platform}" is not supported yet`, "kitbuild builds for the host's platform in this version; drop --platform");
   const progress = bool("quiet") ? "quiet" : (str("progress") ?? "auto");
-  if (!["auto", "tty", "plain", "rawjson", "quiet"].includes(progress)) {
-    throw usage(`invalid --progress "${progress}"`, "use one of auto, tty, plain, rawjson, quiet");
+  if (!["auto", "tty", "plain", "rawjson", "quiet", "none"].includes(progress)) {
+    throw usage(`invalid --progress "${progress}"`, "use one of auto, tty, plain, rawjson, quiet, none");
   }
   const outputs = parseOutputs({ outputs: list("output"), tags: list("tag"), push: bool("push"), load: bool("load") });
   const toStdout = outputs.some((o) => "dest" in o && o.dest === "-") || str("metadata-file") === "-" || str("iidfile") === "-";
@@ -149,7 +149,12 @@ function frontendAttrs(contextDir: string, { str, list }: ScannedFlags, env: Rec
   const forceNetwork = parseNetwork(str("network"));
   const extraHosts = list("add-host").map(parseExtraHost);
   const namedContexts = parseBuildContexts(list("build-context"));
+  // A repeated TYPE replaces the earlier one, as docker's map of ulimits.
+  const ulimits = [...new Map(list("ulimit").map(parseUlimit).map((u) => [u.name, u] as const)).values()];
+  const shmSize = parseShmSize(str("shm-size"));
   return {
+    ...(ulimits.length > 0 ? { ulimits } : {}),
+    ...(shmSize ? { shmSize } : {}),
     ...(Object.keys(namedContexts).length > 0 ? { namedContexts } : {}),
     ...(forceNetwork ? { forceNetwork } : {}),
     ...(extraHosts.length > 0 ? { extraHosts } : {}),
@@ -254,4 +259,36 @@ export function parseExtraHost(spec: string): ExtraHost {
     throw usage(`invalid --add-host "${spec}"`, "write it as --add-host NAME:IP, NAME=IP (IPv6) or NAME:host-gateway");
   }
   return { host, ip };
+}
+
+/** docker's ulimit names (go-units), each an RLIMIT_ of the same name upper-cased. */
+const ULIMIT_NAMES = ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"];
+
+/** `TYPE=SOFT[:HARD]` as docker reads --ulimit: HARD defaults to SOFT, -1 is unlimited, SOFT may not exceed HARD; a repeated TYPE replaces the earlier one. */
+export function parseUlimit(spec: string): { name: string; soft: number; hard: number } {
+  const eq = spec.indexOf("=");
+  const hint = "write it as --ulimit TYPE=SOFT[:HARD], for example --ulimit nofile=1024:2048";
+  if (eq < 0) throw usage(`invalid ulimit argument: ${spec}`, hint);
+  const name = spec.slice(0, eq);
+  if (!ULIMIT_NAMES.includes(name)) throw usage(`invalid ulimit type: ${name}`, `the types are ${ULIMIT_NAMES.join(", ")}`);
+  const values = spec.slice(eq + 1).split(":");
+  if (values.length > 2) throw usage(`too many limit value arguments - ${spec.slice(eq + 1)}, can only have up to two, \`soft[:hard]\``, hint);
+  const num = (v: string) => {
+    if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < -1) throw usage(`invalid --ulimit value "${v}" in "${spec}"`, hint);
+    return Number(v);
+  };
+  const soft = num(values[0] as string);
+  const hard = values.length === 2 ? num(values[1] as string) : soft;
+  if (hard !== -1 && (soft === -1 || soft > hard)) throw usage(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`, hint);
+  return { name, soft, hard };
+}
+
+/** docker's memory sizes (go-units RAMInBytes): a number with an optional b, k, m, g, t or p (powers of 1024); 0 or unset keeps 64m. */
+export function parseShmSize(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(value);
+  if (!m) throw usage(`invalid --shm-size "${value}"`, "give a size such as 128m or 1g");
+  const power = m[2] === undefined ? 0 : "kmgtp".indexOf(m[2].toLowerCase()) + 1;
+  const bytes = Math.floor(Number(m[1]) * 1024 ** power);
+  return bytes === 0 ? undefined : bytes;
 }

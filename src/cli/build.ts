@@ -27,7 +27,7 @@ export function buildCommand(rt: Runtime) {
         // The build checks' findings, printed once the progress output ends (as buildx does, also on failure).
         let printChecks = () => {};
         const onChecks: BuildHooks["onChecks"] = (r, src) => {
-          if (progress !== "quiet" && progress !== "rawjson") printChecks = () => rt.stderr(buildWarningsText(r.warnings, src, rt.debug));
+          if (progress !== "quiet" && progress !== "none" && progress !== "rawjson") printChecks = () => rt.stderr(buildWarningsText(r.warnings, src, rt.debug));
         };
         try {
           const result = await build(

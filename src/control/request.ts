@@ -28,6 +28,10 @@ export type FrontendAttrs = {
   forceNetwork?: "host" | "none";
   /** --add-host entries, host-gateway already resolved to an address. */
   extraHosts?: ExtraHost[];
+  /** --ulimit TYPE=SOFT[:HARD] of every RUN (-1: unlimited). */
+  ulimits?: Array<{ name: string; soft: number; hard: number }>;
+  /** --shm-size in bytes: /dev/shm of every RUN. */
+  shmSize?: number;
   /** --build-context NAME=VALUE, by the name's familiar form. */
   namedContexts?: Record<string, NamedContextSpec>;
 };

@@ -46,7 +46,9 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   req = { ...req, frontend: context.frontend };
   const contextDir = resolve(req.frontend.contextDir);
   checkContextDir(req.frontend.contextDir);
-  const dockerfile = await progressTask(progress, "load-dockerfile", "[internal] load build definition from Dockerfile", async (p) => {
+  // Named by the -f file's base name, as buildx passes BuildKit's filename option.
+  const definitionName = req.frontend.dockerfileText === undefined && req.frontend.dockerfilePath ? basename(req.frontend.dockerfilePath) : "Dockerfile";
+  const dockerfile = await progressTask(progress, "load-dockerfile", `[internal] load build definition from ${definitionName}`, async (p) => {
     const loaded = loadDockerfile(req.frontend, contextDir);
     p.statusDone(`transferring dockerfile: ${formatBytes(Buffer.byteLength(loaded.text))}`);
     return loaded;
@@ -134,6 +136,8 @@ export function convertRequest(
     noCacheStages: frontend.noCacheFilter,
     ...(frontend.forceNetwork ? { forceNetwork: frontend.forceNetwork } : {}),
     ...(frontend.extraHosts ? { extraHosts: frontend.extraHosts } : {}),
+    ...(frontend.ulimits ? { ulimits: frontend.ulimits } : {}),
+    ...(frontend.shmSize ? { shmSize: frontend.shmSize } : {}),
     ...(contexts ? { namedContexts: contexts } : {}),
     resolveImage,
   });

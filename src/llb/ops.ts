@@ -36,6 +36,10 @@ export type ExecMeta = {
   proxyEnv?: Record<string, string>;
   /** Entries added to /etc/hosts (--add-host), in the cache key as BuildKit's ExtraHosts. */
   extraHosts?: Array<{ host: string; ip: string }>;
+  /** --ulimit: the step's resource limits (BuildKit's Meta.Ulimit, in the cache key); -1 is unlimited. */
+  ulimits?: Array<{ name: string; soft: number; hard: number }>;
+  /** --shm-size: bytes of the step's /dev/shm (BuildKit's Meta.ShmSize); unset: 64 MiB. */
+  shmSize?: number;
 };
 
 export type CacheSharing = "shared" | "private" | "locked";

@@ -34,6 +34,10 @@ export type ProcessMeta = {
   hostNetworkAllowed: boolean;
   /** Entries added to the step's /etc/hosts (--add-host), addresses already resolved. */
   extraHosts: ExtraHost[];
+  /** --ulimit: rlimits by docker's names (nofile, nproc, …), -1 unlimited; those unset keep the executor's defaults. */
+  ulimits: Array<{ name: string; soft: number; hard: number }>;
+  /** Bytes of /dev/shm; undefined: 64 MiB, as BuildKit. */
+  shmSize?: number;
   security: "sandbox" | "insecure";
 };
 

@@ -1,7 +1,7 @@
 // `kitbuild build` flags, parsed as docker buildx parses them.
 import { describe, expect, test } from "bun:test";
 import { helpArgs } from "../../src/cli/build-flag-table.ts";
-import { parseBuildFlags, parseDebugFlags, parseExtraHost, parseSecret, parseSsh } from "../../src/cli/build-flags.ts";
+import { parseBuildFlags, parseDebugFlags, parseExtraHost, parseSecret, parseShmSize, parseSsh, parseUlimit } from "../../src/cli/build-flags.ts";
 import { parseOutput } from "../../src/cli/output-flags.ts";
 
 describe("parseBuildFlags", () => {
@@ -92,8 +92,8 @@ describe("parseDebugFlags", () => {
 
 describe("the flag table", () => {
   test("--help lists what each command parses", () => {
-    // --network and --add-host change the graph, so a conversion without solving reads them too.
-    const convert = ["context", "file", "build-arg", "build-context", "target", "no-cache-filter", "insecure-registry", "network", "add-host"];
+    // --network, --add-host, --ulimit and --shm-size change the graph, so a conversion without solving reads them too.
+    const convert = ["context", "file", "build-arg", "build-context", "target", "no-cache-filter", "insecure-registry", "network", "add-host", "ulimit", "shm-size"];
     expect(Object.keys(helpArgs("debug image-config"))).toEqual(convert);
     expect(Object.keys(helpArgs("debug llb"))).toEqual([...convert, "format"]);
     const build = helpArgs("build");
@@ -104,7 +104,7 @@ describe("the flag table", () => {
     expect(build["cache-to"]).toMatchObject({ type: "string" });
     expect(build.check).toMatchObject({ type: "boolean" });
     expect(build.call).toMatchObject({ type: "string" });
-    expect(Object.keys(build)).toHaveLength(28);
+    expect(Object.keys(build)).toHaveLength(30);
   });
 });
 
@@ -170,5 +170,37 @@ describe("--secret, --ssh and --allow", () => {
     expect(parseExtraHost("gw:host-gateway").ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(parseExtraHost("gw:host-gateway").ip.startsWith("127.")).toBe(false);
     for (const bad of ["nohost", "=1.2.3.4", "a:b:c", "name:300.1.1.1"]) expect(() => parseExtraHost(bad)).toThrow(`invalid --add-host "${bad}"`);
+  });
+});
+
+describe("issue 17: --ulimit, --shm-size, --progress=none", () => {
+  test("--ulimit TYPE=SOFT[:HARD] as docker reads it; a repeated TYPE replaces the earlier one", () => {
+    expect(parseUlimit("nofile=512:4096")).toEqual({ name: "nofile", soft: 512, hard: 4096 });
+    expect(parseUlimit("nproc=300")).toEqual({ name: "nproc", soft: 300, hard: 300 });
+    expect(parseUlimit("core=-1")).toEqual({ name: "core", soft: -1, hard: -1 });
+    expect(parseUlimit("stack=100:-1")).toEqual({ name: "stack", soft: 100, hard: -1 });
+    expect(() => parseUlimit("nofile=-1:10")).toThrow("ulimit soft limit must be less than or equal to hard limit");
+    expect(() => parseUlimit("files=1")).toThrow("invalid ulimit type: files");
+    const f = parseBuildFlags(["--ulimit", "nofile=1", "--ulimit", "nproc=2", "--ulimit=nofile=3:4", "."], {});
+    expect(f.frontend.ulimits).toEqual([{ name: "nofile", soft: 3, hard: 4 }, { name: "nproc", soft: 2, hard: 2 }]);
+    expect(parseBuildFlags(["."], {}).frontend.ulimits).toBeUndefined();
+  });
+
+  test("--shm-size takes docker's sizes (powers of 1024); 0 keeps the default", () => {
+    expect(parseShmSize("128m")).toBe(128 * 1024 * 1024);
+    expect(parseShmSize("1g")).toBe(1024 ** 3);
+    expect(parseShmSize("1.5GB")).toBe(1.5 * 1024 ** 3);
+    expect(parseShmSize("2048")).toBe(2048);
+    expect(parseShmSize("64 MiB")).toBe(64 * 1024 * 1024);
+    expect(parseShmSize("0")).toBeUndefined();
+    expect(() => parseShmSize("-1m")).toThrow('invalid --shm-size "-1m"');
+    expect(parseBuildFlags(["--shm-size", "1g", "."], {}).frontend.shmSize).toBe(1024 ** 3);
+  });
+
+  test("--progress=none is accepted, and the new flags are in build's --help", () => {
+    expect(parseBuildFlags(["--progress=none", "."], {}).progress).toBe("none");
+    const help = helpArgs("build");
+    for (const name of ["ulimit", "shm-size", "progress"]) expect(help[name]).toBeDefined();
+    expect(String(help.progress?.description)).toContain("none");
   });
 });

@@ -18,6 +18,7 @@ export function createRenderer(mode: ProgressMode, t: RenderTargets): Renderer {
   if (mode === "tty") return new TtyRenderer(t.stderr, t.columns);
   if (mode === "plain") return new PlainRenderer(t.stderr);
   if (mode === "rawjson") return new RawJsonRenderer(t.stdout);
+  // quiet and none (buildx's name for no progress output) alike.
   return new QuietRenderer(t.stderr);
 }
 

@@ -50,6 +50,7 @@ function processMeta(session: BuildSession, op: ExecOp, mounts: Mount[]): Proces
     args: op.meta.args, env, sessionEnv: sessionEnv(session, op, env, mounts), cwd: op.meta.cwd, user: op.meta.user,
     hostname: op.meta.hostname, network: op.network, security: op.security,
     hostNetworkAllowed: session.exec.allows("network.host"), extraHosts: op.meta.extraHosts ?? [],
+    ulimits: op.meta.ulimits ?? [], ...(op.meta.shmSize ? { shmSize: op.meta.shmSize } : {}),
   };
 }
 

@@ -65,6 +65,7 @@ export class RuncExecutor implements Executor {
         rootfs: req.rootfs, readonlyRoot: req.readonlyRoot, args: p.args, cwd: p.cwd, user, hostname,
         env: processEnv(p, user.home), network: network.mode, ...(network.netnsPath ? { netnsPath: network.netnsPath } : {}),
         security: p.security, etcFiles, mounts, userns: this.usernsSpec(req),
+        ulimits: p.ulimits, ...(p.shmSize ? { shmSize: p.shmSize } : {}),
       });
       return await runContainer({
         runc, id, bundle: step.path, spec, progress: req.progress, logLimits: this.opts.logLimits, helpers, signal: req.signal,

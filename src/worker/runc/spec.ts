@@ -30,11 +30,22 @@ export type SpecInput = {
    * rules; without `processSandbox`, no pid namespace and the host's /proc bound in.
    */
   userns?: { singleId: boolean; processSandbox: boolean };
+  /** --ulimit by docker's names; each replaces the default of its kind. -1 is unlimited. */
+  ulimits?: ReadonlyArray<{ name: string; soft: number; hard: number }>;
+  /** Bytes of /dev/shm (default 64 MiB). */
+  shmSize?: number;
 };
 
-function kernelMounts(insecure: boolean, userns: SpecInput["userns"], ownNetwork: boolean): OciMount[] {
+function kernelMounts(insecure: boolean, userns: SpecInput["userns"], ownNetwork: boolean, shmSize: number | undefined): OciMount[] {
   const ro = insecure ? [] : ["ro"];
-  if (userns) return usernsKernelMounts(ro, userns, ownNetwork);
+  const mounts = userns ? usernsKernelMounts(ro, userns, ownNetwork) : rootKernelMounts(ro);
+  // BuildKit's default is 64 MiB; --shm-size replaces it (in kilobytes when whole, as docker writes it).
+  if (!shmSize) return mounts;
+  const size = shmSize % 1024 === 0 ? `size=${shmSize / 1024}k` : `size=${shmSize}`;
+  return mounts.map((m) => (m.destination === "/dev/shm" ? { ...m, options: m.options.map((o) => (o.startsWith("size=") ? size : o)) } : m));
+}
+
+function rootKernelMounts(ro: string[]): OciMount[] {
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
@@ -91,7 +102,7 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
   // As BuildKit: a cgroup namespace where the host has cgroup v2.
   if (existsSync("/sys/fs/cgroup/cgroup.controllers")) namespaces.push({ type: "cgroup" });
   const caps = insecure ? allCapabilities() : DEFAULT_CAPS;
-  const mounts = [...kernelMounts(insecure, input.userns, input.network !== "host"), ...etcMounts(input.etcFiles)];
+  const mounts = [...kernelMounts(insecure, input.userns, input.network !== "host", input.shmSize), ...etcMounts(input.etcFiles)];
   return {
     ociVersion: "1.0.2",
     process: {
@@ -103,7 +114,7 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
       capabilities: insecure
         ? { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps }
         : { bounding: caps, effective: caps, permitted: caps },
-      rlimits: defaultRlimits(),
+      rlimits: withUlimits(defaultRlimits(), input.ulimits ?? []),
       noNewPrivileges: false,
     },
     root: { path: input.rootfs, readonly: input.readonlyRoot },
@@ -129,12 +140,26 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
   };
 }
 
+type Rlimit = { type: string; soft: number | unknown; hard: number | unknown };
+
+/**
+ * The defaults with each --ulimit in place of its kind (docker's `nofile` is RLIMIT_NOFILE). -1,
+ * unlimited, is the largest uint64, which a JS number cannot hold: written as raw JSON.
+ */
+function withUlimits(defaults: Rlimit[], ulimits: ReadonlyArray<{ name: string; soft: number; hard: number }>): Rlimit[] {
+  // JSON.rawJSON is in Bun but not yet in TypeScript's lib.
+  const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+  const value = (n: number) => (n < 0 ? rawJSON("18446744073709551615") : n);
+  const given = ulimits.map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: value(u.soft), hard: value(u.hard) }));
+  return [...defaults.filter((d) => !given.some((g) => g.type === d.type)), ...given];
+}
+
 /**
  * Open files: the conventional soft limit of 1024 under the hard limit kitbuild has. Bun raises its
  * own soft limit to the hard one at start, and a step should not inherit that; other limits are
  * inherited, as BuildKit's steps inherit buildkitd's.
  */
-function defaultRlimits(): Array<{ type: string; soft: number; hard: number }> {
+function defaultRlimits(): Rlimit[] {
   let hard = 1048576;
   try {
     const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files"));

@@ -38,6 +38,9 @@ export type ConvertOptions = {
   forceNetwork?: "host" | "none";
   /** The build's --add-host entries (addresses resolved), in every RUN's /etc/hosts. */
   extraHosts?: Array<{ host: string; ip: string }>;
+  /** The build's --ulimit and --shm-size, set on every RUN (BuildKit's ulimit and shm-size frontend options). */
+  ulimits?: Array<{ name: string; soft: number; hard: number }>;
+  shmSize?: number;
   resolveImage(ref: string, platform: Platform): Promise<ImageMeta>;
   /** --build-context NAME=…: read by stages named NAME, FROM NAME and COPY --from=NAME. */
   namedContexts?: NamedContexts;
@@ -92,6 +95,8 @@ async function convert(opts: ConvertOptions, at: (loc: Location) => SourceLocati
     targetPlatform: opts.platform,
     defaultNetwork: opts.forceNetwork ?? "sandbox",
     extraHosts: opts.extraHosts ?? [],
+    ulimits: opts.ulimits ?? [],
+    shmSize: opts.shmSize,
     buildContext: () => (context ??= localContext(opts.excludePatterns)).node,
     meta,
   };

@@ -23,6 +23,9 @@ export type DispatchContext = {
   defaultNetwork: "sandbox" | "host" | "none";
   /** /etc/hosts entries of every RUN (the build's --add-host). */
   extraHosts: ReadonlyArray<{ host: string; ip: string }>;
+  /** Resource limits and /dev/shm size of every RUN (the build's --ulimit, --shm-size). */
+  ulimits: ReadonlyArray<{ name: string; soft: number; hard: number }>;
+  shmSize: number | undefined;
   /** The build context as a graph source (one per build). */
   buildContext(): Output;
   meta(name: string, location: Location, ignoreCache?: boolean): OpMetadata;

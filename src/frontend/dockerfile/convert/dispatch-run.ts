@@ -32,6 +32,8 @@ export function dispatchRun(s: StageState, c: RunCommand, sources: readonly Stag
       ...(sandboxHostname(ctx) ? { hostname: sandboxHostname(ctx) } : {}),
       ...(ctx.proxyEnv ? { proxyEnv: ctx.proxyEnv } : {}),
       ...(ctx.extraHosts.length > 0 ? { extraHosts: ctx.extraHosts.map((h) => ({ ...h })) } : {}),
+      ...(ctx.ulimits.length > 0 ? { ulimits: ctx.ulimits.map((u) => ({ ...u })) } : {}),
+      ...(ctx.shmSize ? { shmSize: ctx.shmSize } : {}),
     },
     mounts: execMounts,
     ...(mounts.secretEnv.length > 0 ? { secretEnv: mounts.secretEnv } : {}),
