@@ -64,6 +64,9 @@ export class Solver<R extends SolverResult> {
       this.markUnusedCached();
       return result;
     } catch (e) {
+      // The other steps are being canceled: wait for them, so that their CANCELED is reported before
+      // the solve's error (as BuildKit's progress) and what they still produce is released below.
+      await Promise.allSettled([...this.states.values()].map((s) => s.result));
       throw this.firstError ?? toKitError(e);
     } finally {
       this.opts.signal.removeEventListener("abort", onAbort);

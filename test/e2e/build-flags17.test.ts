@@ -102,4 +102,26 @@ describe.skipIf(skip)("issue 17: --ulimit, --shm-size, --progress=none, plain pr
     expectExit(plain.res, 0);
     expect(plain.res.stderr).toContain("[internal] load build definition from Dockerfile\n");
   }, 240_000);
+
+  test("a step canceled by another's failure prints CANCELED before the error report, as BuildKit", async () => {
+    const ctx = tempDir("kitbuild-ctx-");
+    writeFileSync(`${ctx}/Dockerfile`, [
+      `FROM ${registry}/busybox AS slow`, "RUN sleep 60",
+      `FROM ${registry}/busybox AS bad`, "RUN sleep 1 && echo boom && exit 4",
+      "FROM scratch", "COPY --from=slow /etc/passwd /a", "COPY --from=bad /etc/passwd /b", "",
+    ].join("\n"));
+    const work = tempDir();
+    const res = await runKitbuild(["build", "--progress=plain", "-o", `${work}/out`, ctx], { env: { KITBUILD_ROOT: `${work}/root`, KITBUILD_RUNC_ROOT: `${work}/runc` } });
+    expectExit(res, 1);
+    const canceled = res.stderr.search(/#\d+ CANCELED\n/);
+    const report = res.stderr.indexOf(" > [bad 2/2] RUN sleep 1 && echo boom && exit 4:");
+    const finalError = res.stderr.indexOf("ERROR: failed to solve:");
+    expect(canceled).toBeGreaterThan(-1);
+    expect(report).toBeGreaterThan(canceled);
+    expect(finalError).toBeGreaterThan(report);
+    // The canceled step is the slow one, and nothing is printed after the error and its hint.
+    const number = /#(\d+) CANCELED/.exec(res.stderr)?.[1];
+    expect(res.stderr).toContain(`#${number} [slow 2/2] RUN sleep 60\n`);
+    expect(res.stderr.slice(finalError)).not.toContain("#");
+  }, 240_000);
 });
