@@ -40,7 +40,7 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   const contextDir = contextArg("build", flags);
   const platform = str("platform");
   if (platform !== undefined) throw usage(`--platform "${platform}" is not supported yet`, "kitbuild builds for the host's platform in this version; drop --platform");
-  const progress = bool("quiet") ? "quiet" : (str("progress") ?? "auto");
+  const progress = progressMode(bool("quiet"), str("progress"));
   if (!["auto", "tty", "plain", "rawjson", "quiet", "none"].includes(progress)) {
     throw usage(`invalid --progress "${progress}"`, "use one of auto, tty, plain, rawjson, quiet, none");
   }
@@ -77,6 +77,16 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     dockerfileOnStdin: str("file") === "-",
     call: bool("check") ? { name: "check", format: "text", ignoreStatus: false } : parseCall(str("call")),
   };
+}
+
+/**
+ * -q is --progress=quiet (buildx: quiet also prints the image ID at the end); none is buildx's
+ * progress without that. -q with another mode is an error, as in buildx.
+ */
+function progressMode(quiet: boolean, mode: string | undefined): string {
+  if (!quiet) return mode ?? "auto";
+  if (mode !== undefined && mode !== "auto" && mode !== "quiet" && mode !== "none") throw usage(`progress=${mode} and quiet cannot be used together`, "drop -q, or use --progress=quiet");
+  return "quiet";
 }
 
 export type CallFlag = { name: CallKind; format: "text" | "json"; ignoreStatus: boolean };
@@ -279,14 +289,15 @@ export function parseUlimit(spec: string): { name: string; soft: number; hard: n
   };
   const soft = num(values[0] as string);
   const hard = values.length === 2 ? num(values[1] as string) : soft;
-  if (hard !== -1 && (soft === -1 || soft > hard)) throw usage(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`, hint);
+  if (hard !== -1 && soft === -1) throw usage(`ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: ${hard}`, hint);
+  if (hard !== -1 && soft > hard) throw usage(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`, hint);
   return { name, soft, hard };
 }
 
 /** docker's memory sizes (go-units RAMInBytes): a number with an optional b, k, m, g, t or p (powers of 1024); 0 or unset keeps 64m. */
 export function parseShmSize(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
-  const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(value);
+  const m = /^(\d+(?:\.\d+)?) ?(?:([kmgtp])i?)?b?$/i.exec(value);
   if (!m) throw usage(`invalid --shm-size "${value}"`, "give a size such as 128m or 1g");
   const power = m[2] === undefined ? 0 : "kmgtp".indexOf(m[2].toLowerCase()) + 1;
   const bytes = Math.floor(Number(m[1]) * 1024 ** power);

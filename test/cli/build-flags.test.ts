@@ -179,7 +179,8 @@ describe("issue 17: --ulimit, --shm-size, --progress=none", () => {
     expect(parseUlimit("nproc=300")).toEqual({ name: "nproc", soft: 300, hard: 300 });
     expect(parseUlimit("core=-1")).toEqual({ name: "core", soft: -1, hard: -1 });
     expect(parseUlimit("stack=100:-1")).toEqual({ name: "stack", soft: 100, hard: -1 });
-    expect(() => parseUlimit("nofile=-1:10")).toThrow("ulimit soft limit must be less than or equal to hard limit");
+    expect(() => parseUlimit("nofile=-1:10")).toThrow("ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: 10");
+    expect(() => parseUlimit("nofile=11:10")).toThrow("ulimit soft limit must be less than or equal to hard limit: 11 > 10");
     expect(() => parseUlimit("files=1")).toThrow("invalid ulimit type: files");
     const f = parseBuildFlags(["--ulimit", "nofile=1", "--ulimit", "nproc=2", "--ulimit=nofile=3:4", "."], {});
     expect(f.frontend.ulimits).toEqual([{ name: "nofile", soft: 3, hard: 4 }, { name: "nproc", soft: 2, hard: 2 }]);
@@ -194,11 +195,15 @@ describe("issue 17: --ulimit, --shm-size, --progress=none", () => {
     expect(parseShmSize("64 MiB")).toBe(64 * 1024 * 1024);
     expect(parseShmSize("0")).toBeUndefined();
     expect(() => parseShmSize("-1m")).toThrow('invalid --shm-size "-1m"');
+    expect(() => parseShmSize("10ib")).toThrow('invalid --shm-size "10ib"');
     expect(parseBuildFlags(["--shm-size", "1g", "."], {}).frontend.shmSize).toBe(1024 ** 3);
   });
 
   test("--progress=none is accepted, and the new flags are in build's --help", () => {
     expect(parseBuildFlags(["--progress=none", "."], {}).progress).toBe("none");
+    // buildx: -q is quiet mode, which only auto, quiet and none agree with.
+    for (const p of ["auto", "quiet", "none"]) expect(parseBuildFlags(["-q", `--progress=${p}`, "."], {}).progress).toBe("quiet");
+    expect(() => parseBuildFlags(["-q", "--progress=plain", "."], {})).toThrow("progress=plain and quiet cannot be used together");
     const help = helpArgs("build");
     for (const name of ["ulimit", "shm-size", "progress"]) expect(help[name]).toBeDefined();
     expect(String(help.progress?.description)).toContain("none");
