@@ -29,6 +29,27 @@ export type PruneOptions = {
   now: number;
 };
 
+/** BuildKit's GC policy sizes (`--reserved-space`, `--max-used-space`, `--min-free-space`), in bytes; 0 or absent: unset. */
+export type SpacePolicy = { reservedBytes?: number; maxUsedBytes?: number; minFreeBytes?: number };
+
+/**
+ * How many bytes of cache a prune keeps under `policy`, as BuildKit's calculateKeepBytes: up to
+ * max-used-space, lowered until min-free-space is free, never below reserved-space; undefined when
+ * nothing is set (no cap: everything eligible goes). With only min-free-space set and already that
+ * much free, the whole cache is kept.
+ */
+export function keepBytesFor(policy: SpacePolicy, totalBytes: number, freeBytes: number): number | undefined {
+  const maxUsed = policy.maxUsedBytes ?? 0;
+  const minFree = policy.minFreeBytes ?? 0;
+  const reserved = policy.reservedBytes ?? 0;
+  if (maxUsed === 0 && minFree === 0 && reserved === 0) return undefined;
+  let keep = maxUsed;
+  const excess = minFree - freeBytes;
+  if (excess > 0) keep = keep === 0 ? totalBytes - excess : Math.min(keep, totalBytes - excess);
+  else if (minFree !== 0 && keep === 0) keep = totalBytes;
+  return Math.max(keep, reserved, 0);
+}
+
 /** The records to remove, children before their parents. */
 export function planPrune(records: readonly CacheRecord[], opts: PruneOptions): CacheRecord[] {
   const byId = new Map(records.map((r) => [r.id, r]));

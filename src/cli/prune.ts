@@ -2,17 +2,23 @@
 import { type ArgsDef, defineCommand } from "citty";
 import { createInterface } from "node:readline/promises";
 import { pruneCache, type PruneRequest } from "../control/cache-admin.ts";
+import { parseCacheFilter } from "../control/cache-filter.ts";
 import { openEnvironment } from "../control/environment.ts";
 import { KitError } from "../util/errors.ts";
-import { formatBytes, parseBytes, parseDuration } from "../util/units.ts";
-import { usageTable } from "./du.ts";
+import { formatBytes } from "../util/units.ts";
+import { usageTable, verboseRecords } from "./du.ts";
+import { flagValues, sizeFlag } from "./du-prune-flags.ts";
 import { guarded, type Runtime } from "./runtime.ts";
 import { checkArgs } from "./strict-args.ts";
 
 const PRUNE_ARGS = {
     all: { type: "boolean", alias: "a", description: "Also remove base image layers and downloaded blobs" },
-    filter: { type: "string", description: "Only records matching: until=DURATION (last used longer ago)" },
-    "keep-storage": { type: "string", description: "Keep the most recently used cache up to this size (e.g. 10GB)" },
+    filter: { type: "string", description: "Only records matching KEY=VALUE, KEY!=VALUE or KEY~=REGEX: until=DURATION (last used longer ago), id=, type=regular|source.git.checkout|exec.cachemount|internal|..., description=; repeatable, ANDed" },
+    "reserved-space": { type: "string", description: "Amount of disk space always allowed to keep for cache (e.g. 10GB)" },
+    "max-used-space": { type: "string", description: "Maximum amount of disk space allowed to keep for cache" },
+    "min-free-space": { type: "string", description: "Target amount of free disk space after pruning" },
+    "keep-storage": { type: "string", description: "Deprecated: use --reserved-space" },
+    verbose: { type: "boolean", description: "Show every removed record in detail" },
     force: { type: "boolean", alias: "f", description: "Do not prompt for confirmation" },
   } satisfies ArgsDef;
 
@@ -23,29 +29,29 @@ export function pruneCommand(rt: Runtime) {
     run: ({ args, rawArgs }) =>
       guarded(rt, async () => {
         checkArgs("prune", rawArgs, PRUNE_ARGS);
-        const req = pruneRequest(args.all === true, args.filter as string | undefined, args["keep-storage"] as string | undefined);
+        const req = pruneRequest(args.all === true, flagValues(rawArgs, "filter"), args as Record<string, unknown>);
+        if (args["keep-storage"] !== undefined) rt.stderr('Flag --keep-storage has been deprecated, keep-storage flag has been changed to reserved-space\n');
         if (!args.force && !(await confirm(rt, req.all))) return;
         await using env = await openEnvironment({ config: rt.config(), env: rt.env, insecureRegistries: [] });
         const removed = await pruneCache(env, req);
-        if (removed.length > 0) await rt.stdout(`Deleted build cache objects:\n${usageTable(removed)}\n\n`);
+        if (removed.length > 0) await rt.stdout(args.verbose ? verboseRecords(removed) : `Deleted build cache objects:\n${usageTable(removed)}\n\n`);
         await rt.stdout(`Total:\t${formatBytes(removed.reduce((s, r) => s + r.size, 0))}\n`);
       }),
   });
 }
 
-function pruneRequest(all: boolean, filter: string | undefined, keep: string | undefined): PruneRequest {
+/** The prune the flags ask for; --keep-storage is buildx's deprecated spelling of --reserved-space. */
+export function pruneRequest(all: boolean, filters: readonly string[], args: Record<string, unknown>): PruneRequest {
   const req: PruneRequest = { all };
-  if (filter !== undefined) {
-    const m = /^until=(.+)$/.exec(filter);
-    const ms = m ? parseDuration(m[1] as string) : undefined;
-    if (ms === undefined) throw new KitError("E_USAGE", `invalid --filter "${filter}"`, { hint: "use until=DURATION, e.g. --filter until=24h" });
-    req.olderThanMs = ms;
-  }
-  if (keep !== undefined) {
-    const bytes = parseBytes(keep);
-    if (bytes === undefined) throw new KitError("E_USAGE", `invalid --keep-storage "${keep}"`, { hint: "use a size such as 512MB or 10GB" });
-    req.keepBytes = bytes;
-  }
+  const filter = parseCacheFilter("prune", filters);
+  if (filter.untilMs !== undefined) req.olderThanMs = filter.untilMs;
+  if (filter.selectors.length > 0) req.filter = filter;
+  const size = (flag: string) => sizeFlag("prune", flag, args[flag] as string | undefined);
+  const reserved = size("reserved-space");
+  const keep = size("keep-storage");
+  if (reserved !== undefined && keep !== undefined) throw new KitError("E_USAGE", "--keep-storage and --reserved-space cannot be used together", { hint: "--keep-storage is the deprecated name of --reserved-space" });
+  const space = { reservedBytes: reserved ?? keep, maxUsedBytes: size("max-used-space"), minFreeBytes: size("min-free-space") };
+  if (Object.values(space).some((v) => v !== undefined && v > 0)) req.space = space;
   return req;
 }
 

@@ -1,17 +1,23 @@
 // What `kitbuild du`, `kitbuild prune` and the automatic GC do with a cache root: list records with
 // their sizes (snapshots, cache mounts, blobs and partial downloads), and remove what no running
 // build holds, safely against concurrent builds and crashes.
+import { statfsSync } from "node:fs";
 import { CacheMounts } from "../cache/cache-mounts.ts";
-import { type CacheRecord, planPrune } from "../cache/gc.ts";
+import { type CacheRecord, keepBytesFor, planPrune, type SpacePolicy } from "../cache/gc.ts";
 import { mergeInputs } from "../cache/merges.ts";
 import { othersOpen } from "../cache/processes.ts";
 import { MERGE_KIND } from "../snapshot/records.ts";
 import { isProcessAlive } from "../util/process.ts";
+import { type CacheFilter, type FilterableRecord, matchesSelectors, type RecordType } from "./cache-filter.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
 export type UsageRecord = {
   id: string;
   kind: string;
+  /** BuildKit's record type for the kind (what --filter type= and du --format json name). */
+  type: RecordType;
+  /** Being written by a running build (BuildKit's mutable records). */
+  mutable: boolean;
   size: number;
   reclaimable: boolean;
   created: number;
@@ -28,6 +34,10 @@ export type PruneRequest = {
   kinds?: readonly string[];
   /** Whether cache mounts (RUN --mount=type=cache) may go too (default: yes). */
   cacheMounts?: boolean;
+  /** `--filter` id=/type=/description= selectors (until= is `olderThanMs`). */
+  filter?: CacheFilter;
+  /** `--reserved-space`/`--max-used-space`/`--min-free-space`: the cap is computed from the cache's total and the free space. */
+  space?: SpacePolicy;
 };
 
 /** The kind du shows for a cache mount's directory (buildx says exec.cachemount). */
@@ -35,6 +45,20 @@ export const CACHE_MOUNT_KIND = "exec.cachemount";
 const CACHE_MOUNT_ID_PREFIX = "cachemount-";
 /** The kind du shows for a partial download (a temp file in the content store's ingest area). */
 export const INGEST_KIND = "ingest";
+const GIT_KIND = "git";
+
+/**
+ * BuildKit's record type for a kitbuild kind. Blobs and partial downloads are BuildKit's content
+ * store, not records; they are "internal" here because, like BuildKit's internal records, only
+ * `prune --all` removes them. kitbuild has no source.local or frontend records (the context is read
+ * in place; the Dockerfile frontend is built in).
+ */
+export function recordType(kind: string): RecordType {
+  if (kind === CACHE_MOUNT_KIND) return "exec.cachemount";
+  if (kind === GIT_KIND) return "source.git.checkout";
+  if (kind === "blob" || kind === INGEST_KIND) return "internal";
+  return "regular";
+}
 
 async function snapshotRecords(env: BuildEnvironment): Promise<CacheRecord[]> {
   const held = env.leases.held();
@@ -68,14 +92,14 @@ function cacheMounts(env: BuildEnvironment): CacheMounts {
 async function cacheMountRecords(mounts: CacheMounts): Promise<UsageRecord[]> {
   const out: UsageRecord[] = [];
   for (const m of await mounts.list()) {
-    out.push({ id: `${CACHE_MOUNT_ID_PREFIX}${m.id}`, kind: CACHE_MOUNT_KIND, size: m.size, reclaimable: !m.held, created: m.created, lastUsed: m.lastUsed, description: `mount cache id ${m.key}` });
+    out.push({ id: `${CACHE_MOUNT_ID_PREFIX}${m.id}`, kind: CACHE_MOUNT_KIND, type: "exec.cachemount", mutable: m.held, size: m.size, reclaimable: !m.held, created: m.created, lastUsed: m.lastUsed, description: `mount cache id ${m.key}` });
   }
   return out;
 }
 
 async function ingestRecords(env: BuildEnvironment): Promise<UsageRecord[]> {
   return (await env.store.ingestFiles()).map((f) => ({
-    id: f.name, kind: INGEST_KIND, size: f.size, reclaimable: !f.writerAlive, created: f.mtime, lastUsed: f.mtime, description: "partial download",
+    id: f.name, kind: INGEST_KIND, type: "internal", mutable: f.writerAlive, size: f.size, reclaimable: !f.writerAlive, created: f.mtime, lastUsed: f.mtime, description: "partial download",
   }));
 }
 
@@ -86,6 +110,8 @@ export async function cacheUsage(env: BuildEnvironment): Promise<UsageRecord[]> 
   const records: UsageRecord[] = snapshots.map((r) => ({
     id: String(r.id),
     kind: r.kind,
+    type: recordType(r.kind),
+    mutable: r.state !== "committed",
     size: r.size,
     reclaimable: !r.held && r.state === "committed",
     created: created.get(r.id) ?? r.lastUsed,
@@ -96,7 +122,7 @@ export async function cacheUsage(env: BuildEnvironment): Promise<UsageRecord[]> 
   records.push(...(await cacheMountRecords(cacheMounts(env))));
   const busy = othersBuilding(env);
   for (const b of await env.store.list()) {
-    records.push({ id: b.digest, kind: "blob", size: b.size, reclaimable: !busy, created: b.mtime, lastUsed: b.mtime });
+    records.push({ id: b.digest, kind: "blob", type: "internal", mutable: false, size: b.size, reclaimable: !busy, created: b.mtime, lastUsed: b.mtime });
   }
   records.push(...(await ingestRecords(env)));
   return records;
@@ -108,7 +134,7 @@ export async function pruneCache(env: BuildEnvironment, req: PruneRequest): Prom
   const removed: UsageRecord[] = [];
   // Partial downloads of dead processes first: they hold nothing anyone can use.
   for (const f of await env.store.cleanIngest(24 * 3600 * 1000)) {
-    removed.push({ id: f.name, kind: INGEST_KIND, size: f.size, reclaimable: true, created: now, lastUsed: now });
+    removed.push({ id: f.name, kind: INGEST_KIND, type: "internal", mutable: false, size: f.size, reclaimable: true, created: now, lastUsed: now });
   }
   const records = await snapshotRecords(env);
   const mounts = cacheMounts(env);
@@ -117,6 +143,7 @@ export async function pruneCache(env: BuildEnvironment, req: PruneRequest): Prom
   const blobs = req.kinds ? [] : await env.store.list();
   const blobsMayGo = req.all && !req.kinds && !othersBuilding(env);
   const total = { bytes: sum(records) + sum(mountRecords) + sum(blobs) };
+  if (req.space) req = { ...req, keepBytes: keepBytesFor(req.space, total.bytes, freeBytes(env.root)) };
   // Snapshots are evicted until they fit beside the cache mounts and the blobs that must stay;
   // blobs that may go are removed after them, when the cache is still too large.
   const keepSnapshots = req.keepBytes === undefined ? undefined : req.keepBytes - sum(mountRecords) - (blobsMayGo ? 0 : sum(blobs));
@@ -127,23 +154,38 @@ export async function pruneCache(env: BuildEnvironment, req: PruneRequest): Prom
 }
 
 async function pruneSnapshots(env: BuildEnvironment, records: CacheRecord[], req: PruneRequest, total: { bytes: number }, now: number): Promise<UsageRecord[]> {
-  // With `kinds`, records of other kinds count as held, so they (and what they stand on) stay.
-  const considered = req.kinds ? records.map((r) => (req.kinds?.includes(r.kind) ? r : { ...r, held: true })) : records;
+  // Records of other kinds, or that the filter does not select, count as held, so they (and what
+  // they stand on) stay.
+  const descriptions = env.index.descriptions();
+  const describe = (r: CacheRecord) => (descriptions.has(r.id) ? { description: descriptions.get(r.id) as string } : {});
+  const selected = (r: CacheRecord) =>
+    (!req.kinds || req.kinds.includes(r.kind)) && selectedByFilter(req, { id: String(r.id), type: recordType(r.kind), lastUsed: r.lastUsed, ...describe(r) });
+  const considered = req.kinds || req.filter ? records.map((r) => (selected(r) ? r : { ...r, held: true })) : records;
   const out: UsageRecord[] = [];
   for (const r of planPrune(considered, { ...req, now })) {
     if (!env.index.beginDelete(r.id, isProcessAlive)) continue;
     await env.snapshotter.remove(r.id);
     total.bytes -= r.size;
-    out.push({ id: String(r.id), kind: r.kind, size: r.size, reclaimable: true, created: r.lastUsed, lastUsed: r.lastUsed });
+    out.push({ id: String(r.id), kind: r.kind, type: recordType(r.kind), mutable: false, size: r.size, reclaimable: true, created: r.lastUsed, lastUsed: r.lastUsed, ...(r.parent !== null ? { parent: String(r.parent) } : {}), ...describe(r) });
   }
   return out;
+}
+
+function selectedByFilter(req: PruneRequest, r: FilterableRecord): boolean {
+  return req.filter === undefined || matchesSelectors(req.filter, r);
+}
+
+/** Free bytes for unprivileged users on the cache root's filesystem (BuildKit's disk stat: Bavail). */
+function freeBytes(root: string): number {
+  const st = statfsSync(root);
+  return st.bavail * st.bsize;
 }
 
 /** Unheld cache mounts, least recently used first, while the cache is over `keepBytes`. */
 function pruneCacheMounts(mounts: CacheMounts, records: UsageRecord[], req: PruneRequest, total: { bytes: number }, now: number): UsageRecord[] {
   const out: UsageRecord[] = [];
   for (const m of [...records].sort((a, b) => a.lastUsed - b.lastUsed)) {
-    if (!m.reclaimable || (req.olderThanMs !== undefined && m.lastUsed >= now - req.olderThanMs)) continue;
+    if (!m.reclaimable || (req.olderThanMs !== undefined && m.lastUsed >= now - req.olderThanMs) || !selectedByFilter(req, m)) continue;
     if (req.keepBytes !== undefined && total.bytes <= req.keepBytes) break;
     if (!mounts.remove(Number(m.id.slice(CACHE_MOUNT_ID_PREFIX.length)))) continue;
     total.bytes -= m.size;
@@ -160,10 +202,11 @@ async function pruneBlobs(env: BuildEnvironment, req: PruneRequest, blobs: Array
   const out: UsageRecord[] = [];
   for (const b of [...blobs].sort((a, b) => a.mtime - b.mtime)) {
     if (req.olderThanMs !== undefined && b.mtime >= now - req.olderThanMs) continue;
+    if (!selectedByFilter(req, { id: b.digest, type: "internal", lastUsed: b.mtime })) continue;
     if (req.keepBytes !== undefined && total <= req.keepBytes) break;
     await env.store.delete(b.digest as `sha256:${string}`);
     total -= b.size;
-    out.push({ id: b.digest, kind: "blob", size: b.size, reclaimable: true, created: b.mtime, lastUsed: b.mtime });
+    out.push({ id: b.digest, kind: "blob", type: "internal", mutable: false, size: b.size, reclaimable: true, created: b.mtime, lastUsed: b.mtime });
   }
   return out;
 }
