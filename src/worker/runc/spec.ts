@@ -39,10 +39,11 @@ export type SpecInput = {
 function kernelMounts(insecure: boolean, userns: SpecInput["userns"], ownNetwork: boolean, shmSize: number | undefined): OciMount[] {
   const ro = insecure ? [] : ["ro"];
   const mounts = userns ? usernsKernelMounts(ro, userns, ownNetwork) : rootKernelMounts(ro);
-  // BuildKit's default is 64 MiB; --shm-size replaces it (in kilobytes when whole, as docker writes it).
+  // 64 MiB by default; with --shm-size, BuildKit's Dockerfile frontend mounts a plain tmpfs of that
+  // size over /dev/shm in each RUN (nosuid only, as its tmpfs mounts).
   if (!shmSize) return mounts;
-  const size = shmSize % 1024 === 0 ? `size=${shmSize / 1024}k` : `size=${shmSize}`;
-  return mounts.map((m) => (m.destination === "/dev/shm" ? { ...m, options: m.options.map((o) => (o.startsWith("size=") ? size : o)) } : m));
+  const shm: OciMount = { destination: "/dev/shm", type: "tmpfs", source: "tmpfs", options: ["nosuid", "mode=1777", `size=${shmSize}`] };
+  return mounts.map((m) => (m.destination === "/dev/shm" ? shm : m));
 }
 
 function rootKernelMounts(ro: string[]): OciMount[] {
