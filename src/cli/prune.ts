@@ -13,7 +13,7 @@ import { checkArgs } from "./strict-args.ts";
 
 const PRUNE_ARGS = {
     all: { type: "boolean", alias: "a", description: "Also remove base image layers and downloaded blobs" },
-    filter: { type: "string", description: "Only records matching KEY=VALUE, KEY!=VALUE or KEY~=REGEX: until=DURATION (last used longer ago), id=, type=regular|source.git.checkout|exec.cachemount|internal|..., description=; repeatable, ANDed" },
+    filter: { type: "string", description: "Only records matching KEY=VALUE, KEY!=VALUE or KEY~=REGEX (until=DURATION, id, type, description); repeatable, ANDed" },
     "reserved-space": { type: "string", description: "Amount of disk space always allowed to keep for cache (e.g. 10GB)" },
     "max-used-space": { type: "string", description: "Maximum amount of disk space allowed to keep for cache" },
     "min-free-space": { type: "string", description: "Target amount of free disk space after pruning" },
