@@ -24,6 +24,11 @@ export async function runCleanups(): Promise<void> {
   for (const c of cleanups.splice(0).reverse()) await c();
 }
 
+/** Runs `fn` with the other cleanups, once every test file has run (never from a fixture's own afterAll: see above). */
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn);
+}
+
 /** A temp directory removed when the test file ends. */
 export function tempDir(prefix = "kitbuild-test-"): string {
   const dir = mkdtempSync(`${tmpdir()}/${prefix}`);

@@ -51,7 +51,22 @@ function containers(s: Setup): string[] {
 }
 
 const mountsUnder = (root: string) => readFileSync("/proc/mounts", "utf8").split("\n").filter((l) => l.includes(root));
-const leftovers = (s: Setup) => [...containers(s), ...mountsUnder(s.root)];
+/** Helper processes (pasta) whose command line names this cache root. */
+function helpersUnder(root: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+    } catch {
+      continue;
+    }
+    if (cmdline.includes(`${root}/`) && !cmdline.includes("kitbuild-reaper") && !cmdline.includes("build --progress")) found.push(`pid ${pid}: ${cmdline}`);
+  }
+  return found;
+}
+
+const leftovers = (s: Setup) => [...containers(s), ...mountsUnder(s.root), ...helpersUnder(s.root)];
 
 async function waitUntilClean(s: Setup): Promise<string[]> {
   for (let i = 0; i < 200 && leftovers(s).length > 0; i++) await Bun.sleep(50);

@@ -5,7 +5,7 @@
 // loopback (-t/-u/-T/-U none), and the gateway address is not mapped to the host (--no-map-gw), so a
 // step cannot reach services listening on the host's 127.0.0.1.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { canceledError } from "../../util/abort.ts";
 import { KitError } from "../../util/errors.ts";
@@ -116,4 +116,32 @@ function pastaError(path: string, what: string, stderr: string): KitError {
   return new KitError("E_RUN_NETWORK", `pasta ("${path}") failed to set up the step's network: ${what}${said ? `: ${said}` : ""}`, {
     hint: "check that /dev/net/tun exists and is usable (mode 0666, as udev sets it), or use RUN --network=none",
   });
+}
+
+/**
+ * Kills the pasta of steps whose kitbuild died (its netns path names the owner's pid: `--netns
+ * <stepsDir>/kitbuild-PID-N/netns`). The watchdog kills pasta after a SIGKILL, but a kill between
+ * spawning pasta and telling the watchdog, or of the watchdog itself, would leave it running: its
+ * namespace file sat on a tmpfs that is gone, so pasta never sees it deleted.
+ */
+export function killOrphanPastas(stepsDir: string, isAlive: (pid: number) => boolean): void {
+  const marker = `--netns\0${stepsDir}/kitbuild-`;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    const at = cmdline.indexOf(marker);
+    if (at < 0 || !cmdline.split("\0", 1)[0]?.endsWith("pasta")) continue;
+    const owner = Number(/^(\d+)-/.exec(cmdline.slice(at + marker.length))?.[1]);
+    if (!owner || isAlive(owner)) continue;
+    try {
+      process.kill(Number(entry), "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 }

@@ -9,13 +9,14 @@ import { KitError } from "../../util/errors.ts";
 import { isProcessAlive } from "../../util/process.ts";
 import { type Executor, type HelperTracker, processEnv, type RunOutcome, type RunRequest } from "../executor.ts";
 import type { LogLimits } from "../log-limit.ts";
+import { killOrphanPastas } from "../network/pasta.ts";
 import { openStepNetwork, PASTA_MISSING_WARNING, type StepNetwork } from "../network/step-network.ts";
 import { DEFAULT_HOSTNAME, hasLoopbackResolver, hostResolvConf, writeEtcFiles } from "./etc-files.ts";
 import { ETC_MOUNT_TARGETS, recordMountStubs } from "./mount-stubs.ts";
 import { ensureReaper } from "./reaper.ts";
 import { deleteOrphanContainers, findRunc, type Runc, runContainer } from "./run.ts";
 import { runtimeSpec } from "./spec.ts";
-import { openStepDir, removeOrphanStepDirs } from "./step-dir.ts";
+import { executorDir, openStepDir, removeOrphanStepDirs } from "./step-dir.ts";
 import { canMountProc, NO_PROCESS_SANDBOX_WARNING } from "./process-sandbox.ts";
 import { ociMounts } from "./step-mounts.ts";
 import { resolveUser } from "./user.ts";
@@ -105,6 +106,7 @@ export class RuncExecutor implements Executor {
       // A build without RUN steps needs no runc; one with them reports the problem when it gets there.
       if (!(e instanceof KitError && e.code.startsWith("E_RUNC_"))) throw e;
     }
+    killOrphanPastas(executorDir(this.opts.root), isProcessAlive);
     removeOrphanStepDirs(this.opts.root, isProcessAlive);
   }
 

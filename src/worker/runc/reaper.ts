@@ -24,6 +24,12 @@ while read -r word arg; do
   esac
 done
 for p in $pids; do kill -9 "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
+# A pasta started just before the kill may not have been told yet: its netns path names kitbuild.
+for c in /proc/[0-9]*/cmdline; do
+  case "$(tr '\\0' ' ' < "$c" 2>/dev/null)" in
+    *pasta*" --netns $4/executor/kitbuild-$1-"*) p=\${c#/proc/}; kill -9 "\${p%/cmdline}" 2>/dev/null;;
+  esac
+done
 printf '%s' "$dirs" | while IFS= read -r d; do [ -n "$d" ] && rm -rf "$d"; done
 # (runc list would create a state root that is gone: look only where there is one)
 [ -d "$3" ] && for id in $("$2" --root "$3" list -q 2>/dev/null); do

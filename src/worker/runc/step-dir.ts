@@ -9,7 +9,7 @@ export type StepDir = AsyncDisposable & { readonly path: string };
 
 const TMPFS_OPTIONS = "mode=711,size=64m";
 
-function executorDir(root: string): string {
+export function executorDir(root: string): string {
   return `${root}/executor`;
 }
 
