@@ -1,6 +1,6 @@
 // The entry point: the only place that reads argv, installs signal handlers and sets the exit code.
 import { runMain, defineCommand } from "citty";
-import { createLogger, guarded, installLastResort, takeDebugFlag, type Runtime } from "./cli/runtime.ts";
+import { createLogger, guarded, reportEscapedError, takeDebugFlag, type Runtime } from "./cli/runtime.ts";
 import { type KitConfig, readConfig } from "./control/config.ts";
 import { KitError } from "./util/errors.ts";
 
@@ -48,7 +48,9 @@ const rt: Runtime = {
   log: createLogger(),
   debug: cli.debug,
 };
-installLastResort(rt);
+const fatal = (e: unknown) => process.exit(reportEscapedError(rt, e));
+process.on("uncaughtException", fatal);
+process.on("unhandledRejection", fatal);
 
 const main = defineCommand({
   meta: { name: "kitbuild", description: "A daemonless container image builder with BuildKit's semantics" },

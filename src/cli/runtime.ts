@@ -62,14 +62,10 @@ export function takeDebugFlag(argv: readonly string[], env: Record<string, strin
 /**
  * The last resort: an error that escaped every command's handler (a rejected promise nobody awaited,
  * an exception in an event handler) is reported as an internal error like any other, its trace only
- * with --debug, and ends the process as Bun would have.
+ * with --debug; returns the exit code main.ts ends the process with, as Bun would have ended it.
  */
-export function installLastResort(rt: Runtime): void {
-  const fatal = (e: unknown) => {
-    const err = rt.signal.aborted ? toKitError(rt.signal.reason) : toKitError(e);
-    rt.stderr(renderError(err, false, rt.debug));
-    process.exit(err.exitCode);
-  };
-  process.on("uncaughtException", fatal);
-  process.on("unhandledRejection", fatal);
+export function reportEscapedError(rt: Runtime, e: unknown): number {
+  const err = rt.signal.aborted ? toKitError(rt.signal.reason) : toKitError(e);
+  rt.stderr(renderError(err, false, rt.debug));
+  return err.exitCode;
 }
