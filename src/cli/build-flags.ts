@@ -14,6 +14,7 @@ import { primaryHostIPv4 } from "../worker/network/host-address.ts";
 import { ENTITLEMENTS, type Entitlement } from "../worker/session/exec-services.ts";
 import type { SecretSource } from "../worker/session/secrets.ts";
 import type { SshSource } from "../worker/session/ssh-agents.ts";
+import { parseBytes } from "../util/units.ts";
 
 export type ProgressMode = "auto" | "tty" | "plain" | "rawjson" | "quiet" | "none";
 
@@ -294,12 +295,10 @@ export function parseUlimit(spec: string): { name: string; soft: number; hard: n
   return { name, soft, hard };
 }
 
-/** docker's memory sizes (go-units RAMInBytes): a number with an optional b, k, m, g, t or p (powers of 1024); 0 or unset keeps 64m. */
+/** docker's memory sizes (go-units RAMInBytes, as util/units parses them); 0 or unset keeps 64m. */
 export function parseShmSize(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
-  const m = /^(\d+(?:\.\d+)?) ?(?:([kmgtp])i?)?b?$/i.exec(value);
-  if (!m) throw usage(`invalid --shm-size "${value}"`, "give a size such as 128m or 1g");
-  const power = m[2] === undefined ? 0 : "kmgtp".indexOf(m[2].toLowerCase()) + 1;
-  const bytes = Math.floor(Number(m[1]) * 1024 ** power);
+  const bytes = parseBytes(value);
+  if (bytes === undefined) throw usage(`invalid --shm-size "${value}"`, "give a size such as 128m or 1g");
   return bytes === 0 ? undefined : bytes;
 }

@@ -15,7 +15,7 @@ const BINARY: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 
 
 /** "10GB", "512m", "1.5GiB", "100" (bytes) → bytes, with docker's binary multiples. */
 export function parseBytes(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?\s*$/i.exec(text);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgtp])i?)?b?\s*$/i.exec(text);
   if (!m) return undefined;
   return Math.round(Number(m[1]) * (BINARY[(m[2] ?? "").toLowerCase()] as number));
 }
