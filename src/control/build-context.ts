@@ -4,16 +4,16 @@
 // context (relative to the git subdirectory), an absolute one a file here, as buildx sends them.
 import { isAbsolute } from "node:path";
 import { cleanInRoot } from "../fs/fs-safe.ts";
-import { GitRefError, gitIdentifier, parseGitRef } from "../frontend/dockerfile/convert/remote-source.ts";
+import { GitRefError, parseGitRef, gitSourceOp } from "../frontend/dockerfile/convert/remote-source.ts";
 import type { SourceOp } from "../llb/ops.ts";
 import { gitSshEnv, isSshRemote } from "../source/git-ssh.ts";
-import { redact } from "../source/git.ts";
 import { classifyContext, describeContext, fetchRemoteContext, type GitContext, type RemoteContext } from "../source/remote-context.ts";
 import { KitError } from "../util/errors.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import type { HelperTracker } from "../worker/executor.ts";
 import type { SshAgents } from "../worker/session/ssh-agents.ts";
 import type { FrontendAttrs } from "./request.ts";
+import { withoutCredentials } from "../util/urls.ts";
 
 export type PreparedContext = AsyncDisposable & { frontend: FrontendAttrs };
 
@@ -64,7 +64,7 @@ async function gitContext(remote: string, buildArgs: Record<string, string>, ssh
   const bare = op.identifier.replace(/^git\+/, "").split("#")[0] as string;
   if (!isSshRemote(bare)) return { op };
   if (!ssh.has("default")) {
-    throw new KitError("E_CONTEXT_GIT", `no SSH key "default" forwarded from the client for ${redact(bare)}`, {
+    throw new KitError("E_CONTEXT_GIT", `no SSH key "default" forwarded from the client for ${withoutCredentials(bare)}`, {
       hint: "pass --ssh default (your agent, SSH_AUTH_SOCK) or --ssh default=KEYFILE",
     });
   }
@@ -84,18 +84,12 @@ function gitContextOp(remote: string, keepGitDirArg: boolean): SourceOp {
   try {
     g = parseGitRef(remote);
   } catch (e) {
-    if (e instanceof GitRefError) throw new KitError("E_CONTEXT_GIT", `invalid git context "${redact(remote)}": ${e.message}`, { hint: "check the query after ? in the repository address" });
+    if (e instanceof GitRefError) throw new KitError("E_CONTEXT_GIT", `invalid git context "${withoutCredentials(remote)}": ${e.message}`, { hint: "check the query after ? in the repository address" });
     throw e;
   }
-  if (!g) throw new KitError("E_CONTEXT_GIT", `"${redact(remote)}" is not a git repository address`, { hint: "an http(s) repository address ends in .git" });
+  if (!g) throw new KitError("E_CONTEXT_GIT", `"${withoutCredentials(remote)}" is not a git repository address`, { hint: "an http(s) repository address ends in .git" });
   if (g.unsupportedQuery) {
     throw new KitError("E_CONTEXT_GIT", `the "${g.unsupportedQuery}" query of a git context is not supported by this version of kitbuild`, { hint: "drop the query from the address" });
   }
-  const attrs: Record<string, string> = {};
-  if (g.ref) attrs.ref = g.ref;
-  if (g.subdir) attrs.subdir = g.subdir;
-  if (g.checksum) attrs.checksum = g.checksum;
-  if (g.keepGitDir || keepGitDirArg) attrs.keepgitdir = "true";
-  if (g.submodules === false) attrs["git.skipsubmodules"] = "true";
-  return { kind: "source", identifier: gitIdentifier(g), attrs };
+  return gitSourceOp(g, g.keepGitDir || keepGitDirArg);
 }

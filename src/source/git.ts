@@ -11,6 +11,7 @@ import { lstatOrUndefined } from "../fs/copy-tree.ts";
 import { KitError } from "../util/errors.ts";
 import { cleanInRoot } from "../fs/fs-safe.ts";
 import { isSshRemote } from "./git-ssh.ts";
+import { withoutCredentials } from "../util/urls.ts";
 
 export type GitSource = {
   remote: string; ref: string; subdir: string; keepGitDir: boolean; checksum: string;
@@ -32,11 +33,11 @@ export function parseGitSource(op: SourceOp): GitSource {
   const [url = "", fragment = ""] = op.identifier.split("#", 2);
   const remote = url.startsWith("git+") ? url.slice(4) : url;
   if (!/^(https?|git):\/\//.test(remote) && !isSshRemote(remote)) {
-    throw new KitError("E_SOURCE_GIT", `unsupported git repository "${redact(op.identifier)}"`, { hint: "use a git://, https://, http://, ssh:// or user@host:path repository address" });
+    throw new KitError("E_SOURCE_GIT", `unsupported git repository "${withoutCredentials(op.identifier)}"`, { hint: "use a git://, https://, http://, ssh:// or user@host:path repository address" });
   }
   const checksum = op.attrs.checksum ?? "";
   if (checksum !== "" && !/^[0-9a-fA-F]+$/.test(checksum)) {
-    throw new KitError("E_SOURCE_CHECKSUM", `invalid checksum "${checksum}" for git repository "${redact(remote)}"`, { hint: "give the commit's hex id (or a prefix of it)" });
+    throw new KitError("E_SOURCE_CHECKSUM", `invalid checksum "${checksum}" for git repository "${withoutCredentials(remote)}"`, { hint: "give the commit's hex id (or a prefix of it)" });
   }
   const [fragRef = "", fragSubdir = ""] = fragment.split(":", 2);
   const subdir = cleanInRoot(op.attrs.subdir ?? fragSubdir);
@@ -54,7 +55,7 @@ export function parseGitSource(op: SourceOp): GitSource {
 export async function resolveGit(src: GitSource, signal: AbortSignal): Promise<ResolvedGit> {
   const resolved = await resolveRef(src, signal);
   if (src.checksum !== "" && !resolved.commit.startsWith(src.checksum) && !(resolved.tag ?? "").startsWith(src.checksum)) {
-    throw new KitError("E_SOURCE_CHECKSUM", `expected checksum to match "${src.checksum}", got "${resolved.commit}" for "${src.ref}" in ${redact(src.remote)}`, {
+    throw new KitError("E_SOURCE_CHECKSUM", `expected checksum to match "${src.checksum}", got "${resolved.commit}" for "${src.ref}" in ${withoutCredentials(src.remote)}`, {
       hint: "the ref now points at another commit, or the --checksum is wrong",
     });
   }
@@ -63,7 +64,7 @@ export async function resolveGit(src: GitSource, signal: AbortSignal): Promise<R
 
 async function resolveRef(src: GitSource, signal: AbortSignal): Promise<{ commit: string; refName: string | undefined; tag?: string }> {
   if (SHA.test(src.ref)) return { commit: src.ref, refName: undefined };
-  const out = await git(["ls-remote", "--", src.remote, src.ref, `${src.ref}^{}`], { signal, what: `resolve "${src.ref}" in ${redact(src.remote)}`, env: src.env });
+  const out = await git(["ls-remote", "--", src.remote, src.ref, `${src.ref}^{}`], { signal, what: `resolve "${src.ref}" in ${withoutCredentials(src.remote)}`, env: src.env });
   const refs = new Map(out.split("\n").filter(Boolean).map((l) => l.split("\t").reverse() as [string, string]));
   // As git checkout does: a branch before a tag; an annotated tag stands for its commit ("^{}").
   const candidates = src.ref.startsWith("refs/") || src.ref === "HEAD" ? [src.ref] : [`refs/heads/${src.ref}`, `refs/tags/${src.ref}`];
@@ -73,7 +74,7 @@ async function resolveRef(src: GitSource, signal: AbortSignal): Promise<{ commit
     if (peeled) return { commit: peeled, refName: name, tag: direct };
     if (direct) return { commit: direct, refName: name };
   }
-  throw new KitError("E_SOURCE_GIT", `ref "${src.ref}" not found in ${redact(src.remote)}`, { hint: "check the branch or tag name after # in the repository address" });
+  throw new KitError("E_SOURCE_GIT", `ref "${src.ref}" not found in ${withoutCredentials(src.remote)}`, { hint: "check the branch or tag name after # in the repository address" });
 }
 
 /**
@@ -87,10 +88,10 @@ export async function checkoutGit(src: ResolvedGit, dir: string, signal: AbortSi
     // As BuildKit's: the remote is the origin, which relative submodule addresses are resolved against.
     await git(["-C", repo, "remote", "add", "origin", src.remote], { signal, what: "add the origin" });
     const fetchRef = src.refName && src.refName !== "HEAD" ? `+${src.refName}:${src.refName}` : `+${src.commit}:refs/kitbuild/commit`;
-    await git(["-C", repo, "fetch", "-q", "--depth=1", "--no-tags", "--", src.remote, fetchRef], { signal, what: `fetch ${redact(src.remote)}`, env: src.env });
+    await git(["-C", repo, "fetch", "-q", "--depth=1", "--no-tags", "--", src.remote, fetchRef], { signal, what: `fetch ${withoutCredentials(src.remote)}`, env: src.env });
     const fetched = (await git(["-C", repo, "rev-parse", `${fetchRef.split(":")[1]}^{commit}`], { signal, what: "read the fetched commit" })).trim();
     if (fetched !== src.commit) {
-      throw new KitError("E_SOURCE_GIT", `"${src.ref}" moved in ${redact(src.remote)} while it was fetched`, { hint: "run the build again" });
+      throw new KitError("E_SOURCE_GIT", `"${src.ref}" moved in ${withoutCredentials(src.remote)} while it was fetched`, { hint: "run the build again" });
     }
     if (src.keepGitDir && src.subdir === "") await cloneWithGitDir(src, repo, dir, signal);
     else await checkoutTree(src, repo, dir, signal);
@@ -111,7 +112,7 @@ async function checkoutTree(src: ResolvedGit, repo: string, dir: string, signal:
     for (const part of src.subdir.split("/")) {
       path = `${path}/${part}`;
       if (!lstatOrUndefined(path)?.isDirectory()) {
-        throw new KitError("E_SOURCE_GIT", `"${src.subdir}" is not a directory in ${redact(src.remote)} at ${src.ref}`, { hint: "check the path after the ref (#ref:subdir)" });
+        throw new KitError("E_SOURCE_GIT", `"${src.subdir}" is not a directory in ${withoutCredentials(src.remote)} at ${src.ref}`, { hint: "check the path after the ref (#ref:subdir)" });
       }
     }
     for (const name of readdirSync(path)) renameSync(`${path}/${name}`, `${dir}/${name}`);
@@ -140,7 +141,7 @@ async function cloneWithGitDir(src: ResolvedGit, repo: string, dir: string, sign
  */
 async function updateSubmodules(src: ResolvedGit, where: string[], work: string, signal: AbortSignal): Promise<void> {
   if (src.skipSubmodules || !lstatOrUndefined(`${work}/.gitmodules`)?.isFile()) return;
-  await git([...where, "submodule", "update", "-q", "--init", "--recursive", "--depth=1"], { signal, what: `update the submodules of ${redact(src.remote)}`, env: src.env });
+  await git([...where, "submodule", "update", "-q", "--init", "--recursive", "--depth=1"], { signal, what: `update the submodules of ${withoutCredentials(src.remote)}`, env: src.env });
 }
 
 /** Runs git with umask 022 and no configuration but its own; returns stdout. */
@@ -179,12 +180,8 @@ function git(args: string[], opts: { signal: AbortSignal; what: string; env?: Re
       opts.signal.removeEventListener("abort", killGroup);
       if (code === 0) return resolve(stdout);
       if (opts.signal.aborted) return reject(canceledError(opts.signal));
-      reject(new KitError("E_SOURCE_GIT", `git failed to ${opts.what}: ${redact(stderr.trim().split("\n").at(-1) ?? `exit code ${code}`)}`, { hint: "check the repository address and that this machine can reach it" }));
+      reject(new KitError("E_SOURCE_GIT", `git failed to ${opts.what}: ${withoutCredentials(stderr.trim().split("\n").at(-1) ?? `exit code ${code}`)}`, { hint: "check the repository address and that this machine can reach it" }));
     });
   });
 }
 
-/** The address without credentials, for messages. */
-export function redact(remote: string): string {
-  return remote.replace(/\/\/[^@/]*@/, "//");
-}

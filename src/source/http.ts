@@ -12,6 +12,7 @@ import { KitError, isKitError } from "../util/errors.ts";
 import { lutimesNs } from "../fs/libc.ts";
 import type { VertexProgress } from "../util/progress.ts";
 import { SpaceGuard } from "../archive/space-guard.ts";
+import { withoutCredentials } from "../util/urls.ts";
 
 export type HttpSource = { url: string; checksum?: string; filename?: string; perm: number; uid: number; gid: number };
 
@@ -43,13 +44,13 @@ export async function download(src: HttpSource, store: ContentStore, progress: V
     res = await fetch(src.url, { signal, redirect: "follow" });
   } catch (e) {
     if (signal.aborted) throw canceledError(signal);
-    throw new KitError("E_SOURCE_HTTP", `failed to download "${shownUrl(src.url)}": ${e instanceof Error ? e.message : String(e)}`, { cause: e, hint: "check the URL and that this machine can reach it" });
+    throw new KitError("E_SOURCE_HTTP", `failed to download "${withoutCredentials(src.url)}": ${e instanceof Error ? e.message : String(e)}`, { cause: e, hint: "check the URL and that this machine can reach it" });
   }
   if (!res.ok || !res.body) {
-    throw new KitError("E_SOURCE_HTTP", `failed to download "${shownUrl(src.url)}": ${res.status} ${res.statusText}`.trim(), { hint: "check the URL" });
+    throw new KitError("E_SOURCE_HTTP", `failed to download "${withoutCredentials(src.url)}": ${res.status} ${res.statusText}`.trim(), { hint: "check the URL" });
   }
   const total = Number(res.headers.get("content-length") ?? "") || undefined;
-  const guard = new SpaceGuard(store.root, `the download of "${shownUrl(src.url)}"`);
+  const guard = new SpaceGuard(store.root, `the download of "${withoutCredentials(src.url)}"`);
   let size = 0;
   // The store checks a sha256 itself, before it publishes anything; the file is hashed here too
   // (in the checksum's algorithm) to say what it was.
@@ -61,7 +62,7 @@ export async function download(src: HttpSource, store: ContentStore, progress: V
   });
   let digest: Digest;
   try {
-    digest = await store.write(chunks, algo === "sha256" ? { digest: src.checksum as Digest } : {}, signal, (n) => progress.status(shownUrl(src.url), n, total));
+    digest = await store.write(chunks, algo === "sha256" ? { digest: src.checksum as Digest } : {}, signal, (n) => progress.status(withoutCredentials(src.url), n, total));
   } catch (e) {
     if (isKitError(e) && e.code === "E_CONTENT_DIGEST_MISMATCH") throw checksumMismatch(src, `${algo}:${hasher?.digest("hex")}`);
     throw e;
@@ -71,16 +72,12 @@ export async function download(src: HttpSource, store: ContentStore, progress: V
     await store.delete(digest);
     throw checksumMismatch(src, `${algo}:${got}`);
   }
-  progress.statusDone(shownUrl(src.url), size, size);
+  progress.statusDone(withoutCredentials(src.url), size, size);
   const modified = res.headers.get("last-modified");
   const lastModified = modified && !Number.isNaN(Date.parse(modified)) ? new Date(modified) : undefined;
   return { url: src.url, digest, size, filename: fileName(src, res), lastModified };
 }
 
-/** A URL as progress and messages show it: user and password left out. */
-export function shownUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, "$1");
-}
 
 async function* guarded(body: ReadableStream<Uint8Array>, guard: SpaceGuard, seen: (chunk: Uint8Array) => void): AsyncIterable<Uint8Array> {
   for await (const chunk of body) {
@@ -91,7 +88,7 @@ async function* guarded(body: ReadableStream<Uint8Array>, guard: SpaceGuard, see
 }
 
 function checksumMismatch(src: HttpSource, got: string): KitError {
-  return new KitError("E_SOURCE_CHECKSUM", `checksum mismatch for "${shownUrl(src.url)}": got "${got}", expected "${src.checksum}"`, {
+  return new KitError("E_SOURCE_CHECKSUM", `checksum mismatch for "${withoutCredentials(src.url)}": got "${got}", expected "${src.checksum}"`, {
     hint: "the file changed on the server, or the --checksum is wrong; nothing was kept",
   });
 }

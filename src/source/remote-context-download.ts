@@ -7,12 +7,13 @@ import { pipeline } from "node:stream/promises";
 import { canceledError } from "../util/abort.ts";
 import { KitError, isKitError } from "../util/errors.ts";
 import type { VertexProgress } from "../util/progress.ts";
+import { withoutCredentials } from "../util/urls.ts";
 
 export type ContextBytes = { url: string } | { stream: AsyncIterable<Uint8Array> };
 
 /** Writes the URL's body (or the stream) to `file`; returns its sha256 digest. */
 export async function downloadToFile(from: ContextBytes, file: string, progress: VertexProgress, signal: AbortSignal): Promise<string> {
-  const what = "url" in from ? redactUrl(from.url) : "stdin";
+  const what = "url" in from ? withoutCredentials(from.url) : "stdin";
   const { body, total } = "url" in from ? await get(from.url, signal) : { body: from.stream, total: undefined };
   const hasher = new Bun.CryptoHasher("sha256");
   let size = 0;
@@ -36,7 +37,7 @@ export async function downloadToFile(from: ContextBytes, file: string, progress:
 }
 
 async function get(url: string, signal: AbortSignal): Promise<{ body: AsyncIterable<Uint8Array>; total: number | undefined }> {
-  const shown = redactUrl(url);
+  const shown = withoutCredentials(url);
   const { bare, authorization } = splitCredentials(url);
   let res: Response;
   try {
@@ -57,7 +58,7 @@ function splitCredentials(url: string): { bare: string; authorization: string | 
   try {
     parsed = new URL(url);
   } catch {
-    throw new KitError("E_CONTEXT_FETCH", `invalid build context URL "${redactUrl(url)}"`, { hint: "give an http:// or https:// address" });
+    throw new KitError("E_CONTEXT_FETCH", `invalid build context URL "${withoutCredentials(url)}"`, { hint: "give an http:// or https:// address" });
   }
   if (parsed.username === "" && parsed.password === "") return { bare: url, authorization: undefined };
   const user = decodeURIComponent(parsed.username);
@@ -67,7 +68,3 @@ function splitCredentials(url: string): { bare: string; authorization: string | 
   return { bare: parsed.toString(), authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}` };
 }
 
-/** The URL without `user:pass@`, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, "$1");
-}

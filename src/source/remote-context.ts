@@ -11,8 +11,9 @@ import type { Compression } from "../archive/decompress.ts";
 import type { SourceOp } from "../llb/ops.ts";
 import { KitError } from "../util/errors.ts";
 import type { VertexProgress } from "../util/progress.ts";
-import { checkoutGit, parseGitSource, redact, resolveGit } from "./git.ts";
-import { downloadToFile, redactUrl } from "./remote-context-download.ts";
+import { checkoutGit, parseGitSource, resolveGit } from "./git.ts";
+import { downloadToFile } from "./remote-context-download.ts";
+import { withoutCredentials } from "../util/urls.ts";
 
 /** What the positional PATH | URL | - names, classified as buildx does (an existing directory first). */
 export type ContextSpec =
@@ -68,9 +69,9 @@ export function describeContext(spec: ContextSpec): string {
     case "stdin":
       return "stdin";
     case "git":
-      return redact(spec.remote);
+      return withoutCredentials(spec.remote);
     case "url":
-      return redactUrl(spec.url);
+      return withoutCredentials(spec.url);
   }
 }
 
@@ -91,7 +92,7 @@ export async function fetchRemoteContext(spec: Exclude<ContextSpec, { kind: "loc
       await fetchGit(opts.git, context.dir, opts);
     } else {
       const file = `${tmp}/download`;
-      const what = spec.kind === "url" ? redactUrl(spec.url) : "stdin";
+      const what = spec.kind === "url" ? withoutCredentials(spec.url) : "stdin";
       const digest = await downloadToFile(spec.kind === "url" ? { url: spec.url } : { stream: opts.stdin ?? emptyStream() }, file, opts.progress, opts.signal);
       opts.progress.statusDone(`${what} ${digest}`);
       if (!(await unpackArchive(file, context.dir, what, opts.signal))) Object.assign(context, dockerfileOnly(spec.kind, file, context.dir));
@@ -109,7 +110,7 @@ async function* emptyStream(): AsyncIterable<Uint8Array> {}
 async function fetchGit(git: GitContext, dir: string, opts: FetchOptions): Promise<void> {
   const src = { ...parseGitSource(git.op), ...(git.env ? { env: git.env } : {}) };
   const resolved = await resolveGit(src, opts.signal);
-  opts.progress.statusDone(`resolve ${redact(src.remote)}#${src.ref} to ${resolved.commit}`);
+  opts.progress.statusDone(`resolve ${withoutCredentials(src.remote)}#${src.ref} to ${resolved.commit}`);
   await checkoutGit(resolved, dir, opts.signal);
 }
 

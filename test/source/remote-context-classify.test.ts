@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { classifyContext, describeContext } from "../../src/source/remote-context.ts";
-import { redactUrl } from "../../src/source/remote-context-download.ts";
+import { withoutCredentials } from "../../src/util/urls.ts";
 import { tempDir } from "../harness.ts";
 
 describe("classifyContext", () => {
@@ -41,9 +41,9 @@ describe("classifyContext", () => {
   });
 
   test("addresses are shown without user:password", () => {
-    expect(redactUrl("https://alice:s3cret@example.com/ctx.tar.gz")).toBe("https://example.com/ctx.tar.gz");
-    expect(redactUrl("https://token@example.com/x")).toBe("https://example.com/x");
-    expect(redactUrl("https://example.com/a@b")).toBe("https://example.com/a@b");
+    expect(withoutCredentials("https://alice:s3cret@example.com/ctx.tar.gz")).toBe("https://example.com/ctx.tar.gz");
+    expect(withoutCredentials("https://token@example.com/x")).toBe("https://example.com/x");
+    expect(withoutCredentials("https://example.com/a@b")).toBe("https://example.com/a@b");
     expect(describeContext(classifyContext("https://alice:s3cret@example.com/repo.git#main"))).toBe("https://example.com/repo.git#main");
   });
 });

@@ -5,12 +5,13 @@
 import { digestOf } from "../../llb/digest.ts";
 import type { SourceOp } from "../../llb/ops.ts";
 import type { ExecContext, OpRunner } from "../../solver/vertex.ts";
-import { checkoutGit, type GitSource, parseGitSource, redact, type ResolvedGit, resolveGit } from "../../source/git.ts";
+import { checkoutGit, type GitSource, parseGitSource, type ResolvedGit, resolveGit } from "../../source/git.ts";
 import { gitSshEnv, isSshRemote } from "../../source/git-ssh.ts";
 import { KitError } from "../../util/errors.ts";
 import type { HelperTracker } from "../../worker/executor.ts";
 import { type BuildRef, snapshotRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
+import { withoutCredentials } from "../../util/urls.ts";
 
 export function gitSourceRunner(session: BuildSession, op: SourceOp): OpRunner<BuildRef> {
   const src = parseGitSource(op);
@@ -19,8 +20,8 @@ export function gitSourceRunner(session: BuildSession, op: SourceOp): OpRunner<B
   return {
     async cacheMap(ctx) {
       const r = await resolveOnce(ctx);
-      ctx.progress.statusDone(`resolve ${redact(r.remote)}#${r.ref} to ${r.commit}`);
-      const key = { git: redact(r.remote), commit: r.commit, subdir: r.subdir, keepGitDir: r.keepGitDir };
+      ctx.progress.statusDone(`resolve ${withoutCredentials(r.remote)}#${r.ref} to ${r.commit}`);
+      const key = { git: withoutCredentials(r.remote), commit: r.commit, subdir: r.subdir, keepGitDir: r.keepGitDir };
       return { digest: digestOf(r.skipSubmodules ? { ...key, skipSubmodules: true } : key), deps: [], cacheable: true };
     },
     async exec(_inputs, ctx) {
@@ -45,7 +46,7 @@ async function withSsh(session: BuildSession, op: SourceOp, src: GitSource, sign
   if (!isSshRemote(src.remote)) return src;
   const id = op.attrs["git.mountsshsock"] || "default";
   if (!session.exec.ssh.has(id)) {
-    throw new KitError("E_SOURCE_GIT", `no SSH key "${id}" forwarded from the client for ${redact(src.remote)}`, {
+    throw new KitError("E_SOURCE_GIT", `no SSH key "${id}" forwarded from the client for ${withoutCredentials(src.remote)}`, {
       hint: `pass --ssh ${id} (your agent, SSH_AUTH_SOCK) or --ssh ${id}=KEYFILE`,
     });
   }

@@ -6,7 +6,7 @@ import type { ChownOpt, CopyAction, SourceOp } from "../../../llb/ops.ts";
 import { KitError } from "../../../util/errors.ts";
 import type { CopyCommand } from "../instructions/types.ts";
 import { rootJoin } from "./paths.ts";
-import { gitIdentifier, GitRefError, httpFilename, isHttpSource, parseGitRef } from "./remote-source.ts";
+import { GitRefError, gitSourceOp, httpFilename, isHttpSource, parseGitRef } from "./remote-source.ts";
 
 export type CopyOptions = {
   dest: string;
@@ -60,14 +60,7 @@ export function remoteSource(src: string, c: CopyCommand, checksumFlag: string, 
     if (checksumFlag !== "" && git.checksum !== "" && checksumFlag !== git.checksum) {
       throw new Error(`checksum mismatch "${checksumFlag}" != "${git.checksum}"`);
     }
-    const attrs: Record<string, string> = {};
-    if (git.ref) attrs.ref = git.ref;
-    if (git.subdir) attrs.subdir = git.subdir;
-    if (git.keepGitDir ?? c.keepGitDir) attrs.keepgitdir = "true";
-    if (git.submodules === false) attrs["git.skipsubmodules"] = "true";
-    const checksum = git.checksum || checksumFlag;
-    if (checksum) attrs.checksum = checksum;
-    const op: SourceOp = { kind: "source", identifier: gitIdentifier(git), attrs };
+    const op = gitSourceOp(git, git.keepGitDir ?? c.keepGitDir, git.checksum || checksumFlag);
     return { kind: "git", path: "/", output: output(node(op, [], { name })), unpack: false };
   }
   if (!isHttpSource(src)) return undefined;

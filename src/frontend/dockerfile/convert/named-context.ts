@@ -8,7 +8,8 @@ import type { SourceOp } from "../../../llb/ops.ts";
 import type { ImageConfig, Platform } from "../../../oci/types.ts";
 import { copyActionFor } from "./copy-actions.ts";
 import { baseImageConfig, isEmptyImage } from "./image-config.ts";
-import { gitIdentifier, GitRefError, parseGitRef } from "./remote-source.ts";
+import { GitRefError, gitSourceOp, parseGitRef } from "./remote-source.ts";
+import { withoutCredentials } from "../../../util/urls.ts";
 
 /** What a named context turned out to be once loaded. */
 export type LoadedContext =
@@ -87,19 +88,9 @@ function gitContext(url: string): Output {
     throw e;
   }
   if (!g) throw new Error(`invalid git context "${withoutCredentials(url)}"`);
-  const attrs: Record<string, string> = {};
-  if (g.ref) attrs.ref = g.ref;
-  if (g.subdir) attrs.subdir = g.subdir;
-  if (g.keepGitDir) attrs.keepgitdir = "true";
-  if (g.checksum) attrs.checksum = g.checksum;
-  if (g.submodules === false) attrs["git.skipsubmodules"] = "true";
-  return output(node({ kind: "source", identifier: gitIdentifier(g), attrs }, [], { name: `[internal] load git source ${withoutCredentials(url)}` }));
+  return output(node(gitSourceOp(g, g.keepGitDir), [], { name: `[internal] load git source ${withoutCredentials(url)}` }));
 }
 
-/** A URL as step names and messages show it: user and password left out. */
-function withoutCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, "$1");
-}
 
 function imagePlatform(config: ImageConfig): Platform | undefined {
   if (!config.architecture || !config.os) return undefined;

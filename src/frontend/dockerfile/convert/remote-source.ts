@@ -1,3 +1,4 @@
+import type { SourceOp } from "../../../llb/ops.ts";
 // ADD's remote sources told apart from context paths as BuildKit does: git repositories
 // ("https://host/repo.git#ref:subdir", "git@host:repo.git", "git://…", "ssh://…", with ?ref=,
 // ?tag=, ?branch=, ?subdir=, ?checksum=, ?keep-git-dir=, ?submodules= queries) and HTTP(S) URLs.
@@ -142,4 +143,18 @@ export function httpFilename(src: string): string {
 /** The identifier of a git source in the graph: "git://…" for the git protocol, else "git+" and the remote. */
 export function gitIdentifier(g: GitRef): string {
   return g.scheme === "git" ? g.remote : `git+${g.remote}`;
+}
+
+/**
+ * The source op of a git address: its ref, subdir, checksum and submodules as attrs, and
+ * keep-git-dir as the caller decided it (the address's own query, a flag or a build arg).
+ */
+export function gitSourceOp(g: GitRef, keepGitDir: boolean | undefined, checksum = g.checksum): SourceOp {
+  const attrs: Record<string, string> = {};
+  if (g.ref) attrs.ref = g.ref;
+  if (g.subdir) attrs.subdir = g.subdir;
+  if (keepGitDir) attrs.keepgitdir = "true";
+  if (checksum) attrs.checksum = checksum;
+  if (g.submodules === false) attrs["git.skipsubmodules"] = "true";
+  return { kind: "source", identifier: gitIdentifier(g), attrs };
 }
