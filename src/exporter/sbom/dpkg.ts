@@ -4,6 +4,7 @@ import { distroQualifier, type OsRelease } from "./os-release.ts";
 import { supplierOf, type FoundPackage } from "./found-package.ts";
 import { purl } from "./purl.ts";
 import type { RootFiles } from "./root-files.ts";
+import { parseStanzas } from "./control-stanzas.ts";
 
 export const DPKG_STATUS = "/var/lib/dpkg/status";
 const STATUS_DIR = "/var/lib/dpkg/status.d";
@@ -20,29 +21,6 @@ export function scanDpkg(files: RootFiles, os: OsRelease): FoundPackage[] {
     if (text !== undefined) found.push(...packagesOf(text, path, os, false));
   }
   return found;
-}
-
-/** Parses control stanzas (RFC 822 style, continuation lines indented) into field maps. */
-export function parseStanzas(text: string): Map<string, string>[] {
-  const stanzas: Map<string, string>[] = [];
-  let current = new Map<string, string>();
-  let last: string | undefined;
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") {
-      if (current.size > 0) stanzas.push(current);
-      current = new Map();
-      last = undefined;
-    } else if ((line.startsWith(" ") || line.startsWith("\t")) && last !== undefined) {
-      current.set(last, `${current.get(last)}\n${line.trim()}`);
-    } else {
-      const colon = line.indexOf(":");
-      if (colon <= 0) continue;
-      last = line.slice(0, colon).trim().toLowerCase();
-      current.set(last, line.slice(colon + 1).trim());
-    }
-  }
-  if (current.size > 0) stanzas.push(current);
-  return stanzas;
 }
 
 function packagesOf(text: string, path: string, os: OsRelease, statusRequired: boolean): FoundPackage[] {

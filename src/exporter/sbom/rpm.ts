@@ -1,0 +1,105 @@
+// RPM packages from rpmdb.sqlite (rpm ≥ 4.16: Fedora, RHEL 9, openSUSE): the Packages table's header
+// blobs. The database is read whole into memory and opened from there (never by path: that would
+// follow a symlink on the host and may create -wal/-shm files in the image). BerkeleyDB (older
+// RHEL/CentOS) and ndb (SUSE) databases are recorded as not readable.
+import { Database } from "bun:sqlite";
+import { distroQualifier, type OsRelease } from "./os-release.ts";
+import { supplierOf, type FoundPackage, type UnreadDatabase } from "./found-package.ts";
+import { purl } from "./purl.ts";
+import type { RootFiles } from "./root-files.ts";
+import { parseRpmHeader, RPMTAG, type RpmHeader } from "./rpm-header.ts";
+
+const RPM_DIRS = ["/var/lib/rpm", "/usr/lib/sysimage/rpm"];
+const UNREADABLE: Record<string, string> = {
+  Packages: "a BerkeleyDB rpm database, which kitbuild cannot read",
+  "Packages.db": "an ndb rpm database, which kitbuild cannot read",
+};
+
+export type RpmScan = { packages: FoundPackage[]; unread: UnreadDatabase[] };
+
+export function scanRpm(files: RootFiles, os: OsRelease): RpmScan {
+  const result: RpmScan = { packages: [], unread: [] };
+  const seen = new Set<string>();
+  for (const dir of RPM_DIRS) {
+    // /var/lib/rpm is often a symlink to /usr/lib/sysimage/rpm: read one database once.
+    const host = files.hostPath(dir);
+    if (host === undefined || seen.has(host)) continue;
+    seen.add(host);
+    const names = new Set(files.list(dir).map((e) => e.name));
+    if (names.has("rpmdb.sqlite")) {
+      const path = `${dir}/rpmdb.sqlite`;
+      const read = readSqlite(files.readBytes(path), path, os);
+      if ("reason" in read) result.unread.push(read);
+      else result.packages.push(...read);
+      continue;
+    }
+    for (const [name, reason] of Object.entries(UNREADABLE)) {
+      if (names.has(name)) result.unread.push({ path: `${dir}/${name}`, reason });
+    }
+  }
+  return result;
+}
+
+function readSqlite(bytes: Uint8Array | undefined, path: string, os: OsRelease): FoundPackage[] | UnreadDatabase {
+  if (bytes === undefined) return { path, reason: "not a readable file" };
+  if (bytes.length >= 20) {
+    // A WAL-mode database (file format bytes 2, 2) cannot be opened from memory; as a copy in
+    // rollback mode it reads the same pages. Changes still in a -wal file are not seen.
+    bytes[18] = 1;
+    bytes[19] = 1;
+  }
+  let db: Database | undefined;
+  try {
+    db = Database.deserialize(bytes, true);
+    const rows = db.query("SELECT blob FROM Packages ORDER BY hnum").all() as { blob: Uint8Array }[];
+    const out: FoundPackage[] = [];
+    for (const row of rows) {
+      const header = parseRpmHeader(row.blob);
+      const p = header && packageOf(header, path, os);
+      if (p) out.push(p);
+    }
+    return out;
+  } catch {
+    return { path, reason: "not an rpm sqlite database kitbuild can read" };
+  } finally {
+    db?.close();
+  }
+}
+
+function packageOf(h: RpmHeader, path: string, os: OsRelease): FoundPackage | undefined {
+  const name = h.strings.get(RPMTAG.name);
+  const version = h.strings.get(RPMTAG.version);
+  // gpg-pubkey entries are imported signing keys, not packages.
+  if (!name || !version || name === "gpg-pubkey") return undefined;
+  const release = h.strings.get(RPMTAG.release);
+  const epoch = h.ints.get(RPMTAG.epoch);
+  const full = `${epoch !== undefined && epoch !== 0 ? `${epoch}:` : ""}${version}${release ? `-${release}` : ""}`;
+  const source = h.strings.get(RPMTAG.sourcerpm);
+  return {
+    ecosystem: "rpm",
+    name,
+    version: full,
+    supplier: vendorOf(h) ?? supplierOf(h.strings.get(RPMTAG.packager)),
+    license: h.strings.get(RPMTAG.license),
+    purl: purl({
+      type: "rpm",
+      namespace: os.id ?? "rpm",
+      name,
+      version: `${version}${release ? `-${release}` : ""}`,
+      qualifiers: {
+        arch: h.strings.get(RPMTAG.arch),
+        epoch: epoch !== undefined && epoch !== 0 ? String(epoch) : undefined,
+        distro: distroQualifier(os),
+        upstream: source,
+      },
+    }),
+    foundIn: path,
+    foundBy: "rpm database",
+  };
+}
+
+/** The vendor ("Red Hat, Inc.") is a company: an SPDX Organization. */
+function vendorOf(h: RpmHeader): string | undefined {
+  const vendor = h.strings.get(RPMTAG.vendor)?.trim();
+  return vendor ? `Organization: ${vendor}` : undefined;
+}
