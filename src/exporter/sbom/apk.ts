@@ -4,6 +4,7 @@ import { distroQualifier, type OsRelease } from "./os-release.ts";
 import { supplierOf, type FoundPackage } from "./found-package.ts";
 import { purl } from "./purl.ts";
 import type { RootFiles } from "./root-files.ts";
+import { isLicenseId } from "./spdx-license.ts";
 
 export const APK_INSTALLED = "/lib/apk/db/installed";
 
@@ -21,7 +22,7 @@ export function scanApk(files: RootFiles, os: OsRelease): FoundPackage[] {
       name,
       version,
       supplier: supplierOf(s.get("m")),
-      license: s.get("L"),
+      license: apkLicense(s.get("L")),
       purl: purl({
         type: "apk",
         namespace: os.id ?? "alpine",
@@ -51,4 +52,10 @@ function apkStanzas(text: string): Map<string, string>[] {
   }
   if (current.size > 0) stanzas.push(current);
   return stanzas;
+}
+
+/** Older APKBUILDs list licenses separated by spaces ("MIT BSD-2-Clause"): all of them apply. */
+function apkLicense(field: string | undefined): string | undefined {
+  const words = field?.trim().split(/\s+/) ?? [];
+  return words.length > 1 && words.every(isLicenseId) ? words.join(" AND ") : field;
 }

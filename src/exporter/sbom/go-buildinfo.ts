@@ -125,7 +125,8 @@ function goPackage(modPath: string, version: string, path: string): FoundPackage
     ecosystem: "golang",
     name: modPath,
     version,
-    purl: purl({ type: "golang", namespace: slash < 0 ? undefined : modPath.slice(0, slash), name: modPath.slice(slash + 1), version }),
+    // "(devel)" is no version a purl reader could use: the purl names the module alone.
+    purl: purl({ type: "golang", namespace: slash < 0 ? undefined : modPath.slice(0, slash), name: modPath.slice(slash + 1), version: version === "(devel)" ? undefined : version }),
     foundIn: path,
     foundBy: "go module build info in binary",
   };

@@ -1,5 +1,5 @@
-// Licenses as SPDX fields accept them: an SPDX license expression is kept; space-separated ids
-// (apk's "MIT BSD-2-Clause") are joined with AND; free text ("BSD License", "GPLv2+ and LGPLv2+")
+// Licenses as SPDX fields accept them: an SPDX license expression is kept; free text ("BSD License",
+// "GPLv2+ and LGPLv2+")
 // becomes a LicenseRef whose text is recorded in the document's hasExtractedLicensingInfos, as
 // SPDX requires for every LicenseRef used.
 
@@ -7,6 +7,11 @@ export type ExtractedLicense = { licenseId: string; extractedText: string; name?
 
 const ID = /^(?:LicenseRef-[A-Za-z0-9.\-]+|[A-Za-z0-9][A-Za-z0-9.\-]*\+?)$/;
 const OPERATOR = new Set(["AND", "OR", "WITH"]);
+
+/** Whether `word` has the form of an SPDX license id (the license list itself is not checked). */
+export function isLicenseId(word: string): boolean {
+  return ID.test(word) && !OPERATOR.has(word.toUpperCase());
+}
 
 /** The tokens of `text` as an SPDX expression, or undefined when it is not one. */
 function expressionTokens(text: string): string[] | undefined {
@@ -38,10 +43,7 @@ export class LicenseMapper {
   map(found: string | undefined): string {
     const text = found?.trim();
     if (!text) return "NOASSERTION";
-    if (expressionTokens(text)) return text;
-    const ids = text.split(/\s+/);
-    if (ids.length > 1 && ids.every((t) => ID.test(t) && !OPERATOR.has(t.toUpperCase()))) return ids.join(" AND ");
-    return this.refFor(text);
+    return expressionTokens(text) ? text : this.refFor(text);
   }
 
   private refFor(text: string): string {
