@@ -206,12 +206,15 @@ describe("package databases", () => {
     ]);
   });
 
-  test("python: dist-info METADATA under site-packages, names normalized in the purl, free-text licenses as LicenseRefs", async () => {
+  test("python: dist-info METADATA and egg-info under site-packages, names normalized in the purl, free-text licenses as LicenseRefs", async () => {
     const root = tempDir("kitbuild-sbom-");
     writeTree(root, {
       "/usr/lib/python3/dist-packages/Jinja2-3.1.2.dist-info/METADATA": "Metadata-Version: 2.1\nName: Jinja2\nVersion: 3.1.2\nLicense: BSD-3-Clause\nAuthor: Armin\n\nJinja2 description\nName: not-this\n",
       "/usr/local/lib/python3.12/site-packages/typing_extensions-4.9.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: typing_extensions\nVersion: 4.9.0\nLicense: Python Software Foundation License\n",
       "/usr/local/lib/python3.12/site-packages/new-0.1.dist-info/METADATA": "Metadata-Version: 2.4\nName: new\nVersion: 0.1\nLicense-Expression: MIT OR Apache-2.0\n",
+      // setuptools' egg-info, as a directory and as a single file (Debian's python3-* packages).
+      "/usr/lib/python3/dist-packages/PyJWT-2.6.0.egg-info/PKG-INFO": "Metadata-Version: 2.1\nName: PyJWT\nVersion: 2.6.0\nLicense: MIT\n\nlong text\n",
+      "/usr/lib/python3/dist-packages/six-1.16.0.egg-info": "Metadata-Version: 1.2\nName: six\nVersion: 1.16.0\nLicense: MIT\n",
       // Outside site-packages/dist-packages: a source tree, not an installed package.
       "/src/thing-1.0.dist-info/METADATA": "Name: thing\nVersion: 1.0\n",
     });
@@ -219,8 +222,11 @@ describe("package databases", () => {
     expect(found(doc)).toEqual([
       { name: "Jinja2", version: "3.1.2", purl: "pkg:pypi/jinja2@3.1.2", license: "BSD-3-Clause" },
       { name: "new", version: "0.1", purl: "pkg:pypi/new@0.1", license: "MIT OR Apache-2.0" },
+      { name: "PyJWT", version: "2.6.0", purl: "pkg:pypi/pyjwt@2.6.0", license: "MIT" },
+      { name: "six", version: "1.16.0", purl: "pkg:pypi/six@1.16.0", license: "MIT" },
       { name: "typing_extensions", version: "4.9.0", purl: "pkg:pypi/typing-extensions@4.9.0", license: expect.stringMatching(/^LicenseRef-Python-Software-Foundation-License-[0-9a-f]{8}$/) as unknown as string },
     ]);
+    expect(doc.packages.find((p) => p.name === "six")?.sourceInfo).toBe("acquired package info from python egg-info PKG-INFO: /usr/lib/python3/dist-packages/six-1.16.0.egg-info");
     const ref = found(doc).find((p) => p.name === "typing_extensions")?.license;
     expect(doc.hasExtractedLicensingInfos).toEqual([{ licenseId: ref as string, extractedText: "Python Software Foundation License" }]);
   });

@@ -10,8 +10,11 @@ export function isElf(head: Uint8Array): boolean {
   return head.length >= 16 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
 }
 
-/** The file range of section `name` in the ELF file open at `fd`, or undefined. */
-export function findElfSection(fd: number, fileSize: number, name: string): ElfSection | undefined {
+/**
+ * The file range of section `name` in the ELF file open at `fd`; "absent" when the section table
+ * has no such section, undefined when there is no usable section table (a stripped one).
+ */
+export function findElfSection(fd: number, fileSize: number, name: string): ElfSection | "absent" | undefined {
   const head = readAt(fd, 0, 64);
   if (!isElf(head)) return undefined;
   const is64 = head[4] === 2;
@@ -40,5 +43,5 @@ export function findElfSection(fd: number, fileSize: number, name: string): ElfS
     if (s.nameOffset + wanted.length > names.length) continue;
     if (wanted.every((b, k) => names[s.nameOffset + k] === b)) return s.offset + s.size <= fileSize ? { offset: s.offset, size: s.size } : undefined;
   }
-  return undefined;
+  return "absent";
 }

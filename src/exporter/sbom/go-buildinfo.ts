@@ -13,7 +13,7 @@ import { readAt } from "./root-files.ts";
 const MAGIC = Uint8Array.from([0xff, ...new TextEncoder().encode(" Go buildinf:")]);
 const HEADER = 32;
 const FLAG_INLINE = 0x2;
-/** Binaries larger than this are searched only through their section table. */
+/** Binaries without a section table larger than this are not searched. */
 const MAX_SEARCH_BYTES = 256 * 1024 * 1024;
 const CHUNK = 4 * 1024 * 1024;
 
@@ -50,6 +50,8 @@ export function readGoBuildInfo(host: string): GoBuildInfo | undefined {
 
 function headerOffset(fd: number, size: number): number | undefined {
   const section = findElfSection(fd, size, ".go.buildinfo");
+  // A section table without the section is a binary of another language: nothing to search for.
+  if (section === "absent") return undefined;
   if (section && startsWithMagic(readAt(fd, section.offset, MAGIC.length))) return section.offset;
   if (size > MAX_SEARCH_BYTES) return undefined;
   for (let start = 0; start < size; start += CHUNK) {

@@ -1,5 +1,6 @@
-// Python packages: the METADATA file of each *.dist-info directory (core metadata, RFC 822 style
-// headers up to the first blank line): Name, Version, License-Expression or License, Author.
+// Python packages: core metadata (RFC 822 style headers up to the first blank line: Name, Version,
+// License-Expression or License, Author) from *.dist-info/METADATA (pip, wheels) and
+// *.egg-info/PKG-INFO or *.egg-info files (setuptools; most of Debian's python3-* packages).
 import { supplierOf, type FoundPackage } from "./found-package.ts";
 import { purl } from "./purl.ts";
 import { readHostFile } from "./root-files.ts";
@@ -26,7 +27,7 @@ export function scanPython(root: string, metadataFiles: readonly string[]): Foun
       supplier: supplierOf(fields.get("author-email") ?? fields.get("author")),
       purl: purl({ type: "pypi", name: normalizedName(name), version }),
       foundIn: path,
-      foundBy: "python package METADATA",
+      foundBy: path.endsWith("/METADATA") ? "python package METADATA" : "python egg-info PKG-INFO",
     });
   }
   return out;

@@ -1,8 +1,9 @@
 // One bounded walk of a root filesystem collecting the files the language scanners read: npm lock
-// files and installed package.json files, Python dist-info METADATA, and executable files (Go
+// files and installed package.json files, Python package metadata, and executable files (Go
 // binaries among them). Symlinks are never followed (a directory reached through one is not
 // entered), /proc, /sys and /dev are skipped, and the walk stops after MAX_ENTRIES entries or
-// MAX_DEPTH levels so a huge or hostile tree cannot hold a build.
+// MAX_DEPTH levels so a huge or hostile tree cannot hold a build. The walk is breadth-first in name
+// order: when the bound cuts it short, the shallow system directories have been seen.
 import { lstatSync, readdirSync, type Dirent } from "node:fs";
 import { canceledError } from "../../util/abort.ts";
 
@@ -15,7 +16,7 @@ export type WalkFinds = {
   npmLocks: string[];
   /** package.json files of installed packages (node_modules/NAME/package.json, node_modules/@SCOPE/NAME/package.json). */
   npmPackages: string[];
-  /** METADATA files of *.dist-info directories under site-packages or dist-packages. */
+  /** Python core metadata files (dist-info METADATA, egg-info PKG-INFO) under site-packages or dist-packages. */
   pythonMetadata: string[];
   /** Regular files with an execute bit. */
   executables: string[];
@@ -27,8 +28,9 @@ export async function walkRoot(root: string, signal: AbortSignal): Promise<WalkF
   const finds: WalkFinds = { npmLocks: [], npmPackages: [], pythonMetadata: [], executables: [], truncated: false };
   const pending: Array<{ path: string; depth: number }> = [{ path: "", depth: 0 }];
   let seen = 0;
-  while (pending.length > 0) {
-    const dir = pending.pop() as { path: string; depth: number };
+  // A queue read by index: shift() would move the whole array for every directory.
+  for (let next = 0; next < pending.length; next++) {
+    const dir = pending[next] as { path: string; depth: number };
     for (const entry of entriesOf(`${root}${dir.path}`)) {
       if (++seen > MAX_ENTRIES) {
         finds.truncated = true;
@@ -53,7 +55,8 @@ export async function walkRoot(root: string, signal: AbortSignal): Promise<WalkF
 
 function entriesOf(hostDir: string): Dirent[] {
   try {
-    return readdirSync(hostDir, { withFileTypes: true });
+    // Sorted, so that a walk cut short by its bound always sees the same files.
+    return readdirSync(hostDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch {
     return [];
   }
@@ -64,8 +67,16 @@ function classify(root: string, path: string, entry: Dirent, finds: WalkFinds): 
   const name = entry.name;
   if (name === "package-lock.json" || (name === ".package-lock.json" && parts.at(-2) === "node_modules")) finds.npmLocks.push(path);
   else if (name === "package.json" && isInstalledNpmPackage(parts)) finds.npmPackages.push(path);
-  else if (name === "METADATA" && parts.at(-2)?.endsWith(".dist-info") && parts.some((p) => p === "site-packages" || p === "dist-packages")) finds.pythonMetadata.push(path);
+  else if (isPythonMetadata(parts)) finds.pythonMetadata.push(path);
   else if (isExecutable(`${root}${path}`)) finds.executables.push(path);
+}
+
+/** X.dist-info/METADATA, X.egg-info/PKG-INFO, or an X.egg-info file, under site-packages or dist-packages. */
+function isPythonMetadata(parts: string[]): boolean {
+  const name = parts.at(-1) as string;
+  const parent = parts.at(-2) ?? "";
+  const isMetadata = (name === "METADATA" && parent.endsWith(".dist-info")) || (name === "PKG-INFO" && parent.endsWith(".egg-info")) || name.endsWith(".egg-info");
+  return isMetadata && parts.some((p) => p === "site-packages" || p === "dist-packages");
 }
 
 /** .../node_modules/NAME/package.json or .../node_modules/@SCOPE/NAME/package.json */
