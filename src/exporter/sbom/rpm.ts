@@ -83,7 +83,7 @@ function packageOf(h: RpmHeader, path: string, os: OsRelease): FoundPackage | un
     license: h.strings.get(RPMTAG.license),
     purl: purl({
       type: "rpm",
-      namespace: os.id ?? "rpm",
+      namespace: os.id,
       name,
       version: `${version}${release ? `-${release}` : ""}`,
       qualifiers: {
