@@ -4,7 +4,7 @@
 // from the formats' specifications; neither go nor rpm is installed on CI); the real Go binaries on
 // the machine (runc, skopeo) are read too when present.
 import { describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { scanRootfs, type SpdxDocument } from "../../src/exporter/sbom/scan.ts";
 import { goBuildInfoBlock, rpmHeaderBlob, syntheticGoElf, writeRpmSqlite, writeTree } from "../fixtures/sbom-rootfs.ts";
@@ -146,6 +146,18 @@ describe("package databases", () => {
     ]);
     expect(doc.packages.find((p) => p.name === "bash")?.supplier).toBe("Organization: Fedora Project");
     expect(doc.creationInfo.comment).toBeUndefined();
+  });
+
+  test("rpmdb.sqlite whose rows are still in its -wal file (rpm not closed cleanly): read through a private copy", async () => {
+    const root = tempDir("kitbuild-sbom-");
+    const db = `${root}/var/lib/rpm/rpmdb.sqlite`;
+    writeRpmSqlite(db, [rpmHeaderBlob([{ tag: 1000, string: "only-in-wal" }, { tag: 1001, string: "1" }, { tag: 1002, string: "2" }])], true);
+    expect(statSync(`${db}-wal`).size).toBeGreaterThan(0);
+    const before = readdirSync(`${root}/var/lib/rpm`).sort();
+    const doc = await scan(root);
+    expect(found(doc).map((p) => `${p.name} ${p.version}`)).toEqual(["only-in-wal 1-2"]);
+    // Nothing was written beside the image's database.
+    expect(readdirSync(`${root}/var/lib/rpm`).sort()).toEqual(before);
   });
 
   test("a BerkeleyDB rpm database is named as not read, and nothing fails", async () => {

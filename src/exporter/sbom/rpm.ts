@@ -1,13 +1,12 @@
 // RPM packages from rpmdb.sqlite (rpm ≥ 4.16: Fedora, RHEL 9, openSUSE): the Packages table's header
-// blobs. The database is read whole into memory and opened from there (never by path: that would
-// follow a symlink on the host and may create -wal/-shm files in the image). BerkeleyDB (older
-// RHEL/CentOS) and ndb (SUSE) databases are recorded as not readable.
-import { Database } from "bun:sqlite";
+// blobs (opened as rpm-sqlite.ts says). BerkeleyDB (older RHEL/CentOS) and ndb (SUSE) databases are
+// recorded as not readable.
 import { distroQualifier, type OsRelease } from "./os-release.ts";
 import { supplierOf, type FoundPackage, type UnreadDatabase } from "./found-package.ts";
 import { purl } from "./purl.ts";
 import type { RootFiles } from "./root-files.ts";
 import { parseRpmHeader, RPMTAG, type RpmHeader } from "./rpm-header.ts";
+import { rpmHeaderBlobs } from "./rpm-sqlite.ts";
 
 const RPM_DIRS = ["/var/lib/rpm", "/usr/lib/sysimage/rpm"];
 const UNREADABLE: Record<string, string> = {
@@ -28,7 +27,7 @@ export function scanRpm(files: RootFiles, os: OsRelease): RpmScan {
     const names = new Set(files.list(dir).map((e) => e.name));
     if (names.has("rpmdb.sqlite")) {
       const path = `${dir}/rpmdb.sqlite`;
-      const read = readSqlite(files.readBytes(path), path, os);
+      const read = readSqlite(files, path, os);
       if ("reason" in read) result.unread.push(read);
       else result.packages.push(...read);
       continue;
@@ -40,30 +39,16 @@ export function scanRpm(files: RootFiles, os: OsRelease): RpmScan {
   return result;
 }
 
-function readSqlite(bytes: Uint8Array | undefined, path: string, os: OsRelease): FoundPackage[] | UnreadDatabase {
-  if (bytes === undefined) return { path, reason: "not a readable file" };
-  if (bytes.length >= 20) {
-    // A WAL-mode database (file format bytes 2, 2) cannot be opened from memory; as a copy in
-    // rollback mode it reads the same pages. Changes still in a -wal file are not seen.
-    bytes[18] = 1;
-    bytes[19] = 1;
+function readSqlite(files: RootFiles, path: string, os: OsRelease): FoundPackage[] | UnreadDatabase {
+  const blobs = rpmHeaderBlobs(files, path);
+  if (!Array.isArray(blobs)) return { path, reason: blobs.reason };
+  const out: FoundPackage[] = [];
+  for (const blob of blobs) {
+    const header = parseRpmHeader(blob);
+    const p = header && packageOf(header, path, os);
+    if (p) out.push(p);
   }
-  let db: Database | undefined;
-  try {
-    db = Database.deserialize(bytes, true);
-    const rows = db.query("SELECT blob FROM Packages ORDER BY hnum").all() as { blob: Uint8Array }[];
-    const out: FoundPackage[] = [];
-    for (const row of rows) {
-      const header = parseRpmHeader(row.blob);
-      const p = header && packageOf(header, path, os);
-      if (p) out.push(p);
-    }
-    return out;
-  } catch {
-    return { path, reason: "not an rpm sqlite database kitbuild can read" };
-  } finally {
-    db?.close();
-  }
+  return out;
 }
 
 function packageOf(h: RpmHeader, path: string, os: OsRelease): FoundPackage | undefined {
