@@ -65,8 +65,43 @@ describe("package databases", () => {
       "pkg:deb/debian/login@1:4.13+dfsg1-1?arch=amd64&distro=debian-12&upstream=shadow",
     ]);
     const libc = doc.packages.find((p) => p.name === "libc6");
+    expect(libc?.licenseDeclared).toBe("NOASSERTION");
     expect(libc?.supplier).toBe("Organization: GNU Libc Maintainers (debian-glibc@lists.debian.org)");
     expect(libc?.sourceInfo).toBe("acquired package info from dpkg status file: /var/lib/dpkg/status");
+  });
+
+  test("dpkg licenses from machine-readable copyright files: Debian names as SPDX ids, the rest as LicenseRefs; prose files give none", async () => {
+    const root = tempDir("kitbuild-sbom-");
+    writeTree(root, {
+      "/var/lib/dpkg/status": DPKG_STATUS,
+      "/usr/share/doc/login/copyright": [
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/",
+        "Upstream-Name: shadow",
+        "",
+        "Files: *",
+        "Copyright: 1989 - 1994, Julianne Frances Haugh",
+        "License: BSD-3-clause",
+        "",
+        "Files: src/login_nopam.c",
+        "License: GPL-2+ or Artistic",
+        "",
+        "Files: debian/*",
+        "License: BSD-3-Clause",
+        "",
+        "Files: lib/extra.c",
+        "License: public-domain",
+        "",
+        "License: BSD-3-clause",
+        " Redistribution and use in source and binary forms...",
+        "",
+      ].join("\n"),
+      "/usr/share/doc/libc6/copyright": "This is the Debian prepackaged version of the GNU C Library.\nLicense: not machine-readable, so not read\n",
+    });
+    const doc = await scan(root);
+    const login = doc.packages.find((p) => p.name === "login");
+    expect(login?.licenseDeclared).toMatch(/^\(GPL-2\.0-or-later OR Artistic-1\.0-Perl\) AND BSD-3-Clause AND LicenseRef-public-domain-[0-9a-f]{8}$/);
+    expect(doc.hasExtractedLicensingInfos?.map((l) => l.extractedText)).toEqual(["public-domain"]);
+    expect(doc.packages.find((p) => p.name === "libc6")?.licenseDeclared).toBe("NOASSERTION");
   });
 
   test("distroless status.d: one file per package, no Status line, md5sums skipped", async () => {

@@ -12,12 +12,16 @@ export type FoundPackage = {
   supplier?: string;
   /** The license as the database states it (an SPDX expression or free text), when it states one. */
   license?: string;
+  /** Licenses that all apply, each known to be an SPDX expression or known to be free text (Debian copyright files). */
+  licenses?: LicenseFound[];
   purl: string;
   /** Path inside the root of the file the package was read from. */
   foundIn: string;
   /** What kind of file that is, for the package's sourceInfo ("dpkg status file"). */
   foundBy: string;
 };
+
+export type LicenseFound = { expression: string } | { text: string };
 
 /** A package database that exists but cannot be read (a BerkeleyDB rpm database), recorded in the document. */
 export type UnreadDatabase = { path: string; reason: string };

@@ -3,6 +3,8 @@
 // becomes a LicenseRef whose text is recorded in the document's hasExtractedLicensingInfos, as
 // SPDX requires for every LicenseRef used.
 
+import type { LicenseFound } from "./found-package.ts";
+
 export type ExtractedLicense = { licenseId: string; extractedText: string; name?: string };
 
 const ID = /^(?:LicenseRef-[A-Za-z0-9.\-]+|[A-Za-z0-9][A-Za-z0-9.\-]*\+?)$/;
@@ -44,6 +46,14 @@ export class LicenseMapper {
     const text = found?.trim();
     if (!text) return "NOASSERTION";
     return expressionTokens(text) ? text : this.refFor(text);
+  }
+
+  /** The SPDX value for licenses that all apply: their conjunction, free-text parts as LicenseRefs. */
+  mapAll(found: readonly LicenseFound[]): string {
+    const parts = found.map((l) => ("expression" in l ? l.expression : this.refFor(l.text)));
+    if (parts.length === 0) return "NOASSERTION";
+    if (parts.length === 1) return parts[0] as string;
+    return parts.map((p) => (p.includes(" ") && !p.startsWith("(") ? `(${p})` : p)).join(" AND ");
   }
 
   private refFor(text: string): string {

@@ -82,7 +82,7 @@ function sortedUnique(found: readonly FoundPackage[]): FoundPackage[] {
 }
 
 function spdxPackage(p: FoundPackage, licenses: LicenseMapper): SpdxPackage {
-  const declared = licenses.map(p.license);
+  const declared = p.licenses !== undefined ? licenses.mapAll(p.licenses) : licenses.map(p.license);
   return {
     name: p.name,
     SPDXID: `SPDXRef-Package-${p.ecosystem}-${idSafe(p.name)}-${sha256(`${p.purl}\0${p.foundIn}`).slice(0, 16)}`,
