@@ -4,6 +4,7 @@
 // and replacements (`=>`). Found in the .go.buildinfo section, or by a 16-byte aligned search when
 // the section table is gone. The pre-1.18 pointer format is not read.
 import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import { canceledError } from "../../util/abort.ts";
 import { findElfSection, isElf } from "./elf.ts";
 import type { FoundPackage } from "./found-package.ts";
 import { purl } from "./purl.ts";
@@ -19,9 +20,10 @@ const CHUNK = 4 * 1024 * 1024;
 
 export type GoBuildInfo = { goVersion: string; modInfo: string };
 
-export function scanGo(root: string, executables: readonly string[]): FoundPackage[] {
+export function scanGo(root: string, executables: readonly string[], signal: AbortSignal): FoundPackage[] {
   const out: FoundPackage[] = [];
   for (const path of executables) {
+    if (signal.aborted) throw canceledError(signal);
     const info = readGoBuildInfo(`${root}${path}`);
     if (info) out.push(...goPackages(info, path));
   }

@@ -48,7 +48,7 @@ export async function scanRootfs(rootDir: string, opts: SbomScanOptions): Promis
   packages.push(...scanNpm(rootDir, finds.npmLocks, finds.npmPackages));
   packages.push(...scanPython(rootDir, finds.pythonMetadata));
   check();
-  packages.push(...scanGo(rootDir, finds.executables));
+  packages.push(...scanGo(rootDir, finds.executables, opts.signal));
   check();
   return spdxDocument({ name: opts.name, sourceDateEpoch: opts.sourceDateEpoch, packages, unread });
 }
