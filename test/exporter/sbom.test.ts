@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { scanRootfs, type SpdxDocument } from "../../src/exporter/sbom/scan.ts";
-import { goBuildInfoBlock, rpmHeaderBlob, syntheticGoElf, writeRpmSqlite, writeTree } from "../fixtures/sbom-rootfs.ts";
+import { goBuildInfoBlock, rpmHeaderBlob, syntheticGoElf, syntheticLegacyGoElf, writeRpmSqlite, writeTree } from "../fixtures/sbom-rootfs.ts";
 import { skipBecause, tempDir } from "../harness.ts";
 
 const signal = new AbortController().signal;
@@ -308,6 +308,21 @@ describe("package databases", () => {
       "stdlib go1.22.1 pkg:golang/stdlib@1.22.1",
     ]);
     expect(doc.packages.find((p) => p.name === "golang.org/x/sys")?.sourceInfo).toBe("acquired package info from go module build info in binary: /usr/local/bin/hello");
+  });
+
+  test("go: the pre-1.18 pointer format, with module info and without (a GOPATH build)", async () => {
+    const root = tempDir("kitbuild-sbom-");
+    writeTree(root, {
+      "/usr/bin/old": [syntheticLegacyGoElf("go1.16.15", "path\texample.com/old\nmod\texample.com/old\tv0.3.0\th1:x=\ndep\tgithub.com/pkg/errors\tv0.9.1\th1:y=\n"), 0o755],
+      "/usr/bin/gopath": [syntheticLegacyGoElf("go1.15.2", ""), 0o755],
+    });
+    const doc = await scan(root);
+    expect(found(doc).map((p) => `${p.name} ${p.version} ${p.purl}`)).toEqual([
+      "example.com/old v0.3.0 pkg:golang/example.com/old@v0.3.0",
+      "github.com/pkg/errors v0.9.1 pkg:golang/github.com/pkg/errors@v0.9.1",
+      "stdlib go1.15.2 pkg:golang/stdlib@1.15.2",
+      "stdlib go1.16.15 pkg:golang/stdlib@1.16.15",
+    ]);
   });
 
   const realGo = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => Bun.which(p) !== null);

@@ -45,3 +45,37 @@ export function findElfSection(fd: number, fileSize: number, name: string): ElfS
   }
   return "absent";
 }
+
+/** Reads `length` bytes at virtual address `addr` of the loaded image, or undefined when no segment holds them. */
+export type VirtualReader = (addr: number, length: number) => Uint8Array | undefined;
+
+/** A reader of the file's PT_LOAD segments by virtual address (for pointers stored in the binary). */
+export function elfVirtualReader(fd: number, fileSize: number): VirtualReader | undefined {
+  const head = readAt(fd, 0, 64);
+  if (!isElf(head)) return undefined;
+  const is64 = head[4] === 2;
+  const le = head[5] === 1;
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const phoff = is64 ? Number(v.getBigUint64(0x20, le)) : v.getUint32(0x1c, le);
+  const phentsize = v.getUint16(is64 ? 0x36 : 0x2a, le);
+  const phnum = v.getUint16(is64 ? 0x38 : 0x2c, le);
+  if (phoff === 0 || phentsize < (is64 ? 56 : 32) || phoff + phnum * phentsize > fileSize) return undefined;
+  const table = readAt(fd, phoff, phnum * phentsize);
+  const tv = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const loads: Array<{ offset: number; vaddr: number; filesz: number }> = [];
+  for (let i = 0; i < phnum; i++) {
+    const at = i * phentsize;
+    if (tv.getUint32(at, le) !== 1) continue; // PT_LOAD
+    loads.push(
+      is64
+        ? { offset: Number(tv.getBigUint64(at + 8, le)), vaddr: Number(tv.getBigUint64(at + 16, le)), filesz: Number(tv.getBigUint64(at + 32, le)) }
+        : { offset: tv.getUint32(at + 4, le), vaddr: tv.getUint32(at + 8, le), filesz: tv.getUint32(at + 16, le) },
+    );
+  }
+  return (addr, length) => {
+    const seg = loads.find((s) => addr >= s.vaddr && addr + length <= s.vaddr + s.filesz);
+    if (!seg || length > 16 * 1024 * 1024) return undefined;
+    const bytes = readAt(fd, seg.offset + (addr - seg.vaddr), length);
+    return bytes.length === length ? bytes : undefined;
+  };
+}

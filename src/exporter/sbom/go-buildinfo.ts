@@ -1,11 +1,12 @@
 // Go modules compiled into ELF binaries: the build info block the Go linker writes (Go ≥ 1.18
 // inline format: the 32-byte "\xff Go buildinf:" header, then the Go version and the module info as
-// varint-length strings). The module info lists the main module (`mod`), each dependency (`dep`)
-// and replacements (`=>`). Found in the .go.buildinfo section, or by a 16-byte aligned search when
-// the section table is gone. The pre-1.18 pointer format is not read.
+// varint-length strings; Go 1.13 to 1.17: two pointers to Go strings, read through the ELF's load
+// segments). The module info lists the main module (`mod`), each dependency (`dep`) and
+// replacements (`=>`). Found in the .go.buildinfo section, or by a 16-byte aligned search when the
+// section table is gone.
 import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { canceledError } from "../../util/abort.ts";
-import { findElfSection, isElf } from "./elf.ts";
+import { elfVirtualReader, findElfSection, isElf, type VirtualReader } from "./elf.ts";
 import type { FoundPackage } from "./found-package.ts";
 import { purl } from "./purl.ts";
 import { readAt } from "./root-files.ts";
@@ -42,7 +43,9 @@ export function readGoBuildInfo(host: string): GoBuildInfo | undefined {
     const st = fstatSync(fd);
     if (!st.isFile() || !isElf(readAt(fd, 0, 16))) return undefined;
     const at = headerOffset(fd, st.size);
-    return at === undefined ? undefined : parseInline(readAt(fd, at, Math.min(st.size - at, 4 * 1024 * 1024)));
+    if (at === undefined) return undefined;
+    const block = readAt(fd, at, Math.min(st.size - at, 4 * 1024 * 1024));
+    return parseInline(block) ?? parsePointers(block, elfVirtualReader(fd, st.size));
   } catch {
     return undefined;
   } finally {
@@ -81,6 +84,31 @@ export function parseInline(block: Uint8Array): GoBuildInfo | undefined {
   // The module info is framed by 16-byte sentinels (so `go version -m` can find it in memory).
   if (modInfo.length >= 33 && modInfo[modInfo.length - 17] === 0x0a) modInfo = modInfo.subarray(16, modInfo.length - 16);
   return { goVersion: decoder.decode(version.bytes), modInfo: decoder.decode(modInfo) };
+}
+
+/** The pre-1.18 format: at offset 16, the addresses of two Go string headers (data pointer, length). */
+export function parsePointers(block: Uint8Array, read: VirtualReader | undefined): GoBuildInfo | undefined {
+  if (!read || block.length < HEADER || !startsWithMagic(block)) return undefined;
+  const ptrSize = block[14] as number;
+  const le = ((block[15] as number) & 1) === 0;
+  if (ptrSize !== 4 && ptrSize !== 8) return undefined;
+  const pointer = (bytes: Uint8Array, at: number) => {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return ptrSize === 8 ? Number(v.getBigUint64(at, le)) : v.getUint32(at, le);
+  };
+  const goString = (addr: number): Uint8Array | undefined => {
+    const header = read(addr, 2 * ptrSize);
+    if (!header) return undefined;
+    // An empty Go string may have a nil data pointer (no module info in a GOPATH build).
+    const length = pointer(header, ptrSize);
+    return length === 0 ? new Uint8Array(0) : read(pointer(header, 0), length);
+  };
+  const version = goString(pointer(block, 16));
+  let mod = goString(pointer(block, 16 + ptrSize));
+  if (!version || !mod) return undefined;
+  if (mod.length >= 33 && mod[mod.length - 17] === 0x0a) mod = mod.subarray(16, mod.length - 16);
+  const decoder = new TextDecoder();
+  return { goVersion: decoder.decode(version), modInfo: decoder.decode(mod) };
 }
 
 function varintString(buf: Uint8Array, at: number): { bytes: Uint8Array; next: number } | undefined {
