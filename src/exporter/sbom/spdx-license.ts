@@ -10,9 +10,15 @@ export type ExtractedLicense = { licenseId: string; extractedText: string; name?
 const ID = /^(?:LicenseRef-[A-Za-z0-9.\-]+|[A-Za-z0-9][A-Za-z0-9.\-]*\+?)$/;
 const OPERATOR = new Set(["AND", "OR", "WITH"]);
 
+/**
+ * Names in common use that have an id's form but are on no SPDX list ("GPLv2", "BSD", "Apache"):
+ * they are free text. (kitbuild carries no copy of the license list: other ids are checked for form only.)
+ */
+const NOT_SPDX = /^(?:(?:A|L)?GPLv?\d?(?:\.\d)?\+?|BSD|Apache|MPL|public-domain|PublicDomain|Proprietary|UNKNOWN|UNLICENSED)$/i;
+
 /** Whether `word` has the form of an SPDX license id (the license list itself is not checked). */
 export function isLicenseId(word: string): boolean {
-  return ID.test(word) && !OPERATOR.has(word.toUpperCase());
+  return ID.test(word) && !OPERATOR.has(word.toUpperCase()) && !NOT_SPDX.test(word);
 }
 
 /** The tokens of `text` as an SPDX expression, or undefined when it is not one. */
@@ -30,7 +36,7 @@ function expressionTokens(text: string): string[] | undefined {
       if (expectOperand) return undefined;
       expectOperand = true;
     } else {
-      if (!expectOperand || !ID.test(t) || OPERATOR.has(t.toUpperCase())) return undefined;
+      if (!expectOperand || !isLicenseId(t)) return undefined;
       expectOperand = false;
     }
   }
