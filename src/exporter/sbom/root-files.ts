@@ -9,10 +9,7 @@ import { resolveInRoot } from "../../fs/fs-safe.ts";
 export const MAX_DATABASE_BYTES = 512 * 1024 * 1024;
 
 export class RootFiles {
-  constructor(
-    readonly root: string,
-    readonly signal: AbortSignal,
-  ) {}
+  constructor(readonly root: string) {}
 
   /** The host path of `path` resolved inside the root, or undefined when the resolution fails (a symlink loop). */
   hostPath(path: string): string | undefined {

@@ -2,7 +2,7 @@
 // blobs (opened as rpm-sqlite.ts says). BerkeleyDB (older RHEL/CentOS) and ndb (SUSE) databases are
 // recorded as not readable.
 import { distroQualifier, type OsRelease } from "./os-release.ts";
-import { supplierOf, type FoundPackage, type UnreadDatabase } from "./found-package.ts";
+import { supplierOf, type FoundPackage, type Unread } from "./found-package.ts";
 import { purl } from "./purl.ts";
 import type { RootFiles } from "./root-files.ts";
 import { parseRpmHeader, RPMTAG, type RpmHeader } from "./rpm-header.ts";
@@ -14,7 +14,7 @@ const UNREADABLE: Record<string, string> = {
   "Packages.db": "an ndb rpm database, which kitbuild cannot read",
 };
 
-export type RpmScan = { packages: FoundPackage[]; unread: UnreadDatabase[] };
+export type RpmScan = { packages: FoundPackage[]; unread: Unread[] };
 
 export function scanRpm(files: RootFiles, os: OsRelease): RpmScan {
   const result: RpmScan = { packages: [], unread: [] };
@@ -39,7 +39,7 @@ export function scanRpm(files: RootFiles, os: OsRelease): RpmScan {
   return result;
 }
 
-function readSqlite(files: RootFiles, path: string, os: OsRelease): FoundPackage[] | UnreadDatabase {
+function readSqlite(files: RootFiles, path: string, os: OsRelease): FoundPackage[] | Unread {
   const blobs = rpmHeaderBlobs(files, path);
   if (!Array.isArray(blobs)) return { path, reason: blobs.reason };
   const out: FoundPackage[] = [];

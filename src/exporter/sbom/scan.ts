@@ -8,7 +8,7 @@
 import { canceledError } from "../../util/abort.ts";
 import { scanApk } from "./apk.ts";
 import { scanDpkg } from "./dpkg.ts";
-import type { FoundPackage, UnreadDatabase } from "./found-package.ts";
+import type { FoundPackage, Unread } from "./found-package.ts";
 import { scanGo } from "./go-buildinfo.ts";
 import { scanNpm } from "./npm.ts";
 import { readOsRelease } from "./os-release.ts";
@@ -30,10 +30,10 @@ export type SbomScanOptions = {
 
 /** An SPDX 2.3 JSON document describing the packages found in the root filesystem at `rootDir`. */
 export async function scanRootfs(rootDir: string, opts: SbomScanOptions): Promise<SpdxDocument> {
-  const files = new RootFiles(rootDir, opts.signal);
+  const files = new RootFiles(rootDir);
   const os = readOsRelease(files);
   const packages: FoundPackage[] = [];
-  const unread: UnreadDatabase[] = [];
+  const unread: Unread[] = [];
   const check = () => {
     if (opts.signal.aborted) throw canceledError(opts.signal);
   };

@@ -3,7 +3,7 @@
 // the document DESCRIBES and that CONTAINS every package found. Everything is derived from the
 // package list, so the same root filesystem gives the same bytes (with the same `created`).
 import pkg from "../../../package.json" with { type: "json" };
-import type { FoundPackage, UnreadDatabase } from "./found-package.ts";
+import type { FoundPackage, Unread } from "./found-package.ts";
 import { LicenseMapper, type ExtractedLicense } from "./spdx-license.ts";
 
 export type SpdxExternalRef = { referenceCategory: "PACKAGE-MANAGER"; referenceType: "purl"; referenceLocator: string };
@@ -43,7 +43,7 @@ export type DocumentInput = {
   name: string;
   sourceDateEpoch: number | undefined;
   packages: readonly FoundPackage[];
-  unread: readonly UnreadDatabase[];
+  unread: readonly Unread[];
 };
 
 export function spdxDocument(input: DocumentInput): SpdxDocument {
