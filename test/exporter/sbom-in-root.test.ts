@@ -2,10 +2,11 @@
 // climbing with "..") resolve against the image's root, never the host's, and the walk does not
 // enter symlinked directories.
 import { describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { scanRootfs, type SpdxDocument } from "../../src/exporter/sbom/scan.ts";
 import { goBuildInfoBlock, syntheticGoElf, writeTree } from "../fixtures/sbom-rootfs.ts";
-import { skipBecause, tempDir } from "../harness.ts";
+import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
 
 const signal = new AbortController().signal;
 const scan = (root: string) => scanRootfs(root, { name: "in-root", sourceDateEpoch: 0, signal });
@@ -62,6 +63,21 @@ describe("reading in-root", () => {
     expect(names(doc)).toEqual(["kept 1.0.0"]);
     expect(JSON.stringify(doc)).not.toContain("escaped");
   });
+
+  test("a FIFO where a database belongs reads as nothing, without hanging", async () => {
+    const root = tempDir("kitbuild-sbom-");
+    mkdirSync(`${root}/var/lib/dpkg`, { recursive: true });
+    expect(spawnSync("mkfifo", [`${root}/var/lib/dpkg/status`]).status).toBe(0);
+    expect(names(await scan(root))).toEqual([]);
+  }, 30_000);
+
+  test.skipIf(skipBecause(!IS_ROOT, `device node in an image: mknod ${NEEDS_ROOT}`))("a device node where a database belongs reads as nothing", async () => {
+    const root = tempDir("kitbuild-sbom-");
+    mkdirSync(`${root}/lib/apk/db`, { recursive: true });
+    // /dev/zero's numbers: were it read, it would never end.
+    expect(spawnSync("mknod", [`${root}/lib/apk/db/installed`, "c", "1", "5"]).status).toBe(0);
+    expect(names(await scan(root))).toEqual([]);
+  }, 30_000);
 
   const hostHasDpkg = existsSync("/var/lib/dpkg/status") && readFileSync("/var/lib/dpkg/status", "utf8").includes("Package: ");
   test.skipIf(skipBecause(!hostHasDpkg, "host dpkg database: this host has none to be misread"))("the host's own dpkg database is never read through an image's symlink of the same path", async () => {

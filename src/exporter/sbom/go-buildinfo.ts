@@ -4,12 +4,12 @@
 // segments). The module info lists the main module (`mod`), each dependency (`dep`) and
 // replacements (`=>`). Found in the .go.buildinfo section, or by a 16-byte aligned search when the
 // section table is gone.
-import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import { closeSync, fstatSync } from "node:fs";
 import { canceledError } from "../../util/abort.ts";
 import { elfVirtualReader, findElfSection, isElf, type VirtualReader } from "./elf.ts";
 import type { FoundPackage } from "./found-package.ts";
 import { purl } from "./purl.ts";
-import { readAt } from "./root-files.ts";
+import { openRegularFile, readAt } from "./root-files.ts";
 
 /** "\xff Go buildinf:", 14 bytes. */
 const MAGIC = Uint8Array.from([0xff, ...new TextEncoder().encode(" Go buildinf:")]);
@@ -33,12 +33,8 @@ export function scanGo(root: string, executables: readonly string[], signal: Abo
 
 /** The build info of the ELF file at `host` (never a symlink), or undefined. */
 export function readGoBuildInfo(host: string): GoBuildInfo | undefined {
-  let fd: number;
-  try {
-    fd = openSync(host, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
+  const fd = openRegularFile(host);
+  if (fd === undefined) return undefined;
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || !isElf(readAt(fd, 0, 16))) return undefined;
