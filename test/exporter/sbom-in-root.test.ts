@@ -1,10 +1,11 @@
 // The SBOM generator reads a root filesystem only inside it: symlinks in the image (absolute or
-// climbing with "..") resolve against the image's root, never the host's, and the walk does not
-// enter symlinked directories.
+// climbing with "..") resolve against the image's root, never the host's, the walk does not
+// enter symlinked directories, and it is bounded.
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { scanRootfs, type SpdxDocument } from "../../src/exporter/sbom/scan.ts";
+import { walkRoot } from "../../src/exporter/sbom/tree-walk.ts";
 import { goBuildInfoBlock, syntheticGoElf, writeTree } from "../fixtures/sbom-rootfs.ts";
 import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
 
@@ -86,5 +87,34 @@ describe("reading in-root", () => {
     // In the image this is a loop; on the host, the same path is the host's database.
     symlinkSync("/var/lib/dpkg/status", `${root}/var/lib/dpkg/status`);
     expect(names(await scan(root))).toEqual([]);
+  });
+});
+
+describe("the bounded walk", () => {
+  test("stops after its entry limit, breadth-first in name order, and says so", async () => {
+    const root = tempDir("kitbuild-sbom-");
+    const files: Record<string, string> = { "/a/node_modules/first/package.json": '{"name":"first","version":"1.0.0"}' };
+    for (let i = 0; i < 30; i++) files[`/b/file-${String(i).padStart(2, "0")}`] = "x";
+    files["/c/node_modules/late/package.json"] = '{"name":"late","version":"1.0.0"}';
+    writeTree(root, files);
+    const all = await walkRoot(root, signal);
+    expect(all.truncated).toBe(false);
+    expect(all.npmPackages).toEqual(["/a/node_modules/first/package.json", "/c/node_modules/late/package.json"]);
+    // Levels 1 to 3 (a, b, c; node_modules, 30 files, node_modules; first, late) are 37 entries;
+    // on level 4, first/package.json is the 38th and late/package.json the 39th.
+    const cut = await walkRoot(root, signal, 38);
+    expect(cut.truncated).toBe(true);
+    expect(cut.npmPackages).toEqual(["/a/node_modules/first/package.json"]);
+  });
+
+  test("/proc, /sys and /dev of the image are not walked", async () => {
+    const root = tempDir("kitbuild-sbom-");
+    writeTree(root, {
+      "/proc/node_modules/x/package.json": '{"name":"x","version":"1"}',
+      "/sys/node_modules/y/package.json": '{"name":"y","version":"1"}',
+      "/dev/node_modules/z/package.json": '{"name":"z","version":"1"}',
+      "/opt/proc/node_modules/kept/package.json": '{"name":"kept","version":"1"}',
+    });
+    expect((await walkRoot(root, signal)).npmPackages).toEqual(["/opt/proc/node_modules/kept/package.json"]);
   });
 });

@@ -24,17 +24,18 @@ export type WalkFinds = {
   truncated: boolean;
 };
 
-export async function walkRoot(root: string, signal: AbortSignal): Promise<WalkFinds> {
+/** Walks `root` (a host directory), looking at no more than `maxEntries` entries. */
+export async function walkRoot(root: string, signal: AbortSignal, maxEntries = MAX_ENTRIES): Promise<WalkFinds> {
   const finds: WalkFinds = { npmLocks: [], npmPackages: [], pythonMetadata: [], executables: [], truncated: false };
   const pending: Array<{ path: string; depth: number }> = [{ path: "", depth: 0 }];
   let seen = 0;
   // A queue read by index: shift() would move the whole array for every directory.
-  for (let next = 0; next < pending.length; next++) {
+  walk: for (let next = 0; next < pending.length; next++) {
     const dir = pending[next] as { path: string; depth: number };
     for (const entry of entriesOf(`${root}${dir.path}`)) {
-      if (++seen > MAX_ENTRIES) {
+      if (++seen > maxEntries) {
         finds.truncated = true;
-        return finds;
+        break walk;
       }
       // Reading a big tree takes a while: let aborts and other work in between.
       if (seen % 2000 === 0) {
