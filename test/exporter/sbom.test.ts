@@ -67,7 +67,7 @@ describe("package databases", () => {
     const libc = doc.packages.find((p) => p.name === "libc6");
     expect(libc?.licenseDeclared).toBe("NOASSERTION");
     expect(libc?.supplier).toBe("Organization: GNU Libc Maintainers (debian-glibc@lists.debian.org)");
-    expect(libc?.sourceInfo).toBe("acquired package info from dpkg status file: /var/lib/dpkg/status");
+    expect(libc?.sourceInfo).toBe("acquired package info from installed dpkg status file: /var/lib/dpkg/status");
   });
 
   test("dpkg licenses from machine-readable copyright files: Debian names as SPDX ids, the rest as LicenseRefs; prose files give none", async () => {
@@ -212,7 +212,7 @@ describe("package databases", () => {
     expect(doc.creationInfo.comment).toContain("/var/lib/rpm/rpmdb.sqlite not read");
   });
 
-  test("npm: lock files v1 and v3, installed package.json (scoped too), links skipped", async () => {
+  test("npm: lock files v1 and v3, installed package.json (scoped too), links and dev dependencies of lock files skipped", async () => {
     const root = tempDir("kitbuild-sbom-");
     writeTree(root, {
       "/app/package-lock.json": JSON.stringify({
@@ -224,11 +224,12 @@ describe("package databases", () => {
           "node_modules/@types/node": { version: "20.11.5", license: "MIT" },
           "node_modules/a/node_modules/b": { version: "2.0.0", license: "ISC" },
           "node_modules/local-lib": { resolved: "packages/local-lib", link: true },
+          "node_modules/jest": { version: "29.7.0", dev: true },
         },
       }),
       "/legacy/package-lock.json": JSON.stringify({
         lockfileVersion: 1,
-        dependencies: { express: { version: "4.18.2", dependencies: { "debug": { version: "2.6.9" } } } },
+        dependencies: { express: { version: "4.18.2", dependencies: { "debug": { version: "2.6.9" } } }, mocha: { version: "10.0.0", dev: true } },
       }),
       "/app/node_modules/left-pad/package.json": JSON.stringify({ name: "left-pad", version: "1.3.0", license: "WTFPL", author: "azer" }),
       "/app/node_modules/@types/node/package.json": JSON.stringify({ name: "@types/node", version: "20.11.5", license: { type: "MIT" } }),

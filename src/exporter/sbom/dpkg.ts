@@ -47,7 +47,7 @@ function packagesOf(files: RootFiles, text: string, path: string, os: OsRelease,
         qualifiers: { arch, distro: distroQualifier(os), upstream: source && source !== name ? source : undefined },
       }),
       foundIn: path,
-      foundBy: "dpkg status file",
+      foundBy: "installed dpkg status file",
     });
   }
   return out;

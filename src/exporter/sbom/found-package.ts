@@ -17,7 +17,7 @@ export type FoundPackage = {
   purl: string;
   /** Path inside the root of the file the package was read from. */
   foundIn: string;
-  /** What kind of file that is, for the package's sourceInfo ("dpkg status file"). */
+  /** What kind of file that is, for the package's sourceInfo ("installed dpkg status file"). */
   foundBy: string;
 };
 

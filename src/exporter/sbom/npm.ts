@@ -1,12 +1,13 @@
 // Node packages: package-lock.json (lockfileVersion 2 and 3 list `packages` by install path;
-// version 1 nests `dependencies`) and the package.json of each installed package in node_modules.
+// version 1 nests `dependencies`; dev dependencies left out, as Syft does by default) and the
+// package.json of each installed package in node_modules.
 import { supplierOf, type FoundPackage } from "./found-package.ts";
 import { purl } from "./purl.ts";
 import { readHostFile } from "./root-files.ts";
 
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
-type LockEntry = { name?: unknown; version?: unknown; license?: unknown; link?: unknown; dependencies?: unknown };
+type LockEntry = { name?: unknown; version?: unknown; license?: unknown; link?: unknown; dev?: unknown; dependencies?: unknown };
 
 export function scanNpm(root: string, locks: readonly string[], installed: readonly string[]): FoundPackage[] {
   const out: FoundPackage[] = [];
@@ -39,14 +40,16 @@ function lockPackages(lock: unknown, path: string): FoundPackage[] {
   };
   if (isRecord(packages)) {
     for (const [installPath, entry] of Object.entries(packages)) {
-      // "" is the project itself; links point at a workspace package listed on its own.
-      if (installPath === "" || !isRecord(entry) || entry.link === true) continue;
+      // "" is the project itself; links point at a workspace package listed on its own; dev
+      // dependencies are not installed by `npm ci --omit=dev` (the installed package.json files
+      // report them when they are there).
+      if (installPath === "" || !isRecord(entry) || entry.link === true || entry.dev === true) continue;
       add((entry as LockEntry).name ?? nameFromInstallPath(installPath), entry as LockEntry);
     }
   } else if (isRecord(dependencies)) {
     const walk = (deps: Record<string, unknown>) => {
       for (const [name, entry] of Object.entries(deps)) {
-        if (!isRecord(entry)) continue;
+        if (!isRecord(entry) || entry.dev === true) continue;
         add(name, entry as LockEntry);
         if (isRecord(entry.dependencies)) walk(entry.dependencies);
       }
