@@ -1,15 +1,18 @@
 // What `kitbuild du`, `kitbuild prune` and the automatic GC do with a cache root: list records with
 // their sizes (snapshots, cache mounts, blobs and partial downloads), and remove what no running
-// build holds, safely against concurrent builds and crashes.
+// build holds, safely against concurrent builds and crashes. The blobs of images kept in
+// kitbuild's image store (control/image-store.ts) always stay.
 import { statfsSync } from "node:fs";
 import { CacheMounts } from "../cache/cache-mounts.ts";
 import { type CacheRecord, keepBytesFor, planPrune, type SpacePolicy } from "../cache/gc.ts";
+import { removeDangling } from "../cache/image-names.ts";
 import { mergeInputs } from "../cache/merges.ts";
 import { othersOpen } from "../cache/processes.ts";
 import { MERGE_KIND } from "../snapshot/records.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { type CacheFilter, type FilterableRecord, matchesSelectors, type RecordType } from "./cache-filter.ts";
 import type { BuildEnvironment } from "./environment.ts";
+import { storedImageBlobs } from "./image-store.ts";
 
 export type UsageRecord = {
   id: string;
@@ -38,6 +41,8 @@ export type PruneRequest = {
   filter?: CacheFilter;
   /** `--reserved-space`/`--max-used-space`/`--min-free-space`: the cap is computed from the cache's total and the free space. */
   space?: SpacePolicy;
+  /** Untagged images of kitbuild's image store go too, as docker's image prune (prune --all; never the GC). */
+  danglingImages?: boolean;
 };
 
 /** The kind du shows for a cache mount's directory (buildx says exec.cachemount). */
@@ -121,8 +126,10 @@ export async function cacheUsage(env: BuildEnvironment): Promise<UsageRecord[]> 
   }));
   records.push(...(await cacheMountRecords(cacheMounts(env))));
   const busy = othersBuilding(env);
+  // The blobs of kept images (kitbuild images) are not cache: only rmi lets them go.
+  const kept = await storedImageBlobs(env);
   for (const b of await env.store.list()) {
-    records.push({ id: b.digest, kind: "blob", type: "internal", mutable: false, size: b.size, reclaimable: !busy, created: b.mtime, lastUsed: b.mtime });
+    records.push({ id: b.digest, kind: "blob", type: "internal", mutable: false, size: b.size, reclaimable: !busy && !kept.has(b.digest), created: b.mtime, lastUsed: b.mtime });
   }
   records.push(...(await ingestRecords(env)));
   return records;
@@ -140,13 +147,18 @@ export async function pruneCache(env: BuildEnvironment, req: PruneRequest): Prom
   const mounts = cacheMounts(env);
   mounts.removeStrays();
   const mountRecords = req.cacheMounts === false ? [] : await cacheMountRecords(mounts);
-  const blobs = req.kinds ? [] : await env.store.list();
+  if (req.danglingImages && !req.kinds && !req.filter) removeDangling(env.index.db);
+  const allBlobs = req.kinds ? [] : await env.store.list();
+  // Blobs of kept images stay whatever is asked (rmi removes images, prune the cache).
+  const kept = await storedImageBlobs(env);
+  const blobs = allBlobs.filter((b) => !kept.has(b.digest));
   const blobsMayGo = req.all && !req.kinds && !othersBuilding(env);
-  const total = { bytes: sum(records) + sum(mountRecords) + sum(blobs) };
+  const total = { bytes: sum(records) + sum(mountRecords) + sum(allBlobs) };
   if (req.space) req = { ...req, keepBytes: keepBytesFor(req.space, total.bytes, freeBytes(env.root)) };
   // Snapshots are evicted until they fit beside the cache mounts and the blobs that must stay;
   // blobs that may go are removed after them, when the cache is still too large.
-  const keepSnapshots = req.keepBytes === undefined ? undefined : req.keepBytes - sum(mountRecords) - (blobsMayGo ? 0 : sum(blobs));
+  const staying = blobsMayGo ? sum(allBlobs) - sum(blobs) : sum(allBlobs);
+  const keepSnapshots = req.keepBytes === undefined ? undefined : req.keepBytes - sum(mountRecords) - staying;
   removed.push(...(await pruneSnapshots(env, records, { ...req, keepBytes: keepSnapshots }, total, now)));
   removed.push(...pruneCacheMounts(mounts, mountRecords, req, total, now));
   if (blobsMayGo) removed.push(...(await pruneBlobs(env, req, blobs, total.bytes, now)));

@@ -16,6 +16,7 @@ import { applyLayerFile } from "../snapshot/layer-apply.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { KitError } from "../util/errors.ts";
 import { Limiter } from "../util/limiter.ts";
+import { missingBlob, resolveStored } from "./stored-image.ts";
 import type { VertexProgress } from "../util/progress.ts";
 
 export type ResolvedImage = {
@@ -25,7 +26,12 @@ export type ResolvedImage = {
   manifest: Manifest;
   config: ImageConfig;
   configDigest: Digest;
+  /** Kept in kitbuild's image store: its blobs are in the content store (see stored-image.ts). */
+  stored?: true;
 };
+
+/** How a tag is resolved: kitbuild's image store first ("local"), or always the registry ("pull": --pull). */
+export type ResolveMode = "local" | "pull";
 
 export type ImageSourceDeps = {
   registry: RegistryClient;
@@ -48,7 +54,15 @@ export class ImageSource {
 
   constructor(private readonly deps: ImageSourceDeps) {}
 
-  async resolve(ref: Reference, platform: Platform, signal: AbortSignal): Promise<ResolvedImage> {
+  async resolve(ref: Reference, platform: Platform, signal: AbortSignal, mode: ResolveMode = "local"): Promise<ResolvedImage> {
+    if (mode === "local") {
+      const stored = await resolveStored(this.deps.index, this.deps.store, ref, platform);
+      if (stored) return { ...stored, stored: true };
+    }
+    return this.resolveRemote(ref, platform, signal);
+  }
+
+  private async resolveRemote(ref: Reference, platform: Platform, signal: AbortSignal): Promise<ResolvedImage> {
     const top = await getManifest(this.deps.registry, ref, ref.digest ?? (ref.tag as string), signal);
     let manifestDoc = top;
     if (INDEX_MEDIA_TYPES.includes(top.mediaType)) {
@@ -78,6 +92,8 @@ export class ImageSource {
   /** Makes sure every layer is unpacked; returns the snapshot of the top layer (null: no layers). */
   pull(img: ResolvedImage, progress: VertexProgress, signal: AbortSignal): Promise<number | null> {
     const chain = img.manifest.layers.map((desc, i) => ({ desc, diffId: img.config.rootfs.diff_ids[i] as Digest }));
+    // No registry holds a stored image's blobs for a push to mount from.
+    if (img.stored) return this.pullChain(chain, (desc) => this.checkStored(desc, img.ref), "", progress, signal);
     const fetch: LayerFetcher = (desc) =>
       fetchBlobToStore(this.deps.registry, img.ref, desc, this.deps.store, signal, {
         progress: (cur, total) => progress.status(desc.digest, cur, total),
@@ -85,6 +101,11 @@ export class ImageSource {
         retry: (message) => progress.log(2, new TextEncoder().encode(`${message}\n`)),
       });
     return this.pullChain(chain, fetch, `${img.ref.domain}/${img.ref.path}`, progress, signal);
+  }
+
+  /** A stored image's layer is already in the content store (or the store was damaged). */
+  private async checkStored(desc: Descriptor, ref: Reference): Promise<void> {
+    if (!(await this.deps.store.has(desc.digest))) throw missingBlob(desc.digest, ref);
   }
 
   /**

@@ -1,0 +1,43 @@
+// kitbuild's image store as the place an image output also lands, as docker's image store with the
+// docker driver: `-t NAME` alone (or `-q`) exports to `type=image` without a push, and every image
+// output that stays on this machine or goes to a registry (type=image, --push, --load) is kept
+// under its names too. The blobs are the ones the export just wrote (layers memoized per settings
+// in layer_blobs, base layers as pulled), so the kept image is exactly the exported one.
+import { keepImage } from "../cache/image-names.ts";
+import { formatReference, parseReference } from "../registry/reference.ts";
+import type { VertexProgress } from "../util/progress.ts";
+import type { ExportedImage, ExportServices } from "./exporter.ts";
+import { defaultImageOptions, type OutputSpec } from "./image-options.ts";
+
+/** What the store now holds for an export: the image ID (config digest) and its names, normalized. */
+export type KeptImage = { id: string; manifest: string; names: string[] };
+
+/** The output a build with `-t NAME` (or `-q`) and no `-o`/`--push`/`--load` writes: the image, kept. */
+export function storeOutput(tags: readonly string[]): OutputSpec {
+  return { type: "image", push: false, ...defaultImageOptions("image"), names: [...tags] };
+}
+
+/** Whether an output's image is kept in the store: type=image (pushed or not) and --load. */
+export function keptInStore(out: OutputSpec): boolean {
+  return out.type === "image" || (out.type === "docker" && out.load);
+}
+
+/** The normalized form a name is kept under ("base" is "docker.io/library/base:latest"). */
+export function storeName(name: string): string {
+  return formatReference(parseReference(name));
+}
+
+/** Records `exported` under its names (none: a dangling image, as docker keeps one). */
+export function keepInStore(exported: ExportedImage, services: ExportServices, progress: VertexProgress): KeptImage {
+  const { image } = exported;
+  // Names with a digest are no tags: a push by digest names nothing to keep.
+  const names = exported.names.map((n) => parseReference(n)).filter((r) => r.digest === undefined).map(formatReference);
+  const size = image.layers.reduce((s, l) => s + l.size, 0) + image.config.bytes.length + image.manifest.bytes.length;
+  const manifest = image.manifest.descriptor.digest;
+  const id = image.config.descriptor.digest;
+  // CREATED is the image's own time, as docker shows it (SOURCE_DATE_EPOCH when that was set).
+  const created = Date.parse(image.configDoc.created ?? "") || Date.now();
+  keepImage(services.index.db, { manifest, config: id, mediaType: image.manifest.descriptor.mediaType, size, created }, names);
+  progress.statusDone(`writing image ${id}`);
+  return { id, manifest, names };
+}
