@@ -16,8 +16,8 @@ const NO_OUTPUT_WARNING =
 
 /** Where an image built with -t alone went, and how to use it or get it out. */
 function keptText(names: string[]): string {
-  const first = familiarName(names[0] as string);
-  return `image kept in kitbuild's image store as ${names.map(familiarName).join(", ")} (kitbuild images lists it): use it with FROM ${first}; to load it into docker or push it, build again with --load or --push (the cache makes that quick)\n`;
+  const shown = names.map((n) => familiarName(n).replace(/:latest$/, ""));
+  return `image kept in kitbuild's image store as ${shown.join(", ")} (see kitbuild images): FROM ${shown[0]} uses it; to load it into docker or push it, build again with --load or --push\n`;
 }
 
 export function buildCommand(rt: Runtime) {

@@ -31,7 +31,8 @@ export function imagesCommand(rt: Runtime) {
         const keep = imageFilter([...flagValues(rawArgs, "filter"), ...shortFilterValues(rawArgs)], args.repository as string | undefined);
         await using env = await openEnvironment({ config: rt.config(), env: rt.env, insecureRegistries: [] });
         const images = listStoredImages(env).filter(keep);
-        const noTrunc = args["no-trunc"] === true;
+        // citty reads --no-trunc as a negated "trunc": the raw arguments say it plainly.
+        const noTrunc = rawArgs.some((a) => a === "--no-trunc" || a === "--no-trunc=true");
         const id = (i: ImageListing) => (noTrunc ? i.id : shortId(i.id));
         if (args.quiet) await rt.stdout([...new Set(images.map(id))].map((i) => `${i}\n`).join(""));
         else if (format === "json") await rt.stdout(images.map((i) => `${goEscaped(JSON.stringify(jsonRecord(i, id(i))))}\n`).join(""));
