@@ -169,6 +169,21 @@ describe.skipIf(skip)("kitbuild's image store (compiled binary)", () => {
     expect(await builtFile(user, root, "/who")).toBe("kept\n");
   }, 240_000);
 
+  test("the automatic GC never removes a kept image's blobs", async () => {
+    const root = tempDir();
+    const name = `gc-${run}`;
+    expectExit(await kitbuild(["build", "-q", "-t", name, context(`${registry}/busybox`, "survives-gc")], root), 0);
+    // A limit of one byte: the GC after this build removes everything it may.
+    const squeezed = await runKitbuild(["build", "--progress=plain", "-o", `${tempDir()}/out`, context(`${registry}/busybox`, "other")], {
+      env: { KITBUILD_ROOT: root, KITBUILD_GC_KEEP_STORAGE: "1" },
+      timeoutMs: 240_000,
+    });
+    expectExit(squeezed, 0);
+    expect(squeezed.stderr).toContain("[internal] garbage collection");
+    expect((await images(root)).map((i) => i.Repository)).toEqual([name]);
+    expect(await builtFile(fromOnly(name), root, "/who")).toBe("survives-gc\n");
+  }, 240_000);
+
   test("without -t, -q or an output, the build warns that the result stays in the build cache", async () => {
     const root = tempDir();
     const res = await kitbuild(["build", "--progress=plain", context(`${registry}/busybox`, "none")], root);
