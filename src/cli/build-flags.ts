@@ -49,8 +49,9 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     throw usage(`invalid --progress "${progress}"`, "use one of auto, tty, plain, rawjson, quiet, none");
   }
   const outputs = parseOutputs({ outputs: list("output"), tags: list("tag"), push: bool("push"), load: bool("load") });
-  // -t alone keeps the image in kitbuild's image store, as docker build does; -q alone keeps it dangling, its ID printed.
-  if (outputs.length === 0 && (list("tag").length > 0 || bool("quiet"))) outputs.push(storeOutput(list("tag")));
+  // -t alone keeps the image in kitbuild's image store, as docker build does; -q or --iidfile alone
+  // keeps it untagged, so the ID they give names an image.
+  if (outputs.length === 0 && (list("tag").length > 0 || bool("quiet") || str("iidfile"))) outputs.push(storeOutput(list("tag")));
   const toStdout = outputs.some((o) => "dest" in o && o.dest === "-") || str("metadata-file") === "-" || str("iidfile") === "-";
   if (progress === "rawjson" && toStdout) throw usage("--progress=rawjson and an output to stdout both need stdout");
   const maxParallelism = str("max-parallelism");

@@ -23,7 +23,7 @@ export type ImageListing = {
 /** The familiar form of a normalized name: "docker.io/library/base:latest" is "base:latest". */
 export function familiarName(name: string): string {
   const ref = parseReference(name);
-  return familiarRepository(ref) + (ref.tag ? `:${ref.tag}` : "");
+  return familiarRepository(ref) + (ref.tag ? `:${ref.tag}` : "") + (ref.digest ? `@${ref.digest}` : "");
 }
 
 function familiarRepository(ref: Reference): string {
@@ -87,11 +87,10 @@ function deleteImage(env: BuildEnvironment, img: ImageRow): RemovalLine[] {
   return [{ deleted: img.config }];
 }
 
-/** The normalized name `arg` spells, or undefined when it is no tag (an ID, a digest reference, no reference at all). */
+/** The normalized name `arg` spells ("NAME@DIGEST" too, as dangling-name-prefix keeps one), or undefined when it is no reference (an ID). */
 function normalizedName(arg: string): string | undefined {
   try {
-    const ref = parseReference(arg);
-    return ref.digest === undefined ? formatReference(ref) : undefined;
+    return formatReference(parseReference(arg));
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@ import { keepImage } from "../cache/image-names.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import type { VertexProgress } from "../util/progress.ts";
 import type { ExportedImage, ExportServices } from "./exporter.ts";
-import { defaultImageOptions, type OutputSpec } from "./image-options.ts";
+import { defaultImageOptions, type ImageOutput, type OutputSpec } from "./image-options.ts";
 
 /** What the store now holds for an export: the image ID (config digest) and its names, normalized. */
 export type KeptImage = { id: string; manifest: string; names: string[] };
@@ -15,6 +15,12 @@ export type KeptImage = { id: string; manifest: string; names: string[] };
 /** The output a build with `-t NAME` (or `-q`) and no `-o`/`--push`/`--load` writes: the image, kept. */
 export function storeOutput(tags: readonly string[]): OutputSpec {
   return { type: "image", push: false, ...defaultImageOptions("image"), names: [...tags] };
+}
+
+/** The names an image output gives its image: its own, else "PREFIX@DIGEST" with dangling-name-prefix, else none. */
+export function imageNames(out: ImageOutput, manifestDigest: string): string[] {
+  if (out.names.length > 0 || !out.danglingNamePrefix) return out.names;
+  return [`${out.danglingNamePrefix}@${manifestDigest}`];
 }
 
 /** Whether an output's image is kept in the store: type=image (pushed or not) and --load. */
@@ -30,8 +36,8 @@ export function storeName(name: string): string {
 /** Records `exported` under its names (none: a dangling image, as docker keeps one). */
 export function keepInStore(exported: ExportedImage, services: ExportServices, progress: VertexProgress): KeptImage {
   const { image } = exported;
-  // Names with a digest are no tags: a push by digest names nothing to keep.
-  const names = exported.names.map((n) => parseReference(n)).filter((r) => r.digest === undefined).map(formatReference);
+  // "NAME@DIGEST" (dangling-name-prefix) is kept as docker keeps it: listed as NAME with no tag.
+  const names = exported.names.map(storeName);
   const size = image.layers.reduce((s, l) => s + l.size, 0) + image.config.bytes.length + image.manifest.bytes.length;
   const manifest = image.manifest.descriptor.digest;
   const id = image.config.descriptor.digest;

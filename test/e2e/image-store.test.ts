@@ -103,6 +103,29 @@ describe.skipIf(skip)("kitbuild's image store (compiled binary)", () => {
     expect(ids.stdout).toBe(alone.stdout);
   }, 240_000);
 
+  test("dangling-name-prefix names an unnamed image PREFIX@DIGEST; --iidfile alone keeps the image untagged", async () => {
+    const root = tempDir();
+    const dir = tempDir();
+    const prefix = `dangling-${run}`;
+    const res = await kitbuild(["build", "--progress=plain", "--metadata-file", `${dir}/m.json`, "-o", `type=image,dangling-name-prefix=${prefix}`, context(`${registry}/busybox`, "prefixed")], root);
+    expectExit(res, 0);
+    const digest = JSON.parse(readFileSync(`${dir}/m.json`, "utf8"))["containerimage.digest"] as string;
+    expect(res.stderr).toContain(`naming to docker.io/library/${prefix}@${digest} done`);
+    expect((await images(root)).map((i) => [i.Repository, i.Tag])).toEqual([[prefix, "<none>"]]);
+    expect(await builtFile(fromOnly(`${prefix}@${digest}`), root, "/who")).toBe("prefixed\n");
+    const rmi = await kitbuild(["rmi", `${prefix}@${digest}`], root);
+    expectExit(rmi, 0);
+    expect(rmi.stdout).toStartWith(`Untagged: ${prefix}@${digest}\nDeleted: sha256:`);
+    const bad = await kitbuild(["build", "-o", "type=image,dangling-name-prefix=Not_A_Name", context(`${registry}/busybox`, "x")], root);
+    expectExit(bad, 2);
+    expect(bad.stderr).toContain('invalid dangling-name-prefix "Not_A_Name"');
+    const iid = await kitbuild(["build", "--iidfile", `${dir}/iid`, context(`${registry}/busybox`, "iid")], root);
+    expectExit(iid, 0);
+    expect(iid.stderr).not.toContain("No output specified");
+    const listed = await images(root, "--no-trunc");
+    expect(listed).toEqual([expect.objectContaining({ Repository: "<none>", ID: readFileSync(`${dir}/iid`, "utf8") })]);
+  }, 240_000);
+
   test("a name in both the store and the registry: the store's without --pull, the registry's with it", async () => {
     const name = `${registry}/shared-${run}:v1`;
     const pushed = await kitbuild(["build", "--progress=plain", "--push", "-t", name, context(`${registry}/busybox`, "registry")], tempDir());
