@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { expectExit, IS_ROOT, NEEDS_ROOT, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
+import * as u from "../fixtures/users.ts";
 
 const skip = skipBecause(!IS_ROOT, `image store: ${NEEDS_ROOT}`);
 
@@ -231,4 +232,28 @@ describe.skipIf(skip)("kitbuild's image store (compiled binary)", () => {
       expect(res.stderr).toContain(message);
     }
   }, 120_000);
+});
+
+const noRootless = u.rootlessUnavailable();
+describe.skipIf(skip || skipBecause(noRootless !== undefined, `rootless image store: ${noRootless}`))("kitbuild's image store, rootless", () => {
+  test("images and rmi open the user's cache root in its user namespace, where build kept the image", async () => {
+    const { rootless } = u.ensureUsers();
+    const bin = u.sharedBinary();
+    const work = u.userDir(rootless);
+    const ctx = `${work}/ctx`;
+    mkdirSync(ctx);
+    writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nCOPY who /who\n`);
+    writeFileSync(`${ctx}/who`, "rootless\n");
+    u.chownTree(ctx, rootless);
+    const env = { USER: rootless.name, LOGNAME: rootless.name };
+    const name = `rootless-${run}`;
+    const built = await u.runAs(rootless, bin, work, ["build", "-q", "-t", name, ctx], { env, timeoutMs: 240_000 });
+    expectExit(built, 0);
+    const listed = await u.runAs(rootless, bin, work, ["images", "-q", "--no-trunc"], { env });
+    expectExit(listed, 0);
+    expect(listed.stdout).toBe(built.stdout);
+    const removed = await u.runAs(rootless, bin, work, ["rmi", name], { env });
+    expectExit(removed, 0);
+    expect(removed.stdout).toBe(`Untagged: ${name}:latest\nDeleted: ${built.stdout}`);
+  }, 240_000);
 });
