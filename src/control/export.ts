@@ -30,7 +30,7 @@ export async function exportResult(env: BuildEnvironment, req: ExportRequest, ro
     const exporter = exporterFor(out);
     const image = await progressTask(progress, `export-${i}`, exporter.title, async (p) => {
       const exported = await exporter.export(out, { services: env, input, progress: p, signal });
-      if (exported && keptInStore(out)) kept = keepInStore(exported, env, p);
+      if (exported && keptInStore(out)) kept = keepInStore(exported, out, input.root, env, p);
       return exported;
     });
     if (image) last = image;

@@ -2,8 +2,8 @@
 // into snapshots. Layer snapshots are shared by chain id, so a base image is unpacked once per cache.
 import type { CacheIndex } from "../cache/index.ts";
 import { PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
+import { chainIds as chainIdsFor } from "../cache/layer-chains.ts";
 import type { ContentStore } from "../content/store.ts";
-import { sha256 } from "../llb/digest.ts";
 import { INDEX_MEDIA_TYPES, layerCompression } from "../oci/media-types.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import { choosePlatform } from "../registry/platform.ts";
@@ -114,7 +114,7 @@ export class ImageSource {
    * blobs came from, so an image export can mount rather than upload them.
    */
   async pullChain(chain: ChainLayer[], fetch: LayerFetcher, source: string, progress: VertexProgress, signal: AbortSignal): Promise<number | null> {
-    const chainIds = chainIdsOf(chain.map((l) => l.diffId));
+    const chainIds = chainIdsFor(chain.map((l) => l.diffId));
     const top = chainIds.at(-1);
     if (top === undefined) return null;
     const existingTop = this.deps.index.layerSnapshot(top);
@@ -171,13 +171,6 @@ export class ImageSource {
     progress.statusDone(statusId);
     return winner;
   }
-}
-
-/** chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
-function chainIdsOf(diffIds: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const d of diffIds) out.push(out.length === 0 ? d : sha256(`${out.at(-1)} ${d}`));
-  return out;
 }
 
 /** A config blob matched its digest, but the image it describes can still be broken. */

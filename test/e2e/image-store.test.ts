@@ -75,7 +75,12 @@ describe.skipIf(skip)("kitbuild's image store (compiled binary)", () => {
     // Neither name is in any registry: docker.io is out of reach, and the test registry never saw the other.
     const tags = await fetch(`http://${registry}/v2/only-local-${run}/tags/list`);
     expect(tags.status).toBe(404);
-    expect(await builtFile(fromOnly(base), root, "/who")).toBe("from-base\n");
+    // The built snapshots serve as the image's layers: nothing is unpacked again.
+    const out = `${tempDir()}/child`;
+    const child = await kitbuild(["build", "--progress=plain", "-o", out, fromOnly(base)], root);
+    expectExit(child, 0);
+    expect(child.stderr).not.toContain("extracting");
+    expect(readFileSync(`${out}/who`, "utf8")).toBe("from-base\n");
     expect(await builtFile(fromOnly(local), root, "/who")).toBe("from-base\n");
     // --build-context NAME=docker-image://REF resolves the store first too.
     expect(await builtFile(fromOnly("app-base"), root, "/who", ["--build-context", `app-base=docker-image://${base}`])).toBe("from-base\n");
