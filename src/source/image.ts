@@ -1,5 +1,6 @@
-// Image sources: resolving a reference to one platform's manifest and config, and pulling its layers
-// into snapshots. Layer snapshots are shared by chain id, so a base image is unpacked once per cache.
+// Image sources: resolving a reference to one platform's manifest and config (in kitbuild's image
+// store first, stored-image.ts, unless --pull), and pulling its layers into snapshots. Layer
+// snapshots are shared by chain id, so a base image is unpacked once per cache.
 import type { CacheIndex } from "../cache/index.ts";
 import { PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
 import { chainIds as chainIdsFor } from "../cache/layer-chains.ts";

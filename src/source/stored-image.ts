@@ -27,12 +27,9 @@ export async function resolveStored(index: CacheIndex, store: ContentStore, ref:
   return { ref: pinned, manifestDigest, manifest, config, configDigest: manifest.config.digest };
 }
 
+/** A pinned reference is found by its manifest (whatever its name), a tag by its name. */
 function storedFor(index: CacheIndex, ref: Reference): StoredImage | undefined {
-  if (ref.digest) {
-    const byDigest = imageByManifest(index.db, ref.digest);
-    return byDigest;
-  }
-  return imageByName(index.db, formatReference(ref));
+  return ref.digest ? imageByManifest(index.db, ref.digest) : imageByName(index.db, formatReference(ref));
 }
 
 function samePlatform(config: ImageConfig, platform: Platform): boolean {
@@ -43,7 +40,7 @@ function samePlatform(config: ImageConfig, platform: Platform): boolean {
 }
 
 /** A blob of a kept image; one that is gone means the store was damaged behind kitbuild's back. */
-export async function readKept(store: ContentStore, digest: Digest, ref: Reference): Promise<Uint8Array> {
+async function readKept(store: ContentStore, digest: Digest, ref: Reference): Promise<Uint8Array> {
   if (!(await store.has(digest))) throw missingBlob(digest, ref);
   return store.readBytes(digest);
 }
