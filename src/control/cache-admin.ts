@@ -67,6 +67,7 @@ export function recordType(kind: string): RecordType {
 
 async function snapshotRecords(env: BuildEnvironment): Promise<CacheRecord[]> {
   const held = env.leases.held();
+  const chained = new Set((env.index.db.query("SELECT snapshot FROM layer_snapshots").all() as Array<{ snapshot: number }>).map((r) => r.snapshot));
   const out: CacheRecord[] = [];
   for (const s of env.index.allSnapshots()) {
     let size = s.size;
@@ -77,6 +78,7 @@ async function snapshotRecords(env: BuildEnvironment): Promise<CacheRecord[]> {
     const held0 = held.has(s.id) || (s.state === "active" && s.owner_pid !== null && isProcessAlive(s.owner_pid));
     const record: CacheRecord = { id: s.id, parent: s.parent, kind: s.kind, state: s.state, size: size ?? 0, lastUsed: s.last_used, held: held0 };
     if (s.kind === MERGE_KIND) record.inputs = mergeInputs(env.index.db, s.id);
+    if (s.kind !== "layer" && chained.has(s.id)) record.imageLayer = true;
     out.push(record);
   }
   return out;
