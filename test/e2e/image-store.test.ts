@@ -69,6 +69,9 @@ describe.skipIf(skip)("kitbuild's image store (compiled binary)", () => {
     expect(listed.map((i) => `${i.Repository}:${i.Tag}`).sort()).toEqual([`${base}:latest`, `${registry}/only-local-${run}:v1`].sort());
     expect(listed[0]?.ID).toMatch(/^[a-f0-9]{12}$/);
     expect(listed[0]?.ID).toBe(listed[1]?.ID as string);
+    expect((await images(root, base)).map((i) => i.Repository)).toEqual([base]);
+    expect((await images(root, "--filter", `reference=${registry}/only-local-*:v1`)).map((i) => i.Tag)).toEqual(["v1"]);
+    expect(await images(root, "--filter", "dangling=true")).toEqual([]);
     const table = await kitbuild(["images"], root);
     expect(table.stdout.split("\n")[0]).toMatch(/^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE$/);
     expect(table.stdout).toContain(base);
