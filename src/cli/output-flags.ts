@@ -83,6 +83,9 @@ function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "ima
   opts.forceCompression = bool(fields, "force-compression", false);
   opts.ociMediaTypes = bool(fields, "oci-mediatypes", opts.ociMediaTypes);
   opts.rewriteTimestamp = bool(fields, "rewrite-timestamp", false);
+  const dangling = fields.get("dangling-name-prefix");
+  fields.delete("dangling-name-prefix");
+  if (dangling) opts.danglingNamePrefix = danglingPrefix(dangling, spec);
   for (const [k, v] of [...fields]) {
     const m = /^annotation(?:-manifest)?\.(.+)$/.exec(k);
     if (!m) continue;
@@ -94,6 +97,16 @@ function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "ima
   }
   refuseUnknown(fields, spec, ["push", "tar"]);
   return opts;
+}
+
+/** The prefix must make "PREFIX@sha256:…" a reference (BuildKit fails the export otherwise; kitbuild before the build). */
+function danglingPrefix(prefix: string, spec: string): string {
+  try {
+    parseReference(`${prefix}@sha256:${"0".repeat(64)}`);
+  } catch {
+    throw usage(`invalid dangling-name-prefix "${prefix}" in output "${spec}"`, "give an image name without tag or digest, e.g. dangling-name-prefix=scratch-builds");
+  }
+  return prefix;
 }
 
 function bool(fields: Map<string, string>, key: string, dflt: boolean): boolean {

@@ -15,7 +15,7 @@ import { ExecServices } from "../worker/session/exec-services.ts";
 import { cacheRootFailure } from "../util/write-errors.ts";
 import { gcAfterBuild } from "./auto-gc.ts";
 import { openEnvironment } from "./environment.ts";
-import { exportResult, type ExportRequest } from "./export.ts";
+import { exportResult, type ExportOutcome, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
 import type { BuildRecord } from "./remote-cache/collect.ts";
@@ -33,7 +33,8 @@ import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
 import { definitionSolver } from "./solve-definition.ts";
 
-export type BuildResult = { unusedBuildArgs: string[] };
+/** `image`: the last image an output wrote (-q prints its ID) and where the image store keeps it. */
+export type BuildResult = { unusedBuildArgs: string[]; image: ExportOutcome };
 
 /** `hooks.onChecks` receives the build checks' findings once the Dockerfile is converted. */
 export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal, hooks?: BuildHooks): Promise<BuildResult> {
@@ -60,7 +61,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   });
   await using env = await openEnvironment({ config: req.config, env: req.env, ...req.registry });
   const platform = hostPlatform();
-  const session = new BuildSession(env, contextDir, platform, signal, exec);
+  const session = new BuildSession(env, contextDir, platform, signal, exec, req.frontend.pull ? "pull" : "local");
   const contexts = namedContexts(req.frontend.namedContexts ?? {}, { resolveImage: (ref, p, name) => resolveForFrontend(session, progress, ref, p, name), signal });
   const baseImages = new Map<string, ImageConfig>();
   const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, recordingResolver(baseImages, (ref, p) => resolveForFrontend(session, progress, ref, p)), contexts);
@@ -85,6 +86,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     signal,
   });
   let root: BuildRef;
+  let image: ExportOutcome = {};
   try {
     root = await solver.solve();
   } catch (e) {
@@ -105,14 +107,14 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
       cacheMountDir: (id: string) => cacheMounts().latestDir(id),
     };
     const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
-    await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}) }, root, progress, signal);
+    image = await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}) }, root, progress, signal);
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);
   } finally {
     await root.release();
   }
   // While this build's leases still hold everything it used.
   await gcAfterBuild(env, req.config.gcKeepStorage, progress);
-  return { unusedBuildArgs: converted.unusedBuildArgs };
+  return { unusedBuildArgs: converted.unusedBuildArgs, image };
 }
 
 /** The request's Dockerfile as a graph and image config for `platform` (built on the same platform). */
