@@ -46,11 +46,17 @@ export async function loadImage(files: ImageFiles, context: string | undefined, 
         resolve(1);
       });
     });
+    // The tool closing its input early (it failed) breaks the pipe: then its own message says why.
+    let pipeBroken = false;
+    child.stdin.on("error", () => (pipeBroken = true));
+    let writeError: unknown;
     await writeDockerArchive(ctx.services.store, files, child.stdin as Writable, ctx.signal).catch((e: unknown) => {
-      // The tool exiting early closes its stdin: its own message says more than EPIPE.
-      if (child.exitCode === null && child.signalCode === null) throw e;
+      writeError = e;
+      child.stdin?.destroy();
     });
     const code = await exited;
+    // A cancelled build reports its cancellation, not the load it killed.
+    if (writeError !== undefined && (ctx.signal.aborted || !pipeBroken)) throw writeError;
     if (code !== 0) {
       throw new KitError("E_EXPORT_DOCKER", `${tool.name} load failed: ${stderr.trim() || `exit code ${code}`}`, {
         hint: tool.name === "docker" ? "is the docker daemon running, and may you use it?" : "check that podman works for this user (podman info)",
