@@ -85,7 +85,7 @@ describe.skipIf(skip)("output attributes (compiled binary)", () => {
     expect(refused.stderr).toContain("TLS handshake");
     const pushed = await build(["-o", `type=registry,name=${remote}/plain:1,registry.insecure=true`], ctx, work);
     expectExit(pushed, 0);
-    const tags = await (await fetch(`http://${remote}/v2/plain/tags/list`)).json();
+    const tags = (await (await fetch(`http://${remote}/v2/plain/tags/list`)).json()) as { tags: string[] };
     expect(tags.tags).toEqual(["1"]);
   }, 600_000);
 
