@@ -24,9 +24,14 @@ export function localSourceRunner(session: BuildSession, op: SourceOp): OpRunner
     async exec(_inputs, ctx) {
       // A named context (--build-context NAME=DIR) carries its directory; the build context is the session's.
       const context = openLocalContext(op.attrs.dir ?? session.contextDir, excludes);
-      const follow = op.attrs.followpaths ? (JSON.parse(op.attrs.followpaths) as string[]) : [""];
-      const read = await hashFollowPaths(context, follow, session, ctx.signal);
-      ctx.progress.statusDone(`transferring context: ${formatBytes(read)}`);
+      // A named directory without followpaths may be read only in part (COPY --from=NAME): checksumming
+      // all of it up front could cost more than the build, so only the main context says its size.
+      if (op.attrs.dir === undefined || op.attrs.followpaths) {
+        const follow = op.attrs.followpaths ? (JSON.parse(op.attrs.followpaths) as string[]) : [""];
+        const read = await hashFollowPaths(context, follow, session, ctx.signal);
+        // BuildKit names the transfer by the context's session name ("context", or a named context's).
+        ctx.progress.statusDone(`transferring ${op.identifier.slice("local://".length)}: ${formatBytes(read)}`);
+      }
       return [contextRef(context)];
     },
   };
