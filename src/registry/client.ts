@@ -159,7 +159,7 @@ export class RegistryClient {
 
 function speaksNoTls(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  return code === "EPROTO" || code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG" || code === "ECONNRESET";
+  return code === "EPROTO" || code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG";
 }
 
 export function pullScope(ref: Reference): string {
