@@ -57,8 +57,10 @@ async function cachedLayers(result: DebugResult, session: BuildSession, signal: 
   try {
     root = await solver.solve();
   } catch (e) {
+    if (signal.aborted) throw e;
     if (e instanceof KitError && e.code === "E_NOT_CACHED") return { missing: e.message };
-    throw e;
+    // A lookup that cannot finish (a secret the build would be given, say) leaves the new layers unknown, not the whole config.
+    return { missing: `the cache could not be looked up: ${e instanceof Error ? e.message : String(e)}` };
   }
   try {
     const env = session.env;
