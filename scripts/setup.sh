@@ -4,7 +4,8 @@
 #   debootstrap (the tests' Debian image), openssh-client (ssh-agent for --ssh and its tests),
 #   openssh-server (a loopback sshd the tests start for git over ssh, never as a service), and
 #   docker.io, skopeo and umoci (the tools that check exported images in the tests), rpm (the SBOM
-#   tests build an rpm database with it)
+#   tests build an rpm database with it), podman (the tests' other --load target; its socket and
+#   service are turned off again, nothing runs as a service)
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
 #   git, bzip2 and xz-utils serve ADD of git repositories and of .bz2/.xz archives; passt (pasta)
 #   gives RUN steps their sandboxed network, which needs /dev/net/tun usable by every user (as udev
@@ -37,6 +38,7 @@ skopeo /usr/bin/skopeo
 umoci /usr/bin/umoci
 rpm /usr/bin/rpmbuild
 passt /usr/bin/pasta
+podman /usr/bin/podman
 LIST
 if ! command -v npm >/dev/null 2>&1 && ! command -v bun >/dev/null 2>&1; then missing+=(nodejs npm); fi
 
@@ -50,6 +52,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     # would listen on every interface, so it is turned off again when this script installed it.
     if [[ " ${missing[*]} " == *" openssh-server "* ]] && [ -d /run/systemd/system ]; then
       systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+    fi
+    # podman enables its API socket and service; --load only runs `podman load`, no service.
+    if [[ " ${missing[*]} " == *" podman "* ]] && [ -d /run/systemd/system ]; then
+      systemctl disable --now podman.service podman.socket >/dev/null 2>&1 || true
     fi
   else
     say "missing Debian packages: ${missing[*]}"

@@ -12,6 +12,8 @@ export type PackOptions = {
   /** Clamp entry mtimes to this (seconds since the epoch), for reproducible output. */
   sourceDateEpoch?: number;
   onFile?: (size: number) => void;
+  /** A directory the tree goes under in the archive (`platform-split`: "linux_amd64"). */
+  prefix?: string;
 };
 
 /** Hardlinked inodes already written to one archive ("dev:ino" → name). */
@@ -20,6 +22,8 @@ export type LinkMap = Map<string, string>;
 /** Packs the tree at `root` (its contents, not the directory itself) into `tar`; does not finish it. */
 export async function packTree(root: string, tar: TarWriter, opts: PackOptions): Promise<void> {
   const links: LinkMap = new Map();
+  const prefix = opts.prefix;
+  if (prefix) await packEntry(tar, prefix, root, lstatSync(root, { bigint: true }), links, opts);
   const walk = async (rel: string): Promise<void> => {
     for (const name of sortedNames(rel ? `${root}/${rel}` : root)) {
       if (opts.signal.aborted) throw canceledError(opts.signal);
@@ -31,7 +35,7 @@ export async function packTree(root: string, tar: TarWriter, opts: PackOptions):
       } catch (e) {
         throw undecodableNameError(host, e) ?? e;
       }
-      await packEntry(tar, child, host, st, links, opts);
+      await packEntry(tar, prefix ? `${prefix}/${child}` : child, host, st, links, opts);
       if (st.isDirectory()) await walk(child);
     }
   };

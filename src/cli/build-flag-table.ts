@@ -33,7 +33,7 @@ const FLAGS: Record<string, FlagDef> = {
   output: { kind: "list", short: "o", commands: BUILD, description: "Output (repeatable): type=local|tar|oci|docker|image|registry with dest=, name=, push=…" },
   tag: { kind: "list", short: "t", commands: BUILD, description: "Image name (repeatable): kept in kitbuild's image store (see kitbuild images) and given to image outputs, --push and --load" },
   push: { kind: "bool", commands: BUILD, description: "Push the image (same as -o type=registry)" },
-  load: { kind: "bool", commands: BUILD, description: "Load the image into docker (same as -o type=docker)" },
+  load: { kind: "bool", commands: BUILD, description: "Load the image into docker, or podman when docker is not on PATH (same as -o type=docker)" },
   label: { kind: "list", commands: BUILD, description: "Set an image label, KEY=VALUE (repeatable)" },
   iidfile: { kind: "string", commands: BUILD, description: "Write the image ID (its config digest) to a file" },
   "metadata-file": { kind: "string", commands: BUILD, description: "Write the build's metadata (image digests and name) as JSON; - for stdout" },

@@ -25,6 +25,11 @@ export function definitionDot(def: Definition): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** What `debug image-config` could not know, one field per line, for stderr. */
+export function unknownFieldsText(unknown: readonly string[]): string {
+  return `not known without running the build (left out above):\n${unknown.map((u) => ` - ${u}\n`).join("")}`;
+}
+
 function summary(op: Op): string {
   switch (op.kind) {
     case "source":

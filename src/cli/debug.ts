@@ -1,14 +1,15 @@
 // `kitbuild debug llb [--format json|dot] [build flags] CONTEXT` and `kitbuild debug image-config
-// [build flags] CONTEXT`: what a build would run and the image config it would write, without
-// running anything. They take only the flags a conversion reads; any other is a usage error.
+// [build flags] CONTEXT`: what a build would run and the image config it would write (in the
+// build's own key order; the fields only a run can tell are named on stderr), without running
+// anything. They take only the flags a conversion reads; any other is a usage error.
 // Output goes to stdout; errors render as for `build`.
 import { defineCommand } from "citty";
 import { convertOnly } from "../control/debug.ts";
+import { previewImageConfig } from "../control/debug-image-config.ts";
 import type { DebugRequest } from "../control/request.ts";
-import { canonicalize } from "../llb/encode.ts";
 import { helpArgs } from "./build-flag-table.ts";
 import { type DebugFlags, parseDebugFlags, withDockerfileText } from "./build-flags.ts";
-import { definitionDot, definitionJson } from "./debug-output.ts";
+import { definitionDot, definitionJson, unknownFieldsText } from "./debug-output.ts";
 import { guarded, type Runtime } from "./runtime.ts";
 
 export function debugCommand(rt: Runtime) {
@@ -31,8 +32,9 @@ export function debugCommand(rt: Runtime) {
         run: ({ rawArgs }) =>
           guarded(rt, async () => {
             const flags = parseDebugFlags("debug image-config", rawArgs, rt.env);
-            const result = await convertOnly(await debugRequest(rt, flags), () => {}, rt.signal);
-            await rt.stdout(`${JSON.stringify(canonicalize(result.image), null, 2)}\n`);
+            const preview = await previewImageConfig(await debugRequest(rt, flags), () => {}, rt.signal);
+            await rt.stdout(`${JSON.stringify(preview.config, null, 2)}\n`);
+            if (preview.unknown.length > 0) rt.stderr(unknownFieldsText(preview.unknown));
           }),
       }),
     },

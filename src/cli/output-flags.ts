@@ -1,8 +1,9 @@
 // `-o/--output`, `-t/--tag`, `--push` and `--load` as docker buildx reads them:
 // `type=local,dest=DIR`, `type=tar,dest=FILE|-`, `type=oci,dest=FILE|-[,tar=false]`,
-// `type=docker[,dest=FILE|-][,name=…]`, `type=image,name=REF[,push=true]`, `type=registry,name=REF`,
-// the shorthands `DIR` and `-`, and the image options (compression, oci-mediatypes, annotation.*…).
-import { defaultImageOptions, type ImageOptions, type OutputSpec } from "../exporter/image-options.ts";
+// `type=docker[,dest=FILE|-|,context=NAME][,name=…]`, `type=image,name=REF[,push=true]`, `type=registry,name=REF`
+// (registry.insecure, push-by-digest, name-canonical), `platform-split` of local and tar, the
+// shorthands `DIR` and `-`, and the image options (compression, oci-mediatypes, annotation.*…).
+import { defaultImageOptions, type ImageOptions, type OutputSpec, type RegistryPushOptions } from "../exporter/image-options.ts";
 import { parseReference } from "../registry/reference.ts";
 import { KitError } from "../util/errors.ts";
 
@@ -40,24 +41,39 @@ export function parseOutput(spec: string, tags: string[] = []): OutputSpec {
     case "tar": {
       if (!dest) throw usage(`output "${spec}" has no dest`, `add dest=, e.g. type=${type},dest=${type === "local" ? "out" : "out.tar"}`);
       if (type === "local" && dest === "-") throw usage("type=local cannot write to stdout", "use type=tar,dest=- for a tarball on stdout");
+      const split = fields.has("platform-split") ? { platformSplit: bool(fields, "platform-split", false) } : {};
       refuseUnknown(fields, spec, []);
-      return { type, dest };
+      return { type, dest, ...split };
     }
     case "oci": {
       if (!dest) throw usage(`output "${spec}" has no dest`, "add dest=, e.g. type=oci,dest=image.tar");
       const tar = bool(fields, "tar", true);
       return { type, dest, tar, ...imageOptions(fields, "oci", tags, spec) };
     }
-    case "docker":
-      return { type, dest: dest ?? "", load: !dest, ...imageOptions(fields, "docker", tags, spec) };
+    case "docker": {
+      const context = fields.get("context");
+      fields.delete("context");
+      if (context !== undefined && dest) throw usage(`output "${spec}" has both dest and context`, "context= names the docker context to load into: drop dest= to load, or context= to write a file");
+      return { type, dest: dest ?? "", load: !dest, ...(context ? { context } : {}), ...imageOptions(fields, "docker", tags, spec) };
+    }
     case "image":
     case "registry": {
       const push = type === "registry" || bool(fields, "push", false);
-      return { type: "image", push, ...imageOptions(fields, "image", tags, spec) };
+      const pushOpts = registryPushOptions(fields);
+      return { type: "image", push, ...pushOpts, ...imageOptions(fields, "image", tags, spec) };
     }
     default:
       throw usage(`unknown output type "${type}"`, "use local, tar, oci, docker, image or registry");
   }
+}
+
+/** registry.insecure, push-by-digest and name-canonical, set only when given. */
+function registryPushOptions(fields: Map<string, string>): RegistryPushOptions {
+  const opts: RegistryPushOptions = {};
+  for (const [key, field] of [["registry.insecure", "insecure"], ["push-by-digest", "pushByDigest"], ["name-canonical", "nameCanonical"]] as const) {
+    if (fields.has(key)) opts[field] = bool(fields, key, false);
+  }
+  return opts;
 }
 
 function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "image", tags: string[], spec: string): ImageOptions {
@@ -69,6 +85,7 @@ function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "ima
   const compression = fields.get("compression");
   fields.delete("compression");
   if (compression !== undefined) {
+    if (compression === "estargz") throw usage("compression=estargz is not supported", "use compression=gzip or compression=zstd (lazy pulling of eStargz layers is not supported)");
     if (compression !== "gzip" && compression !== "zstd" && compression !== "uncompressed") {
       throw usage(`invalid compression "${compression}"`, "use gzip, zstd or uncompressed");
     }

@@ -3,7 +3,9 @@
 // caller (the CLI prints them after the build, as buildx does); error=true fails the build.
 import { type BaseImageInfo, type LintResult, lintDockerfile } from "../frontend/dockerfile/lint/lint.ts";
 import type { ImageConfig, Platform } from "../oci/types.ts";
+import type { LintWarning } from "../frontend/dockerfile/lint/report.ts";
 import { KitError } from "../util/errors.ts";
+import type { ProgressSink, WarningEvent } from "../util/progress.ts";
 import type { FrontendAttrs } from "./request.ts";
 
 /** The Dockerfile a build or call read: its name (for code frames) and text. */
@@ -42,9 +44,33 @@ export function recordingResolver<T extends { config: ImageConfig }>(images: Map
   };
 }
 
-/** A build's checks: handed to the caller, then a failure when the config says error=true (BuildKit fails before solving). */
-export function runBuildChecks(frontend: FrontendAttrs, dockerfile: { name: string; text: string }, excludePatterns: string[], platform: Platform, images: ReadonlyMap<string, ImageConfig>, hooks: BuildHooks | undefined): void {
+/**
+ * A build's checks: handed to the caller and reported as warnings of the Dockerfile's load step
+ * (BuildKit's frontend warns on that vertex: rawjson, plain's "WARN:" lines, --metadata-file), then
+ * a failure when the config says error=true (BuildKit fails before solving). Returns the warnings.
+ */
+export function runBuildChecks(frontend: FrontendAttrs, dockerfile: { name: string; text: string }, excludePatterns: string[], platform: Platform, images: ReadonlyMap<string, ImageConfig>, hooks: BuildHooks | undefined, progress?: ProgressSink): WarningEvent[] {
   const result = lintWith(frontend, dockerfile.text, excludePatterns, platform, images, false);
   hooks?.onChecks?.(result, { name: dockerfile.name, text: dockerfile.text });
+  const events = result.warnings.map((w) => warningEvent(w, dockerfile));
+  for (const e of events) progress?.(e);
   if (result.failure) throw new KitError("E_DOCKERFILE_CHECK_FAILED", result.failure, { hint: "fix the build-check warnings, or skip their rules with # check=skip=RULE" });
+  return events;
+}
+
+/** The progress id of the Dockerfile's load step (control/solve.ts), which BuildKit's lint warnings belong to. */
+export const DOCKERFILE_VERTEX = "load-dockerfile";
+
+/** A finding as BuildKit's frontend reports it: "Rule: message (line N)", the description as detail. */
+function warningEvent(w: LintWarning, dockerfile: CallSource): WarningEvent {
+  const line = w.location?.startLine ?? 0;
+  return {
+    type: "warning",
+    vertex: DOCKERFILE_VERTEX,
+    message: `${w.name}: ${w.message}${line > 0 ? ` (line ${line})` : ""}`,
+    detail: [w.description],
+    ...(w.url ? { url: w.url } : {}),
+    source: { filename: dockerfile.name, data: dockerfile.text, language: "Dockerfile" },
+    ...(w.location ? { range: { startLine: w.location.startLine, endLine: w.location.endLine } } : {}),
+  };
 }

@@ -1,5 +1,6 @@
 // `kitbuild debug`: a Dockerfile converted into its build graph and image config without running
-// anything. The cache root and registry are opened only when a FROM names an image to pin.
+// anything. The cache root and registry are opened only when a FROM names an image to pin, or
+// when `debug image-config` looks the build's result up in the cache.
 import { resolve } from "node:path";
 import type { ConvertResult } from "../frontend/dockerfile/convert/convert.ts";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
@@ -16,7 +17,15 @@ import { convertRequest, loadDockerfile, readDockerignore, resolveForFrontend } 
 
 export type DebugResult = ConvertResult & { dockerfile: string };
 
-export async function convertOnly(req: DebugRequest, progress: ProgressSink, signal: AbortSignal): Promise<DebugResult> {
+export function convertOnly(req: DebugRequest, progress: ProgressSink, signal: AbortSignal): Promise<DebugResult> {
+  return withConversion(req, progress, signal, async (result) => result);
+}
+
+/** The build's session, opened (with the cache root and registry) only when asked for. */
+export type SessionOf = () => Promise<BuildSession>;
+
+/** Converts the request, then hands the result to `use` with the session it may open; closes what was opened. */
+export async function withConversion<T>(req: DebugRequest, progress: ProgressSink, signal: AbortSignal, use: (result: DebugResult, sessionOf: SessionOf) => Promise<T>): Promise<T> {
   const contextDir = resolve(req.frontend.contextDir);
   checkContextDir(contextDir);
   const dockerfile = loadDockerfile(req.frontend, contextDir);
@@ -25,16 +34,18 @@ export async function convertOnly(req: DebugRequest, progress: ProgressSink, sig
   let opened: Promise<BuildEnvironment> | undefined;
   let session: BuildSession | undefined;
   try {
-    const resolveImage = async (ref: string, p: Platform, name?: string) => {
+    const sessionOf = async () => {
       opened ??= openEnvironment({ config: req.config, env: req.env, ...req.registry });
-      // Nothing runs: the session only resolves images, so it needs no secrets, agents or entitlements.
+      // Nothing runs: the session only resolves images and looks results up, so it needs no secrets, agents or entitlements.
       session ??= new BuildSession(await opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env }));
-      return resolveForFrontend(session, progress, ref, p, name);
+      return session;
     };
+    const resolveImage = async (ref: string, p: Platform, name?: string) => resolveForFrontend(await sessionOf(), progress, ref, p, name);
     const contexts = namedContexts(req.frontend.namedContexts ?? {}, { resolveImage, signal });
     const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, (ref, p) => resolveImage(ref, p), contexts);
-    return { ...converted, dockerfile: dockerfile.name };
+    return await use({ ...converted, dockerfile: dockerfile.name }, sessionOf);
   } finally {
+    session?.close();
     const env = await opened?.catch(() => undefined);
     await env?.[Symbol.asyncDispose]();
   }

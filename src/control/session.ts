@@ -4,6 +4,8 @@
 import { randomBytes } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { FileHashMemo } from "../cache/file-hashes.ts";
+import type { SourceDigests } from "../file/source-tree.ts";
+import type { LocalContext } from "../source/local.ts";
 import type { Definition } from "../llb/ops.ts";
 import { CacheExplainer } from "./cache-explain.ts";
 import { formatPlatform } from "../oci/platform.ts";
@@ -48,6 +50,15 @@ export class BuildSession {
     this.hashes.set(host, st, digest, BigInt(Date.now()) * 1_000_000n);
     return digest;
   };
+
+  private readonly contextChecksums = new WeakMap<LocalContext, SourceDigests>();
+
+  /** What this build has checksummed of a context so far: it is read once per build, as BuildKit transfers it once. */
+  sourceDigestsOf(context: LocalContext): SourceDigests {
+    let digests = this.contextChecksums.get(context);
+    if (!digests) this.contextChecksums.set(context, (digests = new Map()));
+    return digests;
+  }
 
   /** Saves what this build learned; called once the build ends, whatever its outcome. */
   close(): void {

@@ -13,7 +13,7 @@ import type { BuildRef } from "./refs.ts";
 import { indexResultStore } from "./result-store.ts";
 import type { BuildSession } from "./session.ts";
 
-export type DefinitionSolveOptions = Pick<SolveOptions<BuildRef>, "maxParallelism" | "noCache" | "explainMisses" | "progress" | "signal"> & {
+export type DefinitionSolveOptions = Pick<SolveOptions<BuildRef>, "maxParallelism" | "noCache" | "explainMisses" | "lookupOnly" | "progress" | "signal"> & {
   /** Remote caches asked for the keys the local index misses, in order (none until --cache-from exists). */
   importers?: readonly CacheImporter[];
   /** Told every result the build finds in a cache or makes, with its key (for cache exports). */
@@ -27,7 +27,8 @@ export type DefinitionSolveOptions = Pick<SolveOptions<BuildRef>, "maxParallelis
 export function definitionSolver(session: BuildSession, definition: Definition, { importers, onResult, ...opts }: DefinitionSolveOptions): Solver<BuildRef> {
   session.definition = definition;
   // Before any step runs, as BuildKit does when it loads the graph.
-  const resets = cacheMountsToReset(definition, opts.noCache);
+  // A lookup runs no step, so it resets nothing.
+  const resets = opts.lookupOnly ? new Set<string>() : cacheMountsToReset(definition, opts.noCache);
   if (resets.size > 0) session.exec.cacheMounts(session.env, isProcessAlive).reset(resets);
   const ops = new Map(definition.vertices.map((v) => [v.digest, v.vertex.op]));
   const env = session.env;

@@ -65,7 +65,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const contexts = namedContexts(req.frontend.namedContexts ?? {}, { resolveImage: (ref, p, name) => resolveForFrontend(session, progress, ref, p, name), signal });
   const baseImages = new Map<string, ImageConfig>();
   const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, recordingResolver(baseImages, (ref, p) => resolveForFrontend(session, progress, ref, p)), contexts);
-  runBuildChecks(req.frontend, dockerfile, excludePatterns, platform, baseImages, hooks);
+  const warnings = runBuildChecks(req.frontend, dockerfile, excludePatterns, platform, baseImages, hooks, progress);
   const denied = deniedEntitlement(converted.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
   const imports = await openCacheImports(env, req.cacheImports, progress, signal);
@@ -107,7 +107,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
       cacheMountDir: (id: string) => cacheMounts().latestDir(id),
     };
     const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
-    image = await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}) }, root, progress, signal);
+    image = await exportResult(env, { ...exportReq, warnings, ...(inlineCache ? { inlineCache } : {}) }, root, progress, signal);
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);
   } finally {
     await root.release();

@@ -1,6 +1,9 @@
 // The exporters of the result's filesystem: `type=local` (a directory) and `type=tar` (one
-// archive, to a file or stdout), both reading a read-only view of the root snapshot.
-import { resolve } from "node:path";
+// archive, to a file or stdout), both reading a read-only view of the root snapshot; with
+// `platform-split=true` the files go under the platform's directory ("linux_amd64/").
+import { join, resolve } from "node:path";
+import { formatPlatform } from "../oci/platform.ts";
+import type { Platform } from "../oci/types.ts";
 import { isNoSpace, writeFailure } from "../util/write-errors.ts";
 import type { ExportContext, Exporter } from "./exporter.ts";
 import type { OutputSpec } from "./image-options.ts";
@@ -32,12 +35,26 @@ async function resultSize(ctx: ExportContext, id: number | null): Promise<number
   }
 }
 
+/**
+ * The directory a platform's files go under with `platform-split=true`, as BuildKit names it
+ * ("linux_amd64", "linux_arm_v7"); none without it. A build of one platform is not split unless
+ * asked (BuildKit's default); one of several platforms will be unless `platform-split=false`.
+ */
+export function platformSplitDir(out: { platformSplit?: boolean }, platform: Platform, platformCount = 1): string | undefined {
+  const split = out.platformSplit ?? platformCount > 1;
+  return split ? formatPlatform(platform).replaceAll("/", "_") : undefined;
+}
+
 export const localExporter: Exporter<Extract<OutputSpec, { type: "local" }>> = {
   title: "exporting to client directory",
-  export: (out, ctx) => withRootfs(ctx, out.dest, (rootfs) => exportLocal(rootfs, out.dest, ctx.progress, ctx.signal)),
+  export: (out, ctx) => {
+    const sub = platformSplitDir(out, ctx.input.platform);
+    const dest = sub ? join(out.dest, sub) : out.dest;
+    return withRootfs(ctx, out.dest, (rootfs) => exportLocal(rootfs, dest, ctx.progress, ctx.signal));
+  },
 };
 
 export const tarExporter: Exporter<Extract<OutputSpec, { type: "tar" }>> = {
   title: "exporting to client tarball",
-  export: (out, ctx) => withRootfs(ctx, out.dest, (rootfs) => exportTar(rootfs, out.dest, ctx.input.stdout, ctx.progress, ctx.signal)),
+  export: (out, ctx) => withRootfs(ctx, out.dest, (rootfs) => exportTar(rootfs, out.dest, ctx.input.stdout, ctx.progress, ctx.signal, platformSplitDir(out, ctx.input.platform))),
 };

@@ -1,18 +1,15 @@
 // The exporters that write an image: `type=oci` (an OCI layout, as a tar or a directory),
-// `type=docker` (a docker archive, or piped into `docker load` for --load) and `type=image`
+// `type=docker` (a docker archive, or loaded with docker or podman for --load) and `type=image`
 // (pushed when asked). Each assembles the image from the result's layers, then writes it.
-import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Writable } from "node:stream";
-import type { ContentStore } from "../content/store.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
-import { KitError } from "../util/errors.ts";
 import { writeFailure } from "../util/write-errors.ts";
 import { archiveSink, writeDockerArchive, writeOciArchive, writeOciDirectory, type ImageFiles } from "./archive.ts";
 import type { ExportContext, ExportedImage, Exporter } from "./exporter.ts";
 import { buildImage, type BuiltImage } from "./image.ts";
-import type { ImageOutput } from "./image-options.ts";
+import { loadImage } from "./image-load.ts";
+import { type ImageOutput, namesWithCanonical } from "./image-options.ts";
 import { snapshotLayers } from "./layers.ts";
 import { pushToRegistry } from "./push.ts";
 import { imageNames } from "./store-exporter.ts";
@@ -35,7 +32,7 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
         // A full, read-only or forbidden destination; the content store names the cache root itself.
         throw "dest" in out && !(out.type === "docker" && out.load) ? writeFailure(e, { path: out.dest === "-" ? "standard output" : resolve(out.dest), area: "output", needed: archiveSize(files) }) : e;
       }
-      for (const name of names) ctx.progress.statusDone(`naming to ${formatReference(parseReference(name))}`);
+      for (const name of namesWithCanonical(out, names, image.manifest.descriptor.digest)) ctx.progress.statusDone(`naming to ${formatReference(parseReference(name))}`);
       return { image, names };
     },
   };
@@ -80,28 +77,14 @@ export const ociExporter = imageExporter<Extract<ImageOutput, { type: "oci" }>>(
 });
 
 export const dockerExporter = imageExporter<Extract<ImageOutput, { type: "docker" }>>("exporting to docker image format", async (out, _image, files, ctx) => {
-  const store = ctx.services.store;
-  if (out.load) await dockerLoad(store, files, ctx.input.env, ctx.signal);
-  else await writeDockerArchive(store, files, archiveSink(out.dest, ctx.input.stdout), ctx.signal);
-  ctx.progress.statusDone(out.load ? "loading image into docker" : "sending tarball");
+  if (out.load) return loadImage(files, out.context, ctx);
+  await writeDockerArchive(ctx.services.store, files, archiveSink(out.dest, ctx.input.stdout), ctx.signal);
+  ctx.progress.statusDone("sending tarball");
 });
 
 export const registryExporter = imageExporter<Extract<ImageOutput, { type: "image" }>>("exporting to image", async (out, image, _files, ctx) => {
   if (!out.push) return;
-  await pushToRegistry({ client: ctx.services.registry, store: ctx.services.store, image, names: out.names, progress: ctx.progress, signal: ctx.signal });
+  if (out.insecure) for (const name of out.names) ctx.services.registry.allowInsecure(parseReference(name).domain);
+  await pushToRegistry({ client: ctx.services.registry, store: ctx.services.store, image, names: out.names, byDigest: out.pushByDigest, progress: ctx.progress, signal: ctx.signal });
 });
 
-/** `--load`: the docker archive piped into `docker load`, as buildx does. */
-async function dockerLoad(store: ContentStore, files: ImageFiles, env: Record<string, string | undefined>, signal: AbortSignal): Promise<void> {
-  const docker = Bun.which("docker", { PATH: env.PATH ?? "" });
-  if (!docker) throw new KitError("E_EXPORT_DOCKER", "--load needs the docker command, which was not found", { hint: "install docker, or write the image with -o type=docker,dest=image.tar" });
-  const child = spawn(docker, ["load"], { stdio: ["pipe", "ignore", "pipe"], env: env as NodeJS.ProcessEnv });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
-  await writeDockerArchive(store, files, child.stdin as Writable, signal);
-  const code = await exited;
-  if (code !== 0) {
-    throw new KitError("E_EXPORT_DOCKER", `docker load failed: ${stderr.trim() || `exit code ${code}`}`, { hint: "is the docker daemon running, and may you use it?" });
-  }
-}

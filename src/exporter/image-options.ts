@@ -21,11 +21,21 @@ export type ImageOptions = {
 };
 
 export type OutputSpec =
-  | { type: "local"; dest: string }
-  | { type: "tar"; dest: string }
+  | { type: "local"; dest: string; platformSplit?: boolean }
+  | { type: "tar"; dest: string; platformSplit?: boolean }
   | ({ type: "oci"; dest: string; tar: boolean } & ImageOptions)
-  | ({ type: "docker"; dest: string; load: boolean } & ImageOptions)
-  | ({ type: "image"; push: boolean } & ImageOptions);
+  | ({ type: "docker"; dest: string; load: boolean; context?: string } & ImageOptions)
+  | ({ type: "image"; push: boolean } & RegistryPushOptions & ImageOptions);
+
+/** BuildKit's push attributes of `type=image`/`type=registry`. */
+export type RegistryPushOptions = {
+  /** `registry.insecure=true`: HTTPS without certificate checks, else plain HTTP. */
+  insecure?: boolean;
+  /** `push-by-digest=true`: the manifest pushed by digest only, no tag. */
+  pushByDigest?: boolean;
+  /** `name-canonical=true`: each name also as NAME@DIGEST. */
+  nameCanonical?: boolean;
+};
 
 export type ImageOutput = Extract<OutputSpec, { names: string[] }>;
 
@@ -43,4 +53,10 @@ export function defaultImageOptions(type: "oci" | "docker" | "image"): ImageOpti
     annotations: {},
     rewriteTimestamp: false,
   };
+}
+
+/** The names an image output gives its image: with `name-canonical=true` each also as NAME@DIGEST (BuildKit's image store names). */
+export function namesWithCanonical(out: ImageOutput, names: string[], manifestDigest: string): string[] {
+  if (out.type !== "image" || !out.nameCanonical) return names;
+  return names.flatMap((n) => (n.includes("@") ? [n] : [n, `${n}@${manifestDigest}`]));
 }

@@ -1,6 +1,6 @@
 // `type=image,push=true` / `type=registry`: the image's blobs and manifest pushed to each name
 // through the registry client (existing blobs are not sent again; base layers are mounted from the
-// base image's repository where the registry allows).
+// base image's repository where the registry allows); `push-by-digest` leaves the tag out.
 import type { ContentStore } from "../content/store.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import { mountSources, pushImage } from "../registry/push-image.ts";
@@ -13,6 +13,8 @@ export type PushRequest = {
   store: ContentStore;
   image: BuiltImage;
   names: string[];
+  /** `push-by-digest=true`: the manifest by digest only, no tag. */
+  byDigest?: boolean;
   progress: VertexProgress;
   signal: AbortSignal;
 };
@@ -21,8 +23,9 @@ export async function pushToRegistry(req: PushRequest): Promise<void> {
   const { image, store } = req;
   const config = new Blob([image.config.bytes]);
   for (const name of req.names) {
-    const ref = parseReference(name);
-    const shown = formatReference(ref);
+    const named = parseReference(name);
+    const ref = req.byDigest ? { domain: named.domain, path: named.path } : named;
+    const shown = req.byDigest ? `${formatReference(ref)}@${image.manifest.descriptor.digest}` : formatReference(ref);
     req.progress.status(`pushing ${shown}`, 0);
     const blobs = [
       ...image.layers.map((desc) => ({ desc, data: Bun.file(store.path(desc.digest)) as Blob, mountFrom: mountSources(image.sources.get(desc.digest), ref) })),

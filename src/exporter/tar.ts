@@ -17,6 +17,8 @@ export async function exportTar(
   stdout: (chunk: Uint8Array) => Promise<void>,
   progress: VertexProgress,
   signal: AbortSignal,
+  /** The directory the files go under in the archive (`platform-split=true`). */
+  prefix?: string,
 ): Promise<void> {
   const tar = new TarWriter();
   const sink = dest === "-" ? new Writable({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) }) : createWriteStream(dest);
@@ -25,7 +27,7 @@ export async function exportTar(
   // A sink that fails first (a read-only or full disk) is handled below, not as an unhandled rejection.
   written.catch(() => {});
   try {
-    if (rootfs !== undefined) await packTree(rootfs, tar, { signal, onFile: (n) => (total += n) });
+    if (rootfs !== undefined) await packTree(rootfs, tar, { signal, onFile: (n) => (total += n), ...(prefix ? { prefix } : {}) });
     await tar.finish();
     await written;
   } catch (e) {

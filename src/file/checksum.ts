@@ -32,10 +32,28 @@ export async function checksumSources(from: SourceTree, src: string, opts: Check
   const parts: Array<{ path: string; digest: string }> = [];
   for (const s of sources) {
     const host = resolveInRoot(from.root, s, opts.followSymlinks);
-    const digest = await hashEntry(from, selection, host, s === "/" ? "" : s.slice(1), "", signal);
+    const digest = await hashSource(from, selection, host, s === "/" ? "" : s.slice(1), signal);
     if (digest) parts.push({ path: s, digest });
   }
   return digestOf({ src, include: opts.includePatterns ?? [], exclude: opts.excludePatterns ?? [], sources: parts });
+}
+
+/** A whole source's digest, from the build's earlier checksum of it when there is one (and no patterns select within it). */
+async function hashSource(from: SourceTree, sel: Selection, host: string, rel: string, signal: AbortSignal): Promise<string | undefined> {
+  const memo = from.sourceDigests;
+  if (!memo || sel.include || sel.exclude) return hashEntry(from, sel, host, rel, "", signal);
+  // The context path matters too: .dockerignore judges a source reached through a symlink by its own name.
+  const key = `${rel}\0${host}`;
+  const known = memo.get(key);
+  if (known) {
+    for (const [r, d] of known.entries) from.onEntry?.(r, d);
+    return known.digest;
+  }
+  const entries: Array<[string, string]> = [];
+  const recording: SourceTree = { ...from, onEntry: (r, d) => (entries.push([r, d]), from.onEntry?.(r, d)) };
+  const digest = await hashEntry(recording, sel, host, rel, "", signal);
+  memo.set(key, { digest, entries });
+  return digest;
 }
 
 /** Whether an entry below the source's top may be copied (or, for a directory, lead to a copied one). */

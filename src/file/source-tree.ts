@@ -18,4 +18,12 @@ export type SourceTree = {
   entryDigest?: EntryDigest;
   /** Told the digest of every non-directory entry a checksum covers (to explain cache misses). */
   onEntry?: (rel: string, digest: string) => void;
+  /**
+   * Whole sources already checksummed in this build (the context load checksums the paths the
+   * build reads first), so a step's checksum of the same source walks nothing again.
+   */
+  sourceDigests?: SourceDigests;
 };
+
+/** A source's digest (undefined: nothing of it is selected) and its entries, by context path and host path. */
+export type SourceDigests = Map<string, { digest: string | undefined; entries: Array<[string, string]> }>;

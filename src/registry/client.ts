@@ -54,6 +54,9 @@ export class RegistryClient {
   readonly idleTimeoutMs: number;
   private readonly fetchFn: typeof fetch;
   private readonly auth: Authenticator;
+  /** Registries an output marked `registry.insecure`: HTTPS without certificate checks, plain HTTP when they speak no TLS. */
+  private readonly unverified = new Set<string>();
+  private readonly plainHttp = new Set<string>();
 
   constructor(private readonly opts: RegistryOptions) {
     this.fetchFn = opts.fetch ?? fetch;
@@ -67,8 +70,13 @@ export class RegistryClient {
     return this.auth.refreshTokens.get(domain);
   }
 
+  /** BuildKit's `registry.insecure=true` for one registry, from now on in this client. */
+  allowInsecure(domain: string): void {
+    this.unverified.add(domain);
+  }
+
   baseUrl(domain: string): URL {
-    const scheme = usesPlainHttp(domain, this.opts.insecureRegistries) ? "http" : "https";
+    const scheme = usesPlainHttp(domain, this.opts.insecureRegistries) || this.plainHttp.has(domain) ? "http" : "https";
     return new URL(`${scheme}://${apiHost(domain)}/v2/`);
   }
 
@@ -131,14 +139,27 @@ export class RegistryClient {
     const body = init.body;
     const uploadBytes = body instanceof Blob ? body.size : body instanceof Uint8Array ? body.length : typeof body === "string" ? body.length : 0;
     const watch = new IdleWatch(this.idleTimeoutMs, init.signal, uploadBytes);
+    const insecure = this.unverified.has(domain) && url.protocol === "https:";
     try {
-      return watch.watch(await this.fetchFn(url, { ...init, signal: watch.signal }));
+      return watch.watch(await this.fetchFn(url, { ...init, signal: watch.signal, ...(insecure ? { tls: { rejectUnauthorized: false } } : {}) }));
     } catch (e) {
       watch.stop();
       if (init.signal.aborted) throw canceledError(init.signal);
+      if (insecure && speaksNoTls(e)) {
+        // As BuildKit's insecure registries: a server without TLS is spoken to over plain HTTP.
+        this.plainHttp.add(domain);
+        const plain = new URL(url);
+        plain.protocol = "http:";
+        return this.send(plain, init, domain);
+      }
       throw transportError(watch.fired ?? e, domain, url.host);
     }
   }
+}
+
+function speaksNoTls(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "EPROTO" || code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG";
 }
 
 export function pullScope(ref: Reference): string {

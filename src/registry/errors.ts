@@ -76,5 +76,11 @@ export function transportError(e: unknown, domain: string, host: string): KitErr
       hint: `if this registry speaks plain HTTP, pass --insecure-registry ${domain}`,
     });
   }
+  if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH|ALTNAME/.test(code)) {
+    return new KitError("E_REGISTRY_TLS", `the certificate of "${host}" is not trusted (${code})`, {
+      cause: e,
+      hint: `add the registry's CA to the system's trusted certificates, or push with -o type=registry,registry.insecure=true`,
+    });
+  }
   return new KitError("E_REGISTRY_UNREACHABLE", `request to "${host}" failed: ${code ?? "connection error"}`, { cause: e });
 }

@@ -18,6 +18,8 @@ export type SolveOptions<R extends SolverResult> = {
   noCache: boolean;
   /** Report why each step missed the cache (--debug-cache). */
   explainMisses?: boolean;
+  /** Only look results up (`kitbuild debug`): a cacheable step not in the cache fails with E_NOT_CACHED instead of running. */
+  lookupOnly?: boolean;
   progress: ProgressSink;
   signal: AbortSignal;
 };
@@ -169,6 +171,7 @@ export class Solver<R extends SolverResult> {
         return hit;
       }
     }
+    if (this.opts.lookupOnly && cm.cacheable) throw new KitError("E_NOT_CACHED", `${this.name(s)} is not in the cache`);
     const inputs = await Promise.all(s.sv.vertex.inputs.map((edge) => this.inputResult(edge)));
     if (useCache && this.opts.explainMisses && this.opts.store.explainMiss && s.parts) {
       const progress = this.ctx(s).progress;

@@ -6,6 +6,7 @@ export type ErrorCode =
   | "E_CONFIG"
   | "E_CANCELED"
   | "E_INTERNAL"
+  | "E_NOT_CACHED"
   | `E_DOCKERFILE_${string}`
   | `E_CONTEXT_${string}`
   | `E_REGISTRY_${string}`

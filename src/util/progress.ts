@@ -33,7 +33,16 @@ export type LogEvent = {
   timestamp: number;
 };
 
-export type WarningEvent = { type: "warning"; vertex: string; message: string };
+export type WarningEvent = {
+  type: "warning";
+  vertex: string;
+  message: string;
+  /** BuildKit's VertexWarning fields of a build check's finding: description, rule URL, the file and lines. */
+  detail?: string[];
+  url?: string;
+  source?: { filename: string; data: string; language: string };
+  range?: { startLine: number; endLine: number };
+};
 
 /** A line about a step from kitbuild itself (not the step's output), e.g. why it missed the cache. */
 export type NoteEvent = { type: "note"; vertex: string; text: string };
@@ -88,4 +97,18 @@ export async function progressTask<T>(
     sink({ type: "vertex", id, name, started, completed: Date.now(), error });
     throw e;
   }
+}
+
+/** A warning as BuildKit's client.VertexWarning encodes as JSON (bytes as base64, empty fields left out): rawjson and `buildx.build.warnings`. */
+export function vertexWarningJson(e: WarningEvent): Record<string, unknown> {
+  const b64 = (t: string) => Buffer.from(t).toString("base64");
+  return {
+    vertex: e.vertex,
+    level: 1,
+    short: b64(e.message),
+    ...(e.detail?.length ? { detail: e.detail.map(b64) } : {}),
+    ...(e.url ? { url: e.url } : {}),
+    ...(e.source ? { sourceInfo: { filename: e.source.filename, data: b64(e.source.data), language: e.source.language } } : {}),
+    ...(e.range ? { range: [{ start: { line: e.range.startLine }, end: { line: e.range.endLine } }] } : {}),
+  };
 }

@@ -1,6 +1,6 @@
 // The rawjson renderer: one JSON object per event on stdout, shaped like BuildKit's SolveStatus
 // ({"vertexes":[…]}, {"statuses":[…]}, {"logs":[…]}, {"warnings":[…]}), for machines.
-import type { ProgressEvent } from "../../util/progress.ts";
+import { type ProgressEvent, vertexWarningJson } from "../../util/progress.ts";
 import { type Renderer, Trace } from "./trace.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -31,7 +31,7 @@ function toStatus(e: ProgressEvent): Record<string, unknown> {
     case "log":
       return { logs: [{ vertex: e.vertex, stream: e.stream, data: Buffer.from(e.data).toString("base64"), timestamp: iso(e.timestamp) }] };
     case "warning":
-      return { warnings: [{ vertex: e.vertex, short: Buffer.from(e.message).toString("base64"), level: 1 }] };
+      return { warnings: [vertexWarningJson(e)] };
     case "note":
       return { notes: [{ vertex: e.vertex, text: e.text }] };
   }

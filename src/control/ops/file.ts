@@ -66,7 +66,7 @@ export function contextTree(context: import("../../source/local.ts").LocalContex
     resetOwner: true,
     isExcluded: (rel) => context.isExcluded(rel),
     mustEnter: (rel) => context.mustEnter(rel),
-    ...(session ? { entryDigest: session.entryDigest } : {}),
+    ...(session ? { entryDigest: session.entryDigest, sourceDigests: session.sourceDigestsOf(context) } : {}),
   };
 }
 
