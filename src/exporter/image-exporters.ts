@@ -12,6 +12,7 @@ import { writeFailure } from "../util/write-errors.ts";
 import { archiveSink, writeDockerArchive, writeOciArchive, writeOciDirectory, type ImageFiles } from "./archive.ts";
 import type { ExportContext, ExportedImage, Exporter } from "./exporter.ts";
 import { buildImage, type BuiltImage } from "./image.ts";
+import { withAttestations } from "./image-index.ts";
 import type { ImageOutput } from "./image-options.ts";
 import { snapshotLayers } from "./layers.ts";
 import { pushToRegistry } from "./push.ts";
@@ -24,7 +25,7 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
     title,
     async export(out, ctx): Promise<ExportedImage> {
       const image = await assemble(out, ctx);
-      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names: out.names, mtime: ctx.input.sourceDateEpoch ?? 0 };
+      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names: out.names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}) };
       try {
         await write(out, image, files, ctx);
       } catch (e) {
@@ -54,10 +55,12 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
   const { services, input, progress: p } = ctx;
   p.status("exporting layers", 0);
   const layers = snapshotLayers({ snapshotter: services.snapshotter, store: services.store, index: services.index, progress: p }, input.root);
+  const attestations = input.attestations ?? [];
   const image = await buildImage(layers, services.store, {
     frontendConfig: input.imageConfig,
     platform: input.platform,
-    options: out,
+    // BuildKit writes OCI media types whenever it attaches attestations (Docker's have no index of that kind).
+    options: attestations.length > 0 ? { ...out, ociMediaTypes: true } : out,
     labels: input.labels,
     sourceDateEpoch: input.sourceDateEpoch,
     buildTime: input.buildTime,
@@ -67,7 +70,11 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
   p.statusDone("exporting layers");
   p.statusDone(`exporting manifest ${image.manifest.descriptor.digest}`);
   p.statusDone(`exporting config ${image.config.descriptor.digest}`);
-  return image;
+  if (attestations.length === 0) return image;
+  const index = await withAttestations(image, attestations, out.names, input.platform, services.store, ctx.signal);
+  p.statusDone(`exporting attestation manifest ${index.manifests[0]?.descriptor.digest}`);
+  p.statusDone(`exporting manifest list ${index.index.descriptor.digest}`);
+  return { ...image, index };
 }
 
 export const ociExporter = imageExporter<Extract<ImageOutput, { type: "oci" }>>("exporting to oci image format", async (out, _image, files, ctx) => {

@@ -22,7 +22,18 @@ export interface LayerSource {
   }>;
 }
 
-export type BuiltImage = { layers: Descriptor[]; config: Blob; manifest: Blob; configDoc: ImageConfig; sources: Map<string, string> };
+export type BuiltImage = {
+  layers: Descriptor[];
+  config: Blob;
+  manifest: Blob;
+  configDoc: ImageConfig;
+  sources: Map<string, string>;
+  /** The index over the manifest and its attestations, when the build has attestations. */
+  index?: ExportedIndex;
+};
+
+/** An index written around the image: the index, its other manifests (children first) and their blobs. */
+export type ExportedIndex = { index: Blob; manifests: Blob[]; blobs: Blob[] };
 
 export type ImageRequest = {
   frontendConfig: ImageConfig;
@@ -86,11 +97,14 @@ function inlineCacheDoc(entries: InlineCacheEntries, layers: ExportedLayer[]): I
   return doc;
 }
 
-/** buildx's --metadata-file keys for an image output. */
-export function imageMetadata(img: BuiltImage, names: string[]): Record<string, string> {
-  const out: Record<string, string> = {
-    "containerimage.digest": img.manifest.descriptor.digest,
+/** buildx's --metadata-file keys for an image output: the digest and descriptor are the index's when there is one. */
+export function imageMetadata(img: BuiltImage, names: string[]): Record<string, unknown> {
+  const top = img.index?.index.descriptor ?? img.manifest.descriptor;
+  const { platform: _platform, ...descriptor } = top;
+  const out: Record<string, unknown> = {
     "containerimage.config.digest": img.config.descriptor.digest,
+    "containerimage.descriptor": descriptor,
+    "containerimage.digest": top.digest,
   };
   if (names.length > 0) out["image.name"] = names.join(",");
   return out;

@@ -1,0 +1,21 @@
+// What a build was asked to attest (`--provenance`, `--sbom`, `--attest`), as buildx hands
+// BuildKit its `attest:provenance` and `attest:sbom` options.
+
+export type ProvenanceMode = "min" | "max";
+
+export type ProvenanceOptions = {
+  mode: ProvenanceMode;
+  /** `builder-id=`: the predicate's builder.id (a CI run's URL); empty by default, as BuildKit. */
+  builderId: string;
+  /** `reproducible=true`: the build claims byte-for-byte reproducibility. */
+  reproducible: boolean;
+};
+
+export type SbomOptions = {
+  /** `scan-stage=true`: the intermediate stages are scanned too. */
+  scanStage: boolean;
+  /** `scan-context=true`: the build context is scanned too. */
+  scanContext: boolean;
+};
+
+export type AttestationOptions = { provenance?: ProvenanceOptions; sbom?: SbomOptions };

@@ -1,0 +1,81 @@
+// Attestations as BuildKit attaches them to an image: each one an in-toto statement whose subject
+// is the image manifest, stored as a layer (application/vnd.in-toto+json) of an attestation
+// manifest whose platform is unknown/unknown and whose descriptor in the index names the image it
+// describes (vnd.docker.reference.digest, vnd.docker.reference.type: attestation-manifest).
+import { sha256 } from "../llb/digest.ts";
+import { MEDIA_OCI_CONFIG, MEDIA_OCI_MANIFEST } from "../oci/media-types.ts";
+import type { Descriptor, Platform } from "../oci/types.ts";
+import { type Blob, goEscaped, jsonBlob } from "./manifest.ts";
+import { imagePurl } from "./purl.ts";
+
+export const INTOTO_STATEMENT_TYPE = "https://in-toto.io/Statement/v0.1";
+export const MEDIA_INTOTO = "application/vnd.in-toto+json";
+export const PREDICATE_TYPE_ANNOTATION = "in-toto.io/predicate-type";
+export const REFERENCE_DIGEST_ANNOTATION = "vnd.docker.reference.digest";
+export const REFERENCE_TYPE_ANNOTATION = "vnd.docker.reference.type";
+export const ATTESTATION_MANIFEST_TYPE = "attestation-manifest";
+/** The platform of an attestation manifest: it runs nowhere, so runtimes skip it. */
+export const ATTESTATION_PLATFORM: Platform = { architecture: "unknown", os: "unknown" };
+
+/** One attestation of a build: its predicate, and the file name type=local/tar outputs give it. */
+export type Attestation = {
+  kind: "provenance" | "sbom";
+  predicateType: string;
+  /** "provenance.json", "sbom.spdx.json". */
+  path: string;
+  predicate: unknown;
+};
+
+export type StatementSubject = { name: string; digest: Record<string, string> };
+
+const encoder = new TextEncoder();
+
+/** The statement as BuildKit writes it: Go's field order, two-space indent, Go's HTML escapes. */
+export function inTotoStatement(att: Attestation, subject: readonly StatementSubject[]): Uint8Array {
+  const doc = { _type: INTOTO_STATEMENT_TYPE, predicateType: att.predicateType, subject, predicate: att.predicate };
+  return encoder.encode(goEscaped(JSON.stringify(doc, null, 2)));
+}
+
+/** One subject per image name (its package URL), or "_" for an unnamed image, as BuildKit. */
+export function imageSubjects(names: readonly string[], platform: Platform, manifestDigest: string): StatementSubject[] {
+  const digest = { sha256: manifestDigest.replace(/^sha256:/, "") };
+  if (names.length === 0) return [{ name: "_", digest }];
+  return names.map((n) => ({ name: imagePurl(n, platform), digest }));
+}
+
+/** The attestation manifest of one image, with every blob it names. */
+export type AttestationManifest = {
+  manifest: Blob;
+  config: Blob;
+  /** The statements, one layer each. */
+  layers: Blob[];
+  /** How the index lists it. */
+  descriptor: Descriptor;
+};
+
+export function attestationManifest(attestations: readonly Attestation[], image: Descriptor, names: readonly string[], platform: Platform): AttestationManifest {
+  const subjects = imageSubjects(names, platform, image.digest);
+  const layers = attestations.map((a): Blob => {
+    const bytes = inTotoStatement(a, subjects);
+    return { bytes, descriptor: { mediaType: MEDIA_INTOTO, digest: sha256(bytes), size: bytes.length, annotations: { [PREDICATE_TYPE_ANNOTATION]: a.predicateType } } };
+  });
+  // An image config that says what the layers are: uncompressed, so each DiffID is its digest.
+  const config = jsonBlob(MEDIA_OCI_CONFIG, {
+    architecture: ATTESTATION_PLATFORM.architecture,
+    os: ATTESTATION_PLATFORM.os,
+    config: {},
+    rootfs: { type: "layers", diff_ids: layers.map((l) => l.descriptor.digest) },
+  });
+  const manifest = jsonBlob(MEDIA_OCI_MANIFEST, {
+    schemaVersion: 2,
+    mediaType: MEDIA_OCI_MANIFEST,
+    config: config.descriptor,
+    layers: layers.map((l) => l.descriptor),
+  });
+  const descriptor: Descriptor = {
+    ...manifest.descriptor,
+    annotations: { [REFERENCE_DIGEST_ANNOTATION]: image.digest, [REFERENCE_TYPE_ANNOTATION]: ATTESTATION_MANIFEST_TYPE },
+    platform: ATTESTATION_PLATFORM,
+  };
+  return { manifest, config, layers, descriptor };
+}
