@@ -6,6 +6,7 @@ import { parseBuildContexts } from "../control/named-contexts.ts";
 import type { CallKind } from "../control/checks.ts";
 import type { BuildRequest, DebugRequest, FrontendAttrs, RegistryOptions } from "../control/request.ts";
 import { type FlagCommand, type ScannedFlags, scanFlags, usageError } from "./build-flag-table.ts";
+import { parseAttestations } from "./attest-flags.ts";
 import { parseCacheFlags } from "./cache-flags.ts";
 import { parseOutputs, splitCsv } from "./output-flags.ts";
 import { isIP } from "node:net";
@@ -60,7 +61,10 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   }
   return {
     frontend,
-    exports: { outputs, labels: parseLabels(list("label")), iidFile: str("iidfile"), metadataFile: str("metadata-file") },
+    exports: {
+      outputs, labels: parseLabels(list("label")), iidFile: str("iidfile"), metadataFile: str("metadata-file"),
+      attest: parseAttestations({ attest: list("attest"), provenance: str("provenance"), sbom: str("sbom") }, outputs, env),
+    },
     cacheImports: parseCacheFlags(list("cache-from"), "from"),
     cacheExports,
     session: {

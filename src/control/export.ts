@@ -15,6 +15,8 @@ export type ExportRequest = Omit<ExportInput, "root"> & {
   outputs: OutputSpec[];
   iidFile: string | undefined;
   metadataFile: string | undefined;
+  /** --metadata-file's buildx.build.provenance, when the build made provenance. */
+  provenanceMetadata?: Record<string, unknown>;
 };
 
 export async function exportResult(env: BuildEnvironment, req: ExportRequest, root: BuildRef, progress: ProgressSink, signal: AbortSignal): Promise<void> {
@@ -31,7 +33,10 @@ export async function exportResult(env: BuildEnvironment, req: ExportRequest, ro
 /** --iidfile (the image ID: its config digest, as docker) and --metadata-file (buildx's keys). */
 function writeBuildMetadata(req: ExportRequest, last: ExportedImage): void {
   if (req.iidFile) writeTo(req, req.iidFile, last.image.config.descriptor.digest);
-  if (req.metadataFile) writeTo(req, req.metadataFile, `${JSON.stringify(imageMetadata(last.image, last.names), null, 2)}\n`);
+  if (req.metadataFile) {
+    const provenance = req.provenanceMetadata ? { "buildx.build.provenance": req.provenanceMetadata } : {};
+    writeTo(req, req.metadataFile, `${JSON.stringify({ ...provenance, ...imageMetadata(last.image, last.names) }, null, 2)}\n`);
+  }
 }
 
 function writeTo(req: ExportRequest, path: string, text: string): void {
