@@ -24,8 +24,9 @@ export function parseAttestations(flags: AttestFlags, outputs: readonly OutputSp
   const out: AttestationOptions = {};
   const pushes = outputs.some((o) => o.type === "image" && o.push);
   const noDefaults = /^(1|true)$/i.test(env.BUILDX_NO_DEFAULT_ATTESTATIONS ?? "");
-  const prov = byType.get("provenance") ?? (pushes && !noDefaults ? new Map([["type", "provenance"], ["mode", "min"]]) : undefined);
+  const prov = byType.get("provenance");
   if (prov && !disabled(prov)) out.provenance = provenanceOptions(prov);
+  else if (!prov && pushes && !noDefaults) out.provenance = { mode: "min", builderId: "", reproducible: false, byDefault: true };
   const sbom = byType.get("sbom");
   if (sbom && !disabled(sbom)) out.sbom = sbomOptions(sbom);
   return out;

@@ -24,6 +24,8 @@ export type Attestation = {
   /** "provenance.json", "sbom.spdx.json". */
   path: string;
   predicate: unknown;
+  /** Only pushed images carry it (buildx's default provenance, which the user did not ask for). */
+  pushedOnly?: true;
 };
 
 export type StatementSubject = { name: string; digest: Record<string, string> };

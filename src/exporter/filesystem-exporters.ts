@@ -1,7 +1,9 @@
 // The exporters of the result's filesystem: `type=local` (a directory) and `type=tar` (one
 // archive, to a file or stdout), both reading a read-only view of the root snapshot.
+import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { isNoSpace, writeFailure } from "../util/write-errors.ts";
+import { attestationFiles } from "./attestation-files.ts";
 import type { ExportContext, Exporter } from "./exporter.ts";
 import type { OutputSpec } from "./image-options.ts";
 import { exportLocal } from "./local.ts";
@@ -32,12 +34,24 @@ async function resultSize(ctx: ExportContext, id: number | null): Promise<number
   }
 }
 
+/** The attestations a filesystem output writes: those asked for (not the default provenance of pushed images). */
+const asked = (ctx: ExportContext) => (ctx.input.attestations ?? []).filter((a) => !a.pushedOnly);
+
 export const localExporter: Exporter<Extract<OutputSpec, { type: "local" }>> = {
   title: "exporting to client directory",
-  export: (out, ctx) => withRootfs(ctx, out.dest, (rootfs) => exportLocal(rootfs, out.dest, ctx.progress, ctx.signal)),
+  export: (out, ctx) =>
+    withRootfs(ctx, out.dest, async (rootfs) => {
+      await exportLocal(rootfs, out.dest, ctx.progress, ctx.signal);
+      // The attestations beside the files they describe, as BuildKit's local exporter writes them.
+      for (const f of await attestationFiles(asked(ctx), rootfs, ctx.signal)) writeFileSync(`${out.dest}/${f.name}`, f.bytes, { mode: 0o644 });
+    }),
 };
 
 export const tarExporter: Exporter<Extract<OutputSpec, { type: "tar" }>> = {
   title: "exporting to client tarball",
-  export: (out, ctx) => withRootfs(ctx, out.dest, (rootfs) => exportTar(rootfs, out.dest, ctx.input.stdout, ctx.progress, ctx.signal)),
+  export: (out, ctx) =>
+    withRootfs(ctx, out.dest, async (rootfs) => {
+      const files = await attestationFiles(asked(ctx), rootfs, ctx.signal);
+      await exportTar(rootfs, out.dest, ctx.input.stdout, ctx.progress, ctx.signal, files);
+    }),
 };

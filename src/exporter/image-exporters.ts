@@ -55,7 +55,8 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
   const { services, input, progress: p } = ctx;
   p.status("exporting layers", 0);
   const layers = snapshotLayers({ snapshotter: services.snapshotter, store: services.store, index: services.index, progress: p }, input.root);
-  const attestations = input.attestations ?? [];
+  const pushed = out.type === "image" && out.push;
+  const attestations = (input.attestations ?? []).filter((a) => pushed || !a.pushedOnly);
   const image = await buildImage(layers, services.store, {
     frontendConfig: input.imageConfig,
     platform: input.platform,
