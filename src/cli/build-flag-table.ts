@@ -56,6 +56,7 @@ const FLAGS: Record<string, FlagDef> = {
   "shm-size": { kind: "string", commands: CONVERT, description: "Size of /dev/shm in RUN steps, e.g. 128m or 1g (default 64m)" },
   call: { kind: "string", commands: BUILD, description: 'Set method for evaluating build ("check", "outline", "targets"; add ",format=json" for JSON)' },
   check: { kind: "bool", commands: BUILD, description: 'Shorthand for "--call=check": run the build checks without building' },
+  annotation: { kind: "list", commands: BUILD, description: "Add an annotation to the image (repeatable): [TYPE[,TYPE]:]KEY=VALUE, TYPE manifest (default), index, manifest-descriptor, index-descriptor" },
   provenance: { kind: "optional", commands: BUILD, description: 'Shorthand for "--attest=type=provenance": true, false, mode=min|max[,builder-id=URL][,reproducible=true] (pushed images get mode=min unless false)' },
   sbom: { kind: "optional", commands: BUILD, description: 'Shorthand for "--attest=type=sbom": true or false (kitbuild generates the SPDX SBOM itself)' },
   attest: { kind: "list", commands: BUILD, description: "Attestation (repeatable): type=provenance[,mode=min|max,builder-id=URL,reproducible=true] or type=sbom; disabled=true turns one off" },

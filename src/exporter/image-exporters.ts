@@ -25,7 +25,7 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
     title,
     async export(out, ctx): Promise<ExportedImage> {
       const image = await assemble(out, ctx);
-      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names: out.names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}) };
+      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names: out.names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}), ...(!image.index && out.indexAnnotations ? { layoutAnnotations: out.indexAnnotations } : {}) };
       try {
         await write(out, image, files, ctx);
       } catch (e) {
@@ -72,7 +72,10 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
   p.statusDone(`exporting manifest ${image.manifest.descriptor.digest}`);
   p.statusDone(`exporting config ${image.config.descriptor.digest}`);
   if (attestations.length === 0) return image;
-  const index = await withAttestations(image, attestations, out.names, input.platform, services.store, ctx.signal);
+  const index = await withAttestations(image, attestations, out.names, input.platform, services.store, ctx.signal, {
+    ...(out.indexAnnotations ? { annotations: out.indexAnnotations } : {}),
+    ...(out.indexDescriptorAnnotations ? { descriptorAnnotations: out.indexDescriptorAnnotations } : {}),
+  });
   p.statusDone(`exporting attestation manifest ${index.manifests[0]?.descriptor.digest}`);
   p.statusDone(`exporting manifest list ${index.index.descriptor.digest}`);
   return { ...image, index };

@@ -4,7 +4,7 @@ import type { ContentStore } from "../content/store.ts";
 import type { Platform } from "../oci/types.ts";
 import { type Attestation, attestationManifest } from "./attestations.ts";
 import type { BuiltImage, ExportedIndex } from "./image.ts";
-import { indexBlob } from "./index.ts";
+import { type IndexOptions, indexBlob } from "./index.ts";
 
 export async function withAttestations(
   image: BuiltImage,
@@ -13,9 +13,10 @@ export async function withAttestations(
   platform: Platform,
   store: ContentStore,
   signal: AbortSignal,
+  annotations: IndexOptions = {},
 ): Promise<ExportedIndex> {
   const att = attestationManifest(attestations, image.manifest.descriptor, names, platform);
-  const index = indexBlob([{ descriptor: { ...image.manifest.descriptor, platform } }, { descriptor: att.descriptor }]);
+  const index = indexBlob([{ descriptor: { ...image.manifest.descriptor, platform } }, { descriptor: att.descriptor }], annotations);
   const blobs = [att.config, ...att.layers];
   for (const b of [...blobs, att.manifest, index]) await store.writeBytes(b.bytes, { digest: b.descriptor.digest }, signal);
   return { index, manifests: [att.manifest], blobs };

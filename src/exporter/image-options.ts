@@ -14,6 +14,12 @@ export type ImageOptions = {
   ociMediaTypes: boolean;
   /** Manifest annotations (`annotation.KEY=VALUE`, `annotation-manifest.KEY=VALUE`). */
   annotations: Record<string, string>;
+  /** `annotation-index.KEY`: the image index's (or, with no index, the OCI layout index.json's) annotations. */
+  indexAnnotations?: Record<string, string>;
+  /** `annotation-manifest-descriptor.KEY`: the manifest's descriptor in the index (or the layout's index.json). */
+  manifestDescriptorAnnotations?: Record<string, string>;
+  /** `annotation-index-descriptor.KEY`: the index's descriptor in the OCI layout's index.json. */
+  indexDescriptorAnnotations?: Record<string, string>;
   /** Clamp the new layers' file times to SOURCE_DATE_EPOCH. */
   rewriteTimestamp: boolean;
 };

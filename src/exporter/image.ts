@@ -71,12 +71,15 @@ export async function buildImage(source: LayerSource, store: ContentStore, req: 
   const configDoc = req.inlineCache ? { ...finalConfig, "kitbuild.cache.v1": inlineCacheDoc(req.inlineCache, layers) } : finalConfig;
   const config = configBlob(configDoc, options.ociMediaTypes);
   const manifest = manifestBlob(config.descriptor, layers.map((l) => l.descriptor), options.ociMediaTypes, options.annotations, req.platform);
+  if (nonEmpty(options.manifestDescriptorAnnotations)) manifest.descriptor.annotations = { ...options.manifestDescriptorAnnotations };
   // Config and manifest go to the content store too: a push and `kitbuild du` find them there.
   await store.writeBytes(config.bytes, { digest: config.descriptor.digest }, req.signal);
   await store.writeBytes(manifest.bytes, { digest: manifest.descriptor.digest }, req.signal);
   const sources = new Map(layers.flatMap((l) => (l.source ? [[l.descriptor.digest, l.source] as const] : [])));
   return { layers: layers.map((l) => l.descriptor), config, manifest, configDoc, sources };
 }
+
+const nonEmpty = (r: Record<string, string> | undefined): r is Record<string, string> => r !== undefined && Object.keys(r).length > 0;
 
 /** Cache keys and their outputs' layer chains by DiffID, as `--cache-to type=inline` exports them. */
 export type InlineCacheEntries = Record<string, { name: string; diffIds: Digest[][] }>;
