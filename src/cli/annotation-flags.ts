@@ -1,7 +1,8 @@
 // `--annotation [TYPE[,TYPE…]:]KEY=VALUE` as buildx reads it: TYPE is manifest (the default),
 // index, manifest-descriptor or index-descriptor; each annotation goes to every image output,
 // where the output's own annotation-* attributes win.
-import { type ImageOutput, isImageOutput, type OutputSpec } from "../exporter/image-options.ts";
+import type { AttestationOptions } from "../control/attestation-options.ts";
+import { hasIndexAnnotations, type ImageOutput, indexAnnotationsError, isImageOutput, type OutputSpec } from "../exporter/image-options.ts";
 import { usageError } from "./build-flag-table.ts";
 import { annotationTarget } from "./output-flags.ts";
 
@@ -33,6 +34,15 @@ export function applyAnnotations(outputs: OutputSpec[], specs: readonly string[]
   if (annotations.length === 0) return;
   for (const out of outputs.filter(isImageOutput)) {
     for (const a of annotations) for (const t of a.types) addUnder(out, t, a.key, a.value);
+  }
+}
+
+/** Index annotations need an index, which a one-platform image has only with attestations (BuildKit's rule). */
+export function checkIndexAnnotations(outputs: readonly OutputSpec[], attest: AttestationOptions): void {
+  for (const out of outputs.filter(isImageOutput)) {
+    const pushed = out.type === "image" && out.push;
+    const indexed = attest.sbom !== undefined || (attest.provenance !== undefined && (pushed || !attest.provenance.byDefault));
+    if (!indexed && hasIndexAnnotations(out)) throw indexAnnotationsError();
   }
 }
 

@@ -6,7 +6,7 @@ import { parseBuildContexts } from "../control/named-contexts.ts";
 import type { CallKind } from "../control/checks.ts";
 import type { BuildRequest, DebugRequest, FrontendAttrs, RegistryOptions } from "../control/request.ts";
 import { type FlagCommand, type ScannedFlags, scanFlags, usageError } from "./build-flag-table.ts";
-import { applyAnnotations } from "./annotation-flags.ts";
+import { applyAnnotations, checkIndexAnnotations } from "./annotation-flags.ts";
 import { parseAttestations } from "./attest-flags.ts";
 import { parseCacheFlags } from "./cache-flags.ts";
 import { parseOutputs, splitCsv } from "./output-flags.ts";
@@ -49,6 +49,8 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   }
   const outputs = parseOutputs({ outputs: list("output"), tags: list("tag"), push: bool("push"), load: bool("load") });
   applyAnnotations(outputs, list("annotation"));
+  const attest = parseAttestations({ attest: list("attest"), provenance: str("provenance"), sbom: str("sbom") }, outputs, env);
+  checkIndexAnnotations(outputs, attest);
   const toStdout = outputs.some((o) => "dest" in o && o.dest === "-") || str("metadata-file") === "-" || str("iidfile") === "-";
   if (progress === "rawjson" && toStdout) throw usage("--progress=rawjson and an output to stdout both need stdout");
   const maxParallelism = str("max-parallelism");
@@ -65,7 +67,7 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     frontend,
     exports: {
       outputs, labels: parseLabels(list("label")), iidFile: str("iidfile"), metadataFile: str("metadata-file"),
-      attest: parseAttestations({ attest: list("attest"), provenance: str("provenance"), sbom: str("sbom") }, outputs, env),
+      attest,
     },
     cacheImports: parseCacheFlags(list("cache-from"), "from"),
     cacheExports,

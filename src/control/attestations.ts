@@ -22,6 +22,8 @@ export type AttestationInputs = {
   /** The context as the user gave it (before a git or URL context was fetched). */
   contextArg: string;
   definition: Definition;
+  /** What git and http sources resolved to while solving (BuildSession.sourceDigests). */
+  sourceDigests: ReadonlyMap<string, string>;
   dockerfile: { name: string; text: string };
   startedOn: Date;
   root: number | null;
@@ -51,7 +53,7 @@ export async function makeAttestations(inp: AttestationInputs): Promise<MadeAtte
       options: provenance,
       frontendArgs: frontendArgs(inp.req, inp.dockerfile.name),
       ...(isRemoteContext(inp.contextArg) ? { contextUri: inp.contextArg } : {}),
-      sources: captureSources(inp.definition),
+      sources: captureSources(inp.definition, inp.sourceDigests),
       builderPlatform: formatPlatform(hostPlatform()),
       invocationId: invocationId(),
       startedOn: inp.startedOn,

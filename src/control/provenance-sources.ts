@@ -2,7 +2,7 @@
 // it while solving: the images, git repositories and URLs the build used (its materials), the
 // secrets and ssh agents its steps asked for (ids only), its local sources, and whether any step
 // could reach the network. Pure: the graph is data.
-import type { Definition } from "../llb/ops.ts";
+import type { Definition, SourceOp } from "../llb/ops.ts";
 import type { Platform } from "../oci/types.ts";
 import { imagePurl } from "../exporter/purl.ts";
 import { parseReference, formatReference } from "../registry/reference.ts";
@@ -22,7 +22,13 @@ export type CapturedSources = {
 
 const byKey = <T>(key: (t: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 
-export function captureSources(def: Definition): CapturedSources {
+/** How a git or http source's resolved digest is remembered: its address and, for git, the ref. */
+export function sourceKey(op: SourceOp): string {
+  return op.attrs.ref ? `${op.identifier}#${op.attrs.ref}` : op.identifier;
+}
+
+/** `resolved`: what the sources resolved to while solving ("sha1:commit", "sha256:…"), by sourceKey. */
+export function captureSources(def: Definition, resolved: ReadonlyMap<string, string> = new Map()): CapturedSources {
   const images = new Map<string, Material>();
   const git = new Map<string, Material>();
   const http = new Map<string, Material>();
@@ -41,11 +47,11 @@ export function captureSources(def: Definition): CapturedSources {
       } else if (id.startsWith("local://")) locals.add(id.slice("local://".length));
       else if (id.startsWith("git://") || id.startsWith("git+")) {
         const uri = gitUri(id, op.attrs.ref);
-        const commit = op.attrs.checksum;
+        const commit = resolved.get(sourceKey(op))?.replace(/^sha1:/, "") ?? (op.attrs.checksum?.length === 40 ? op.attrs.checksum : undefined);
         if (!commit) incompleteMaterials = true;
         git.set(uri, { uri, digest: commit ? { sha1: commit } : {} });
       } else if (id.startsWith("https://") || id.startsWith("http://")) {
-        const sum = op.attrs.checksum;
+        const sum = resolved.get(sourceKey(op)) ?? op.attrs.checksum;
         if (!sum) incompleteMaterials = true;
         http.set(id, { uri: id, digest: sum ? { [sum.split(":")[0] as string]: sum.split(":")[1] as string } : {} });
       }

@@ -108,7 +108,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     };
     const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
     const attested = await makeAttestations({
-      req, contextArg, definition: converted.definition, dockerfile: { name: dockerfile.name, text: dockerfile.text }, startedOn: new Date(buildTime * 1000),
+      req, contextArg, definition: converted.definition, sourceDigests: session.sourceDigests, dockerfile: { name: dockerfile.name, text: dockerfile.text }, startedOn: new Date(buildTime * 1000),
       root: snapshotIdOf(root), snapshotter: env.snapshotter, sourceDateEpoch: exportReq.sourceDateEpoch, progress, signal,
     });
     await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}), ...attested }, root, progress, signal);

@@ -22,8 +22,6 @@ export type ImageFiles = {
   names: string[];
   /** The index over the manifest and its attestations: then the layout's index.json names it. */
   index?: ExportedIndex;
-  /** `annotation-index.*` of an image written without an index: the layout's index.json carries them. */
-  layoutAnnotations?: Record<string, string>;
   /** Seconds since the epoch, for the archive's own entries. */
   mtime: number;
 };
@@ -38,7 +36,7 @@ function layoutEntries(store: ContentStore, img: ImageFiles): Entry[] {
   const documents = [img.config, img.manifest, ...(img.index ? [...img.index.blobs, ...img.index.manifests, img.index.index] : [])];
   for (const b of documents) blobs.set(b.descriptor.digest, { name: `blobs/sha256/${hexOf(b.descriptor.digest)}`, bytes: b.bytes, size: b.bytes.length });
   const top = img.index?.index.descriptor ?? img.manifest.descriptor;
-  const index = layoutIndex(top, img.names.map((n) => formatReference(parseReference(n))), img.layoutAnnotations);
+  const index = layoutIndex(top, img.names.map((n) => formatReference(parseReference(n))));
   return [...blobs.values(), { name: "index.json", bytes: index, size: index.length }, { name: "oci-layout", bytes: OCI_LAYOUT, size: OCI_LAYOUT.length }];
 }
 

@@ -13,7 +13,7 @@ import { archiveSink, writeDockerArchive, writeOciArchive, writeOciDirectory, ty
 import type { ExportContext, ExportedImage, Exporter } from "./exporter.ts";
 import { buildImage, type BuiltImage } from "./image.ts";
 import { withAttestations } from "./image-index.ts";
-import type { ImageOutput } from "./image-options.ts";
+import { hasIndexAnnotations, type ImageOutput, indexAnnotationsError } from "./image-options.ts";
 import { snapshotLayers } from "./layers.ts";
 import { pushToRegistry } from "./push.ts";
 
@@ -25,7 +25,7 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
     title,
     async export(out, ctx): Promise<ExportedImage> {
       const image = await assemble(out, ctx);
-      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names: out.names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}), ...(!image.index && out.indexAnnotations ? { layoutAnnotations: out.indexAnnotations } : {}) };
+      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names: out.names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}) };
       try {
         await write(out, image, files, ctx);
       } catch (e) {
@@ -57,6 +57,7 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
   const layers = snapshotLayers({ snapshotter: services.snapshotter, store: services.store, index: services.index, progress: p }, input.root);
   const pushed = out.type === "image" && out.push;
   const attestations = (input.attestations ?? []).filter((a) => pushed || !a.pushedOnly);
+  if (attestations.length === 0 && hasIndexAnnotations(out)) throw indexAnnotationsError();
   const image = await buildImage(layers, services.store, {
     frontendConfig: input.imageConfig,
     platform: input.platform,

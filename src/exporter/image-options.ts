@@ -1,5 +1,6 @@
 // The outputs a build can have (`-o`, `-t`, `--push`, `--load`) and the options of those that
 // write an image, with BuildKit's defaults.
+import { KitError } from "../util/errors.ts";
 
 export type Compression = "gzip" | "zstd" | "uncompressed";
 
@@ -47,4 +48,15 @@ export function defaultImageOptions(type: "oci" | "docker" | "image"): ImageOpti
     annotations: {},
     rewriteTimestamp: false,
   };
+}
+
+/** BuildKit's refusal: a single manifest has no index to carry index annotations. */
+export function indexAnnotationsError(): KitError {
+  return new KitError("E_USAGE", "index annotations not supported for single platform export", {
+    hint: "an image gets an index only with attestations: add --provenance=true (or --sbom), or use manifest annotations",
+  });
+}
+
+export function hasIndexAnnotations(out: ImageOutput): boolean {
+  return Object.keys(out.indexAnnotations ?? {}).length + Object.keys(out.indexDescriptorAnnotations ?? {}).length > 0;
 }

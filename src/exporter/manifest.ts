@@ -43,13 +43,12 @@ export function manifestBlob(config: Descriptor, layers: Descriptor[], oci: bool
 }
 
 /** The OCI layout's index.json: one entry per image name (or one unnamed) for the manifest or the image's index. */
-export function layoutIndex(manifest: Descriptor, names: string[], annotations?: Record<string, string>): Uint8Array {
+export function layoutIndex(manifest: Descriptor, names: string[]): Uint8Array {
   const { platform: _p, ...base } = manifest;
   const manifests = (names.length > 0 ? names : [undefined]).map((name) =>
     name === undefined ? base : { ...base, annotations: { ...base.annotations, "io.containerd.image.name": name, "org.opencontainers.image.ref.name": refName(name) } },
   );
-  const extra = annotations && Object.keys(annotations).length > 0 ? { annotations } : {};
-  return encoder.encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_INDEX, manifests, ...extra }));
+  return encoder.encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_INDEX, manifests }));
 }
 
 /** The tag part of a name, as the OCI ref.name annotation holds it ("latest" for "app:latest"). */

@@ -1,6 +1,7 @@
 // Annotations (compiled binary): --annotation [TYPE:]KEY=VALUE and the annotation-* output
-// attributes land on the manifest, the manifest's descriptor, the index and the layout's
-// index.json as BuildKit places them; a pushed index carries its annotations; bad types exit 2.
+// attributes land on the manifest, the manifest's descriptor, the index and the index's descriptor
+// in the layout's index.json as BuildKit places them; index annotations without an index are
+// refused as BuildKit refuses them; a pushed index carries its annotations; bad types exit 2.
 // Needs root (builds need root); no RUN step.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -44,12 +45,15 @@ describe.skipIf(skip)("annotations (compiled binary)", () => {
     expect(manifest.annotations).toEqual({ "org.example.plain": "m", "org.example.attr": "a" });
   }, TIMEOUT);
 
-  test("without an index, index annotations go to the layout's index.json; a pushed index carries them", async () => {
+  test("index annotations need an index: refused for a lone manifest, carried by a pushed index", async () => {
     const work = tempDir();
     const ctx = helloContext(`${registry}/busybox`);
-    expectExit(await build(["--annotation", "index:org.example.i=1", "-o", `type=oci,dest=${work}/layout,tar=false`, ctx], work), 0);
-    const top = JSON.parse(readFileSync(`${work}/layout/index.json`, "utf8")) as Doc;
-    expect(top.annotations).toEqual({ "org.example.i": "1" });
+    const lone = await build(["--annotation", "index:org.example.i=1", "-o", `type=oci,dest=${work}/layout,tar=false`, ctx], work);
+    expectExit(lone, 2);
+    expect(lone.stderr).toContain("index annotations not supported for single platform export");
+    const attr = await build(["-o", `type=oci,dest=${work}/layout,annotation-index-descriptor.k=v`, "--provenance=false", ctx], work);
+    expectExit(attr, 2);
+    // A push gets the default provenance, so an index that carries them.
     expectExit(await build(["--annotation", "index:org.example.i=2", "--push", "-t", `${registry}/annotated:1`, ctx], work), 0);
     const raw = spawnSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${registry}/annotated:1`], { encoding: "utf8" });
     expect(raw.status, raw.stderr).toBe(0);
