@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
+import { makeGitRepo, serveFiles, serveGit } from "../servers.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT, NEEDS_ROOT_AND_RUNC, expectExit, helloContext, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT, `attestation builds: ${NEEDS_ROOT}`);
@@ -117,6 +118,24 @@ describe.skipIf(skip)("attestations (compiled binary)", () => {
     expect(st.predicate.buildConfig.llbDefinition.length).toBeGreaterThan(0);
     const source = st.predicate.metadata["https://mobyproject.org/buildkit@v1#metadata"].source;
     expect(Buffer.from(source.infos[0].data, "base64").toString()).toBe(readFileSync(`${ctx}/Dockerfile`, "utf8"));
+  }, TIMEOUT);
+
+  test("ADD of a URL and of a git repository: the materials carry the download's sha256 and the commit", async () => {
+    const work = tempDir();
+    const files = tempDir("kitbuild-files-");
+    writeFileSync(`${files}/data.txt`, `data ${randomBytes(4).toString("hex")}\n`);
+    const http = serveFiles(files);
+    const project = tempDir("kitbuild-git-");
+    const repo = makeGitRepo(project, "repo");
+    const commit = repo.commit({ "README": "hi\n" });
+    const git = serveGit(project);
+    const ctx = tempDir("kitbuild-ctx-");
+    writeFileSync(`${ctx}/Dockerfile`, [`FROM ${registry}/busybox`, `ADD ${http.url}/data.txt /data.txt`, `ADD ${git.url}/repo.git#main /repo`, ""].join("\n"));
+    expectExit(await build(["-o", `type=local,dest=${work}/out`, "--provenance=true", ctx], work), 0);
+    const st = JSON.parse(readFileSync(`${work}/out/provenance.json`, "utf8")) as { predicate: { materials: Array<{ uri: string; digest: Record<string, string> }> } };
+    const dataDigest = createHash("sha256").update(readFileSync(`${files}/data.txt`)).digest("hex");
+    expect(st.predicate.materials).toContainEqual({ uri: `${http.url}/data.txt`, digest: { sha256: dataDigest } });
+    expect(st.predicate.materials).toContainEqual({ uri: `${git.url}/repo.git#main`, digest: { sha1: commit } });
   }, TIMEOUT);
 
   test("bad attestation values are usage errors (exit 2)", async () => {
