@@ -83,6 +83,7 @@ function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "ima
   opts.forceCompression = bool(fields, "force-compression", false);
   opts.ociMediaTypes = bool(fields, "oci-mediatypes", opts.ociMediaTypes);
   opts.rewriteTimestamp = bool(fields, "rewrite-timestamp", false);
+  if (bool(fields, "oci-artifact", false)) opts.ociArtifact = true;
   for (const [k, v] of [...fields]) {
     const m = /^annotation(-manifest|-index|-manifest-descriptor|-index-descriptor)?(\[[^\]]*\])?\.(.+)$/.exec(k);
     if (!m) continue;

@@ -12,7 +12,7 @@ import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import type { ProvenanceMode } from "./attestation-options.ts";
 import { metadataProvenance, provenancePredicate, SLSA_PROVENANCE_V02 } from "./provenance.ts";
-import { captureSources } from "./provenance-sources.ts";
+import { type CapturedSources, captureSources } from "./provenance-sources.ts";
 import type { BuildRequest } from "./request.ts";
 
 export const SPDX_PREDICATE_TYPE = "https://spdx.dev/Document";
@@ -53,7 +53,7 @@ export async function makeAttestations(inp: AttestationInputs): Promise<MadeAtte
       options: provenance,
       frontendArgs: frontendArgs(inp.req, inp.dockerfile.name),
       ...(isRemoteContext(inp.contextArg) ? { contextUri: inp.contextArg } : {}),
-      sources: captureSources(inp.definition, inp.sourceDigests),
+      sources: withDockerfileLocal(captureSources(inp.definition, inp.sourceDigests)),
       builderPlatform: formatPlatform(hostPlatform()),
       invocationId: invocationId(),
       startedOn: inp.startedOn,
@@ -82,6 +82,11 @@ async function scanRoot(inp: AttestationInputs): Promise<unknown> {
   }
   await using mounted = await inp.snapshotter.mountReadonly(inp.root);
   return scanRootfs(mounted.path, opts);
+}
+
+/** buildx sends the Dockerfile as a local source of its own ("dockerfile"), which BuildKit lists. */
+function withDockerfileLocal(sources: CapturedSources): CapturedSources {
+  return { ...sources, locals: [...new Set([...sources.locals, "dockerfile"])].sort() };
 }
 
 /** The frontend's options as buildx sends them to BuildKit (and as BuildKit's provenance lists them). */

@@ -55,29 +55,39 @@ export type AttestationManifest = {
   descriptor: Descriptor;
 };
 
-export function attestationManifest(attestations: readonly Attestation[], image: Descriptor, names: readonly string[], platform: Platform): AttestationManifest {
+/** `oci-artifact=true` (BuildKit ≥ 0.21): the attestation manifest as an OCI artifact of this type, with the image as its subject. */
+export const ATTESTATION_ARTIFACT_TYPE = "application/vnd.docker.attestation.manifest.v1+json";
+const EMPTY_JSON = new TextEncoder().encode("{}");
+
+export function attestationManifest(attestations: readonly Attestation[], image: Descriptor, names: readonly string[], platform: Platform, ociArtifact = false): AttestationManifest {
   const subjects = imageSubjects(names, platform, image.digest);
   const layers = attestations.map((a): Blob => {
     const bytes = inTotoStatement(a, subjects);
     return { bytes, descriptor: { mediaType: MEDIA_INTOTO, digest: sha256(bytes), size: bytes.length, annotations: { [PREDICATE_TYPE_ANNOTATION]: a.predicateType } } };
   });
-  // An image config that says what the layers are: uncompressed, so each DiffID is its digest.
-  const config = jsonBlob(MEDIA_OCI_CONFIG, {
-    architecture: ATTESTATION_PLATFORM.architecture,
-    os: ATTESTATION_PLATFORM.os,
-    config: {},
-    rootfs: { type: "layers", diff_ids: layers.map((l) => l.descriptor.digest) },
-  });
+  // An image config that says what the layers are (uncompressed, so each DiffID is its digest), or
+  // for an artifact the empty JSON document, inlined in its descriptor as the OCI spec defines it.
+  const config: Blob = ociArtifact
+    ? { bytes: EMPTY_JSON, descriptor: { mediaType: "application/vnd.oci.empty.v1+json", digest: sha256(EMPTY_JSON), size: EMPTY_JSON.length, data: Buffer.from(EMPTY_JSON).toString("base64") } }
+    : jsonBlob(MEDIA_OCI_CONFIG, {
+        architecture: ATTESTATION_PLATFORM.architecture,
+        os: ATTESTATION_PLATFORM.os,
+        config: {},
+        rootfs: { type: "layers", diff_ids: layers.map((l) => l.descriptor.digest) },
+      });
   const manifest = jsonBlob(MEDIA_OCI_MANIFEST, {
     schemaVersion: 2,
     mediaType: MEDIA_OCI_MANIFEST,
+    ...(ociArtifact ? { artifactType: ATTESTATION_ARTIFACT_TYPE } : {}),
     config: config.descriptor,
     layers: layers.map((l) => l.descriptor),
+    ...(ociArtifact ? { subject: { mediaType: image.mediaType, digest: image.digest, size: image.size } } : {}),
   });
   const descriptor: Descriptor = {
     ...manifest.descriptor,
     annotations: { [REFERENCE_DIGEST_ANNOTATION]: image.digest, [REFERENCE_TYPE_ANNOTATION]: ATTESTATION_MANIFEST_TYPE },
     platform: ATTESTATION_PLATFORM,
+    ...(ociArtifact ? { artifactType: ATTESTATION_ARTIFACT_TYPE } : {}),
   };
   return { manifest, config, layers, descriptor };
 }

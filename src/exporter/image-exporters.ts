@@ -76,7 +76,7 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
   const index = await withAttestations(image, attestations, out.names, input.platform, services.store, ctx.signal, {
     ...(out.indexAnnotations ? { annotations: out.indexAnnotations } : {}),
     ...(out.indexDescriptorAnnotations ? { descriptorAnnotations: out.indexDescriptorAnnotations } : {}),
-  });
+  }, out.ociArtifact === true);
   p.statusDone(`exporting attestation manifest ${index.manifests[0]?.descriptor.digest}`);
   p.statusDone(`exporting manifest list ${index.index.descriptor.digest}`);
   return { ...image, index };

@@ -14,8 +14,9 @@ export async function withAttestations(
   store: ContentStore,
   signal: AbortSignal,
   annotations: IndexOptions = {},
+  ociArtifact = false,
 ): Promise<ExportedIndex> {
-  const att = attestationManifest(attestations, image.manifest.descriptor, names, platform);
+  const att = attestationManifest(attestations, image.manifest.descriptor, names, platform, ociArtifact);
   const index = indexBlob([{ descriptor: { ...image.manifest.descriptor, platform } }, { descriptor: att.descriptor }], annotations);
   const blobs = [att.config, ...att.layers];
   for (const b of [...blobs, att.manifest, index]) await store.writeBytes(b.bytes, { digest: b.descriptor.digest }, signal);

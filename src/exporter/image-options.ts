@@ -21,6 +21,8 @@ export type ImageOptions = {
   manifestDescriptorAnnotations?: Record<string, string>;
   /** `annotation-index-descriptor.KEY`: the index's descriptor in the OCI layout's index.json. */
   indexDescriptorAnnotations?: Record<string, string>;
+  /** `oci-artifact=true`: attestation manifests as OCI artifacts whose subject is the image (BuildKit ≥ 0.21). */
+  ociArtifact?: boolean;
   /** Clamp the new layers' file times to SOURCE_DATE_EPOCH. */
   rewriteTimestamp: boolean;
 };

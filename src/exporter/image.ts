@@ -103,10 +103,12 @@ function inlineCacheDoc(entries: InlineCacheEntries, layers: ExportedLayer[]): I
 /** buildx's --metadata-file keys for an image output: the digest and descriptor are the index's when there is one. */
 export function imageMetadata(img: BuiltImage, names: string[]): Record<string, unknown> {
   const top = img.index?.index.descriptor ?? img.manifest.descriptor;
-  const { platform: _platform, ...descriptor } = top;
+  const { platform, ...descriptor } = top;
+  // A lone manifest's descriptor names its platform, as BuildKit's (Go's field order).
+  const platformJson = platform && !img.index ? { platform: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}) } } : {};
   const out: Record<string, unknown> = {
     "containerimage.config.digest": img.config.descriptor.digest,
-    "containerimage.descriptor": descriptor,
+    "containerimage.descriptor": { ...descriptor, ...platformJson },
     "containerimage.digest": top.digest,
   };
   if (names.length > 0) out["image.name"] = names.join(",");

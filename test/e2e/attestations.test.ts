@@ -138,6 +138,20 @@ describe.skipIf(skip)("attestations (compiled binary)", () => {
     expect(st.predicate.materials).toContainEqual({ uri: `${git.url}/repo.git#main`, digest: { sha1: commit } });
   }, TIMEOUT);
 
+  test("oci-artifact=true: the attestation manifest is an OCI artifact whose subject is the image", async () => {
+    const work = tempDir();
+    const ctx = helloContext(`${registry}/busybox`);
+    expectExit(await build(["-o", `type=image,name=${registry}/att-artifact:1,push=true,oci-artifact=true`, ctx], work), 0);
+    const index = json(skopeoRaw(`${registry}/att-artifact:1`)) as Doc;
+    const [image, att] = index.manifests as [Desc, Desc];
+    expect((att as Desc & { artifactType?: string }).artifactType).toBe("application/vnd.docker.attestation.manifest.v1+json");
+    const manifest = json(await registryGet("att-artifact", "manifests", att.digest)) as Doc & { artifactType: string; subject: Desc };
+    expect(manifest.artifactType).toBe("application/vnd.docker.attestation.manifest.v1+json");
+    expect(manifest.subject).toEqual({ mediaType: image.mediaType, digest: image.digest, size: image.size });
+    expect(manifest.config?.mediaType).toBe("application/vnd.oci.empty.v1+json");
+    expect(new TextDecoder().decode(await registryGet("att-artifact", "blobs", manifest.config?.digest as string))).toBe("{}");
+  }, TIMEOUT);
+
   test("bad attestation values are usage errors (exit 2)", async () => {
     const work = tempDir();
     const ctx = helloContext("scratch");
