@@ -59,7 +59,7 @@ function disabled(fields: Map<string, string>): boolean {
 }
 
 function provenanceOptions(fields: Map<string, string>): ProvenanceOptions {
-  refuseUnknown(fields, "provenance", ["type", "disabled", "mode", "builder-id", "reproducible", "version"]);
+  refuseUnknown(fields, "provenance", ["type", "disabled", "mode", "builder-id", "reproducible", "version", "inline-only"]);
   const mode = fields.get("mode") ?? "min";
   if (mode !== "min" && mode !== "max") throw usage(`invalid provenance mode "${mode}"`, "use mode=min or mode=max");
   const version = fields.get("version");
@@ -67,7 +67,10 @@ function provenanceOptions(fields: Map<string, string>): ProvenanceOptions {
   const reproducible = fields.get("reproducible");
   const repro = reproducible === undefined ? false : parseBool(reproducible);
   if (repro === undefined) throw usage(`invalid value "${reproducible}" for reproducible`, "use reproducible=true or reproducible=false");
-  return { mode, builderId: fields.get("builder-id") ?? "", reproducible: repro };
+  const inline = fields.get("inline-only");
+  const inlineOnly = inline === undefined ? false : parseBool(inline);
+  if (inlineOnly === undefined) throw usage(`invalid value "${inline}" for inline-only`, "use inline-only=true or inline-only=false");
+  return { mode, builderId: fields.get("builder-id") ?? "", reproducible: repro, ...(inlineOnly ? { inlineOnly: true as const } : {}) };
 }
 
 function sbomOptions(fields: Map<string, string>): SbomOptions {

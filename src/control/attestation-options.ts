@@ -9,6 +9,8 @@ export type ProvenanceOptions = {
   builderId: string;
   /** `reproducible=true`: the build claims byte-for-byte reproducibility. */
   reproducible: boolean;
+  /** `inline-only=true`: only image outputs carry it (type=local/tar write no provenance.json), as BuildKit. */
+  inlineOnly?: true;
   /** buildx's default for pushed images, not asked for: then only the pushed images carry it. */
   byDefault?: true;
 };

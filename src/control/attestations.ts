@@ -61,7 +61,7 @@ export async function makeAttestations(inp: AttestationInputs): Promise<MadeAtte
       definition: inp.definition,
       dockerfile: inp.dockerfile,
     });
-    out.attestations.push({ kind: "provenance", predicateType: SLSA_PROVENANCE_V02, path: "provenance.json", predicate, ...(provenance.byDefault ? { pushedOnly: true as const } : {}) });
+    out.attestations.push({ kind: "provenance", predicateType: SLSA_PROVENANCE_V02, path: "provenance.json", predicate, ...(provenance.byDefault ? { pushedOnly: true as const } : {}), ...(provenance.inlineOnly ? { inlineOnly: true as const } : {}) });
     const mode = metadataMode(inp.req.env.BUILDX_METADATA_PROVENANCE);
     if (mode) out.provenanceMetadata = metadataProvenance(predicate, mode);
   }

@@ -26,6 +26,8 @@ export type Attestation = {
   predicate: unknown;
   /** Only pushed images carry it (buildx's default provenance, which the user did not ask for). */
   pushedOnly?: true;
+  /** Only image outputs carry it (`inline-only=true`): not written as a file by type=local/tar. */
+  inlineOnly?: true;
 };
 
 export type StatementSubject = { name: string; digest: Record<string, string> };

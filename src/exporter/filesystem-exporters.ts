@@ -35,7 +35,7 @@ async function resultSize(ctx: ExportContext, id: number | null): Promise<number
 }
 
 /** The attestations a filesystem output writes: those asked for (not the default provenance of pushed images). */
-const asked = (ctx: ExportContext) => (ctx.input.attestations ?? []).filter((a) => !a.pushedOnly);
+const asked = (ctx: ExportContext) => (ctx.input.attestations ?? []).filter((a) => !a.pushedOnly && !a.inlineOnly);
 
 export const localExporter: Exporter<Extract<OutputSpec, { type: "local" }>> = {
   title: "exporting to client directory",

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { debianImage } from "../../scripts/test-debian.ts";
 import { dockerDaemon, dockerUnavailable } from "../fixtures/docker-daemon.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT, NEEDS_ROOT_AND_RUNC, expectExit, helloContext, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
@@ -48,6 +48,10 @@ describe.skipIf(skip)("attestations as files (compiled binary)", () => {
     const fromTar = JSON.parse(readFileSync(`${work}/untar/provenance.json`, "utf8")) as Statement;
     expect(fromTar.subject).toEqual(prov.subject);
     expect(readFileSync(`${work}/untar/hello.txt`, "utf8")).toBe("hello\n");
+    // inline-only provenance is for image outputs alone.
+    expectExit(await build(["--attest", "type=provenance,inline-only=true", "-o", `type=local,dest=${work}/inline`, ctx], work), 0);
+    expect(existsSync(`${work}/inline/hello.txt`)).toBe(true);
+    expect(existsSync(`${work}/inline/provenance.json`)).toBe(false);
   }, TIMEOUT);
 
   test.skipIf(skipDocker)("a docker archive with attestations loads with docker load", async () => {
