@@ -40,10 +40,9 @@ export function inTotoStatement(att: Attestation, subject: readonly StatementSub
   return encoder.encode(goEscaped(JSON.stringify(doc, null, 2)));
 }
 
-/** One subject per image name (its package URL), or "_" for an unnamed image, as BuildKit. */
+/** One subject per image name (its package URL); an unnamed image gives none, as BuildKit's. */
 export function imageSubjects(names: readonly string[], platform: Platform, manifestDigest: string): StatementSubject[] {
   const digest = { sha256: manifestDigest.replace(/^sha256:/, "") };
-  if (names.length === 0) return [{ name: "_", digest }];
   return names.map((n) => ({ name: imagePurl(n, platform), digest }));
 }
 
