@@ -86,9 +86,7 @@ function sbomOptions(fields: Map<string, string>): SbomOptions {
   };
   const scanStage = flag("scan-stage");
   const scanContext = flag("scan-context");
-  if (scanStage || scanContext) {
-    throw usage(`--attest type=sbom,${scanStage ? "scan-stage" : "scan-context"}=true is not supported yet`, "kitbuild scans the final image only; drop the option");
-  }
+  if (scanContext) throw usage("--attest type=sbom,scan-context=true is not supported yet", "kitbuild scans the image and, with scan-stage=true, the built stages; drop scan-context");
   return { scanStage, scanContext };
 }
 

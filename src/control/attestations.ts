@@ -3,19 +3,17 @@
 // filesystem (exporter/sbom/scan.ts, mounted read-only as the local exporter reads it). Every
 // output of the build receives the same attestations, as BuildKit attaches them per build.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
 import type { Attestation } from "../exporter/attestations.ts";
-import { scanRootfs } from "../exporter/sbom/scan.ts";
 import type { Definition } from "../llb/ops.ts";
 import { formatPlatform, hostPlatform } from "../oci/platform.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
-import { type ProgressSink, progressTask } from "../util/progress.ts";
+import type { ProgressSink } from "../util/progress.ts";
 import type { ProvenanceMode } from "./attestation-options.ts";
 import { metadataProvenance, provenancePredicate, SLSA_PROVENANCE_V02 } from "./provenance.ts";
 import { type CapturedSources, captureSources } from "./provenance-sources.ts";
 import type { BuildRequest } from "./request.ts";
+import { type SbomInputs, sbomAttestations } from "./sbom-attestations.ts";
 
-export const SPDX_PREDICATE_TYPE = "https://spdx.dev/Document";
 
 export type AttestationInputs = {
   req: BuildRequest;
@@ -31,7 +29,7 @@ export type AttestationInputs = {
   sourceDateEpoch: number | undefined;
   progress: ProgressSink;
   signal: AbortSignal;
-};
+} & Pick<SbomInputs, "stages" | "solveStage">;
 
 /** Spread into the export request: nothing when the build attests nothing. */
 export type MadeAttestations = {
@@ -45,8 +43,8 @@ export async function makeAttestations(inp: AttestationInputs): Promise<MadeAtte
   if (!provenance && !sbom) return {};
   const out: MadeAttestations & { attestations: Attestation[] } = { attestations: [] };
   if (sbom) {
-    const doc = await progressTask(inp.progress, "sbom", "[internal] generating sbom", () => scanRoot(inp));
-    out.attestations.push({ kind: "sbom", predicateType: SPDX_PREDICATE_TYPE, path: "sbom.spdx.json", predicate: doc });
+    const name = inp.req.exports.outputs.flatMap((o) => ("names" in o ? o.names : []))[0] ?? "image";
+    out.attestations.push(...(await sbomAttestations({ ...inp, name, scanAllStages: sbom.scanStage })));
   }
   if (provenance) {
     const predicate = provenancePredicate({
@@ -66,22 +64,6 @@ export async function makeAttestations(inp: AttestationInputs): Promise<MadeAtte
     if (mode) out.provenanceMetadata = metadataProvenance(predicate, mode);
   }
   return out;
-}
-
-async function scanRoot(inp: AttestationInputs): Promise<unknown> {
-  const name = inp.req.exports.outputs.flatMap((o) => ("names" in o ? o.names : []))[0] ?? "image";
-  const opts = { name, sourceDateEpoch: inp.sourceDateEpoch, signal: inp.signal };
-  if (inp.root === null) {
-    // An empty result (FROM scratch with nothing added): an empty directory has no packages.
-    const dir = mkdtempSync("/tmp/kitbuild-sbom-");
-    try {
-      return await scanRootfs(dir, opts);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  await using mounted = await inp.snapshotter.mountReadonly(inp.root);
-  return scanRootfs(mounted.path, opts);
 }
 
 /** buildx sends the Dockerfile as a local source of its own ("dockerfile"), which BuildKit lists. */

@@ -109,7 +109,8 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
     const attested = await makeAttestations({
       req, contextArg, definition: converted.definition, sourceDigests: session.sourceDigests, dockerfile: { name: dockerfile.name, text: dockerfile.text }, startedOn: new Date(buildTime * 1000),
-      root: snapshotIdOf(root), snapshotter: env.snapshotter, sourceDateEpoch: exportReq.sourceDateEpoch, progress, signal,
+      root: snapshotIdOf(root), snapshotter: env.snapshotter, sourceDateEpoch: exportReq.sourceDateEpoch, progress, signal, stages: converted.stages,
+      solveStage: (edge) => definitionSolver(session, { ...converted.definition, root: edge }, { maxParallelism: req.solve.maxParallelism, noCache: false, explainMisses: false, progress, signal }).solve(),
     });
     await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}), ...attested }, root, progress, signal);
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);

@@ -89,4 +89,27 @@ describe.skipIf(skipDebian)("the SBOM of a Debian-based image", () => {
       .map((p) => `${p.name} ${p.versionInfo}`);
     expect([...new Set(packages)].sort()).toEqual(expected);
   }, TIMEOUT);
+
+  test("scan-stage: a built stage gets sbom-STAGE.spdx.json (by --attest scan-stage=true or the stage's ARG)", async () => {
+    const ref = debian?.kind === "ready" ? debian.ref : "";
+    const work = tempDir();
+    const ctx = tempDir("kitbuild-ctx-");
+    const dockerfile = (arg: string) => [`FROM ${ref} AS build`, arg, "RUN echo built > /built.txt", "FROM scratch", "COPY --from=build /built.txt /", ""].join("\n");
+    writeFileSync(`${ctx}/Dockerfile`, dockerfile(""));
+    const debPackages = (file: string) => {
+      const st = JSON.parse(readFileSync(file, "utf8")) as Statement;
+      return (st.predicate.packages as Array<{ externalRefs?: Array<{ referenceLocator: string }> }>).filter((p) => p.externalRefs?.some((r) => r.referenceLocator.startsWith("pkg:deb/"))).length;
+    };
+    expectExit(await build(["--attest", "type=sbom,scan-stage=true", "-o", `type=local,dest=${work}/a`, ctx], work), 0);
+    expect(debPackages(`${work}/a/sbom.spdx.json`)).toBe(0);
+    expect(debPackages(`${work}/a/sbom-build.spdx.json`)).toBeGreaterThan(20);
+    // Without scan-stage, only the stage that declares the ARG is scanned; a second build finds every step cached.
+    expectExit(await build(["--sbom", "-o", `type=local,dest=${work}/b`, ctx], work), 0);
+    expect(existsSync(`${work}/b/sbom-build.spdx.json`)).toBe(false);
+    writeFileSync(`${ctx}/Dockerfile`, dockerfile("ARG BUILDKIT_SBOM_SCAN_STAGE=true"));
+    const res = await build(["--sbom", "-o", `type=local,dest=${work}/c`, ctx], work);
+    expectExit(res, 0);
+    expect(debPackages(`${work}/c/sbom-build.spdx.json`)).toBeGreaterThan(20);
+    expect(res.stderr).not.toContain("BUILDKIT_SBOM_SCAN_STAGE");
+  }, TIMEOUT);
 });
