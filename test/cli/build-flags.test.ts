@@ -104,7 +104,11 @@ describe("the flag table", () => {
     expect(build["cache-to"]).toMatchObject({ type: "string" });
     expect(build.check).toMatchObject({ type: "boolean" });
     expect(build.call).toMatchObject({ type: "string" });
-    expect(Object.keys(build)).toHaveLength(30);
+    expect(build.provenance).toMatchObject({ type: "string" });
+    expect(build.sbom).toMatchObject({ type: "string" });
+    expect(build.attest).toMatchObject({ type: "string" });
+    expect(build.annotation).toMatchObject({ type: "string" });
+    expect(Object.keys(build)).toHaveLength(34);
   });
 });
 
