@@ -63,14 +63,14 @@ function provenanceOptions(fields: Map<string, string>): ProvenanceOptions {
   const mode = fields.get("mode") ?? "min";
   if (mode !== "min" && mode !== "max") throw usage(`invalid provenance mode "${mode}"`, "use mode=min or mode=max");
   const version = fields.get("version");
-  if (version !== undefined && version !== "v0.2") throw usage(`provenance version "${version}" is not supported`, "kitbuild writes SLSA provenance v0.2 (BuildKit's default); drop version=");
+  if (version !== undefined && version !== "v0.2" && version !== "v1") throw usage(`unknown provenance version "${version}"`, "use version=v0.2 (the default) or version=v1");
   const reproducible = fields.get("reproducible");
   const repro = reproducible === undefined ? false : parseBool(reproducible);
   if (repro === undefined) throw usage(`invalid value "${reproducible}" for reproducible`, "use reproducible=true or reproducible=false");
   const inline = fields.get("inline-only");
   const inlineOnly = inline === undefined ? false : parseBool(inline);
   if (inlineOnly === undefined) throw usage(`invalid value "${inline}" for inline-only`, "use inline-only=true or inline-only=false");
-  return { mode, builderId: fields.get("builder-id") ?? "", reproducible: repro, ...(inlineOnly ? { inlineOnly: true as const } : {}) };
+  return { mode, builderId: fields.get("builder-id") ?? "", reproducible: repro, ...(version === "v1" ? { version } : {}), ...(inlineOnly ? { inlineOnly: true as const } : {}) };
 }
 
 function sbomOptions(fields: Map<string, string>): SbomOptions {

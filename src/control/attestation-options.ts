@@ -9,6 +9,8 @@ export type ProvenanceOptions = {
   builderId: string;
   /** `reproducible=true`: the build claims byte-for-byte reproducibility. */
   reproducible: boolean;
+  /** `version=v1`: SLSA provenance v1 instead of v0.2 (BuildKit's default). */
+  version?: "v1";
   /** `inline-only=true`: only image outputs carry it (type=local/tar write no provenance.json), as BuildKit. */
   inlineOnly?: true;
   /** buildx's default for pushed images, not asked for: then only the pushed images carry it. */

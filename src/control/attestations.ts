@@ -10,6 +10,7 @@ import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import type { ProgressSink } from "../util/progress.ts";
 import type { ProvenanceMode } from "./attestation-options.ts";
 import { metadataProvenance, provenancePredicate, SLSA_PROVENANCE_V02 } from "./provenance.ts";
+import { metadataProvenanceV1, provenanceV1, SLSA_PROVENANCE_V1 } from "./provenance-v1.ts";
 import { type CapturedSources, captureSources } from "./provenance-sources.ts";
 import type { BuildRequest } from "./request.ts";
 import { type SbomInputs, sbomAttestations } from "./sbom-attestations.ts";
@@ -59,9 +60,10 @@ export async function makeAttestations(inp: AttestationInputs): Promise<MadeAtte
       definition: inp.definition,
       dockerfile: inp.dockerfile,
     });
-    out.attestations.push({ kind: "provenance", predicateType: SLSA_PROVENANCE_V02, path: "provenance.json", predicate, ...(provenance.byDefault ? { pushedOnly: true as const } : {}), ...(provenance.inlineOnly ? { inlineOnly: true as const } : {}) });
+    const v1 = provenance.version === "v1";
+    out.attestations.push({ kind: "provenance", predicateType: v1 ? SLSA_PROVENANCE_V1 : SLSA_PROVENANCE_V02, path: "provenance.json", predicate: v1 ? provenanceV1(predicate) : predicate, ...(provenance.byDefault ? { pushedOnly: true as const } : {}), ...(provenance.inlineOnly ? { inlineOnly: true as const } : {}) });
     const mode = metadataMode(inp.req.env.BUILDX_METADATA_PROVENANCE);
-    if (mode) out.provenanceMetadata = metadataProvenance(predicate, mode);
+    if (mode) out.provenanceMetadata = v1 ? metadataProvenanceV1(provenanceV1(predicate), mode) : metadataProvenance(predicate, mode);
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import type { Definition } from "../../src/llb/ops.ts";
 import { provenancePredicate, metadataProvenance } from "../../src/control/provenance.ts";
 import { captureSources } from "../../src/control/provenance-sources.ts";
+import { provenanceV1 } from "../../src/control/provenance-v1.ts";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 const definition: Definition = {
@@ -68,5 +69,17 @@ describe("provenance predicate", () => {
     expect(source.locations.step2.locations[0].ranges).toEqual([{ start: { line: 2 }, end: { line: 2 } }]);
     expect(Buffer.from(source.infos[0].data, "base64").toString()).toContain("RUN true");
     expect(JSON.stringify(p)).not.toContain("user:pw");
+  });
+
+  test("version=v1 carries the same facts under SLSA v1's names", () => {
+    const v02 = predicate("max");
+    const v1 = provenanceV1(v02) as Record<string, any>;
+    expect(v1.buildDefinition.buildType).toBe("https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md");
+    expect(v1.buildDefinition.externalParameters.configSource).toEqual({ path: "Dockerfile" });
+    expect(v1.buildDefinition.externalParameters.request).toEqual(v02.invocation.parameters);
+    expect(v1.buildDefinition.internalParameters.builderPlatform).toBe("linux/amd64");
+    expect(v1.buildDefinition.internalParameters.buildConfig).toEqual(v02.buildConfig);
+    expect(v1.buildDefinition.resolvedDependencies).toEqual(v02.materials);
+    expect(v1.runDetails.metadata).toMatchObject({ invocationID: "id", startedOn: "2024-01-01T00:00:00.5Z", buildkit_completeness: { request: true, resolvedDependencies: false }, buildkit_reproducible: false });
   });
 });
