@@ -3,7 +3,8 @@
 #   system packages (when root and missing): runc, docker-registry, busybox-static, uidmap, openssl,
 #   debootstrap (the tests' Debian image), openssh-client (ssh-agent for --ssh and its tests),
 #   openssh-server (a loopback sshd the tests start for git over ssh, never as a service), and
-#   docker.io, skopeo and umoci (the tools that check exported images in the tests)
+#   docker.io, skopeo and umoci (the tools that check exported images in the tests), rpm (the SBOM
+#   tests build an rpm database with it)
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
 #   git, bzip2 and xz-utils serve ADD of git repositories and of .bz2/.xz archives; passt (pasta)
 #   gives RUN steps their sandboxed network, which needs /dev/net/tun usable by every user (as udev
@@ -34,6 +35,7 @@ openssh-server /usr/sbin/sshd
 docker.io /usr/sbin/dockerd
 skopeo /usr/bin/skopeo
 umoci /usr/bin/umoci
+rpm /usr/bin/rpmbuild
 passt /usr/bin/pasta
 LIST
 if ! command -v npm >/dev/null 2>&1 && ! command -v bun >/dev/null 2>&1; then missing+=(nodejs npm); fi

@@ -4,10 +4,10 @@ import { createLogger, guarded, reportEscapedError, takeDebugFlag, type Runtime 
 import { type KitConfig, readConfig } from "./control/config.ts";
 import { KitError } from "./util/errors.ts";
 
-const SUBCOMMANDS = ["build", "debug", "version", "du", "prune", "login", "logout"];
+const SUBCOMMANDS = ["build", "debug", "version", "du", "prune", "images", "rmi", "login", "logout"];
 
 /** The commands that use the cache root: a user other than root runs them in a user namespace. */
-const NAMESPACED = ["build", "debug", "du", "prune"];
+const NAMESPACED = ["build", "debug", "du", "prune", "images", "rmi"];
 
 /** The variable by which a child knows it runs in the user namespace its parent made (cli/user-namespace.ts). */
 const USERNS_ENV = "KITBUILD_USERNS";
@@ -62,6 +62,8 @@ const main = defineCommand({
     version: () => import("./cli/version.ts").then((m) => m.versionCommand(rt)),
     du: () => import("./cli/du.ts").then((m) => m.duCommand(rt)),
     prune: () => import("./cli/prune.ts").then((m) => m.pruneCommand(rt)),
+    images: () => import("./cli/images.ts").then((m) => m.imagesCommand(rt)),
+    rmi: () => import("./cli/rmi.ts").then((m) => m.rmiCommand(rt)),
     login: () => import("./cli/login.ts").then((m) => m.loginCommand(rt)),
     logout: () => import("./cli/logout.ts").then((m) => m.logoutCommand(rt)),
   },

@@ -1,6 +1,7 @@
 // Which cache records a prune removes: never what a running build holds (or anything under it),
-// never a snapshot something else is stacked on, base image layers only with --all, and with
-// --keep-storage the least recently used first. Pure planning; control/cache-admin.ts acts on it.
+// never a snapshot something else is stacked on, base image layers (and built snapshots serving as
+// a kept image's layers) only with --all, and with --keep-storage the least recently used first.
+// Pure planning; control/cache-admin.ts acts on it.
 
 export type CacheRecord = {
   id: number;
@@ -13,6 +14,11 @@ export type CacheRecord = {
   held: boolean;
   /** For a merge (COPY --link): the snapshots it stacks, which it needs like parents. */
   inputs?: number[];
+  /**
+   * Recorded under a chain ID as an image's layer (a built snapshot of an image kept with -t): found
+   * by image pulls without a lease first, so it goes only with --all, as base layers do.
+   */
+  imageLayer?: boolean;
 };
 
 /** What a record stands on: its parent and, for a merge, its inputs. */
@@ -63,7 +69,7 @@ export function planPrune(records: readonly CacheRecord[], opts: PruneOptions): 
   for (const r of records) if (r.held || r.state !== "committed") protect(r.id);
   const eligible = records.filter(
     (r) =>
-      r.state === "committed" && !protectedIds.has(r.id) && (opts.all || r.kind !== "layer") &&
+      r.state === "committed" && !protectedIds.has(r.id) && (opts.all || (r.kind !== "layer" && !r.imageLayer)) &&
       (opts.olderThanMs === undefined || r.lastUsed < opts.now - opts.olderThanMs),
   );
   let chosen = new Set(eligible.map((r) => r.id));

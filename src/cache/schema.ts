@@ -1,6 +1,7 @@
 // The cache index's tables, created or upgraded in place when a cache root is opened. Upgrades only
 // add tables and columns, so an older kitbuild can still read what it knows.
 import type { Database } from "bun:sqlite";
+import { ensureImageTables } from "./image-names.ts";
 import { ensureMergeTable } from "./merges.ts";
 import { ensureProcessTable } from "./processes.ts";
 
@@ -82,9 +83,11 @@ export function migrate(db: Database): void {
   db.exec(TABLES);
   ensureMergeTable(db);
   ensureProcessTable(db);
+  // Schema 3: kitbuild's image store (stored_images, image_names).
+  ensureImageTables(db);
   for (const [table, column, def] of ADDED_COLUMNS) {
     const cols = db.query(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
     if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${def}`);
   }
-  db.query("INSERT OR REPLACE INTO meta (k, v) VALUES ('schema', '2')").run();
+  db.query("INSERT OR REPLACE INTO meta (k, v) VALUES ('schema', '3')").run();
 }

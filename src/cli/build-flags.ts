@@ -10,6 +10,7 @@ import { applyAnnotations, checkIndexAnnotations } from "./annotation-flags.ts";
 import { parseAttestations } from "./attest-flags.ts";
 import { parseCacheFlags } from "./cache-flags.ts";
 import { parseOutputs, splitCsv } from "./output-flags.ts";
+import { storeOutput } from "../exporter/store-exporter.ts";
 import { isIP } from "node:net";
 import type { ExtraHost } from "../worker/executor.ts";
 import { primaryHostIPv4 } from "../worker/network/host-address.ts";
@@ -27,6 +28,8 @@ export type BuildFlags = Omit<BuildRequest, "env" | "config" | "stdout"> & {
   dockerfileOnStdin: boolean;
   /** --call / --check: answer a frontend call instead of building (undefined: build). */
   call: CallFlag | undefined;
+  /** -q: print the image ID on stdout at the end, as buildx does. */
+  printImageId: boolean;
 };
 
 export type DebugFlags = Pick<DebugRequest, "frontend" | "registry"> & {
@@ -48,6 +51,9 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     throw usage(`invalid --progress "${progress}"`, "use one of auto, tty, plain, rawjson, quiet, none");
   }
   const outputs = parseOutputs({ outputs: list("output"), tags: list("tag"), push: bool("push"), load: bool("load") });
+  // -t alone keeps the image in kitbuild's image store, as docker build does; -q or --iidfile alone
+  // keeps it untagged, so the ID they give names an image.
+  if (outputs.length === 0 && (list("tag").length > 0 || bool("quiet") || str("iidfile"))) outputs.push(storeOutput(list("tag")));
   applyAnnotations(outputs, list("annotation"));
   const attest = parseAttestations({ attest: list("attest"), provenance: str("provenance"), sbom: str("sbom") }, outputs, env);
   checkIndexAnnotations(outputs, attest);
@@ -56,6 +62,7 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   const maxParallelism = str("max-parallelism");
   if (maxParallelism !== undefined && !/^[1-9]\d*$/.test(maxParallelism)) throw usage(`--max-parallelism must be a positive number, got "${maxParallelism}"`);
   const frontend = frontendAttrs(contextDir, flags, env);
+  if (bool("pull")) frontend.pull = true;
   const cacheExports = parseCacheFlags(list("cache-to"), "to");
   // buildx's older spelling of --cache-to type=inline.
   const inlineArg = frontend.buildArgs.BUILDKIT_INLINE_CACHE;
@@ -85,6 +92,7 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     progress: progress as ProgressMode,
     dockerfileOnStdin: str("file") === "-",
     call: bool("check") ? { name: "check", format: "text", ignoreStatus: false } : parseCall(str("call")),
+    printImageId: bool("quiet"),
   };
 }
 

@@ -84,6 +84,9 @@ function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "ima
   opts.ociMediaTypes = bool(fields, "oci-mediatypes", opts.ociMediaTypes);
   opts.rewriteTimestamp = bool(fields, "rewrite-timestamp", false);
   if (bool(fields, "oci-artifact", false)) opts.ociArtifact = true;
+  const dangling = fields.get("dangling-name-prefix");
+  fields.delete("dangling-name-prefix");
+  if (dangling) opts.danglingNamePrefix = danglingPrefix(dangling, spec);
   for (const [k, v] of [...fields]) {
     const m = /^annotation(-manifest|-index|-manifest-descriptor|-index-descriptor)?(\[[^\]]*\])?\.(.+)$/.exec(k);
     if (!m) continue;
@@ -104,6 +107,16 @@ export function annotationTarget(opts: ImageOptions, suffix: string | undefined)
   if (suffix === "-manifest-descriptor") return (opts.manifestDescriptorAnnotations ??= {});
   if (suffix === "-index-descriptor") return (opts.indexDescriptorAnnotations ??= {});
   return opts.annotations;
+}
+
+/** The prefix must make "PREFIX@sha256:…" a reference (BuildKit fails the export otherwise; kitbuild before the build). */
+function danglingPrefix(prefix: string, spec: string): string {
+  try {
+    parseReference(`${prefix}@sha256:${"0".repeat(64)}`);
+  } catch {
+    throw usage(`invalid dangling-name-prefix "${prefix}" in output "${spec}"`, "give an image name without tag or digest, e.g. dangling-name-prefix=scratch-builds");
+  }
+  return prefix;
 }
 
 function bool(fields: Map<string, string>, key: string, dflt: boolean): boolean {

@@ -12,7 +12,7 @@ import { guarded, type Runtime } from "./runtime.ts";
 import { checkArgs } from "./strict-args.ts";
 
 const PRUNE_ARGS = {
-    all: { type: "boolean", alias: "a", description: "Also remove base image layers and downloaded blobs" },
+    all: { type: "boolean", alias: "a", description: "Also remove base image layers, downloaded blobs and untagged images (tagged images stay: see kitbuild rmi)" },
     filter: { type: "string", description: "Only records matching KEY=VALUE, KEY!=VALUE or KEY~=REGEX (until=DURATION, id, type, description); repeatable, ANDed" },
     "reserved-space": { type: "string", description: "Amount of disk space always allowed to keep for cache (e.g. 10GB)" },
     "max-used-space": { type: "string", description: "Maximum amount of disk space allowed to keep for cache" },
@@ -42,7 +42,8 @@ export function pruneCommand(rt: Runtime) {
 
 /** The prune the flags ask for; --keep-storage is buildx's deprecated spelling of --reserved-space. */
 export function pruneRequest(all: boolean, filters: readonly string[], args: Record<string, unknown>): PruneRequest {
-  const req: PruneRequest = { all };
+  // -a also removes untagged images of kitbuild's image store (as docker's image prune); tagged ones stay.
+  const req: PruneRequest = all ? { all, danglingImages: true } : { all };
   const filter = parseCacheFilter("prune", filters);
   if (filter.untilMs !== undefined) req.olderThanMs = filter.untilMs;
   if (filter.selectors.length > 0) req.filter = filter;

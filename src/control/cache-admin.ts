@@ -1,15 +1,18 @@
 // What `kitbuild du`, `kitbuild prune` and the automatic GC do with a cache root: list records with
 // their sizes (snapshots, cache mounts, blobs and partial downloads), and remove what no running
-// build holds, safely against concurrent builds and crashes.
+// build holds, safely against concurrent builds and crashes. The blobs of images kept in
+// kitbuild's image store (control/image-store.ts) always stay.
 import { statfsSync } from "node:fs";
 import { CacheMounts } from "../cache/cache-mounts.ts";
 import { type CacheRecord, keepBytesFor, planPrune, type SpacePolicy } from "../cache/gc.ts";
+import { removeDangling } from "../cache/image-names.ts";
 import { mergeInputs } from "../cache/merges.ts";
 import { othersOpen } from "../cache/processes.ts";
 import { MERGE_KIND } from "../snapshot/records.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { type CacheFilter, type FilterableRecord, matchesSelectors, type RecordType } from "./cache-filter.ts";
 import type { BuildEnvironment } from "./environment.ts";
+import { storedImageBlobs } from "./image-store.ts";
 
 export type UsageRecord = {
   id: string;
@@ -38,6 +41,8 @@ export type PruneRequest = {
   filter?: CacheFilter;
   /** `--reserved-space`/`--max-used-space`/`--min-free-space`: the cap is computed from the cache's total and the free space. */
   space?: SpacePolicy;
+  /** Untagged images of kitbuild's image store go too, as docker's image prune (prune --all; never the GC). */
+  danglingImages?: boolean;
 };
 
 /** The kind du shows for a cache mount's directory (buildx says exec.cachemount). */
@@ -62,6 +67,7 @@ export function recordType(kind: string): RecordType {
 
 async function snapshotRecords(env: BuildEnvironment): Promise<CacheRecord[]> {
   const held = env.leases.held();
+  const chained = new Set((env.index.db.query("SELECT snapshot FROM layer_snapshots").all() as Array<{ snapshot: number }>).map((r) => r.snapshot));
   const out: CacheRecord[] = [];
   for (const s of env.index.allSnapshots()) {
     let size = s.size;
@@ -72,6 +78,7 @@ async function snapshotRecords(env: BuildEnvironment): Promise<CacheRecord[]> {
     const held0 = held.has(s.id) || (s.state === "active" && s.owner_pid !== null && isProcessAlive(s.owner_pid));
     const record: CacheRecord = { id: s.id, parent: s.parent, kind: s.kind, state: s.state, size: size ?? 0, lastUsed: s.last_used, held: held0 };
     if (s.kind === MERGE_KIND) record.inputs = mergeInputs(env.index.db, s.id);
+    if (s.kind !== "layer" && chained.has(s.id)) record.imageLayer = true;
     out.push(record);
   }
   return out;
@@ -121,8 +128,10 @@ export async function cacheUsage(env: BuildEnvironment): Promise<UsageRecord[]> 
   }));
   records.push(...(await cacheMountRecords(cacheMounts(env))));
   const busy = othersBuilding(env);
+  // The blobs of kept images (kitbuild images) are not cache: only rmi lets them go.
+  const kept = await storedImageBlobs(env);
   for (const b of await env.store.list()) {
-    records.push({ id: b.digest, kind: "blob", type: "internal", mutable: false, size: b.size, reclaimable: !busy, created: b.mtime, lastUsed: b.mtime });
+    records.push({ id: b.digest, kind: "blob", type: "internal", mutable: false, size: b.size, reclaimable: !busy && !kept.has(b.digest), created: b.mtime, lastUsed: b.mtime });
   }
   records.push(...(await ingestRecords(env)));
   return records;
@@ -140,13 +149,18 @@ export async function pruneCache(env: BuildEnvironment, req: PruneRequest): Prom
   const mounts = cacheMounts(env);
   mounts.removeStrays();
   const mountRecords = req.cacheMounts === false ? [] : await cacheMountRecords(mounts);
-  const blobs = req.kinds ? [] : await env.store.list();
+  if (req.danglingImages && !req.kinds && !req.filter) removeDangling(env.index.db);
+  const allBlobs = req.kinds ? [] : await env.store.list();
+  // Blobs of kept images stay whatever is asked (rmi removes images, prune the cache).
+  const kept = await storedImageBlobs(env);
+  const blobs = allBlobs.filter((b) => !kept.has(b.digest));
   const blobsMayGo = req.all && !req.kinds && !othersBuilding(env);
-  const total = { bytes: sum(records) + sum(mountRecords) + sum(blobs) };
+  const total = { bytes: sum(records) + sum(mountRecords) + sum(allBlobs) };
   if (req.space) req = { ...req, keepBytes: keepBytesFor(req.space, total.bytes, freeBytes(env.root)) };
   // Snapshots are evicted until they fit beside the cache mounts and the blobs that must stay;
   // blobs that may go are removed after them, when the cache is still too large.
-  const keepSnapshots = req.keepBytes === undefined ? undefined : req.keepBytes - sum(mountRecords) - (blobsMayGo ? 0 : sum(blobs));
+  const staying = blobsMayGo ? sum(allBlobs) - sum(blobs) : sum(allBlobs);
+  const keepSnapshots = req.keepBytes === undefined ? undefined : req.keepBytes - sum(mountRecords) - staying;
   removed.push(...(await pruneSnapshots(env, records, { ...req, keepBytes: keepSnapshots }, total, now)));
   removed.push(...pruneCacheMounts(mounts, mountRecords, req, total, now));
   if (blobsMayGo) removed.push(...(await pruneBlobs(env, req, blobs, total.bytes, now)));

@@ -33,6 +33,8 @@ export type FrontendAttrs = {
   ulimits?: Array<{ name: string; soft: number; hard: number }>;
   /** --shm-size in bytes: /dev/shm of every RUN. */
   shmSize?: number;
+  /** --pull: resolve every image in the registry, never in kitbuild's image store (BuildKit's image-resolve-mode=pull). */
+  pull?: boolean;
   /** --build-context NAME=VALUE, by the name's familiar form. */
   namedContexts?: Record<string, NamedContextSpec>;
 };

@@ -1,6 +1,6 @@
 // One build's state shared by its op runners: the environment, the context directory, the target
-// platform, image resolutions (a tag is resolved once per build), and what RUN steps share
-// (secrets, ssh agents, entitlements, cache mounts).
+// platform, image resolutions (a tag is resolved once per build, in kitbuild's image store first
+// unless --pull), and what RUN steps share (secrets, ssh agents, entitlements, cache mounts).
 import { randomBytes } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { FileHashMemo } from "../cache/file-hashes.ts";
@@ -9,7 +9,7 @@ import { CacheExplainer } from "./cache-explain.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { Platform } from "../oci/types.ts";
 import { formatReference, type Reference } from "../registry/reference.ts";
-import type { ResolvedImage } from "../source/image.ts";
+import type { ResolvedImage, ResolveMode } from "../source/image.ts";
 import type { ExecServices } from "../worker/session/exec-services.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
@@ -30,6 +30,8 @@ export class BuildSession {
     readonly platform: Platform,
     private readonly signal: AbortSignal,
     readonly exec: ExecServices,
+    /** "pull" (--pull): tags are always resolved in the registry, never in kitbuild's image store. */
+    private readonly resolveMode: ResolveMode = "local",
   ) {
     this.hashes = new FileHashMemo(env.index.db);
     this.hashes.preload(contextDir);
@@ -58,7 +60,7 @@ export class BuildSession {
     const key = `${formatReference(ref)} ${formatPlatform(platform)}`;
     let p = this.resolved.get(key);
     if (!p) {
-      p = this.env.images.resolve(ref, platform, this.signal);
+      p = this.env.images.resolve(ref, platform, this.signal, this.resolveMode);
       this.resolved.set(key, p);
       // A pinned reference resolves to the same image: remember it under that name too.
       p.then((img) => this.resolved.set(`${formatReference(img.ref)} ${formatPlatform(platform)}`, p as Promise<ResolvedImage>)).catch(() => {});

@@ -16,7 +16,7 @@ import { cacheRootFailure } from "../util/write-errors.ts";
 import { gcAfterBuild } from "./auto-gc.ts";
 import { openEnvironment } from "./environment.ts";
 import { makeAttestations } from "./attestations.ts";
-import { exportResult, type ExportRequest } from "./export.ts";
+import { exportResult, type ExportOutcome, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
 import type { BuildRecord } from "./remote-cache/collect.ts";
@@ -34,7 +34,8 @@ import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
 import { definitionSolver } from "./solve-definition.ts";
 
-export type BuildResult = { unusedBuildArgs: string[] };
+/** `image`: the last image an output wrote (-q prints its ID) and where the image store keeps it. */
+export type BuildResult = { unusedBuildArgs: string[]; image: ExportOutcome };
 
 /** `hooks.onChecks` receives the build checks' findings once the Dockerfile is converted. */
 export async function build(req: BuildRequest, progress: ProgressSink, signal: AbortSignal, hooks?: BuildHooks): Promise<BuildResult> {
@@ -62,7 +63,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   });
   await using env = await openEnvironment({ config: req.config, env: req.env, ...req.registry });
   const platform = hostPlatform();
-  const session = new BuildSession(env, contextDir, platform, signal, exec);
+  const session = new BuildSession(env, contextDir, platform, signal, exec, req.frontend.pull ? "pull" : "local");
   const contexts = namedContexts(req.frontend.namedContexts ?? {}, { resolveImage: (ref, p, name) => resolveForFrontend(session, progress, ref, p, name), signal });
   const baseImages = new Map<string, ImageConfig>();
   const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, recordingResolver(baseImages, (ref, p) => resolveForFrontend(session, progress, ref, p)), contexts);
@@ -87,6 +88,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     signal,
   });
   let root: BuildRef;
+  let image: ExportOutcome = {};
   try {
     root = await solver.solve();
   } catch (e) {
@@ -112,14 +114,14 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
       root: snapshotIdOf(root), snapshotter: env.snapshotter, sourceDateEpoch: exportReq.sourceDateEpoch, progress, signal, stages: converted.stages,
       solveStage: (edge) => definitionSolver(session, { ...converted.definition, root: edge }, { maxParallelism: req.solve.maxParallelism, noCache: false, explainMisses: false, progress, signal }).solve(),
     });
-    await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}), ...attested }, root, progress, signal);
+    image = await exportResult(env, { ...exportReq, ...(inlineCache ? { inlineCache } : {}), ...attested }, root, progress, signal);
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);
   } finally {
     await root.release();
   }
   // While this build's leases still hold everything it used.
   await gcAfterBuild(env, req.config.gcKeepStorage, progress);
-  return { unusedBuildArgs: converted.unusedBuildArgs };
+  return { unusedBuildArgs: converted.unusedBuildArgs, image };
 }
 
 /** The request's Dockerfile as a graph and image config for `platform` (built on the same platform). */

@@ -16,6 +16,7 @@ import { withAttestations } from "./image-index.ts";
 import { hasIndexAnnotations, type ImageOutput, indexAnnotationsError } from "./image-options.ts";
 import { snapshotLayers } from "./layers.ts";
 import { pushToRegistry } from "./push.ts";
+import { imageNames } from "./store-exporter.ts";
 
 type Writer<O extends ImageOutput> = (out: O, image: BuiltImage, files: ImageFiles, ctx: ExportContext) => Promise<void>;
 
@@ -25,7 +26,8 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
     title,
     async export(out, ctx): Promise<ExportedImage> {
       const image = await assemble(out, ctx);
-      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names: out.names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}) };
+      const names = imageNames(out, (image.index?.index ?? image.manifest).descriptor.digest);
+      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}) };
       try {
         await write(out, image, files, ctx);
       } catch (e) {
@@ -34,8 +36,8 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
         // A full, read-only or forbidden destination; the content store names the cache root itself.
         throw "dest" in out && !(out.type === "docker" && out.load) ? writeFailure(e, { path: out.dest === "-" ? "standard output" : resolve(out.dest), area: "output", needed: archiveSize(files) }) : e;
       }
-      for (const name of out.names) ctx.progress.statusDone(`naming to ${formatReference(parseReference(name))}`);
-      return { image, names: out.names };
+      for (const name of names) ctx.progress.statusDone(`naming to ${formatReference(parseReference(name))}`);
+      return { image, names };
     },
   };
 }

@@ -25,6 +25,8 @@ export type ImageOptions = {
   ociArtifact?: boolean;
   /** Clamp the new layers' file times to SOURCE_DATE_EPOCH. */
   rewriteTimestamp: boolean;
+  /** `dangling-name-prefix=P`: an image without a name is named "P@DIGEST" (BuildKit's image exporter). */
+  danglingNamePrefix?: string;
 };
 
 export type OutputSpec =

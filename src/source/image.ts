@@ -1,9 +1,10 @@
-// Image sources: resolving a reference to one platform's manifest and config, and pulling its layers
-// into snapshots. Layer snapshots are shared by chain id, so a base image is unpacked once per cache.
+// Image sources: resolving a reference to one platform's manifest and config (in kitbuild's image
+// store first, stored-image.ts, unless --pull), and pulling its layers into snapshots. Layer
+// snapshots are shared by chain id, so a base image is unpacked once per cache.
 import type { CacheIndex } from "../cache/index.ts";
 import { PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
+import { chainIds as chainIdsFor } from "../cache/layer-chains.ts";
 import type { ContentStore } from "../content/store.ts";
-import { sha256 } from "../llb/digest.ts";
 import { INDEX_MEDIA_TYPES, layerCompression } from "../oci/media-types.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import { choosePlatform } from "../registry/platform.ts";
@@ -16,6 +17,7 @@ import { applyLayerFile } from "../snapshot/layer-apply.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { KitError } from "../util/errors.ts";
 import { Limiter } from "../util/limiter.ts";
+import { missingBlob, resolveStored } from "./stored-image.ts";
 import type { VertexProgress } from "../util/progress.ts";
 
 export type ResolvedImage = {
@@ -25,7 +27,12 @@ export type ResolvedImage = {
   manifest: Manifest;
   config: ImageConfig;
   configDigest: Digest;
+  /** Kept in kitbuild's image store: its blobs are in the content store (see stored-image.ts). */
+  stored?: true;
 };
+
+/** How a tag is resolved: kitbuild's image store first ("local"), or always the registry ("pull": --pull). */
+export type ResolveMode = "local" | "pull";
 
 export type ImageSourceDeps = {
   registry: RegistryClient;
@@ -48,7 +55,15 @@ export class ImageSource {
 
   constructor(private readonly deps: ImageSourceDeps) {}
 
-  async resolve(ref: Reference, platform: Platform, signal: AbortSignal): Promise<ResolvedImage> {
+  async resolve(ref: Reference, platform: Platform, signal: AbortSignal, mode: ResolveMode = "local"): Promise<ResolvedImage> {
+    if (mode === "local") {
+      const stored = await resolveStored(this.deps.index, this.deps.store, ref, platform);
+      if (stored) return { ...stored, stored: true };
+    }
+    return this.resolveRemote(ref, platform, signal);
+  }
+
+  private async resolveRemote(ref: Reference, platform: Platform, signal: AbortSignal): Promise<ResolvedImage> {
     const top = await getManifest(this.deps.registry, ref, ref.digest ?? (ref.tag as string), signal);
     let manifestDoc = top;
     if (INDEX_MEDIA_TYPES.includes(top.mediaType)) {
@@ -78,6 +93,8 @@ export class ImageSource {
   /** Makes sure every layer is unpacked; returns the snapshot of the top layer (null: no layers). */
   pull(img: ResolvedImage, progress: VertexProgress, signal: AbortSignal): Promise<number | null> {
     const chain = img.manifest.layers.map((desc, i) => ({ desc, diffId: img.config.rootfs.diff_ids[i] as Digest }));
+    // No registry holds a stored image's blobs for a push to mount from.
+    if (img.stored) return this.pullChain(chain, (desc) => this.checkStored(desc, img.ref), "", progress, signal);
     const fetch: LayerFetcher = (desc) =>
       fetchBlobToStore(this.deps.registry, img.ref, desc, this.deps.store, signal, {
         progress: (cur, total) => progress.status(desc.digest, cur, total),
@@ -87,13 +104,18 @@ export class ImageSource {
     return this.pullChain(chain, fetch, `${img.ref.domain}/${img.ref.path}`, progress, signal);
   }
 
+  /** A stored image's layer is already in the content store (or the store was damaged). */
+  private async checkStored(desc: Descriptor, ref: Reference): Promise<void> {
+    if (!(await this.deps.store.has(desc.digest))) throw missingBlob(desc.digest, ref);
+  }
+
   /**
    * Unpacks a chain of layers (bottom first) whose blobs `fetch` brings into the content store,
    * sharing snapshots by chain id; returns the top one's snapshot. `source` is the repository the
    * blobs came from, so an image export can mount rather than upload them.
    */
   async pullChain(chain: ChainLayer[], fetch: LayerFetcher, source: string, progress: VertexProgress, signal: AbortSignal): Promise<number | null> {
-    const chainIds = chainIdsOf(chain.map((l) => l.diffId));
+    const chainIds = chainIdsFor(chain.map((l) => l.diffId));
     const top = chainIds.at(-1);
     if (top === undefined) return null;
     const existingTop = this.deps.index.layerSnapshot(top);
@@ -150,13 +172,6 @@ export class ImageSource {
     progress.statusDone(statusId);
     return winner;
   }
-}
-
-/** chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
-function chainIdsOf(diffIds: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const d of diffIds) out.push(out.length === 0 ? d : sha256(`${out.at(-1)} ${d}`));
-  return out;
 }
 
 /** A config blob matched its digest, but the image it describes can still be broken. */

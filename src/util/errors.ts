@@ -17,6 +17,7 @@ export type ErrorCode =
   | `E_SOURCE_${string}`
   | `E_CONTENT_${string}`
   | `E_CACHE_${string}`
+  | `E_IMAGE_${string}`
   | `E_COPY_${string}`
   | `E_EXPORT_${string}`
   | `E_FS_${string}`

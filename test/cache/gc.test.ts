@@ -22,6 +22,12 @@ describe("planPrune", () => {
     expect(ids(planPrune(records, { all: true, now: 100 }))).toEqual([2, 3, 5]);
   });
 
+  test("a built snapshot serving as a kept image's layer goes only with --all, as base layers", () => {
+    const withImage = records.map((r) => (r.id === 3 ? { ...r, imageLayer: true } : r));
+    expect(ids(planPrune(withImage, { all: false, now: 100 }))).toEqual([]);
+    expect(ids(planPrune(withImage, { all: true, now: 100 }))).toEqual([2, 3, 5]);
+  });
+
   test("--filter until keeps what was used recently", () => {
     expect(ids(planPrune(records, { all: true, olderThanMs: 75, now: 100 }))).toEqual([5]);
   });

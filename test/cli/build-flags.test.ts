@@ -58,6 +58,24 @@ describe("parseBuildFlags", () => {
   });
 });
 
+describe("the image store's flags", () => {
+  test("-t alone (or -q alone) writes an image kept in the store; with another output, -t names only image outputs", () => {
+    expect(parseBuildFlags(["-t", "base", "."], {}).exports.outputs).toEqual([expect.objectContaining({ type: "image", push: false, names: ["base"] })]);
+    const quiet = parseBuildFlags(["-q", "."], {});
+    expect(quiet.exports.outputs).toEqual([expect.objectContaining({ type: "image", push: false, names: [] })]);
+    expect(quiet.printImageId).toBe(true);
+    expect(parseBuildFlags(["-t", "base", "-o", "out", "."], {}).exports.outputs).toEqual([{ type: "local", dest: "out" }]);
+    expect(parseBuildFlags(["."], {}).exports.outputs).toEqual([]);
+    expect(parseBuildFlags(["--progress=quiet", "."], {}).printImageId).toBe(false);
+  });
+
+  test("--pull asks the frontend to resolve in the registry", () => {
+    expect(parseBuildFlags(["--pull", "."], {}).frontend.pull).toBe(true);
+    expect(parseBuildFlags(["."], {}).frontend.pull).toBeUndefined();
+    expect(parseBuildFlags(["--pull=false", "."], {}).frontend.pull).toBeUndefined();
+  });
+});
+
 describe("parseDebugFlags", () => {
   test("takes the conversion's flags, and --format for debug llb", () => {
     const f = parseDebugFlags("debug llb", ["--format=dot", "-f", "x.Dockerfile", "--build-arg", "A=1", "--target", "t", "--no-cache-filter", "s", "--insecure-registry", "r", "."], {});
@@ -108,7 +126,8 @@ describe("the flag table", () => {
     expect(build.sbom).toMatchObject({ type: "string" });
     expect(build.attest).toMatchObject({ type: "string" });
     expect(build.annotation).toMatchObject({ type: "string" });
-    expect(Object.keys(build)).toHaveLength(34);
+    expect(build.pull).toMatchObject({ type: "boolean" });
+    expect(Object.keys(build)).toHaveLength(35);
   });
 });
 

@@ -67,13 +67,28 @@ describe.skipIf(skip)("hostile inputs (compiled binary)", () => {
 
   test("every subcommand refuses a flag it does not take and surplus arguments (exit 2), before doing anything", async () => {
     const root = tempDir();
-    for (const args of [["du", "--foo"], ["du", "x"], ["prune", "-f", "--keep-storge", "1GB"], ["prune", "-f", "extra"], ["version", "x"], ["logout", "a", "b"], ["login", "-u"], ["debug", "llb", "--push", "."]]) {
+    // Every command --help lists, so a new subcommand is covered without editing this test.
+    const commands = await listedCommands([]);
+    expect(commands).toEqual(expect.arrayContaining(["build", "du", "prune", "debug"]));
+    const debugCommands = (await listedCommands(["debug"])).map((c) => ["debug", c]);
+    const unknownFlag = [...commands.filter((c) => c !== "debug").map((c) => [c]), ...debugCommands].map((c) => [...c, "--no-such-flag"]);
+    const surplus = [["du", "x"], ["prune", "-f", "--keep-storge", "1GB"], ["prune", "-f", "extra"], ["version", "x"], ["logout", "a", "b"], ["login", "-u"], ["debug", "llb", "--push", "."]];
+    for (const args of [...unknownFlag, ...surplus]) {
       const res = await runKitbuild(args, { env: { KITBUILD_ROOT: root } });
-      expectExit(res, 2);
+      expectExit(res, 2, args.join(" "));
       expect(res.stderr).toMatch(/^ERROR: (unknown (shorthand )?flag|"kitbuild \w+" accepts|flag needs an argument)/m);
       expect(res.stderr).not.toMatch(STACK_LINE);
     }
   });
+
+  /** The subcommands `kitbuild [PARENT] --help` lists under COMMANDS. */
+  async function listedCommands(parent: string[]): Promise<string[]> {
+    const help = await runKitbuild([...parent, "--help"], { env: { NO_COLOR: "1" } });
+    expectExit(help, 0);
+    const text = (help.stdout + help.stderr).replace(/\x1b\[[0-9;]*m/g, "");
+    const section = text.split(/^COMMANDS$/m)[1] ?? "";
+    return [...section.matchAll(/^\s+([a-z][\w-]*)\s{2,}\S/gm)].map((m) => m[1]!);
+  }
 
   test("an internal error says it is a bug and how to get the trace; the trace is printed only with --debug", async () => {
     const work = tempDir();

@@ -1,9 +1,12 @@
 // Debian packages: /var/lib/dpkg/status (packages whose Status ends in "installed") and the
-// per-package files of /var/lib/dpkg/status.d/ that distroless images carry instead.
+// per-package files of /var/lib/dpkg/status.d/ that distroless images carry instead; licenses from
+// each package's copyright file (dpkg-copyright.ts).
 import { distroQualifier, type OsRelease } from "./os-release.ts";
 import { supplierOf, type FoundPackage } from "./found-package.ts";
 import { purl } from "./purl.ts";
 import type { RootFiles } from "./root-files.ts";
+import { parseStanzas } from "./control-stanzas.ts";
+import { debianLicenses } from "./dpkg-copyright.ts";
 
 export const DPKG_STATUS = "/var/lib/dpkg/status";
 const STATUS_DIR = "/var/lib/dpkg/status.d";
@@ -11,41 +14,18 @@ const STATUS_DIR = "/var/lib/dpkg/status.d";
 export function scanDpkg(files: RootFiles, os: OsRelease): FoundPackage[] {
   const found: FoundPackage[] = [];
   const status = files.readText(DPKG_STATUS);
-  if (status !== undefined) found.push(...packagesOf(status, DPKG_STATUS, os, true));
+  if (status !== undefined) found.push(...packagesOf(files, status, DPKG_STATUS, os, true));
   for (const entry of files.list(STATUS_DIR)) {
     // status.d holds one stanza per package, beside its .md5sums lists.
     if (entry.name.endsWith(".md5sums")) continue;
     const path = `${STATUS_DIR}/${entry.name}`;
     const text = files.readText(path);
-    if (text !== undefined) found.push(...packagesOf(text, path, os, false));
+    if (text !== undefined) found.push(...packagesOf(files, text, path, os, false));
   }
   return found;
 }
 
-/** Parses control stanzas (RFC 822 style, continuation lines indented) into field maps. */
-export function parseStanzas(text: string): Map<string, string>[] {
-  const stanzas: Map<string, string>[] = [];
-  let current = new Map<string, string>();
-  let last: string | undefined;
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") {
-      if (current.size > 0) stanzas.push(current);
-      current = new Map();
-      last = undefined;
-    } else if ((line.startsWith(" ") || line.startsWith("\t")) && last !== undefined) {
-      current.set(last, `${current.get(last)}\n${line.trim()}`);
-    } else {
-      const colon = line.indexOf(":");
-      if (colon <= 0) continue;
-      last = line.slice(0, colon).trim().toLowerCase();
-      current.set(last, line.slice(colon + 1).trim());
-    }
-  }
-  if (current.size > 0) stanzas.push(current);
-  return stanzas;
-}
-
-function packagesOf(text: string, path: string, os: OsRelease, statusRequired: boolean): FoundPackage[] {
+function packagesOf(files: RootFiles, text: string, path: string, os: OsRelease, statusRequired: boolean): FoundPackage[] {
   const out: FoundPackage[] = [];
   for (const s of parseStanzas(text)) {
     const name = s.get("package");
@@ -58,6 +38,7 @@ function packagesOf(text: string, path: string, os: OsRelease, statusRequired: b
       name,
       version,
       supplier: supplierOf(s.get("maintainer")),
+      licenses: debianLicenses(files, name),
       purl: purl({
         type: "deb",
         namespace: os.id === "ubuntu" ? "ubuntu" : "debian",
@@ -66,7 +47,7 @@ function packagesOf(text: string, path: string, os: OsRelease, statusRequired: b
         qualifiers: { arch, distro: distroQualifier(os), upstream: source && source !== name ? source : undefined },
       }),
       foundIn: path,
-      foundBy: "dpkg status file",
+      foundBy: "installed dpkg status file",
     });
   }
   return out;

@@ -2,17 +2,14 @@
 // absolute or relative, are followed inside the root, never out of it), the file itself is opened
 // with O_NOFOLLOW and read only when it is a regular file under a size limit. Anything unreadable
 // reads as absent: a scanner reports what it can read and never fails a build over a broken file.
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, type Dirent } from "node:fs";
 import { resolveInRoot } from "../../fs/fs-safe.ts";
 
 /** The largest package database read whole (an rpmdb.sqlite of a full distribution is tens of MB). */
 export const MAX_DATABASE_BYTES = 512 * 1024 * 1024;
 
 export class RootFiles {
-  constructor(
-    readonly root: string,
-    readonly signal: AbortSignal,
-  ) {}
+  constructor(readonly root: string) {}
 
   /** The host path of `path` resolved inside the root, or undefined when the resolution fails (a symlink loop). */
   hostPath(path: string): string | undefined {
@@ -51,12 +48,8 @@ export class RootFiles {
  * `maxBytes`; undefined otherwise. Callers pass only paths already resolved inside the root.
  */
 export function readHostFile(host: string, maxBytes: number): Uint8Array | undefined {
-  let fd: number;
-  try {
-    fd = openSync(host, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
+  const fd = openRegularFile(host);
+  if (fd === undefined) return undefined;
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.size > maxBytes) return undefined;
@@ -65,6 +58,19 @@ export function readHostFile(host: string, maxBytes: number): Uint8Array | undef
     return undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Opens a host path for reading only when it is a regular file: a device node in an image is never
+ * opened (opening one runs its driver), a FIFO never blocks (O_NONBLOCK), a symlink is never followed.
+ */
+export function openRegularFile(host: string): number | undefined {
+  try {
+    if (!lstatSync(host).isFile()) return undefined;
+    return openSync(host, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
   }
 }
 

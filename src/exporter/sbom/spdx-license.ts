@@ -1,12 +1,25 @@
-// Licenses as SPDX fields accept them: an SPDX license expression is kept; space-separated ids
-// (apk's "MIT BSD-2-Clause") are joined with AND; free text ("BSD License", "GPLv2+ and LGPLv2+")
+// Licenses as SPDX fields accept them: an SPDX license expression is kept; free text ("BSD License",
+// "GPLv2+ and LGPLv2+")
 // becomes a LicenseRef whose text is recorded in the document's hasExtractedLicensingInfos, as
 // SPDX requires for every LicenseRef used.
+
+import type { LicenseFound } from "./found-package.ts";
 
 export type ExtractedLicense = { licenseId: string; extractedText: string; name?: string };
 
 const ID = /^(?:LicenseRef-[A-Za-z0-9.\-]+|[A-Za-z0-9][A-Za-z0-9.\-]*\+?)$/;
 const OPERATOR = new Set(["AND", "OR", "WITH"]);
+
+/**
+ * Names in common use that have an id's form but are on no SPDX list ("GPLv2", "BSD", "Apache"):
+ * they are free text. (kitbuild carries no copy of the license list: other ids are checked for form only.)
+ */
+const NOT_SPDX = /^(?:(?:A|L)?GPLv?\d?(?:\.\d)?\+?|BSD|Apache|MPL|public-domain|PublicDomain|Proprietary|UNKNOWN|UNLICENSED)$/i;
+
+/** Whether `word` has the form of an SPDX license id (the license list itself is not checked). */
+export function isLicenseId(word: string): boolean {
+  return ID.test(word) && !OPERATOR.has(word.toUpperCase()) && !NOT_SPDX.test(word);
+}
 
 /** The tokens of `text` as an SPDX expression, or undefined when it is not one. */
 function expressionTokens(text: string): string[] | undefined {
@@ -23,7 +36,7 @@ function expressionTokens(text: string): string[] | undefined {
       if (expectOperand) return undefined;
       expectOperand = true;
     } else {
-      if (!expectOperand || !ID.test(t) || OPERATOR.has(t.toUpperCase())) return undefined;
+      if (!expectOperand || !isLicenseId(t)) return undefined;
       expectOperand = false;
     }
   }
@@ -38,10 +51,15 @@ export class LicenseMapper {
   map(found: string | undefined): string {
     const text = found?.trim();
     if (!text) return "NOASSERTION";
-    if (expressionTokens(text)) return text;
-    const ids = text.split(/\s+/);
-    if (ids.length > 1 && ids.every((t) => ID.test(t) && !OPERATOR.has(t.toUpperCase()))) return ids.join(" AND ");
-    return this.refFor(text);
+    return expressionTokens(text) ? text : this.refFor(text);
+  }
+
+  /** The SPDX value for licenses that all apply: their conjunction, free-text parts as LicenseRefs. */
+  mapAll(found: readonly LicenseFound[]): string {
+    const parts = found.map((l) => ("expression" in l ? l.expression : this.refFor(l.text)));
+    if (parts.length === 0) return "NOASSERTION";
+    if (parts.length === 1) return parts[0] as string;
+    return parts.map((p) => (p.includes(" ") && !p.startsWith("(") ? `(${p})` : p)).join(" AND ");
   }
 
   private refFor(text: string): string {

@@ -3,7 +3,7 @@
 // the document DESCRIBES and that CONTAINS every package found. Everything is derived from the
 // package list, so the same root filesystem gives the same bytes (with the same `created`).
 import pkg from "../../../package.json" with { type: "json" };
-import type { FoundPackage, UnreadDatabase } from "./found-package.ts";
+import type { FoundPackage, Unread } from "./found-package.ts";
 import { LicenseMapper, type ExtractedLicense } from "./spdx-license.ts";
 
 export type SpdxExternalRef = { referenceCategory: "PACKAGE-MANAGER"; referenceType: "purl"; referenceLocator: string };
@@ -43,7 +43,7 @@ export type DocumentInput = {
   name: string;
   sourceDateEpoch: number | undefined;
   packages: readonly FoundPackage[];
-  unread: readonly UnreadDatabase[];
+  unread: readonly Unread[];
 };
 
 export function spdxDocument(input: DocumentInput): SpdxDocument {
@@ -82,7 +82,7 @@ function sortedUnique(found: readonly FoundPackage[]): FoundPackage[] {
 }
 
 function spdxPackage(p: FoundPackage, licenses: LicenseMapper): SpdxPackage {
-  const declared = licenses.map(p.license);
+  const declared = p.licenses !== undefined ? licenses.mapAll(p.licenses) : licenses.map(p.license);
   return {
     name: p.name,
     SPDXID: `SPDXRef-Package-${p.ecosystem}-${idSafe(p.name)}-${sha256(`${p.purl}\0${p.foundIn}`).slice(0, 16)}`,

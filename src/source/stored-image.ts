@@ -1,0 +1,52 @@
+// Resolving a reference in kitbuild's own image store (cache/image-names.ts) before the registry, as
+// docker's image store does with the docker driver ("prefer local"): a name kitbuild built with -t,
+// or a pinned reference whose manifest a kept image has. Its blobs are all in the content store, so
+// pulling it unpacks from there and never reaches a registry.
+import type { CacheIndex } from "../cache/index.ts";
+import { imageByManifest, imageByName, type StoredImage } from "../cache/image-names.ts";
+import type { ContentStore } from "../content/store.ts";
+import { normalizePlatform } from "../oci/platform.ts";
+import type { Digest, ImageConfig, Manifest, Platform } from "../oci/types.ts";
+import { formatReference, type Reference } from "../registry/reference.ts";
+import { KitError } from "../util/errors.ts";
+
+/** A resolution from the store: a ResolvedImage's fields, its blobs in the content store. */
+export type StoredResolution = { ref: Reference; manifestDigest: Digest; manifest: Manifest; config: ImageConfig; configDigest: Digest };
+
+/** The kept image `ref` names, or undefined when the store has none for it (or none for `platform`). */
+export async function resolveStored(index: CacheIndex, store: ContentStore, ref: Reference, platform: Platform): Promise<StoredResolution | undefined> {
+  const found = storedFor(index, ref);
+  if (!found) return undefined;
+  const manifestDigest = found.manifest as Digest;
+  const manifest = JSON.parse(new TextDecoder().decode(await readKept(store, manifestDigest, ref))) as Manifest;
+  const config = JSON.parse(new TextDecoder().decode(await readKept(store, manifest.config.digest, ref))) as ImageConfig;
+  // An image of another platform is the registry's to answer, as docker pulls when the local one does not match.
+  if (!samePlatform(config, platform)) return undefined;
+  const pinned: Reference = { domain: ref.domain, path: ref.path, digest: manifestDigest };
+  if (ref.tag) pinned.tag = ref.tag;
+  return { ref: pinned, manifestDigest, manifest, config, configDigest: manifest.config.digest };
+}
+
+/** A pinned reference is found by its manifest (whatever its name), a tag by its name. */
+function storedFor(index: CacheIndex, ref: Reference): StoredImage | undefined {
+  return ref.digest ? imageByManifest(index.db, ref.digest) : imageByName(index.db, formatReference(ref));
+}
+
+function samePlatform(config: ImageConfig, platform: Platform): boolean {
+  if (!config.os || !config.architecture) return true;
+  const have = normalizePlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
+  const want = normalizePlatform(platform);
+  return have.os === want.os && have.architecture === want.architecture && (have.variant ?? "") === (want.variant ?? "");
+}
+
+/** A blob of a kept image; one that is gone means the store was damaged behind kitbuild's back. */
+async function readKept(store: ContentStore, digest: Digest, ref: Reference): Promise<Uint8Array> {
+  if (!(await store.has(digest))) throw missingBlob(digest, ref);
+  return store.readBytes(digest);
+}
+
+export function missingBlob(digest: string, ref: Reference): KitError {
+  return new KitError("E_IMAGE_STORE_CORRUPT", `blob "${digest}" of the stored image "${formatReference(ref)}" is missing from the content store`, {
+    hint: `remove the image with kitbuild rmi ${formatReference({ ...ref, digest: undefined })} and build it again, or add --pull to use the registry's`,
+  });
+}
