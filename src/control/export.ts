@@ -37,18 +37,20 @@ export async function exportResult(env: BuildEnvironment, req: ExportRequest, ro
     });
     if (image) last = image;
   }
-  if (last) writeBuildMetadata(req, last);
+  // Provenance goes to --metadata-file even when no output is an image (type=local, type=tar), as buildx.
+  if (last || req.provenanceMetadata) writeBuildMetadata(req, last);
   // "only": the image went nowhere else (no push, no load), so the user is told how to get it out.
   const only = req.outputs.every((o) => o.type === "image" && !o.push);
   return { ...(last ? { imageId: last.image.config.descriptor.digest } : {}), ...(kept ? { kept: { ...kept, only } } : {}) };
 }
 
 /** --iidfile (the image ID: its config digest, as docker) and --metadata-file (buildx's keys). */
-function writeBuildMetadata(req: ExportRequest, last: ExportedImage): void {
-  if (req.iidFile) writeTo(req, req.iidFile, last.image.config.descriptor.digest);
+function writeBuildMetadata(req: ExportRequest, last: ExportedImage | undefined): void {
+  if (req.iidFile && last) writeTo(req, req.iidFile, last.image.config.descriptor.digest);
   if (req.metadataFile) {
     const provenance = req.provenanceMetadata ? { "buildx.build.provenance": req.provenanceMetadata } : {};
-    writeTo(req, req.metadataFile, `${JSON.stringify({ ...provenance, ...imageMetadata(last.image, last.names) }, null, 2)}\n`);
+    const image = last ? imageMetadata(last.image, last.names) : {};
+    writeTo(req, req.metadataFile, `${JSON.stringify({ ...provenance, ...image }, null, 2)}\n`);
   }
 }
 

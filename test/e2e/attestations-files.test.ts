@@ -52,7 +52,8 @@ describe.skipIf(skip)("attestations as files (compiled binary)", () => {
     expectExit(await build(["--attest", "type=provenance,inline-only=true", "-o", `type=local,dest=${work}/inline`, ctx], work), 0);
     expect(existsSync(`${work}/inline/hello.txt`)).toBe(true);
     expect(existsSync(`${work}/inline/provenance.json`)).toBe(false);
-    expectExit(await build(["--provenance=version=v1", "-o", `type=local,dest=${work}/v1`, ctx], work), 0);
+    expectExit(await build(["--provenance=version=v1", "-o", `type=local,dest=${work}/v1`, "--metadata-file", `${work}/meta.json`, ctx], work), 0);
+    expect(JSON.parse(readFileSync(`${work}/meta.json`, "utf8"))["buildx.build.provenance"].buildDefinition.externalParameters.configSource).toEqual({ path: "Dockerfile" });
     const v1 = JSON.parse(readFileSync(`${work}/v1/provenance.json`, "utf8")) as Statement;
     expect(v1.predicateType).toBe("https://slsa.dev/provenance/v1");
     expect(v1.predicate.buildDefinition.resolvedDependencies).toContainEqual(expect.objectContaining({ uri: expect.stringContaining("busybox") }));
