@@ -152,6 +152,17 @@ describe.skipIf(skip)("attestations (compiled binary)", () => {
     expect(new TextDecoder().decode(await registryGet("att-artifact", "blobs", manifest.config?.digest as string))).toBe("{}");
   }, TIMEOUT);
 
+  test("an inline cache is read from a pushed index (the platform's manifest in it)", async () => {
+    const work = tempDir();
+    const ctx = helloContext(`${registry}/busybox`);
+    const ref = `${registry}/att-inline:1`;
+    expectExit(await build(["--push", "-t", ref, "--cache-to", "type=inline", ctx], `${work}/a`), 0);
+    expect((json(skopeoRaw(ref)) as Doc).mediaType).toBe("application/vnd.oci.image.index.v1+json");
+    const res = await build(["--cache-from", ref, ctx], `${work}/b`);
+    expectExit(res, 0);
+    expect(res.stderr).toMatch(/COPY hello\.txt \/hello\.txt\n#\d+ CACHED/);
+  }, TIMEOUT);
+
   test("bad attestation values are usage errors (exit 2)", async () => {
     const work = tempDir();
     const ctx = helloContext("scratch");
