@@ -9,7 +9,8 @@ import { KitError } from "../util/errors.ts";
 
 export type FlagCommand = "build" | "debug llb" | "debug image-config";
 
-type FlagKind = "string" | "bool" | "list";
+/** optional: a value only after "=", bare means "true" (pflag's NoOptDefVal: --provenance, --sbom). */
+type FlagKind = "string" | "bool" | "list" | "optional";
 
 type FlagDef = {
   kind: FlagKind;
@@ -56,6 +57,10 @@ const FLAGS: Record<string, FlagDef> = {
   "shm-size": { kind: "string", commands: CONVERT, description: "Size of /dev/shm in RUN steps, e.g. 128m or 1g (default 64m)" },
   call: { kind: "string", commands: BUILD, description: 'Set method for evaluating build ("check", "outline", "targets"; add ",format=json" for JSON)' },
   check: { kind: "bool", commands: BUILD, description: 'Shorthand for "--call=check": run the build checks without building' },
+  annotation: { kind: "list", commands: BUILD, description: "Add an annotation to the image (repeatable): [TYPE[,TYPE]:]KEY=VALUE, TYPE manifest (default), index, manifest-descriptor, index-descriptor" },
+  provenance: { kind: "optional", commands: BUILD, description: 'Shorthand for "--attest=type=provenance": true, false, mode=min|max[,builder-id=URL][,reproducible=true] (pushed images get mode=min unless false)' },
+  sbom: { kind: "optional", commands: BUILD, description: 'Shorthand for "--attest=type=sbom": true or false (kitbuild generates the SPDX SBOM itself)' },
+  attest: { kind: "list", commands: BUILD, description: "Attestation (repeatable): type=provenance[,mode=min|max,builder-id=URL,reproducible=true] or type=sbom; disabled=true turns one off" },
   platform: { kind: "string", commands: BUILD, hidden: true, description: "Not supported yet: kitbuild builds for the host's platform" },
   format: { kind: "string", commands: ["debug llb"], description: "Output format: json (default) or dot" },
 };
@@ -134,6 +139,10 @@ export function scanFlags(command: FlagCommand, argv: readonly string[]): Scanne
     if (spec.kind === "bool") {
       if (inline !== undefined && !/^(true|false|1|0)$/i.test(inline)) throw usage(`invalid boolean value "${inline}" for --${name}`);
       set(name, inline === undefined ? "true" : /^(true|1)$/i.test(inline) ? "true" : "false");
+      continue;
+    }
+    if (spec.kind === "optional") {
+      set(name, inline ?? "true");
       continue;
     }
     if (inline === undefined) {

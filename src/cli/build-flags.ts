@@ -6,6 +6,8 @@ import { parseBuildContexts } from "../control/named-contexts.ts";
 import type { CallKind } from "../control/checks.ts";
 import type { BuildRequest, DebugRequest, FrontendAttrs, RegistryOptions } from "../control/request.ts";
 import { type FlagCommand, type ScannedFlags, scanFlags, usageError } from "./build-flag-table.ts";
+import { applyAnnotations, checkIndexAnnotations } from "./annotation-flags.ts";
+import { parseAttestations } from "./attest-flags.ts";
 import { parseCacheFlags } from "./cache-flags.ts";
 import { parseOutputs, splitCsv } from "./output-flags.ts";
 import { storeOutput } from "../exporter/store-exporter.ts";
@@ -52,6 +54,9 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   // -t alone keeps the image in kitbuild's image store, as docker build does; -q or --iidfile alone
   // keeps it untagged, so the ID they give names an image.
   if (outputs.length === 0 && (list("tag").length > 0 || bool("quiet") || str("iidfile"))) outputs.push(storeOutput(list("tag")));
+  applyAnnotations(outputs, list("annotation"));
+  const attest = parseAttestations({ attest: list("attest"), provenance: str("provenance"), sbom: str("sbom") }, outputs, env);
+  checkIndexAnnotations(outputs, attest);
   const toStdout = outputs.some((o) => "dest" in o && o.dest === "-") || str("metadata-file") === "-" || str("iidfile") === "-";
   if (progress === "rawjson" && toStdout) throw usage("--progress=rawjson and an output to stdout both need stdout");
   const maxParallelism = str("max-parallelism");
@@ -67,7 +72,10 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   }
   return {
     frontend,
-    exports: { outputs, labels: parseLabels(list("label")), iidFile: str("iidfile"), metadataFile: str("metadata-file") },
+    exports: {
+      outputs, labels: parseLabels(list("label")), iidFile: str("iidfile"), metadataFile: str("metadata-file"),
+      attest,
+    },
     cacheImports: parseCacheFlags(list("cache-from"), "from"),
     cacheExports,
     session: {

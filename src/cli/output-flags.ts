@@ -100,13 +100,15 @@ function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "ima
   opts.forceCompression = bool(fields, "force-compression", false);
   opts.ociMediaTypes = bool(fields, "oci-mediatypes", opts.ociMediaTypes);
   opts.rewriteTimestamp = bool(fields, "rewrite-timestamp", false);
+  if (bool(fields, "oci-artifact", false)) opts.ociArtifact = true;
   const dangling = fields.get("dangling-name-prefix");
   fields.delete("dangling-name-prefix");
   if (dangling) opts.danglingNamePrefix = danglingPrefix(dangling, spec);
   for (const [k, v] of [...fields]) {
-    const m = /^annotation(?:-manifest)?\.(.+)$/.exec(k);
+    const m = /^annotation(-manifest|-index|-manifest-descriptor|-index-descriptor)?(\[[^\]]*\])?\.(.+)$/.exec(k);
     if (!m) continue;
-    opts.annotations[m[1] as string] = v;
+    if (m[2]) throw usage(`platform-qualified annotation "${k}" is not supported yet`, "kitbuild builds one platform: drop the [PLATFORM] part");
+    annotationTarget(opts, m[1])[m[3] as string] = v;
     fields.delete(k);
   }
   if (opts.compression === "zstd" && !opts.ociMediaTypes) {
@@ -114,6 +116,14 @@ function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "ima
   }
   refuseUnknown(fields, spec, ["push", "tar"]);
   return opts;
+}
+
+/** Where an `annotation<-TYPE>.KEY` attribute goes (no type: the manifest, as BuildKit). */
+export function annotationTarget(opts: ImageOptions, suffix: string | undefined): Record<string, string> {
+  if (suffix === "-index") return (opts.indexAnnotations ??= {});
+  if (suffix === "-manifest-descriptor") return (opts.manifestDescriptorAnnotations ??= {});
+  if (suffix === "-index-descriptor") return (opts.indexDescriptorAnnotations ??= {});
+  return opts.annotations;
 }
 
 /** The prefix must make "PREFIX@sha256:…" a reference (BuildKit fails the export otherwise; kitbuild before the build). */

@@ -19,6 +19,8 @@ export type ExportRequest = Omit<ExportInput, "root"> & {
   metadataFile: string | undefined;
   /** The build checks' warnings, for `buildx.build.warnings`. */
   warnings?: readonly WarningEvent[];
+  /** --metadata-file's buildx.build.provenance, when the build made provenance. */
+  provenanceMetadata?: Record<string, unknown>;
 };
 
 /** The image the build wrote last (its ID is what -q prints), and where kitbuild's image store keeps it. */
@@ -45,13 +47,16 @@ export async function exportResult(env: BuildEnvironment, req: ExportRequest, ro
 
 /**
  * --iidfile (the image ID: its config digest, as docker; only when an image was written) and
- * --metadata-file (buildx's keys; for every build): the image's, `buildx.build.ref` and, when
- * BUILDX_METADATA_WARNINGS is true (buildx's switch, off by default), `buildx.build.warnings`.
+ * --metadata-file (buildx's keys; for every build): the image's, `buildx.build.ref`,
+ * `buildx.build.provenance` when the build made provenance (also without an image output, as
+ * buildx) and, when BUILDX_METADATA_WARNINGS is true (buildx's switch, off by default),
+ * `buildx.build.warnings`.
  */
 function writeBuildMetadata(req: ExportRequest, last: ExportedImage | undefined): void {
   if (req.iidFile && last) writeTo(req, req.iidFile, last.image.config.descriptor.digest);
   if (!req.metadataFile) return;
   const metadata: Record<string, unknown> = { ...(last ? imageMetadata(last.image, last.names) : {}), "buildx.build.ref": buildRef() };
+  if (req.provenanceMetadata) metadata["buildx.build.provenance"] = req.provenanceMetadata;
   if (metadataWarningsEnabled(req.env) && req.warnings?.length) metadata["buildx.build.warnings"] = req.warnings.map(vertexWarningJson);
   writeTo(req, req.metadataFile, `${JSON.stringify(sortedKeys(metadata), null, 2)}\n`);
 }

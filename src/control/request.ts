@@ -7,6 +7,7 @@ import type { ExtraHost } from "../worker/executor.ts";
 import type { Entitlement } from "../worker/session/exec-services.ts";
 import type { SecretSource } from "../worker/session/secrets.ts";
 import type { SshSource } from "../worker/session/ssh-agents.ts";
+import type { AttestationOptions } from "./attestation-options.ts";
 import type { KitConfig } from "./config.ts";
 import type { NamedContextSpec } from "./named-contexts.ts";
 
@@ -45,6 +46,8 @@ export type ExportOptions = {
   labels: Record<string, string>;
   iidFile: string | undefined;
   metadataFile: string | undefined;
+  /** --provenance, --sbom, --attest (with buildx's default provenance for pushed images applied). */
+  attest?: AttestationOptions;
 };
 
 /**

@@ -21,6 +21,8 @@ export class BuildSession {
   private readonly hashes: FileHashMemo;
   /** Records what cache keys were made of, and explains misses (--debug-cache). */
   readonly explainer: CacheExplainer;
+  /** What git and http sources resolved to (identifier → "sha1:commit" or the download's digest), for provenance. */
+  readonly sourceDigests = new Map<string, string>();
   /** The graph being solved, once the frontend has produced it. */
   definition: Definition | undefined;
 

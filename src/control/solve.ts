@@ -15,6 +15,7 @@ import { ExecServices } from "../worker/session/exec-services.ts";
 import { cacheRootFailure } from "../util/write-errors.ts";
 import { gcAfterBuild } from "./auto-gc.ts";
 import { openEnvironment } from "./environment.ts";
+import { makeAttestations } from "./attestations.ts";
 import { exportResult, type ExportOutcome, type ExportRequest } from "./export.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
@@ -44,6 +45,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   // A git, URL or stdin context is fetched (git over ssh with the --ssh agent) and read as a local
   // one; removed when the build ends.
   await using context = await prepareBuildContext(req.frontend, exec.ssh, progress, signal);
+  const contextArg = req.frontend.contextDir;
   req = { ...req, frontend: context.frontend };
   const contextDir = resolve(req.frontend.contextDir);
   checkContextDir(req.frontend.contextDir);
@@ -107,7 +109,12 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
       cacheMountDir: (id: string) => cacheMounts().latestDir(id),
     };
     const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
-    image = await exportResult(env, { ...exportReq, warnings, ...(inlineCache ? { inlineCache } : {}) }, root, progress, signal);
+    const attested = await makeAttestations({
+      req, contextArg, definition: converted.definition, sourceDigests: session.sourceDigests, dockerfile: { name: dockerfile.name, text: dockerfile.text }, startedOn: new Date(buildTime * 1000),
+      root: snapshotIdOf(root), snapshotter: env.snapshotter, sourceDateEpoch: exportReq.sourceDateEpoch, progress, signal, stages: converted.stages,
+      solveStage: (edge) => definitionSolver(session, { ...converted.definition, root: edge }, { maxParallelism: req.solve.maxParallelism, noCache: false, explainMisses: false, progress, signal }).solve(),
+    });
+    image = await exportResult(env, { ...exportReq, warnings, ...(inlineCache ? { inlineCache } : {}), ...attested }, root, progress, signal);
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);
   } finally {
     await root.release();

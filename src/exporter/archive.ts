@@ -10,6 +10,7 @@ import type { Descriptor } from "../oci/types.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import { KitError } from "../util/errors.ts";
 import { TarWriter } from "../archive/tar-writer.ts";
+import type { ExportedIndex } from "./image.ts";
 import type { Blob } from "./manifest.ts";
 import { layoutIndex } from "./manifest.ts";
 
@@ -19,6 +20,8 @@ export type ImageFiles = {
   config: Blob;
   manifest: Blob;
   names: string[];
+  /** The index over the manifest and its attestations: then the layout's index.json names it. */
+  index?: ExportedIndex;
   /** Seconds since the epoch, for the archive's own entries. */
   mtime: number;
 };
@@ -30,8 +33,10 @@ const OCI_LAYOUT = new TextEncoder().encode(JSON.stringify({ imageLayoutVersion:
 function layoutEntries(store: ContentStore, img: ImageFiles): Entry[] {
   const blobs = new Map<string, Entry>();
   for (const l of img.layers) blobs.set(l.digest, { name: `blobs/sha256/${hexOf(l.digest)}`, file: store.path(l.digest), size: l.size });
-  for (const b of [img.config, img.manifest]) blobs.set(b.descriptor.digest, { name: `blobs/sha256/${hexOf(b.descriptor.digest)}`, bytes: b.bytes, size: b.bytes.length });
-  const index = layoutIndex(img.manifest.descriptor, img.names.map((n) => formatReference(parseReference(n))));
+  const documents = [img.config, img.manifest, ...(img.index ? [...img.index.blobs, ...img.index.manifests, img.index.index] : [])];
+  for (const b of documents) blobs.set(b.descriptor.digest, { name: `blobs/sha256/${hexOf(b.descriptor.digest)}`, bytes: b.bytes, size: b.bytes.length });
+  const top = img.index?.index.descriptor ?? img.manifest.descriptor;
+  const index = layoutIndex(top, img.names.map((n) => formatReference(parseReference(n))));
   return [...blobs.values(), { name: "index.json", bytes: index, size: index.length }, { name: "oci-layout", bytes: OCI_LAYOUT, size: OCI_LAYOUT.length }];
 }
 

@@ -7,6 +7,7 @@ import type { ImageConfig, Platform } from "../oci/types.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import type { VertexProgress } from "../util/progress.ts";
+import type { Attestation } from "./attestations.ts";
 import type { BuiltImage, InlineCacheEntries } from "./image.ts";
 import type { OutputSpec } from "./image-options.ts";
 
@@ -28,6 +29,8 @@ export type ExportInput = {
   env: Record<string, string | undefined>;
   /** Cache entries image outputs carry in their config (`--cache-to type=inline`). */
   inlineCache?: InlineCacheEntries;
+  /** The build's attestations (provenance, SBOM): image outputs attach them, local and tar write them as files. */
+  attestations?: Attestation[];
 };
 
 /** An image an output wrote, for --iidfile and --metadata-file. */

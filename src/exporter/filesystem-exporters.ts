@@ -1,10 +1,13 @@
 // The exporters of the result's filesystem: `type=local` (a directory) and `type=tar` (one
 // archive, to a file or stdout), both reading a read-only view of the root snapshot; with
-// `platform-split=true` the files go under the platform's directory ("linux_amd64/").
+// `platform-split=true` the files go under the platform's directory ("linux_amd64/"), the
+// attestations beside them.
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatPlatform } from "../oci/platform.ts";
 import type { Platform } from "../oci/types.ts";
 import { isNoSpace, writeFailure } from "../util/write-errors.ts";
+import { attestationFiles } from "./attestation-files.ts";
 import type { ExportContext, Exporter } from "./exporter.ts";
 import type { OutputSpec } from "./image-options.ts";
 import { exportLocal } from "./local.ts";
@@ -45,16 +48,27 @@ export function platformSplitDir(out: { platformSplit?: boolean }, platform: Pla
   return split ? formatPlatform(platform).replaceAll("/", "_") : undefined;
 }
 
+/** The attestations a filesystem output writes: those asked for (not the default provenance of pushed images). */
+const asked = (ctx: ExportContext) => (ctx.input.attestations ?? []).filter((a) => !a.pushedOnly && !a.inlineOnly);
+
 export const localExporter: Exporter<Extract<OutputSpec, { type: "local" }>> = {
   title: "exporting to client directory",
   export: (out, ctx) => {
     const sub = platformSplitDir(out, ctx.input.platform);
     const dest = sub ? join(out.dest, sub) : out.dest;
-    return withRootfs(ctx, out.dest, (rootfs) => exportLocal(rootfs, dest, ctx.progress, ctx.signal));
+    return withRootfs(ctx, out.dest, async (rootfs) => {
+      await exportLocal(rootfs, dest, ctx.progress, ctx.signal);
+      // The attestations beside the files they describe, as BuildKit's local exporter writes them.
+      for (const f of await attestationFiles(asked(ctx), rootfs, ctx.signal)) writeFileSync(`${dest}/${f.name}`, f.bytes, { mode: 0o644 });
+    });
   },
 };
 
 export const tarExporter: Exporter<Extract<OutputSpec, { type: "tar" }>> = {
   title: "exporting to client tarball",
-  export: (out, ctx) => withRootfs(ctx, out.dest, (rootfs) => exportTar(rootfs, out.dest, ctx.input.stdout, ctx.progress, ctx.signal, platformSplitDir(out, ctx.input.platform))),
+  export: (out, ctx) =>
+    withRootfs(ctx, out.dest, async (rootfs) => {
+      const files = await attestationFiles(asked(ctx), rootfs, ctx.signal);
+      await exportTar(rootfs, out.dest, ctx.input.stdout, ctx.progress, ctx.signal, platformSplitDir(out, ctx.input.platform), files);
+    }),
 };

@@ -8,8 +8,9 @@ import { writeFailure } from "../util/write-errors.ts";
 import { archiveSink, writeDockerArchive, writeOciArchive, writeOciDirectory, type ImageFiles } from "./archive.ts";
 import type { ExportContext, ExportedImage, Exporter } from "./exporter.ts";
 import { buildImage, type BuiltImage } from "./image.ts";
+import { withAttestations } from "./image-index.ts";
 import { loadImage } from "./image-load.ts";
-import { type ImageOutput, namesWithCanonical } from "./image-options.ts";
+import { hasIndexAnnotations, type ImageOutput, indexAnnotationsError, namesWithCanonical } from "./image-options.ts";
 import { snapshotLayers } from "./layers.ts";
 import { pushToRegistry } from "./push.ts";
 import { imageNames } from "./store-exporter.ts";
@@ -22,8 +23,8 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
     title,
     async export(out, ctx): Promise<ExportedImage> {
       const image = await assemble(out, ctx);
-      const names = imageNames(out, image.manifest.descriptor.digest);
-      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names, mtime: ctx.input.sourceDateEpoch ?? 0 };
+      const names = imageNames(out, (image.index?.index ?? image.manifest).descriptor.digest);
+      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}) };
       try {
         await write(out, image, files, ctx);
       } catch (e) {
@@ -32,7 +33,7 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
         // A full, read-only or forbidden destination; the content store names the cache root itself.
         throw "dest" in out && !(out.type === "docker" && out.load) ? writeFailure(e, { path: out.dest === "-" ? "standard output" : resolve(out.dest), area: "output", needed: archiveSize(files) }) : e;
       }
-      for (const name of namesWithCanonical(out, names, image.manifest.descriptor.digest)) ctx.progress.statusDone(`naming to ${formatReference(parseReference(name))}`);
+      for (const name of namesWithCanonical(out, names, (image.index?.index ?? image.manifest).descriptor.digest)) ctx.progress.statusDone(`naming to ${formatReference(parseReference(name))}`);
       return { image, names };
     },
   };
@@ -53,10 +54,14 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
   const { services, input, progress: p } = ctx;
   p.status("exporting layers", 0);
   const layers = snapshotLayers({ snapshotter: services.snapshotter, store: services.store, index: services.index, progress: p }, input.root);
+  const pushed = out.type === "image" && out.push;
+  const attestations = (input.attestations ?? []).filter((a) => pushed || !a.pushedOnly);
+  if (attestations.length === 0 && hasIndexAnnotations(out)) throw indexAnnotationsError();
   const image = await buildImage(layers, services.store, {
     frontendConfig: input.imageConfig,
     platform: input.platform,
-    options: out,
+    // BuildKit writes OCI media types whenever it attaches attestations (Docker's have no index of that kind).
+    options: attestations.length > 0 ? { ...out, ociMediaTypes: true } : out,
     labels: input.labels,
     sourceDateEpoch: input.sourceDateEpoch,
     buildTime: input.buildTime,
@@ -66,7 +71,14 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
   p.statusDone("exporting layers");
   p.statusDone(`exporting manifest ${image.manifest.descriptor.digest}`);
   p.statusDone(`exporting config ${image.config.descriptor.digest}`);
-  return image;
+  if (attestations.length === 0) return image;
+  const index = await withAttestations(image, attestations, out.names, input.platform, services.store, ctx.signal, {
+    ...(out.indexAnnotations ? { annotations: out.indexAnnotations } : {}),
+    ...(out.indexDescriptorAnnotations ? { descriptorAnnotations: out.indexDescriptorAnnotations } : {}),
+  }, out.ociArtifact === true);
+  p.statusDone(`exporting attestation manifest ${index.manifests[0]?.descriptor.digest}`);
+  p.statusDone(`exporting manifest list ${index.index.descriptor.digest}`);
+  return { ...image, index };
 }
 
 export const ociExporter = imageExporter<Extract<ImageOutput, { type: "oci" }>>("exporting to oci image format", async (out, _image, files, ctx) => {

@@ -1,5 +1,6 @@
 // The outputs a build can have (`-o`, `-t`, `--push`, `--load`) and the options of those that
 // write an image, with BuildKit's defaults.
+import { KitError } from "../util/errors.ts";
 
 export type Compression = "gzip" | "zstd" | "uncompressed";
 
@@ -14,6 +15,14 @@ export type ImageOptions = {
   ociMediaTypes: boolean;
   /** Manifest annotations (`annotation.KEY=VALUE`, `annotation-manifest.KEY=VALUE`). */
   annotations: Record<string, string>;
+  /** `annotation-index.KEY`: the image index's (or, with no index, the OCI layout index.json's) annotations. */
+  indexAnnotations?: Record<string, string>;
+  /** `annotation-manifest-descriptor.KEY`: the manifest's descriptor in the index (or the layout's index.json). */
+  manifestDescriptorAnnotations?: Record<string, string>;
+  /** `annotation-index-descriptor.KEY`: the index's descriptor in the OCI layout's index.json. */
+  indexDescriptorAnnotations?: Record<string, string>;
+  /** `oci-artifact=true`: attestation manifests as OCI artifacts whose subject is the image (BuildKit ≥ 0.21). */
+  ociArtifact?: boolean;
   /** Clamp the new layers' file times to SOURCE_DATE_EPOCH. */
   rewriteTimestamp: boolean;
   /** `dangling-name-prefix=P`: an image without a name is named "P@DIGEST" (BuildKit's image exporter). */
@@ -59,4 +68,15 @@ export function defaultImageOptions(type: "oci" | "docker" | "image"): ImageOpti
 export function namesWithCanonical(out: ImageOutput, names: string[], manifestDigest: string): string[] {
   if (out.type !== "image" || !out.nameCanonical) return names;
   return names.flatMap((n) => (n.includes("@") ? [n] : [n, `${n}@${manifestDigest}`]));
+}
+
+/** BuildKit's refusal: a single manifest has no index to carry index annotations. */
+export function indexAnnotationsError(): KitError {
+  return new KitError("E_USAGE", "index annotations not supported for single platform export", {
+    hint: "an image gets an index only with attestations: add --provenance=true (or --sbom), or use manifest annotations",
+  });
+}
+
+export function hasIndexAnnotations(out: ImageOutput): boolean {
+  return Object.keys(out.indexAnnotations ?? {}).length + Object.keys(out.indexDescriptorAnnotations ?? {}).length > 0;
 }

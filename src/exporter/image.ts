@@ -22,7 +22,18 @@ export interface LayerSource {
   }>;
 }
 
-export type BuiltImage = { layers: Descriptor[]; config: Blob; manifest: Blob; configDoc: ImageConfig; sources: Map<string, string> };
+export type BuiltImage = {
+  layers: Descriptor[];
+  config: Blob;
+  manifest: Blob;
+  configDoc: ImageConfig;
+  sources: Map<string, string>;
+  /** The index over the manifest and its attestations, when the build has attestations. */
+  index?: ExportedIndex;
+};
+
+/** An index written around the image: the index, its other manifests (children first) and their blobs. */
+export type ExportedIndex = { index: Blob; manifests: Blob[]; blobs: Blob[] };
 
 export type ImageRequest = {
   frontendConfig: ImageConfig;
@@ -60,12 +71,15 @@ export async function buildImage(source: LayerSource, store: ContentStore, req: 
   const configDoc = req.inlineCache ? { ...finalConfig, "kitbuild.cache.v1": inlineCacheDoc(req.inlineCache, layers) } : finalConfig;
   const config = configBlob(configDoc, options.ociMediaTypes);
   const manifest = manifestBlob(config.descriptor, layers.map((l) => l.descriptor), options.ociMediaTypes, options.annotations, req.platform);
+  if (nonEmpty(options.manifestDescriptorAnnotations)) manifest.descriptor.annotations = { ...options.manifestDescriptorAnnotations };
   // Config and manifest go to the content store too: a push and `kitbuild du` find them there.
   await store.writeBytes(config.bytes, { digest: config.descriptor.digest }, req.signal);
   await store.writeBytes(manifest.bytes, { digest: manifest.descriptor.digest }, req.signal);
   const sources = new Map(layers.flatMap((l) => (l.source ? [[l.descriptor.digest, l.source] as const] : [])));
   return { layers: layers.map((l) => l.descriptor), config, manifest, configDoc, sources };
 }
+
+const nonEmpty = (r: Record<string, string> | undefined): r is Record<string, string> => r !== undefined && Object.keys(r).length > 0;
 
 /** Cache keys and their outputs' layer chains by DiffID, as `--cache-to type=inline` exports them. */
 export type InlineCacheEntries = Record<string, { name: string; diffIds: Digest[][] }>;
@@ -86,11 +100,16 @@ function inlineCacheDoc(entries: InlineCacheEntries, layers: ExportedLayer[]): I
   return doc;
 }
 
-/** buildx's --metadata-file keys for an image output. */
-export function imageMetadata(img: BuiltImage, names: string[]): Record<string, string> {
-  const out: Record<string, string> = {
-    "containerimage.digest": img.manifest.descriptor.digest,
+/** buildx's --metadata-file keys for an image output: the digest and descriptor are the index's when there is one. */
+export function imageMetadata(img: BuiltImage, names: string[]): Record<string, unknown> {
+  const top = img.index?.index.descriptor ?? img.manifest.descriptor;
+  const { platform, ...descriptor } = top;
+  // A lone manifest's descriptor names its platform, as BuildKit's (Go's field order).
+  const platformJson = platform && !img.index ? { platform: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}) } } : {};
+  const out: Record<string, unknown> = {
     "containerimage.config.digest": img.config.descriptor.digest,
+    "containerimage.descriptor": { ...descriptor, ...platformJson },
+    "containerimage.digest": top.digest,
   };
   if (names.length > 0) out["image.name"] = names.join(",");
   return out;

@@ -42,11 +42,11 @@ export function manifestBlob(config: Descriptor, layers: Descriptor[], oci: bool
   return jsonBlob(oci ? MEDIA_OCI_MANIFEST : MEDIA_DOCKER_MANIFEST, doc, { platform });
 }
 
-/** The OCI layout's index.json: one manifest per image name (or one unnamed). */
+/** The OCI layout's index.json: one entry per image name (or one unnamed) for the manifest or the image's index. */
 export function layoutIndex(manifest: Descriptor, names: string[]): Uint8Array {
   const { platform: _p, ...base } = manifest;
   const manifests = (names.length > 0 ? names : [undefined]).map((name) =>
-    name === undefined ? base : { ...base, annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": refName(name) } },
+    name === undefined ? base : { ...base, annotations: { ...base.annotations, "io.containerd.image.name": name, "org.opencontainers.image.ref.name": refName(name) } },
   );
   return encoder.encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_OCI_INDEX, manifests }));
 }

@@ -30,11 +30,14 @@ export async function pushToRegistry(req: PushRequest): Promise<void> {
     const blobs = [
       ...image.layers.map((desc) => ({ desc, data: Bun.file(store.path(desc.digest)) as Blob, mountFrom: mountSources(image.sources.get(desc.digest), ref) })),
       { desc: image.config.descriptor, data: config },
+      ...(image.index?.blobs ?? []).map((b) => ({ desc: b.descriptor, data: new Blob([b.bytes]) })),
     ];
+    // With an index: the image manifest and the index's other manifests first, the index under the tag.
+    const manifests = [image.manifest, ...(image.index ? [...image.index.manifests, image.index.index] : [])].map((m) => ({ bytes: m.bytes, mediaType: m.descriptor.mediaType }));
     await pushImage(
       req.client,
       ref,
-      { blobs, manifests: [{ bytes: image.manifest.bytes, mediaType: image.manifest.descriptor.mediaType }] },
+      { blobs, manifests },
       { onBlob: (desc, how) => req.progress.statusDone(`${how === "uploaded" ? "pushed" : how === "mounted" ? "mounted" : "exists"} ${desc.digest}`) },
       req.signal,
     );

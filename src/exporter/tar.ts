@@ -19,6 +19,8 @@ export async function exportTar(
   signal: AbortSignal,
   /** The directory the files go under in the archive (`platform-split=true`). */
   prefix?: string,
+  /** Files added after the filesystem (the build's attestations), under `prefix` too. */
+  extra: ReadonlyArray<{ name: string; bytes: Uint8Array }> = [],
 ): Promise<void> {
   const tar = new TarWriter();
   const sink = dest === "-" ? new Writable({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) }) : createWriteStream(dest);
@@ -28,6 +30,7 @@ export async function exportTar(
   written.catch(() => {});
   try {
     if (rootfs !== undefined) await packTree(rootfs, tar, { signal, onFile: (n) => (total += n), ...(prefix ? { prefix } : {}) });
+    for (const f of extra) await tar.entry({ name: prefix ? `${prefix}/${f.name}` : f.name, type: "file", mode: 0o644, size: f.bytes.length, uid: 0, gid: 0, mtimeNs: 0n }, oneChunk(f.bytes));
     await tar.finish();
     await written;
   } catch (e) {
@@ -42,4 +45,8 @@ export async function exportTar(
     throw new KitError("E_EXPORT_TAR", `failed to write tar to "${dest}": ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   progress.statusDone(`sending tarball ${formatBytes(total)}`);
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }

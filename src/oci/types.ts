@@ -16,6 +16,10 @@ export type Descriptor = {
   platform?: Platform;
   annotations?: Record<string, string>;
   urls?: string[];
+  /** The content itself, base64 (the OCI empty descriptor's "e30="). */
+  data?: string;
+  /** The artifact type of the manifest it points at (OCI 1.1). */
+  artifactType?: string;
 };
 
 export type Manifest = {

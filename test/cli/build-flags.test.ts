@@ -122,8 +122,12 @@ describe("the flag table", () => {
     expect(build["cache-to"]).toMatchObject({ type: "string" });
     expect(build.check).toMatchObject({ type: "boolean" });
     expect(build.call).toMatchObject({ type: "string" });
+    expect(build.provenance).toMatchObject({ type: "string" });
+    expect(build.sbom).toMatchObject({ type: "string" });
+    expect(build.attest).toMatchObject({ type: "string" });
+    expect(build.annotation).toMatchObject({ type: "string" });
     expect(build.pull).toMatchObject({ type: "boolean" });
-    expect(Object.keys(build)).toHaveLength(31);
+    expect(Object.keys(build)).toHaveLength(35);
   });
 });
 

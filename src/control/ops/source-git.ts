@@ -10,6 +10,7 @@ import { gitSshEnv, isSshRemote } from "../../source/git-ssh.ts";
 import { KitError } from "../../util/errors.ts";
 import type { HelperTracker } from "../../worker/executor.ts";
 import { type BuildRef, snapshotRef } from "../refs.ts";
+import { sourceKey } from "../provenance-sources.ts";
 import type { BuildSession } from "../session.ts";
 import { withoutCredentials } from "../../util/urls.ts";
 
@@ -21,6 +22,7 @@ export function gitSourceRunner(session: BuildSession, op: SourceOp): OpRunner<B
     async cacheMap(ctx) {
       const r = await resolveOnce(ctx);
       ctx.progress.statusDone(`resolve ${withoutCredentials(r.remote)}#${r.ref} to ${r.commit}`);
+      session.sourceDigests.set(sourceKey(op), `sha1:${r.commit}`);
       const key = { git: withoutCredentials(r.remote), commit: r.commit, subdir: r.subdir, keepGitDir: r.keepGitDir };
       return { digest: digestOf(r.skipSubmodules ? { ...key, skipSubmodules: true } : key), deps: [], cacheable: true };
     },

@@ -6,6 +6,7 @@ import type { SourceOp } from "../../llb/ops.ts";
 import type { ExecContext, OpRunner } from "../../solver/vertex.ts";
 import { type Download, download, parseHttpSource, safeFileName, writeDownload } from "../../source/http.ts";
 import { type BuildRef, snapshotRef } from "../refs.ts";
+import { sourceKey } from "../provenance-sources.ts";
 import type { BuildSession } from "../session.ts";
 
 export function httpSourceRunner(session: BuildSession, op: SourceOp): OpRunner<BuildRef> {
@@ -15,10 +16,12 @@ export function httpSourceRunner(session: BuildSession, op: SourceOp): OpRunner<
   const key = { perm: src.perm, uid: src.uid, gid: src.gid };
   return {
     async cacheMap(ctx) {
+      if (src.checksum) session.sourceDigests.set(sourceKey(op), src.checksum);
       if (src.checksum && src.filename) {
         return { digest: digestOf({ http: src.checksum, filename: safeFileName(src.filename), ...key }), deps: [], cacheable: true };
       }
       const dl = await fetchOnce(ctx);
+      session.sourceDigests.set(sourceKey(op), dl.digest);
       const lastModified = dl.lastModified?.toUTCString() ?? "";
       return { digest: digestOf({ http: dl.digest, filename: dl.filename, lastModified, ...key }), deps: [], cacheable: true };
     },

@@ -2,7 +2,10 @@
 // its layers every blob the entries name. Export pushes only what the registry lacks (HEAD first,
 // cross-repository mounts for base layers of the same registry), then the manifest.
 import type { Descriptor, ImageConfig, Manifest } from "../../oci/types.ts";
+import { INDEX_MEDIA_TYPES } from "../../oci/media-types.ts";
+import { formatPlatform, hostPlatform } from "../../oci/platform.ts";
 import { getManifest } from "../../registry/manifest.ts";
+import { choosePlatform } from "../../registry/platform.ts";
 import { fetchBlobToStore } from "../../registry/pull.ts";
 import { mountSources, pushImage } from "../../registry/push-image.ts";
 import { formatReference, parseReference, type Reference } from "../../registry/reference.ts";
@@ -18,8 +21,7 @@ import type { OpenedCache } from "./importer.ts";
 export async function openRegistryCache(env: BuildEnvironment, refText: string, onForeign: () => void, signal: AbortSignal): Promise<OpenedCache | undefined> {
   const ref = parseReference(refText);
   const name = `"${formatReference(ref)}"`;
-  const fetched = await getManifest(env.registry, ref, ref.digest ?? (ref.tag as string), signal);
-  const manifest = JSON.parse(new TextDecoder().decode(fetched.bytes)) as Manifest;
+  const manifest = await platformManifest(env, ref, name, signal);
   const kind = cacheKind(manifest);
   if (kind === "buildkit") {
     onForeign();
@@ -31,6 +33,20 @@ export async function openRegistryCache(env: BuildEnvironment, refText: string, 
   const fetch = (progress: VertexProgress) => (desc: Descriptor) =>
     fetchBlobToStore(env.registry, ref, desc, env.store, signal, { progress: (cur, total) => progress.status(desc.digest, cur, total) });
   return { name, cache, source: `${ref.domain}/${ref.path}`, fetch };
+}
+
+/**
+ * The manifest under `ref`; for an image index (an image pushed with attestations, whose config
+ * carries an inline cache) the host platform's image manifest in it.
+ */
+async function platformManifest(env: BuildEnvironment, ref: Reference, name: string, signal: AbortSignal): Promise<Manifest> {
+  const fetched = await getManifest(env.registry, ref, ref.digest ?? (ref.tag as string), signal);
+  const doc = JSON.parse(new TextDecoder().decode(fetched.bytes)) as Manifest & { manifests?: Descriptor[] };
+  if (!INDEX_MEDIA_TYPES.includes(fetched.mediaType)) return doc;
+  const chosen = choosePlatform(doc.manifests ?? [], hostPlatform());
+  if (!chosen) throw new KitError("E_CACHE_REMOTE_FORMAT", `${name} has no image for ${formatPlatform(hostPlatform())}`, { hint: "import a cache made on this platform" });
+  const child = await getManifest(env.registry, ref, chosen.digest, signal);
+  return JSON.parse(new TextDecoder().decode(child.bytes)) as Manifest;
 }
 
 const NOT_THERE = ["E_REGISTRY_NOT_FOUND", "E_REGISTRY_NAME_UNKNOWN", "E_REGISTRY_MANIFEST_UNKNOWN"];

@@ -20,6 +20,7 @@ import { createStates, findTarget, linkDependencies, type StageSet } from "./sta
 import { DEFAULT_PATH, type StageState } from "./state.ts";
 import { EnvList } from "./env-list.ts";
 import type { NamedContexts } from "./named-context.ts";
+import { type BuiltStage, builtStages } from "./sbom-scan.ts";
 
 export type { ImageMeta } from "./resolve.ts";
 
@@ -50,6 +51,8 @@ export type ConvertResult = {
   definition: Definition;
   image: ImageConfig;
   unusedBuildArgs: string[];
+  /** The other stages built for the target, for SBOM stage scans (sbom-scan.ts). */
+  stages: BuiltStage[];
   /** SOURCE_DATE_EPOCH in seconds, for the exporters to clamp timestamps with. */
   epoch: number | undefined;
 };
@@ -106,6 +109,7 @@ async function convert(opts: ConvertOptions, at: (loc: Location) => SourceLocati
     definition: marshal(target.output ?? scratchOutput()),
     image: target.image,
     unusedBuildArgs: Object.keys(opts.buildArgs).filter((k) => !usedBuildArgs.has(k) && !isPredefinedArg(k)),
+    stages: builtStages(set.states, reachable, target, globals.getter(), opts.buildArgs),
     epoch,
   };
 }
