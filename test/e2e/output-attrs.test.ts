@@ -96,7 +96,7 @@ describe.skipIf(skip)("output attributes (compiled binary)", () => {
     expectExit(res, 0);
     const digest = JSON.parse(readFileSync(`${work}/meta.json`, "utf8"))["containerimage.digest"] as string;
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    const accept = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
+    const accept = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
     const byDigest = await fetch(`http://${registry}/v2/${repo}/manifests/${digest}`, { headers: { accept } });
     expect(byDigest.status).toBe(200);
     const byTag = await fetch(`http://${registry}/v2/${repo}/manifests/v1`, { headers: { accept } });
