@@ -14,7 +14,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   solver: ["llb", "util"],
   exporter: ["archive", "cache", "content", "fs", "llb", "oci", "registry", "snapshot", "util"],
   source: ["archive", "cache", "content", "fs", "llb", "oci", "registry", "snapshot", "util"],
-  worker: ["cache", "fs", "util"],
+  worker: ["cache", "fs", "oci", "util"],
   file: ["archive", "fs", "llb", "util"],
   snapshot: ["archive", "cache", "fs", "oci", "util"],
   registry: ["content", "llb", "oci", "util"],

@@ -73,6 +73,8 @@ export type ExecOp = {
   /** sandbox (BuildKit's unset mode): a namespace of the step's own with outbound access. */
   network: "sandbox" | "host" | "none";
   security: "sandbox" | "insecure";
+  /** The stage's platform (BuildKit's Op.Platform): the executor emulates it when it is not the host's; part of the digest. */
+  platform?: Platform;
 };
 
 export type ChownOpt = { user: string | number; group?: string | number };

@@ -3,6 +3,7 @@
 // cache mounts into host paths and decides the step's environment; the executor does everything
 // about the container itself: its state directory, the user, the working directory, the /etc
 // files, secret files, ssh sockets, the runtime and its output. Implementations: worker/runc/.
+import type { Platform } from "../oci/types.ts";
 import type { VertexProgress } from "../util/progress.ts";
 
 /** PATH when the step sets none (BuildKit's default for Linux). */
@@ -39,6 +40,8 @@ export type ProcessMeta = {
   /** Bytes of /dev/shm; undefined: 64 MiB, as BuildKit. */
   shmSize?: number;
   security: "sandbox" | "insecure";
+  /** The step's platform; undefined or the host's runs natively, another one under emulation. */
+  platform?: Platform;
 };
 
 export type NetworkMode = "sandbox" | "host" | "none";

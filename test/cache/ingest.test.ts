@@ -16,8 +16,10 @@ describe("the ingest area", () => {
     writeFileSync(`${ingest}/${dead}-12345-aaaa`, new Uint8Array(70_000));
     writeFileSync(`${ingest}/${ownProcessTag()}-bbbb`, new Uint8Array(10_000));
     writeFileSync(`${ingest}/${Date.now()}-cccc`, "new old-style");
-    writeFileSync(`${ingest}/${Date.now() - 2 * 86_400_000}-dddd`, "old old-style");
-    utimesSync(`${ingest}/${Date.now() - 2 * 86_400_000}-dddd`, new Date(0), new Date(0));
+    // One name: two Date.now() calls may straddle a millisecond.
+    const oldStyle = `${ingest}/${Date.now() - 2 * 86_400_000}-dddd`;
+    writeFileSync(oldStyle, "old old-style");
+    utimesSync(oldStyle, new Date(0), new Date(0));
     const listed = await store.ingestFiles();
     expect(listed.find((f) => f.name.endsWith("-aaaa"))).toMatchObject({ writerAlive: false });
     expect(listed.find((f) => f.name.endsWith("-bbbb"))).toMatchObject({ writerAlive: true });

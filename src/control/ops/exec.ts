@@ -51,6 +51,7 @@ function processMeta(session: BuildSession, op: ExecOp, mounts: Mount[]): Proces
     hostname: op.meta.hostname, network: op.network, security: op.security,
     hostNetworkAllowed: session.exec.allows("network.host"), extraHosts: op.meta.extraHosts ?? [],
     ulimits: op.meta.ulimits ?? [], ...(op.meta.shmSize ? { shmSize: op.meta.shmSize } : {}),
+    ...(op.platform ? { platform: op.platform } : {}),
   };
 }
 

@@ -39,6 +39,7 @@ export function dispatchRun(s: StageState, c: RunCommand, sources: readonly Stag
     ...(mounts.secretEnv.length > 0 ? { secretEnv: mounts.secretEnv } : {}),
     network: c.network === "default" ? ctx.defaultNetwork : c.network,
     security: c.security,
+    ...(s.platform ? { platform: s.platform } : {}),
   };
   const shown = maskSecrets(env, mounts.secretEnv.map((e) => e.name));
   const name = displayName(s, ctx, c.original + script.summary, { raw: true, env: shown });
