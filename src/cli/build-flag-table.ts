@@ -31,7 +31,7 @@ const FLAGS: Record<string, FlagDef> = {
   "build-arg": { kind: "list", commands: CONVERT, description: "Set a build-time variable (repeatable)" },
   "build-context": { kind: "list", commands: CONVERT, description: "Additional build context (repeatable), NAME=VALUE for FROM NAME and COPY --from=NAME: a directory, docker-image://REF, oci-layout://DIR[:TAG|@DIGEST], a git URL or an https:// URL" },
   target: { kind: "string", commands: CONVERT, description: "Set the target build stage to build" },
-  output: { kind: "list", short: "o", commands: BUILD, description: "Output (repeatable): type=local|tar|oci|docker|image|registry with dest=, name=, push=…" },
+  output: { kind: "list", short: "o", commands: BUILD, description: "Output (repeatable): type=local|tar|oci|docker|image|registry with dest=, name=, push=, compression=, platform-split=, annotation.KEY=, registry.insecure=, … (README: Outputs)" },
   tag: { kind: "list", short: "t", commands: BUILD, description: "Image name (repeatable): kept in kitbuild's image store (see kitbuild images) and given to image outputs, --push and --load" },
   push: { kind: "bool", commands: BUILD, description: "Push the image (same as -o type=registry)" },
   load: { kind: "bool", commands: BUILD, description: "Load the image into docker, or podman when docker is not on PATH (same as -o type=docker)" },
