@@ -5,8 +5,8 @@
 import type { CacheIndex } from "../cache/index.ts";
 import { imageByManifest, imageByName, type StoredImage } from "../cache/image-names.ts";
 import type { ContentStore } from "../content/store.ts";
-import { normalizePlatform } from "../oci/platform.ts";
 import type { Digest, ImageConfig, Manifest, Platform } from "../oci/types.ts";
+import { platformMatches } from "../registry/platform.ts";
 import { formatReference, type Reference } from "../registry/reference.ts";
 import { KitError } from "../util/errors.ts";
 
@@ -34,9 +34,7 @@ function storedFor(index: CacheIndex, ref: Reference): StoredImage | undefined {
 
 function samePlatform(config: ImageConfig, platform: Platform): boolean {
   if (!config.os || !config.architecture) return true;
-  const have = normalizePlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
-  const want = normalizePlatform(platform);
-  return have.os === want.os && have.architecture === want.architecture && (have.variant ?? "") === (want.variant ?? "");
+  return platformMatches(platform, { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
 }
 
 /** A blob of a kept image; one that is gone means the store was damaged behind kitbuild's back. */
