@@ -45,6 +45,8 @@ export type ConvertOptions = {
   resolveImage(ref: string, platform: Platform): Promise<ImageMeta>;
   /** --build-context NAME=…: read by stages named NAME, FROM NAME and COPY --from=NAME. */
   namedContexts?: NamedContexts;
+  /** Several platforms are built: step names start with their platform, as BuildKit's. */
+  multiPlatform?: boolean;
 };
 
 export type ConvertResult = {
@@ -78,6 +80,7 @@ async function convert(opts: ConvertOptions, at: (loc: Location) => SourceLocati
   const globals = globalArgs(defaults, df.metaArgs, lex, buildArgs, usedBuildArgs);
   const epoch = sourceDateEpoch(buildArgs, globals);
   const set = createStates(df.stages, { globals: globals.getter(), lex, noCacheStages: opts.noCacheStages, namedContexts: opts.namedContexts });
+  if (opts.multiPlatform) for (const s of set.states) s.prefixPlatform = true;
   const target = findTarget(set, opts.target);
   linkDependencies(set, lex);
   const meta = (name: string, location: Location, ignoreCache = false): OpMetadata => ({
