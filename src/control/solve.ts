@@ -77,7 +77,8 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     builds.push(await convertRequest(req.frontend, dockerfile, excludePatterns, p, i === 0 ? recordingResolver(baseImages, resolver) : resolver, contexts, multi));
   }
   const converted = builds[0] as ConvertResult;
-  const warnings = runBuildChecks(req.frontend, dockerfile, excludePatterns, platform, baseImages, hooks, progress);
+  // As BuildKit, only the first platform's conversion reports its checks; BUILDPLATFORM is this machine's.
+  const warnings = runBuildChecks(req.frontend, dockerfile, excludePatterns, platform, baseImages, hooks, progress, normalizedHostPlatform());
   const merged = mergeDefinitions(builds.map((b) => b.definition));
   const denied = deniedEntitlement(merged.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, merged.definition.metadata, dockerfile);

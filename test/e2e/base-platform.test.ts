@@ -82,6 +82,17 @@ describe.skipIf(skip)("base images per platform (compiled binary)", () => {
     expect(readFileSync(`${res.out}/busybox`).length).toBeGreaterThan(0);
   }, 300_000);
 
+  test("several platforms: the $BUILDPLATFORM stage's base is judged against the build platform, and warned about once (as BuildKit, the first platform's checks)", async () => {
+    const dockerfile = `FROM --platform=$BUILDPLATFORM ${registry}/single-other AS tools\nRUN echo ran > /ran\nFROM scratch\nCOPY --from=tools /ran /ran\n`;
+    const res = await build(dockerfile, ["--platform", `linux/${other},${formatPlatform(host)}`]);
+    expectExit(res, 0);
+    const warning = `InvalidBaseImagePlatform: Base image ${registry}/single-other was pulled with platform "linux/${other}", expected "${formatPlatform(host)}" for current build (line 1)`;
+    // Once in the progress (WARN:) and once in buildx's summary block, as for one platform.
+    expect(res.stderr.split(warning).length - 1).toBe(2);
+    expect(res.stderr).toContain(`1 warning found (use docker --debug to expand):\n - ${warning}\n`);
+    for (const dir of [`linux_${other}`, formatPlatform(host).replaceAll("/", "_")]) expect(readFileSync(`${res.out}/${dir}/ran`, "utf8")).toBe("ran\n");
+  }, 300_000);
+
   test.skipIf(skipBecause(lower === undefined, "the 386 fallback is amd64's; this host is not amd64"))("an index whose only match is containerd's fallback (386 for amd64) is used, with the warning", async () => {
     const res = await build(`FROM ${registry}/only-386\nRUN echo ran > /ran\n`);
     expectExit(res, 0);
