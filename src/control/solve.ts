@@ -167,6 +167,7 @@ export function convertRequest(
     // Builds run on this machine: BUILDPLATFORM is the host's whatever the target (kitbuild has one node).
     buildPlatform: multiPlatform || frontend.platforms ? normalizedHostPlatform() : platform,
     ...(multiPlatform ? { multiPlatform } : {}),
+    ...(frontend.platforms ? { explicitPlatform: true } : {}),
     excludePatterns,
     noCacheStages: frontend.noCacheFilter,
     ...(frontend.forceNetwork ? { forceNetwork: frontend.forceNetwork } : {}),

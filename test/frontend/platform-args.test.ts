@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { parsePlatform } from "../../src/oci/platform.ts";
 import type { Platform } from "../../src/oci/types.ts";
-import { convert, execs, fakeResolver, type Resolved, sources } from "./convert-helpers.ts";
+import type { ImageConfig } from "../../src/oci/types.ts";
+import { convert, execs, fakeResolver, pinned, type Resolved, sources } from "./convert-helpers.ts";
 
 const NAMES = ["TARGETPLATFORM", "TARGETOS", "TARGETOSVERSION", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"];
 const DOCKERFILE = `FROM busybox\n${NAMES.map((n) => `ARG ${n}`).join("\n")}\nRUN x\n`;
@@ -75,5 +76,27 @@ describe("automatic platform ARGs", () => {
     expect(run?.meta.env).toContain("TARGETARCH=arm64");
     expect(run?.platform?.architecture).toBe("amd64");
     expect(sources(result.definition).map((s) => s.platform?.architecture).sort()).toEqual(["amd64", "arm64"]);
+  });
+});
+
+describe("the target image's platform", () => {
+  /** A resolver whose images all say `platform`, whatever was asked. */
+  const resolverOf = (platform: Platform) => async (ref: string) => {
+    const config: ImageConfig = { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}), config: {}, rootfs: { type: "layers", diff_ids: [`sha256:${"c".repeat(64)}`] } };
+    return { ref: pinned(ref), config };
+  };
+  const imageOf = async (target: string, base: Platform, explicitPlatform: boolean) => {
+    const result = await convert("FROM base\n", { platform: parsePlatform(target) as Platform, resolveImage: resolverOf(base), explicitPlatform });
+    return [result.image.os, result.image.architecture, result.image.variant];
+  };
+
+  test("--platform given: the config names the target, even over a base of another architecture (BuildKit's explicit target)", async () => {
+    expect(await imageOf("linux/amd64", { os: "linux", architecture: "arm64", variant: "v8" }, true)).toEqual(["linux", "amd64", undefined]);
+    expect(await imageOf("linux/arm/v7", { os: "linux", architecture: "arm", variant: "v6" }, true)).toEqual(["linux", "arm", "v7"]);
+  });
+
+  test("no --platform: the base's platform stays, in containerd's normal form", async () => {
+    expect(await imageOf("linux/amd64", { os: "linux", architecture: "arm64", variant: "v8" }, false)).toEqual(["linux", "arm64", undefined]);
+    expect(await imageOf("linux/amd64", { os: "linux", architecture: "amd64" }, false)).toEqual(["linux", "amd64", undefined]);
   });
 });

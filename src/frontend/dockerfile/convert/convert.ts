@@ -18,6 +18,7 @@ import { inheritWorkdir } from "./dispatch-workdir.ts";
 import { type ImageMeta, inheritFromBase, resolveStages } from "./resolve.ts";
 import { createStates, findTarget, linkDependencies, type StageSet } from "./stages.ts";
 import { DEFAULT_PATH, type StageState } from "./state.ts";
+import { normalizedImagePlatform, withTargetPlatform } from "./image-config.ts";
 import { EnvList } from "./env-list.ts";
 import type { NamedContexts } from "./named-context.ts";
 import { type BuiltStage, builtStages } from "./sbom-scan.ts";
@@ -47,6 +48,8 @@ export type ConvertOptions = {
   namedContexts?: NamedContexts;
   /** Several platforms are built: step names start with their platform, as BuildKit's. */
   multiPlatform?: boolean;
+  /** --platform named the target platform: the image config says it whatever the base's (BuildKit's explicit target). */
+  explicitPlatform?: boolean;
 };
 
 export type ConvertResult = {
@@ -110,7 +113,7 @@ async function convert(opts: ConvertOptions, at: (loc: Location) => SourceLocati
   if (context) limitContext(context.op, reachable);
   return {
     definition: marshal(target.output ?? scratchOutput()),
-    image: target.image,
+    image: normalizedImagePlatform(opts.explicitPlatform ? withTargetPlatform(target.image, opts.platform) : target.image),
     unusedBuildArgs: Object.keys(opts.buildArgs).filter((k) => !usedBuildArgs.has(k) && !isPredefinedArg(k)),
     stages: builtStages(set.states, reachable, target, globals.getter(), opts.buildArgs),
     epoch,
