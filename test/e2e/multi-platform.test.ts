@@ -131,6 +131,29 @@ describe.skipIf(skip)("multi-platform builds (compiled binary)", () => {
     }
   }, 180_000);
 
+  test("-t keeps the index in the image store; FROM it picks each platform's image", async () => {
+    const work = tempDir();
+    const root = `${work}/root`;
+    const kept = await kitbuild(["build", "-q", "--platform", PLATFORMS, "-t", "multi-kept:1", archContext()], root);
+    expectExit(kept, 0);
+    const listed = await kitbuild(["images", "--no-trunc", "--format", "json"], root);
+    expectExit(listed, 0);
+    expect(listed.stdout).toContain(kept.stdout.trim());
+    const ctx = tempDir("kitbuild-ctx-");
+    writeFileSync(`${ctx}/Dockerfile`, ["FROM multi-kept:1", "COPY <<EOF /next.txt", "next", "EOF", ""].join("\n"));
+    const res = await kitbuild(["build", "--progress=plain", "--platform", PLATFORMS, "-o", `${work}/out`, ctx], root);
+    expectExit(res, 0);
+    for (const arch of [HOST_ARCH, OTHER_ARCH]) {
+      expect(readFileSync(`${work}/out/linux_${arch}/arch.txt`, "utf8").trim()).toBe(arch);
+      expect(readFileSync(`${work}/out/linux_${arch}/next.txt`, "utf8")).toBe("next\n");
+    }
+    expect(res.stderr).toContain(`[linux/${OTHER_ARCH} internal] load metadata for docker.io/library/multi-kept:1`);
+    // The host's platform alone, by default.
+    const host = await kitbuild(["build", "--progress=plain", "-o", `${work}/host`, ctx], root);
+    expectExit(host, 0);
+    expect(readFileSync(`${work}/host/arch.txt`, "utf8").trim()).toBe(HOST_ARCH);
+  }, 180_000);
+
   test("a FROM --platform=$BUILDPLATFORM stage both targets copy from runs once", async () => {
     const ctx = tempDir("kitbuild-ctx-");
     writeFileSync(`${ctx}/Dockerfile`, [
