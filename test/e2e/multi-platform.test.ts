@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { multiPlatformBusybox } from "../fixtures/foreign-images.ts";
 import { HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, expectExit, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 
 const skip = skipBecause(!IS_ROOT || !HAS_RUNC, `multi-platform e2e tests: ${NEEDS_ROOT_AND_RUNC}`);
@@ -178,6 +179,33 @@ describe.skipIf(skip)("multi-platform builds (compiled binary)", () => {
     expect(stepIds(res.stderr, "RUN uname -m > /built-on").size).toBe(1);
     expect(res.stderr).toContain(`[linux/${HOST_ARCH} builder 2/2] RUN uname -m > /built-on`);
   }, 180_000);
+
+  test("issue 18's check: RUN uname -m under two platforms, pushed as one index, gives each platform's machine", async () => {
+    const multi = await multiPlatformBusybox(registry);
+    if (skipBecause(multi.kind !== "ready", `the multi-platform busybox: ${multi.kind === "unavailable" ? multi.reason : ""}`)) return;
+    if (multi.kind !== "ready") return;
+    const foreign = multi.platforms.find((p) => p.platform.startsWith("linux/arm64"));
+    if (skipBecause(HOST_ARCH !== "amd64" || !foreign, "the uname -m check builds linux/amd64 and linux/arm64 on an amd64 host")) return;
+    const ctx = tempDir("kitbuild-ctx-");
+    writeFileSync(`${ctx}/Dockerfile`, [`FROM ${multi.ref}`, "RUN uname -m > /machine", ""].join("\n"));
+    const work = tempDir();
+    const name = `${registry}/multi-platform:uname`;
+    const res = await kitbuild(["build", "--progress=plain", "--platform", "linux/amd64,linux/arm64", "--push", "-t", name, ctx], `${work}/root`);
+    expectExit(res, 0);
+    const raw = tool("skopeo", ["inspect", "--tls-verify=false", "--raw", `docker://${name}`]);
+    expect(raw.code).toBe(0);
+    const index = JSON.parse(raw.out) as IndexDoc;
+    expect(index.manifests.filter((m) => m.platform?.os === "linux").map((m) => m.platform?.architecture)).toEqual(["amd64", "arm64"]);
+    for (const [arch, machine] of [["amd64", "x86_64"], ["arm64", "aarch64"]] as const) {
+      const dir = `${work}/${arch}`;
+      expect(tool("skopeo", ["copy", "--src-tls-verify=false", "--override-arch", arch, `docker://${name}`, `dir:${dir}`]).code).toBe(0);
+      const manifest = JSON.parse(readFileSync(`${dir}/manifest.json`, "utf8")) as { layers: Array<{ digest: string }> };
+      mkdirSync(`${dir}/fs`);
+      expect(tool("tar", ["xzf", `${dir}/${manifest.layers.at(-1)?.digest.slice(7)}`, "-C", `${dir}/fs`]).code).toBe(0);
+      expect(readFileSync(`${dir}/fs/machine`, "utf8").trim()).toBe(machine);
+    }
+    expect(res.stderr).toContain("[linux/arm64 2/2] RUN uname -m > /machine");
+  }, 300_000);
 
   test("--load of two platforms is buildx's error; bad --platform values exit 2", async () => {
     const work = tempDir();
