@@ -207,6 +207,21 @@ describe.skipIf(skip)("multi-platform builds (compiled binary)", () => {
     expect(res.stderr).toContain("[linux/arm64 2/2] RUN uname -m > /machine");
   }, 300_000);
 
+  test("a mode=min cache export carries every platform's steps: a fresh cache root finds both", async () => {
+    const work = tempDir();
+    const ctx = archContext();
+    const first = await kitbuild(["build", "--progress=plain", "--platform", PLATFORMS, "--cache-to", `type=local,dest=${work}/cache,mode=min`, "-o", `${work}/a`, ctx], `${work}/root-a`);
+    expectExit(first, 0);
+    const second = await kitbuild(["build", "--progress=plain", "--platform", PLATFORMS, "--cache-from", `type=local,src=${work}/cache`, "-o", `${work}/b`, ctx], `${work}/root-b`);
+    expectExit(second, 0);
+    for (const arch of [HOST_ARCH, OTHER_ARCH]) {
+      expect(readFileSync(`${work}/b/linux_${arch}/arch.txt`, "utf8").trim()).toBe(arch);
+      // Each platform's last step came from the cache, not from running it again.
+      const id = [...stepIds(second.stderr, `[linux/${arch} 2/2] COPY <<EOF /arch.txt`)][0];
+      expect(second.stderr).toContain(`#${id} CACHED`);
+    }
+  }, 180_000);
+
   test("--load of two platforms is buildx's error; bad --platform values exit 2", async () => {
     const work = tempDir();
     const load = await kitbuild(["build", "--platform", PLATFORMS, "--load", archContext()], `${work}/root`);
