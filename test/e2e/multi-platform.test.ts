@@ -252,6 +252,15 @@ describe.skipIf(skip)("multi-platform builds (compiled binary)", () => {
     // The context source and the shared COPY appear once.
     expect(doc.vertices.filter((v) => v.name === "[internal] load build context")).toHaveLength(1);
     expect(doc.vertices.filter((v) => v.name?.endsWith("COPY hello.txt /"))).toHaveLength(1);
+
+    const config = await kitbuild(["debug", "image-config", "--platform", PLATFORMS, archContext()], `${work}/root`);
+    expectExit(config, 0);
+    const configs = JSON.parse(config.stdout) as Record<string, { architecture: string; history: Array<{ created_by: string }> }>;
+    expect(Object.keys(configs)).toEqual([`linux/${HOST_ARCH}`, `linux/${OTHER_ARCH}`]);
+    for (const arch of [HOST_ARCH, OTHER_ARCH]) {
+      expect(configs[`linux/${arch}`]?.architecture).toBe(arch);
+      expect(configs[`linux/${arch}`]?.history[0]?.created_by).toBe(`ARG TARGETARCH=${arch}`);
+    }
   }, 60_000);
 });
 
