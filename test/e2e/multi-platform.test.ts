@@ -60,9 +60,13 @@ describe.skipIf(skip)("multi-platform builds (compiled binary)", () => {
 
   test("platform-split=false merges the platforms' files; a file both have is BuildKit's error", async () => {
     const work = tempDir();
-    const merged = await kitbuild(["build", "--progress=plain", "--platform", PLATFORMS, "-o", `type=local,dest=${work}/out,platform-split=false`, archContext(true)], `${work}/root`);
+    const merged = await kitbuild(["build", "--progress=plain", "--platform", PLATFORMS, "--provenance=true", "-o", `type=local,dest=${work}/out,platform-split=false`, archContext(true)], `${work}/root`);
     expectExit(merged, 0);
-    expect(readdirSync(`${work}/out`).sort()).toEqual([`arch-${HOST_ARCH}.txt`, `arch-${OTHER_ARCH}.txt`].sort());
+    // Each platform's provenance named after it, as BuildKit (moby/buildkit#6051).
+    const expected = [HOST_ARCH, OTHER_ARCH].flatMap((a) => [`arch-${a}.txt`, `provenance.linux_${a}.json`]);
+    expect(readdirSync(`${work}/out`).sort()).toEqual(expected.sort());
+    const statement = JSON.parse(readFileSync(`${work}/out/provenance.linux_${OTHER_ARCH}.json`, "utf8")) as { subject: Array<{ name: string }> };
+    expect(statement.subject.map((x) => x.name)).toEqual([`arch-${OTHER_ARCH}.txt`]);
     expect(readFileSync(`${work}/out/arch-${OTHER_ARCH}.txt`, "utf8").trim()).toBe(OTHER_ARCH);
 
     const clash = await kitbuild(["build", "--progress=plain", "--platform", PLATFORMS, "-o", `type=tar,dest=${work}/out.tar,platform-split=false`, archContext()], `${work}/root`);
