@@ -77,12 +77,21 @@ async function platformParts(out: { platformSplit?: boolean }, ctx: ExportContex
   const { results } = ctx.input;
   const parts: PlatformPart[] = [];
   for (const [i, r] of results.entries()) {
-    const files = await attestationFiles(asked(r), rootfs[i], ctx.signal);
-    parts.push({ rootfs: rootfs[i], sub: platformSplitDir(out, r.platform, results.length), files, platform: formatPlatform(r.platform) });
+    const sub = platformSplitDir(out, r.platform, results.length);
+    const made = await attestationFiles(asked(r), rootfs[i], ctx.signal);
+    // Several platforms in one tree: each one's attestations named after it ("provenance.linux_arm64.json"), as BuildKit's fix (moby/buildkit#6051).
+    const files = results.length > 1 && sub === undefined ? made.map((f) => ({ ...f, name: withPlatformTag(f.name, r.platform) })) : made;
+    parts.push({ rootfs: rootfs[i], sub, files, platform: formatPlatform(r.platform) });
   }
   // Several platforms in one tree: a file may come from one platform only (BuildKit's rule).
   if (results.length > 1 && parts.some((p) => p.sub === undefined)) await checkNoOverlap(parts, ctx.signal);
   return parts;
+}
+
+function withPlatformTag(name: string, platform: Platform): string {
+  const tag = formatPlatform(platform).replaceAll("/", "_");
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? `${name.slice(0, dot)}.${tag}${name.slice(dot)}` : `${name}.${tag}`;
 }
 
 export const localExporter: Exporter<Extract<OutputSpec, { type: "local" }>> = {
