@@ -5,7 +5,8 @@
 #   openssh-server (a loopback sshd the tests start for git over ssh, never as a service), and
 #   docker.io, skopeo and umoci (the tools that check exported images in the tests), rpm (the SBOM
 #   tests build an rpm database with it), podman (the tests' other --load target; its socket and
-#   service are turned off again, nothing runs as a service)
+#   service are turned off again, nothing runs as a service), qemu-user-static (RUN steps for another
+#   architecture; without binfmt-support its postinst registers no binfmt handler and starts nothing)
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
 #   git, bzip2 and xz-utils serve ADD of git repositories and of .bz2/.xz archives; passt (pasta)
 #   gives RUN steps their sandboxed network, which needs /dev/net/tun usable by every user (as udev
@@ -39,6 +40,7 @@ umoci /usr/bin/umoci
 rpm /usr/bin/rpmbuild
 passt /usr/bin/pasta
 podman /usr/bin/podman
+qemu-user-static /usr/bin/qemu-aarch64-static
 LIST
 if ! command -v npm >/dev/null 2>&1 && ! command -v bun >/dev/null 2>&1; then missing+=(nodejs npm); fi
 
@@ -98,6 +100,12 @@ fi
 
 say "installing dependencies"
 bun install --frozen-lockfile
+
+# The tests' multi-platform base image needs Debian's busybox-static for arm64 and armhf: fetched
+# once into a cache (scripts/foreign-busybox.ts: apt with a private state, no foreign dpkg
+# architecture). The fixture fetches it again when the cache is gone, so a failure here only warns.
+say "fetching busybox-static for arm64 and armhf (the tests' multi-platform image)"
+bun scripts/foreign-busybox.ts >/dev/null || echo "warning: could not fetch busybox-static for arm64/armhf; the multi-platform tests will try again" >&2
 
 say "compiling dist/kitbuild"
 bun run build

@@ -94,19 +94,31 @@ export type ImageParts = { layers: Uint8Array[]; config: Record<string, unknown>
 const sha256 = (b: Uint8Array | string) => `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
 
 /** Pushes an image of gzip layers (each given uncompressed) with an OCI manifest; returns its digest. */
-export async function pushImage(addr: string, repo: string, tag: string, image: ImageParts): Promise<string> {
+export async function pushImage(addr: string, repo: string, tag: string | undefined, image: ImageParts): Promise<string> {
+  return (await pushImageDescribed(addr, repo, tag, image)).digest;
+}
+
+/** pushImage, returning the manifest's digest and size (for an index that lists it). */
+export async function pushImageDescribed(addr: string, repo: string, tag: string | undefined, image: ImageParts): Promise<{ digest: string; size: number }> {
   const layers = image.layers.map((tarBytes) => {
     const gz = gzipSync(tarBytes, { level: 6 });
     return { diffId: sha256(tarBytes), digest: sha256(gz), size: gz.length, body: gz };
   });
-  return pushLayers(addr, repo, tag, layers, image.config);
+  return pushLayersDescribed(addr, repo, tag, layers, image.config);
 }
 
 /** A gzip layer already compressed (possibly a file, for big layers): its digests, size and bytes. */
 export type GzipLayer = { diffId: string; digest: string; size: number; body: Uint8Array | Blob };
 
-/** Pushes compressed layers and a config with an OCI manifest; returns the manifest's digest. */
-export async function pushLayers(addr: string, repo: string, tag: string, layers: GzipLayer[], imageConfig: Record<string, unknown>): Promise<string> {
+/**
+ * Pushes compressed layers and a config with an OCI manifest under `tag` (or by its digest when
+ * `tag` is undefined, as a manifest of an index); returns the manifest's digest.
+ */
+export async function pushLayers(addr: string, repo: string, tag: string | undefined, layers: GzipLayer[], imageConfig: Record<string, unknown>): Promise<string> {
+  return (await pushLayersDescribed(addr, repo, tag, layers, imageConfig)).digest;
+}
+
+async function pushLayersDescribed(addr: string, repo: string, tag: string | undefined, layers: GzipLayer[], imageConfig: Record<string, unknown>): Promise<{ digest: string; size: number }> {
   const config = { ...imageConfig, rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) } };
   const configBytes = new TextEncoder().encode(JSON.stringify(config));
   await pushBlob(addr, repo, configBytes, sha256(configBytes));
@@ -118,13 +130,24 @@ export async function pushLayers(addr: string, repo: string, tag: string, layers
     layers: layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: l.digest, size: l.size })),
   };
   const body = JSON.stringify(manifest);
-  const res = await fetch(`http://${addr}/v2/${repo}/manifests/${tag}`, {
-    method: "PUT",
-    headers: { "Content-Type": manifest.mediaType },
-    body,
-  });
+  return { digest: await putManifest(addr, repo, tag, manifest.mediaType, body), size: Buffer.byteLength(body) };
+}
+
+/** An image of an index: its manifest's digest and size, and the platform it is for. */
+export type IndexEntry = { digest: string; size: number; platform: { os: string; architecture: string; variant?: string } };
+
+/** Pushes an OCI index of manifests already in `repo`; returns its digest. */
+export async function pushIndex(addr: string, repo: string, tag: string, entries: IndexEntry[]): Promise<string> {
+  const mediaType = "application/vnd.oci.image.index.v1+json";
+  const manifests = entries.map((e) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: e.digest, size: e.size, platform: e.platform }));
+  return putManifest(addr, repo, tag, mediaType, JSON.stringify({ schemaVersion: 2, mediaType, manifests }));
+}
+
+async function putManifest(addr: string, repo: string, tag: string | undefined, mediaType: string, body: string): Promise<string> {
+  const digest = sha256(body);
+  const res = await fetch(`http://${addr}/v2/${repo}/manifests/${tag ?? digest}`, { method: "PUT", headers: { "Content-Type": mediaType }, body });
   if (res.status !== 201) throw new Error(`manifest push failed: ${res.status} ${await res.text()}`);
-  return sha256(body);
+  return digest;
 }
 
 async function pushBlob(addr: string, repo: string, blob: Uint8Array | Blob, digest: string): Promise<void> {
@@ -168,8 +191,12 @@ const PASSWD = [
 ].join("\n");
 const GROUP = ["root:x:0:", "nobody:x:65534:", "user:x:1000:", ""].join("\n");
 
-/** Every applet of Debian's busybox-static, hardlinked as in the official busybox image. */
-function busyboxEntries(): Entry[] {
+/**
+ * Every applet of Debian's busybox-static, hardlinked as in the official busybox image; `binary` is
+ * the busybox put in (another architecture's for a foreign image: the applet list is the host's
+ * busybox's, the same Debian build).
+ */
+function busyboxEntries(binary = BUSYBOX_BIN): Entry[] {
   const applets = execFileSync(BUSYBOX_BIN, ["--list-full"], { encoding: "utf8" })
     .split("\n")
     .filter((p) => p.includes("/") && p !== "bin/busybox");
@@ -180,7 +207,7 @@ function busyboxEntries(): Entry[] {
     mode: d === "tmp" ? 0o1777 : d === "root" ? 0o700 : 0o755,
     ...(d === "home/user" ? { uid: 1000, gid: 1000 } : {}),
   }));
-  entries.push({ name: "bin/busybox", type: "file", mode: 0o755, body: readFileSync(BUSYBOX_BIN) });
+  entries.push({ name: "bin/busybox", type: "file", mode: 0o755, body: readFileSync(binary) });
   for (const a of applets) entries.push({ name: a, type: "link", linkname: "bin/busybox", mode: 0o755 });
   entries.push({ name: "etc/passwd", type: "file", mode: 0o644, body: new TextEncoder().encode(PASSWD) });
   entries.push({ name: "etc/group", type: "file", mode: 0o644, body: new TextEncoder().encode(GROUP) });
@@ -193,6 +220,12 @@ let cachedLayer: Uint8Array | undefined;
 export async function busyboxImage(): Promise<ImageParts> {
   cachedLayer ??= await makeTar(busyboxEntries());
   return { layers: [cachedLayer], config: busyboxConfig() };
+}
+
+/** Another architecture's busybox image: `binary` for `architecture` (and `variant`). */
+export async function foreignBusyboxImage(binary: string, architecture: string, variant?: string): Promise<ImageParts> {
+  const config = { ...busyboxConfig(), architecture, ...(variant ? { variant } : {}) };
+  return { layers: [await makeTar(busyboxEntries(binary))], config };
 }
 
 function busyboxConfig(): Record<string, unknown> {

@@ -61,7 +61,7 @@ const FLAGS: Record<string, FlagDef> = {
   provenance: { kind: "optional", commands: BUILD, description: 'Shorthand for "--attest=type=provenance": true, false, mode=min|max[,builder-id=URL][,reproducible=true] (pushed images get mode=min unless false)' },
   sbom: { kind: "optional", commands: BUILD, description: 'Shorthand for "--attest=type=sbom": true or false (kitbuild generates the SPDX SBOM itself)' },
   attest: { kind: "list", commands: BUILD, description: "Attestation (repeatable): type=provenance[,mode=min|max,builder-id=URL,reproducible=true] or type=sbom; disabled=true turns one off" },
-  platform: { kind: "string", commands: BUILD, hidden: true, description: "Not supported yet: kitbuild builds for the host's platform" },
+  platform: { kind: "list", commands: CONVERT, description: 'Target platform(s), OS/ARCH[/VARIANT] (comma-separated or repeatable; "local" is this machine\'s; default: the host\'s)' },
   format: { kind: "string", commands: ["debug llb"], description: "Output format: json (default) or dot" },
 };
 

@@ -3,6 +3,7 @@
 // llb). The flags themselves are declared and scanned in build-flag-table.ts.
 import { cpus } from "node:os";
 import { parseBuildContexts } from "../control/named-contexts.ts";
+import { parsePlatformFlag } from "../control/platform-flag.ts";
 import type { CallKind } from "../control/checks.ts";
 import type { BuildRequest, DebugRequest, FrontendAttrs, RegistryOptions } from "../control/request.ts";
 import { type FlagCommand, type ScannedFlags, scanFlags, usageError } from "./build-flag-table.ts";
@@ -44,8 +45,6 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   const flags = scanFlags("build", argv);
   const { str, list, bool } = flags;
   const contextDir = contextArg("build", flags);
-  const platform = str("platform");
-  if (platform !== undefined) throw usage(`--platform "${platform}" is not supported yet`, "kitbuild builds for the host's platform in this version; drop --platform");
   const progress = progressMode(bool("quiet"), str("progress"));
   if (!["auto", "tty", "plain", "rawjson", "quiet", "none"].includes(progress)) {
     throw usage(`invalid --progress "${progress}"`, "use one of auto, tty, plain, rawjson, quiet, none");
@@ -63,6 +62,10 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   if (maxParallelism !== undefined && !/^[1-9]\d*$/.test(maxParallelism)) throw usage(`--max-parallelism must be a positive number, got "${maxParallelism}"`);
   const frontend = frontendAttrs(contextDir, flags, env);
   if (bool("pull")) frontend.pull = true;
+  // buildx with the docker driver refuses this too: docker load takes one image, not an index.
+  if ((frontend.platforms?.length ?? 0) > 1 && outputs.some((o) => o.type === "docker" && o.load)) {
+    throw usage("docker exporter does not currently support exporting manifest lists", "--load takes one platform: build each platform with its own --load, or write the index with --push or -o type=oci,dest=FILE");
+  }
   const cacheExports = parseCacheFlags(list("cache-to"), "to");
   // buildx's older spelling of --cache-to type=inline.
   const inlineArg = frontend.buildArgs.BUILDKIT_INLINE_CACHE;
@@ -179,7 +182,9 @@ function frontendAttrs(contextDir: string, { str, list }: ScannedFlags, env: Rec
   // A repeated TYPE replaces the earlier one, as docker's map of ulimits.
   const ulimits = [...new Map(list("ulimit").map(parseUlimit).map((u) => [u.name, u] as const)).values()];
   const shmSize = parseShmSize(str("shm-size"));
+  const platforms = parsePlatformFlag(list("platform"));
   return {
+    ...(platforms ? { platforms } : {}),
     ...(ulimits.length > 0 ? { ulimits } : {}),
     ...(shmSize ? { shmSize } : {}),
     ...(Object.keys(namedContexts).length > 0 ? { namedContexts } : {}),

@@ -1,16 +1,18 @@
 // How `kitbuild debug` prints a build graph: stable JSON (vertices in dependency order, keys
 // sorted, each with its op, inputs, name and Dockerfile location) or a graphviz digraph.
 import { canonicalize } from "../llb/encode.ts";
-import type { Definition, Op } from "../llb/ops.ts";
+import type { Definition, Edge, Op } from "../llb/ops.ts";
 
-export function definitionJson(def: Definition): string {
+/** `roots`: with several platforms, each platform's root edge (the definition holds every platform's graph). */
+export function definitionJson(def: Definition, roots?: ReadonlyArray<{ platform: string; root: Edge }>): string {
   const vertices = def.vertices.map(({ digest, vertex }) => ({
     digest,
     op: vertex.op,
     inputs: vertex.inputs,
     ...def.metadata[digest],
   }));
-  return `${JSON.stringify(canonicalize({ root: def.root ?? null, vertices }), null, 2)}\n`;
+  const platforms = roots ? { platforms: Object.fromEntries(roots.map((r) => [r.platform, r.root])) } : {};
+  return `${JSON.stringify(canonicalize({ root: def.root ?? null, ...platforms, vertices }), null, 2)}\n`;
 }
 
 export function definitionDot(def: Definition): string {

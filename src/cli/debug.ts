@@ -5,7 +5,8 @@
 // Output goes to stdout; errors render as for `build`.
 import { defineCommand } from "citty";
 import { convertOnly } from "../control/debug.ts";
-import { previewImageConfig } from "../control/debug-image-config.ts";
+import { platformName } from "../control/platform-builds.ts";
+import { previewImageConfigs } from "../control/debug-image-config.ts";
 import type { DebugRequest } from "../control/request.ts";
 import { helpArgs } from "./build-flag-table.ts";
 import { type DebugFlags, parseDebugFlags, withDockerfileText } from "./build-flags.ts";
@@ -23,7 +24,8 @@ export function debugCommand(rt: Runtime) {
           guarded(rt, async () => {
             const flags = parseDebugFlags("debug llb", rawArgs, rt.env);
             const result = await convertOnly(await debugRequest(rt, flags), () => {}, rt.signal);
-            await rt.stdout(flags.format === "dot" ? definitionDot(result.definition) : definitionJson(result.definition));
+            const roots = result.platforms.length > 1 ? result.platforms.map((p) => ({ platform: platformName(p.platform), root: p.root })) : undefined;
+            await rt.stdout(flags.format === "dot" ? definitionDot(result.definition) : definitionJson(result.definition, roots));
           }),
       }),
       "image-config": defineCommand({
@@ -32,9 +34,11 @@ export function debugCommand(rt: Runtime) {
         run: ({ rawArgs }) =>
           guarded(rt, async () => {
             const flags = parseDebugFlags("debug image-config", rawArgs, rt.env);
-            const preview = await previewImageConfig(await debugRequest(rt, flags), () => {}, rt.signal);
-            await rt.stdout(`${JSON.stringify(preview.config, null, 2)}\n`);
-            if (preview.unknown.length > 0) rt.stderr(unknownFieldsText(preview.unknown));
+            const previews = await previewImageConfigs(await debugRequest(rt, flags), () => {}, rt.signal);
+            // Several platforms: one config per platform, keyed by it (as imagetools inspect shows .Image).
+            const shown = previews.length === 1 ? previews[0]?.config : Object.fromEntries(previews.map((p) => [p.platform, p.config]));
+            await rt.stdout(`${JSON.stringify(shown, null, 2)}\n`);
+            for (const p of previews) if (p.unknown.length > 0) rt.stderr(`${previews.length > 1 ? `${p.platform}: ` : ""}${unknownFieldsText(p.unknown)}`);
           }),
       }),
     },

@@ -2,6 +2,7 @@
 // the name FROM gave, the Dockerfile is linted with their variables, and the findings go to the
 // caller (the CLI prints them after the build, as buildx does); error=true fails the build.
 import { type BaseImageInfo, type LintResult, lintDockerfile } from "../frontend/dockerfile/lint/lint.ts";
+import { formatPlatformAll, normalizePlatform } from "../oci/platform.ts";
 import type { ImageConfig, Platform } from "../oci/types.ts";
 import type { LintWarning } from "../frontend/dockerfile/lint/report.ts";
 import { KitError } from "../util/errors.ts";
@@ -11,17 +12,29 @@ import type { FrontendAttrs } from "./request.ts";
 /** The Dockerfile a build or call read: its name (for code frames) and text. */
 export type CallSource = { name: string; text: string };
 
-/** A Dockerfile's findings, its base images' variables taken from the configs resolved for it (by the name FROM gave). */
-export function lintWith(frontend: FrontendAttrs, text: string, excludePatterns: string[], platform: Platform, images: ReadonlyMap<string, ImageConfig>, allStages: boolean): LintResult {
+/** The base images a build resolved: configs by the name FROM gave and the platform asked for (baseImageKey). */
+export type BaseImages = ReadonlyMap<string, ImageConfig>;
+
+/** How BaseImages knows an image: the same name resolves to another config for another platform. */
+export function baseImageKey(name: string, platform: Platform): string {
+  return `${name} ${formatPlatformAll(normalizePlatform(platform))}`;
+}
+
+/**
+ * A Dockerfile's findings, its base images' variables taken from the configs resolved for it.
+ * `buildPlatform` (BUILDPLATFORM) is the target platform when not given.
+ */
+export function lintWith(frontend: FrontendAttrs, text: string, excludePatterns: string[], platform: Platform, images: BaseImages, allStages: boolean, buildPlatform?: Platform): LintResult {
   return lintDockerfile({
     allStages,
     source: text,
     buildArgs: frontend.buildArgs,
     excludePatterns,
     platform,
+    buildPlatform,
     target: frontend.target,
-    baseImage: (name) => {
-      const config = images.get(name);
+    baseImage: (name, p) => {
+      const config = images.get(baseImageKey(name, p));
       return config ? baseInfo(config) : undefined;
     },
   });
@@ -35,11 +48,11 @@ function baseInfo(config: ImageConfig): BaseImageInfo {
 /** What a build tells its caller besides progress: the build checks' findings, once the Dockerfile is converted. */
 export type BuildHooks = { onChecks?(result: LintResult, source: CallSource): void };
 
-/** Remembers each base image the conversion resolves, by the name FROM gave, for the build checks. */
+/** Remembers each base image the conversion resolves, by the name FROM gave and its platform, for the build checks. */
 export function recordingResolver<T extends { config: ImageConfig }>(images: Map<string, ImageConfig>, resolveImage: (ref: string, p: Platform) => Promise<T>) {
   return async (ref: string, p: Platform): Promise<T> => {
     const meta = await resolveImage(ref, p);
-    images.set(ref, meta.config);
+    images.set(baseImageKey(ref, p), meta.config);
     return meta;
   };
 }
@@ -48,9 +61,10 @@ export function recordingResolver<T extends { config: ImageConfig }>(images: Map
  * A build's checks: handed to the caller and reported as warnings of the Dockerfile's load step
  * (BuildKit's frontend warns on that vertex: rawjson, plain's "WARN:" lines, --metadata-file), then
  * a failure when the config says error=true (BuildKit fails before solving). Returns the warnings.
+ * A build for several platforms runs this once per target platform, with that platform's images.
  */
-export function runBuildChecks(frontend: FrontendAttrs, dockerfile: { name: string; text: string }, excludePatterns: string[], platform: Platform, images: ReadonlyMap<string, ImageConfig>, hooks: BuildHooks | undefined, progress?: ProgressSink): WarningEvent[] {
-  const result = lintWith(frontend, dockerfile.text, excludePatterns, platform, images, false);
+export function runBuildChecks(frontend: FrontendAttrs, dockerfile: { name: string; text: string }, excludePatterns: string[], platform: Platform, images: BaseImages, hooks: BuildHooks | undefined, progress?: ProgressSink, buildPlatform?: Platform): WarningEvent[] {
+  const result = lintWith(frontend, dockerfile.text, excludePatterns, platform, images, false, buildPlatform);
   hooks?.onChecks?.(result, { name: dockerfile.name, text: dockerfile.text });
   const events = result.warnings.map((w) => warningEvent(w, dockerfile));
   for (const e of events) progress?.(e);

@@ -4,7 +4,7 @@
 import { resolve } from "node:path";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
 import { type LintWarning, lintDockerfile } from "../frontend/dockerfile/lint/lint.ts";
-import { type CallSource, lintWith } from "./build-checks.ts";
+import { baseImageKey, type CallSource, lintWith } from "./build-checks.ts";
 import { listTargets, type Outline, outlineOf, type Target } from "../frontend/dockerfile/outline.ts";
 import { checkSyntax } from "../frontend/dockerfile/syntax.ts";
 import { hostPlatform } from "../oci/platform.ts";
@@ -65,13 +65,14 @@ async function answer(req: CallRequest, kind: CallKind, dockerfile: ReturnType<t
 
 /** Every external base image of the Dockerfile, resolved (as BuildKit's check does) for its variables and platform. */
 async function resolveBaseImages(req: CallRequest, text: string, excludePatterns: string[], platform: Platform, contextDir: string, exec: ExecServices, progress: ProgressSink, signal: AbortSignal): Promise<Map<string, ImageConfig>> {
-  const names = new Set<string>();
-  // A first pass only learns which names the FROM lines expand to.
-  lintDockerfile({ allStages: req.frontend.target === undefined, source: text, buildArgs: req.frontend.buildArgs, excludePatterns, platform, target: req.frontend.target, baseImage: (n) => void names.add(n) });
+  const names = new Map<string, { name: string; platform: Platform }>();
+  // A first pass only learns which names (and platforms: FROM --platform) the FROM lines expand to.
+  const baseImage = (name: string, p: Platform) => void names.set(baseImageKey(name, p), { name, platform: p });
+  lintDockerfile({ allStages: req.frontend.target === undefined, source: text, buildArgs: req.frontend.buildArgs, excludePatterns, platform, target: req.frontend.target, baseImage });
   // A stage replaced by --build-context is not an image to resolve (its variables are then not judged).
-  for (const n of names) {
-    const key = contextKey(n);
-    if (key !== undefined && req.frontend.namedContexts?.[key] !== undefined) names.delete(n);
+  for (const [k, { name }] of names) {
+    const key = contextKey(name);
+    if (key !== undefined && req.frontend.namedContexts?.[key] !== undefined) names.delete(k);
   }
   const images = new Map<string, ImageConfig>();
   if (names.size === 0) return images;
@@ -80,7 +81,7 @@ async function resolveBaseImages(req: CallRequest, text: string, excludePatterns
     opened = await openEnvironment({ config: req.config, env: req.env, ...req.registry });
     const session = new BuildSession(opened, contextDir, platform, signal, exec);
     try {
-      await Promise.all([...names].map(async (n) => images.set(n, (await resolveForFrontend(session, progress, n, platform)).config)));
+      await Promise.all([...names].map(async ([k, n]) => images.set(k, (await resolveForFrontend(session, progress, n.name, n.platform)).config)));
     } finally {
       session.close();
     }

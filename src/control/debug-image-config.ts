@@ -8,7 +8,9 @@ import { finalizeImageConfig } from "../exporter/image-config.ts";
 import type { Digest, ImageConfig } from "../oci/types.ts";
 import { KitError } from "../util/errors.ts";
 import { type ProgressSink, vertexProgress } from "../util/progress.ts";
-import { type DebugResult, withConversion } from "./debug.ts";
+import { withConversion } from "./debug.ts";
+import type { ConvertResult } from "../frontend/dockerfile/convert/convert.ts";
+import { formatPlatform } from "../oci/platform.ts";
 import { snapshotIdOf } from "./refs.ts";
 import type { DebugRequest } from "./request.ts";
 import type { BuildSession } from "./session.ts";
@@ -22,36 +24,43 @@ const STAND_IN_TIME = 253_402_300_799;
 
 type Layers = { diffIds: Digest[]; baseLayers: number } | { missing: string };
 
-export function previewImageConfig(req: DebugRequest, progress: ProgressSink, signal: AbortSignal): Promise<ImageConfigPreview> {
+/** One preview per platform, in the order asked for (a single one unless --platform named several). */
+export function previewImageConfigs(req: DebugRequest, progress: ProgressSink, signal: AbortSignal): Promise<Array<ImageConfigPreview & { platform: string }>> {
   return withConversion(req, progress, signal, async (result, sessionOf) => {
-    const epoch = sourceDateEpoch(req);
-    const layers = await cachedLayers(result, await sessionOf(), signal);
-    const unknown: string[] = [];
-    const frontend = result.image;
-    const baseIds = frontend.rootfs?.diff_ids ?? [];
-    const placeholder = "sha256:unknown" as Digest;
-    let diffIds: Digest[];
-    if ("missing" in layers) {
-      const made = layerCount(frontend) - baseIds.length;
-      diffIds = [...baseIds, ...Array<Digest>(Math.max(made, 0)).fill(placeholder)];
-      if (made > 0) unknown.push(`rootfs.diff_ids: the last ${made} of ${diffIds.length} (the layers of steps not in the cache; ${layers.missing})`);
-    } else diffIds = layers.diffIds;
-    // Seconds since the epoch; without SOURCE_DATE_EPOCH the build's start, a stand-in removed below.
-    const created = epoch ?? STAND_IN_TIME;
-    const config = finalizeImageConfig({ config: frontend, diffIds, baseLayers: "missing" in layers ? baseIds.length : layers.baseLayers, created, fromEpoch: epoch !== undefined, labels: {} });
-    config.rootfs.diff_ids = config.rootfs.diff_ids.filter((d) => d !== placeholder);
-    if (epoch === undefined) {
-      const standIn = config.created;
-      delete config.created;
-      for (const h of config.history ?? []) if (h.created === standIn) delete h.created;
-      unknown.push("created (and the times of the history entries this build adds): the time the build runs, as SOURCE_DATE_EPOCH is not set");
-    }
-    return { config, unknown };
+    const out: Array<ImageConfigPreview & { platform: string }> = [];
+    for (const p of result.platforms) out.push({ platform: formatPlatform(p.platform), ...(await preview(req, p.converted, await sessionOf(), signal)) });
+    return out;
   });
 }
 
+async function preview(req: DebugRequest, result: ConvertResult, session: BuildSession, signal: AbortSignal): Promise<ImageConfigPreview> {
+  const epoch = sourceDateEpoch(req);
+  const layers = await cachedLayers(result, session, signal);
+  const unknown: string[] = [];
+  const frontend = result.image;
+  const baseIds = frontend.rootfs?.diff_ids ?? [];
+  const placeholder = "sha256:unknown" as Digest;
+  let diffIds: Digest[];
+  if ("missing" in layers) {
+    const made = layerCount(frontend) - baseIds.length;
+    diffIds = [...baseIds, ...Array<Digest>(Math.max(made, 0)).fill(placeholder)];
+    if (made > 0) unknown.push(`rootfs.diff_ids: the last ${made} of ${diffIds.length} (the layers of steps not in the cache; ${layers.missing})`);
+  } else diffIds = layers.diffIds;
+  // Seconds since the epoch; without SOURCE_DATE_EPOCH the build's start, a stand-in removed below.
+  const created = epoch ?? STAND_IN_TIME;
+  const config = finalizeImageConfig({ config: frontend, diffIds, baseLayers: "missing" in layers ? baseIds.length : layers.baseLayers, created, fromEpoch: epoch !== undefined, labels: {} });
+  config.rootfs.diff_ids = config.rootfs.diff_ids.filter((d) => d !== placeholder);
+  if (epoch === undefined) {
+    const standIn = config.created;
+    delete config.created;
+    for (const h of config.history ?? []) if (h.created === standIn) delete h.created;
+    unknown.push("created (and the times of the history entries this build adds): the time the build runs, as SOURCE_DATE_EPOCH is not set");
+  }
+  return { config, unknown };
+}
+
 /** The result's layers, if the whole build is in the cache (looked up, nothing run). */
-async function cachedLayers(result: DebugResult, session: BuildSession, signal: AbortSignal): Promise<Layers> {
+async function cachedLayers(result: ConvertResult, session: BuildSession, signal: AbortSignal): Promise<Layers> {
   const solver = definitionSolver(session, result.definition, { lookupOnly: true, maxParallelism: 4, noCache: false, progress: () => {}, signal });
   let root;
   try {

@@ -4,7 +4,8 @@
 import { resolve } from "node:path";
 import type { ConvertResult } from "../frontend/dockerfile/convert/convert.ts";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
-import { hostPlatform } from "../oci/platform.ts";
+import type { Edge } from "../llb/ops.ts";
+import { mergeDefinitions, targetPlatforms } from "./platform-builds.ts";
 import type { ProgressSink } from "../util/progress.ts";
 import { type BuildEnvironment, openEnvironment } from "./environment.ts";
 import { ExecServices } from "../worker/session/exec-services.ts";
@@ -15,7 +16,11 @@ import type { Platform } from "../oci/types.ts";
 import { namedContexts } from "./named-contexts.ts";
 import { convertRequest, loadDockerfile, readDockerignore, resolveForFrontend } from "./solve.ts";
 
-export type DebugResult = ConvertResult & { dockerfile: string };
+/**
+ * The first platform's conversion, its definition replaced by every platform's graphs merged (one
+ * root per platform, as a build solves them), and each platform's own conversion.
+ */
+export type DebugResult = ConvertResult & { dockerfile: string; platforms: Array<{ platform: Platform; converted: ConvertResult; root: Edge }> };
 
 export function convertOnly(req: DebugRequest, progress: ProgressSink, signal: AbortSignal): Promise<DebugResult> {
   return withConversion(req, progress, signal, async (result) => result);
@@ -30,7 +35,9 @@ export async function withConversion<T>(req: DebugRequest, progress: ProgressSin
   checkContextDir(contextDir);
   const dockerfile = loadDockerfile(req.frontend, contextDir);
   const excludePatterns = parseDockerignore(readDockerignore(contextDir, dockerfile.path));
-  const platform = hostPlatform();
+  const platforms = targetPlatforms(req.frontend);
+  const multi = platforms.length > 1;
+  const platform = platforms[0] as Platform;
   let opened: Promise<BuildEnvironment> | undefined;
   let session: BuildSession | undefined;
   try {
@@ -40,10 +47,13 @@ export async function withConversion<T>(req: DebugRequest, progress: ProgressSin
       session ??= new BuildSession(await opened, contextDir, platform, signal, new ExecServices({ secrets: [], ssh: [], allow: [], env: req.env }));
       return session;
     };
-    const resolveImage = async (ref: string, p: Platform, name?: string) => resolveForFrontend(await sessionOf(), progress, ref, p, name);
+    const resolveImage = async (ref: string, p: Platform, name?: string) => resolveForFrontend(await sessionOf(), progress, ref, p, name, multi && name === undefined);
     const contexts = namedContexts(req.frontend.namedContexts ?? {}, { resolveImage, signal });
-    const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, (ref, p) => resolveImage(ref, p), contexts);
-    return await use({ ...converted, dockerfile: dockerfile.name }, sessionOf);
+    const builds: ConvertResult[] = [];
+    for (const p of platforms) builds.push(await convertRequest(req.frontend, dockerfile, excludePatterns, p, (ref, rp) => resolveImage(ref, rp), contexts, multi));
+    const merged = mergeDefinitions(builds.map((b) => b.definition));
+    const each = builds.map((converted, i) => ({ platform: platforms[i] as Platform, converted, root: merged.roots[i] as Edge }));
+    return await use({ ...(builds[0] as ConvertResult), definition: merged.definition, dockerfile: dockerfile.name, platforms: each }, sessionOf);
   } finally {
     session?.close();
     const env = await opened?.catch(() => undefined);

@@ -3,7 +3,7 @@
 // (exporter/store-exporter.ts), then --iidfile and --metadata-file (from the last image written, if any).
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { ExportedImage, ExportInput } from "../exporter/exporter.ts";
+import type { ExportedImage, ExportInput, PlatformResult } from "../exporter/exporter.ts";
 import { exporterFor } from "../exporter/exporters.ts";
 import { imageMetadata } from "../exporter/image.ts";
 import { keepInStore, type KeptImage, keptInStore } from "../exporter/store-exporter.ts";
@@ -11,30 +11,31 @@ import type { OutputSpec } from "../exporter/image-options.ts";
 import { type ProgressSink, progressTask, vertexWarningJson, type WarningEvent } from "../util/progress.ts";
 import { writeFailure } from "../util/write-errors.ts";
 import type { BuildEnvironment } from "./environment.ts";
-import { type BuildRef, snapshotIdOf } from "./refs.ts";
 
-export type ExportRequest = Omit<ExportInput, "root"> & {
+export type ExportRequest = Omit<ExportInput, "results"> & {
   outputs: OutputSpec[];
   iidFile: string | undefined;
   metadataFile: string | undefined;
   /** The build checks' warnings, for `buildx.build.warnings`. */
   warnings?: readonly WarningEvent[];
-  /** --metadata-file's buildx.build.provenance, when the build made provenance. */
+  /** --metadata-file's provenance keys (buildx.build.provenance, or one per platform), when the build made provenance. */
   provenanceMetadata?: Record<string, unknown>;
 };
 
 /** The image the build wrote last (its ID is what -q prints), and where kitbuild's image store keeps it. */
 export type ExportOutcome = { imageId?: string; kept?: KeptImage & { only: boolean } };
 
-export async function exportResult(env: BuildEnvironment, req: ExportRequest, root: BuildRef, progress: ProgressSink, signal: AbortSignal): Promise<ExportOutcome> {
-  const input: ExportInput = { ...req, root: snapshotIdOf(root) };
+/** `results`: one per platform, in the order asked for. */
+export async function exportResult(env: BuildEnvironment, req: ExportRequest, results: PlatformResult[], progress: ProgressSink, signal: AbortSignal): Promise<ExportOutcome> {
+  const input: ExportInput = { ...req, results };
   let last: ExportedImage | undefined;
   let kept: KeptImage | undefined;
   for (const [i, out] of req.outputs.entries()) {
     const exporter = exporterFor(out);
     const image = await progressTask(progress, `export-${i}`, exporter.title, async (p) => {
       const exported = await exporter.export(out, { services: env, input, progress: p, signal });
-      if (exported && keptInStore(out)) kept = keepInStore(exported, out, input.root, env, p);
+      // The first platform's image: the store keeps one image per name.
+      if (exported && keptInStore(out)) kept = keepInStore(exported, out, results[0]?.root ?? null, env, p);
       return exported;
     });
     if (image) last = image;
@@ -42,7 +43,13 @@ export async function exportResult(env: BuildEnvironment, req: ExportRequest, ro
   writeBuildMetadata(req, last);
   // "only": the image went nowhere else (no push, no load), so the user is told how to get it out.
   const only = req.outputs.every((o) => o.type === "image" && !o.push);
-  return { ...(last ? { imageId: last.image.config.descriptor.digest } : {}), ...(kept ? { kept: { ...kept, only } } : {}) };
+  return { ...(last ? { imageId: imageId(last) } : {}), ...(kept ? { kept: { ...kept, only } } : {}) };
+}
+
+/** What -q and --iidfile give, as buildx: the config digest, or the index's digest for several platforms. */
+function imageId(exported: ExportedImage): string {
+  const { image } = exported;
+  return image.others?.length && image.index ? image.index.index.descriptor.digest : image.config.descriptor.digest;
 }
 
 /**
@@ -53,10 +60,10 @@ export async function exportResult(env: BuildEnvironment, req: ExportRequest, ro
  * `buildx.build.warnings`.
  */
 function writeBuildMetadata(req: ExportRequest, last: ExportedImage | undefined): void {
-  if (req.iidFile && last) writeTo(req, req.iidFile, last.image.config.descriptor.digest);
+  if (req.iidFile && last) writeTo(req, req.iidFile, imageId(last));
   if (!req.metadataFile) return;
   const metadata: Record<string, unknown> = { ...(last ? imageMetadata(last.image, last.names) : {}), "buildx.build.ref": buildRef() };
-  if (req.provenanceMetadata) metadata["buildx.build.provenance"] = req.provenanceMetadata;
+  Object.assign(metadata, req.provenanceMetadata ?? {});
   if (metadataWarningsEnabled(req.env) && req.warnings?.length) metadata["buildx.build.warnings"] = req.warnings.map(vertexWarningJson);
   writeTo(req, req.metadataFile, `${JSON.stringify(sortedKeys(metadata), null, 2)}\n`);
 }

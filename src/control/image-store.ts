@@ -3,7 +3,7 @@
 // name; an ID with several names only with -f), and the blobs that kept images need, which no
 // prune or GC removes.
 import { type ImageRow, listImages, removeImage, removeName } from "../cache/image-names.ts";
-import type { Digest, Manifest } from "../oci/types.ts";
+import type { Digest, Index, Manifest } from "../oci/types.ts";
 import { formatReference, parseReference, type Reference } from "../registry/reference.ts";
 import { KitError } from "../util/errors.ts";
 import type { BuildEnvironment } from "./environment.ts";
@@ -114,9 +114,22 @@ export async function storedImageBlobs(env: BuildEnvironment): Promise<Set<strin
   for (const img of listImages(env.index.db)) {
     live.add(img.manifest);
     live.add(img.config);
-    if (!(await env.store.has(img.manifest as Digest))) continue;
-    const manifest = JSON.parse(new TextDecoder().decode(await env.store.readBytes(img.manifest as Digest))) as Manifest;
-    for (const layer of manifest.layers) live.add(layer.digest);
+    await addManifestBlobs(env, img.manifest as Digest, live);
   }
   return live;
+}
+
+/** A manifest's config and layers, or an index's manifests and theirs (a multi-platform image, attestations). */
+async function addManifestBlobs(env: BuildEnvironment, digest: Digest, live: Set<string>): Promise<void> {
+  if (!(await env.store.has(digest))) return;
+  const doc = JSON.parse(new TextDecoder().decode(await env.store.readBytes(digest))) as Manifest | Index;
+  if ("manifests" in doc) {
+    for (const m of doc.manifests) {
+      live.add(m.digest);
+      await addManifestBlobs(env, m.digest as Digest, live);
+    }
+    return;
+  }
+  live.add(doc.config.digest);
+  for (const layer of doc.layers) live.add(layer.digest);
 }

@@ -3,6 +3,7 @@
 // attachables, the solver its options, the exporters theirs), so a new option is added to one
 // group and travels to its stage without being copied field by field.
 import type { OutputSpec } from "../exporter/image-options.ts";
+import type { Platform } from "../oci/types.ts";
 import type { ExtraHost } from "../worker/executor.ts";
 import type { Entitlement } from "../worker/session/exec-services.ts";
 import type { SecretSource } from "../worker/session/secrets.ts";
@@ -37,6 +38,8 @@ export type FrontendAttrs = {
   pull?: boolean;
   /** --build-context NAME=VALUE, by the name's familiar form. */
   namedContexts?: Record<string, NamedContextSpec>;
+  /** --platform, normalized and without duplicates; undefined is the host's platform alone. */
+  platforms?: Platform[];
 };
 
 /** Every output of the build and the files written about it (BuildKit's Exports). */

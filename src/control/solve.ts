@@ -5,7 +5,6 @@ import { isImageOutput } from "../exporter/image-options.ts";
 import { basename, dirname, resolve } from "node:path";
 import { type ConvertOptions, type ConvertResult, convertDockerfile } from "../frontend/dockerfile/convert/convert.ts";
 import { parseDockerignore } from "../frontend/dockerfile/dockerignore.ts";
-import { hostPlatform } from "../oci/platform.ts";
 import type { ImageConfig, Platform } from "../oci/types.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
@@ -33,6 +32,9 @@ import { checkSyntax } from "../frontend/dockerfile/syntax.ts";
 import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
 import { definitionSolver } from "./solve-definition.ts";
+import type { PlatformResult } from "../exporter/exporter.ts";
+import { normalizedHostPlatform } from "./platform-flag.ts";
+import { mergeDefinitions, metadataStepName, provenanceKeys, targetPlatforms } from "./platform-builds.ts";
 
 /** `image`: the last image an output wrote (-q prints its ID) and where the image store keeps it. */
 export type BuildResult = { unusedBuildArgs: string[]; image: ExportOutcome };
@@ -62,20 +64,30 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     return parseDockerignore(text);
   });
   await using env = await openEnvironment({ config: req.config, env: req.env, ...req.registry });
-  const platform = hostPlatform();
+  const platforms = targetPlatforms(req.frontend);
+  const multi = platforms.length > 1;
+  const platform = platforms[0] as Platform;
   const session = new BuildSession(env, contextDir, platform, signal, exec, req.frontend.pull ? "pull" : "local");
   const contexts = namedContexts(req.frontend.namedContexts ?? {}, { resolveImage: (ref, p, name) => resolveForFrontend(session, progress, ref, p, name), signal });
   const baseImages = new Map<string, ImageConfig>();
-  const converted = await convertRequest(req.frontend, dockerfile, excludePatterns, platform, recordingResolver(baseImages, (ref, p) => resolveForFrontend(session, progress, ref, p)), contexts);
-  const warnings = runBuildChecks(req.frontend, dockerfile, excludePatterns, platform, baseImages, hooks, progress);
-  const denied = deniedEntitlement(converted.definition, exec);
-  if (denied) throw locate(denied.error, denied.digest, converted.definition.metadata, dockerfile);
+  // Each platform's graph over the same Dockerfile; the session resolves each image once per platform.
+  const builds: ConvertResult[] = [];
+  for (const [i, p] of platforms.entries()) {
+    const resolver = (ref: string, rp: Platform) => resolveForFrontend(session, progress, ref, rp, undefined, multi);
+    builds.push(await convertRequest(req.frontend, dockerfile, excludePatterns, p, i === 0 ? recordingResolver(baseImages, resolver) : resolver, contexts, multi));
+  }
+  const converted = builds[0] as ConvertResult;
+  // As BuildKit, only the first platform's conversion reports its checks; BUILDPLATFORM is this machine's.
+  const warnings = runBuildChecks(req.frontend, dockerfile, excludePatterns, platform, baseImages, hooks, progress, normalizedHostPlatform());
+  const merged = mergeDefinitions(builds.map((b) => b.definition));
+  const denied = deniedEntitlement(merged.definition, exec);
+  if (denied) throw locate(denied.error, denied.digest, merged.definition.metadata, dockerfile);
   const imports = await openCacheImports(env, req.cacheImports, progress, signal);
   // The cache-mount store opens a write transaction: only when a build has cache mounts to seed or export.
   const cacheMounts = () => exec.cacheMounts(env, isProcessAlive);
   for (const [id, seed] of cacheMountSeeds(env, imports.opened)) cacheMounts().remoteSeeds.set(id, seed);
   const records = new Map<string, BuildRecord>();
-  const solver = definitionSolver(session, converted.definition, {
+  const solver = definitionSolver(session, merged.definition, {
     importers: imports.importers,
     onResult: (key, v, results) => {
       const snapshots = results.flatMap((r) => (r.kind === "snapshot" ? [r.id] : []));
@@ -87,41 +99,52 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     progress,
     signal,
   });
-  let root: BuildRef;
+  let roots: BuildRef[];
   let image: ExportOutcome = {};
   try {
-    root = await solver.solve();
+    roots = await solver.solveAll(merged.roots);
   } catch (e) {
-    throw locate(withSingleIdHint(cacheRootFailure(e, env.root), req.config.user), solver.failedVertex, converted.definition.metadata, dockerfile);
+    throw locate(withSingleIdHint(cacheRootFailure(e, env.root), req.config.user), solver.failedVertex, merged.definition.metadata, dockerfile);
   } finally {
     session.close();
   }
   try {
-    const exportReq = exportRequest(req, converted.image, platform, buildTime);
+    const exportReq = exportRequest(req, buildTime);
     // The cache's layers are the ones this build's image outputs have (clamped only when one asked
     // for rewrite-timestamp), so a machine that imports them exports the same image.
     const rewrites = req.exports.outputs.some((o) => isImageOutput(o) && o.rewriteTimestamp);
     const cacheCtx = {
       records: [...records.values()],
-      root: snapshotIdOf(root),
+      roots: roots.map(snapshotIdOf),
       sourceDateEpoch: rewrites ? exportReq.sourceDateEpoch : undefined,
       imported: imports.caches,
       cacheMountDir: (id: string) => cacheMounts().latestDir(id),
     };
     const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
-    const attested = await makeAttestations({
-      req, contextArg, definition: converted.definition, sourceDigests: session.sourceDigests, dockerfile: { name: dockerfile.name, text: dockerfile.text }, startedOn: new Date(buildTime * 1000),
-      root: snapshotIdOf(root), snapshotter: env.snapshotter, sourceDateEpoch: exportReq.sourceDateEpoch, progress, signal, stages: converted.stages,
-      solveStage: (edge) => definitionSolver(session, { ...converted.definition, root: edge }, { maxParallelism: req.solve.maxParallelism, noCache: false, explainMisses: false, progress, signal }).solve(),
-    });
-    image = await exportResult(env, { ...exportReq, warnings, ...(inlineCache ? { inlineCache } : {}), ...attested }, root, progress, signal);
+    const results: PlatformResult[] = [];
+    const provenance: Array<{ platform: Platform; metadata: Record<string, unknown> | undefined }> = [];
+    for (const [i, p] of platforms.entries()) {
+      const build = builds[i] as ConvertResult;
+      const root = snapshotIdOf(roots[i] as BuildRef);
+      const attested = await makeAttestations({
+        req, contextArg, definition: build.definition, sourceDigests: session.sourceDigests, dockerfile: { name: dockerfile.name, text: dockerfile.text }, startedOn: new Date(buildTime * 1000),
+        root, snapshotter: env.snapshotter, sourceDateEpoch: exportReq.sourceDateEpoch, progress, signal, stages: build.stages,
+        solveStage: (edge) => definitionSolver(session, { ...build.definition, root: edge }, { maxParallelism: req.solve.maxParallelism, noCache: false, explainMisses: false, progress, signal }).solve(),
+      });
+      results.push({ root, imageConfig: build.image, platform: p, ...(attested.attestations ? { attestations: attested.attestations } : {}) });
+      provenance.push({ platform: p, metadata: attested.provenanceMetadata });
+    }
+    const provenanceMetadata = provenanceKeys(provenance);
+    image = await exportResult(env, { ...exportReq, warnings, ...(inlineCache ? { inlineCache } : {}), ...(provenanceMetadata ? { provenanceMetadata } : {}) }, results, progress, signal);
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);
   } finally {
-    await root.release();
+    // Platforms whose graphs are the same share one result.
+    for (const root of new Set(roots)) await root.release();
   }
   // While this build's leases still hold everything it used.
   await gcAfterBuild(env, req.config.gcKeepStorage, progress);
-  return { unusedBuildArgs: converted.unusedBuildArgs, image };
+  const unused = builds.map((b) => new Set(b.unusedBuildArgs));
+  return { unusedBuildArgs: converted.unusedBuildArgs.filter((a) => unused.every((u) => u.has(a))), image };
 }
 
 /** The request's Dockerfile as a graph and image config for `platform` (built on the same platform). */
@@ -132,6 +155,7 @@ export function convertRequest(
   platform: Platform,
   resolveImage: ConvertOptions["resolveImage"],
   contexts?: NamedContexts,
+  multiPlatform = false,
 ): Promise<ConvertResult> {
   checkSyntax(dockerfile.text, dockerfile.name, frontend.buildArgs);
   return convertDockerfile({
@@ -140,7 +164,10 @@ export function convertRequest(
     buildArgs: frontend.buildArgs,
     target: frontend.target,
     platform,
-    buildPlatform: platform,
+    // Builds run on this machine: BUILDPLATFORM is the host's whatever the target (kitbuild has one node).
+    buildPlatform: multiPlatform || frontend.platforms ? normalizedHostPlatform() : platform,
+    ...(multiPlatform ? { multiPlatform } : {}),
+    ...(frontend.platforms ? { explicitPlatform: true } : {}),
     excludePatterns,
     noCacheStages: frontend.noCacheFilter,
     ...(frontend.forceNetwork ? { forceNetwork: frontend.forceNetwork } : {}),
@@ -156,11 +183,11 @@ export /**
  * What the exporters need from the request. SOURCE_DATE_EPOCH comes from --build-arg or the
  * environment (buildx passes the environment's as a build arg).
  */
-function exportRequest(req: BuildRequest, imageConfig: ImageConfig, platform: Platform, buildTime: number): ExportRequest {
+function exportRequest(req: BuildRequest, buildTime: number): ExportRequest {
   const epochText = req.frontend.buildArgs.SOURCE_DATE_EPOCH ?? req.env.SOURCE_DATE_EPOCH;
   const epoch = epochText !== undefined && /^\d+$/.test(epochText) ? Number(epochText) : undefined;
   return {
-    ...req.exports, imageConfig, platform, sourceDateEpoch: epoch, buildTime, stdout: req.stdout, env: req.env,
+    ...req.exports, sourceDateEpoch: epoch, buildTime, stdout: req.stdout, env: req.env,
   };
 }
 
@@ -195,10 +222,11 @@ export function readDockerignore(contextDir: string, dockerfilePath: string | un
 }
 
 /** Resolves an image for the frontend as a progress step (named contexts give their own step name). */
-export async function resolveForFrontend(session: BuildSession, progress: ProgressSink, text: string, platform: Platform, name?: string) {
+export async function resolveForFrontend(session: BuildSession, progress: ProgressSink, text: string, platform: Platform, name?: string, prefixPlatform = false) {
   const ref = parseReference(text);
   const shown = formatReference(ref);
-  return progressTask(progress, name ?? `metadata ${shown}`, name ?? `[internal] load metadata for ${shown}`, async () => {
+  const title = name ?? (prefixPlatform ? metadataStepName(platform, shown) : `[internal] load metadata for ${shown}`);
+  return progressTask(progress, name ?? (prefixPlatform ? title : `metadata ${shown}`), title, async () => {
     const img = await session.resolveImage(ref, platform);
     return { ref: formatReference(img.ref), config: img.config };
   });

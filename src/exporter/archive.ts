@@ -20,8 +20,10 @@ export type ImageFiles = {
   config: Blob;
   manifest: Blob;
   names: string[];
-  /** The index over the manifest and its attestations: then the layout's index.json names it. */
+  /** The index over the manifests and their attestations: then the layout's index.json names it. */
   index?: ExportedIndex;
+  /** The other platforms' images (several platforms: the index lists them all). */
+  others?: ReadonlyArray<Pick<ImageFiles, "layers" | "config" | "manifest">>;
   /** Seconds since the epoch, for the archive's own entries. */
   mtime: number;
 };
@@ -32,23 +34,25 @@ const OCI_LAYOUT = new TextEncoder().encode(JSON.stringify({ imageLayoutVersion:
 
 function layoutEntries(store: ContentStore, img: ImageFiles): Entry[] {
   const blobs = new Map<string, Entry>();
-  for (const l of img.layers) blobs.set(l.digest, { name: `blobs/sha256/${hexOf(l.digest)}`, file: store.path(l.digest), size: l.size });
-  const documents = [img.config, img.manifest, ...(img.index ? [...img.index.blobs, ...img.index.manifests, img.index.index] : [])];
+  const images = [img, ...(img.others ?? [])];
+  for (const l of images.flatMap((i) => i.layers)) blobs.set(l.digest, { name: `blobs/sha256/${hexOf(l.digest)}`, file: store.path(l.digest), size: l.size });
+  const documents = [...images.flatMap((i) => [i.config, i.manifest]), ...(img.index ? [...img.index.blobs, ...img.index.manifests, img.index.index] : [])];
   for (const b of documents) blobs.set(b.descriptor.digest, { name: `blobs/sha256/${hexOf(b.descriptor.digest)}`, bytes: b.bytes, size: b.bytes.length });
   const top = img.index?.index.descriptor ?? img.manifest.descriptor;
   const index = layoutIndex(top, img.names.map((n) => formatReference(parseReference(n))));
   return [...blobs.values(), { name: "index.json", bytes: index, size: index.length }, { name: "oci-layout", bytes: OCI_LAYOUT, size: OCI_LAYOUT.length }];
 }
 
-/** docker load's manifest.json, with the names docker shows ("app:latest"). */
+/**
+ * docker load's manifest.json, with the names docker shows ("app:latest"): one entry per platform's
+ * image, the names on the first only (a docker without a multi-platform store loads one image per name).
+ */
 function dockerManifest(img: ImageFiles): Entry {
-  const doc = [
-    {
-      Config: `blobs/sha256/${hexOf(img.config.descriptor.digest)}`,
-      RepoTags: img.names.map(familiarName),
-      Layers: img.layers.map((l) => `blobs/sha256/${hexOf(l.digest)}`),
-    },
-  ];
+  const doc = [img, ...(img.others ?? [])].map((i, at) => ({
+    Config: `blobs/sha256/${hexOf(i.config.descriptor.digest)}`,
+    RepoTags: at === 0 ? img.names.map(familiarName) : [],
+    Layers: i.layers.map((l) => `blobs/sha256/${hexOf(l.digest)}`),
+  }));
   const bytes = new TextEncoder().encode(JSON.stringify(doc));
   return { name: "manifest.json", bytes, size: bytes.length };
 }

@@ -14,12 +14,19 @@ import type { OutputSpec } from "./image-options.ts";
 /** What exporters read and write through; owned by the build's environment, not by the exporter. */
 export type ExportServices = { snapshotter: Snapshotter; store: ContentStore; index: CacheIndex; registry: RegistryClient };
 
-/** The build's result and what its image is made of; the same for every output of one build. */
-export type ExportInput = {
-  /** The result's root snapshot; null for an empty filesystem (scratch). */
+/** One platform's result: its root snapshot (null for an empty filesystem), image config and attestations. */
+export type PlatformResult = {
   root: number | null;
   imageConfig: ImageConfig;
   platform: Platform;
+  /** The platform's attestations (provenance, SBOM): image outputs attach them, local and tar write them as files. */
+  attestations?: Attestation[];
+};
+
+/** The build's results and what their images are made of; the same for every output of one build. */
+export type ExportInput = {
+  /** One result per platform, in the order asked for (a single one unless --platform named several). */
+  results: PlatformResult[];
   labels: Record<string, string>;
   sourceDateEpoch: number | undefined;
   buildTime: number;
@@ -29,8 +36,6 @@ export type ExportInput = {
   env: Record<string, string | undefined>;
   /** Cache entries image outputs carry in their config (`--cache-to type=inline`). */
   inlineCache?: InlineCacheEntries;
-  /** The build's attestations (provenance, SBOM): image outputs attach them, local and tar write them as files. */
-  attestations?: Attestation[];
 };
 
 /** An image an output wrote, for --iidfile and --metadata-file. */

@@ -6,9 +6,10 @@ import { resolve } from "node:path";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import { writeFailure } from "../util/write-errors.ts";
 import { archiveSink, writeDockerArchive, writeOciArchive, writeOciDirectory, type ImageFiles } from "./archive.ts";
-import type { ExportContext, ExportedImage, Exporter } from "./exporter.ts";
+import type { ExportContext, ExportedImage, Exporter, PlatformResult } from "./exporter.ts";
 import { buildImage, type BuiltImage } from "./image.ts";
-import { withAttestations } from "./image-index.ts";
+import { imageIndex } from "./image-index.ts";
+import type { Platform } from "../oci/types.ts";
 import { loadImage } from "./image-load.ts";
 import { hasIndexAnnotations, type ImageOutput, indexAnnotationsError, namesWithCanonical } from "./image-options.ts";
 import { snapshotLayers } from "./layers.ts";
@@ -24,7 +25,7 @@ function imageExporter<O extends ImageOutput>(title: string, write: Writer<O>): 
     async export(out, ctx): Promise<ExportedImage> {
       const image = await assemble(out, ctx);
       const names = imageNames(out, (image.index?.index ?? image.manifest).descriptor.digest);
-      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}) };
+      const files: ImageFiles = { layers: image.layers, config: image.config, manifest: image.manifest, names, mtime: ctx.input.sourceDateEpoch ?? 0, ...(image.index ? { index: image.index } : {}), ...(image.others ? { others: image.others } : {}) };
       try {
         await write(out, image, files, ctx);
       } catch (e) {
@@ -47,38 +48,53 @@ function isArchiveFile(out: ImageOutput): out is Extract<ImageOutput, { type: "o
 
 /** About what an archive of the image takes: its blobs (the tar headers are a rounding error). */
 function archiveSize(files: ImageFiles): number {
-  return files.layers.reduce((s, l) => s + l.size, 0) + files.config.bytes.length + files.manifest.bytes.length;
+  return [files, ...(files.others ?? [])].reduce((t, i) => t + i.layers.reduce((s, l) => s + l.size, 0) + i.config.bytes.length + i.manifest.bytes.length, 0);
 }
 
 async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImage> {
-  const { services, input, progress: p } = ctx;
-  p.status("exporting layers", 0);
-  const layers = snapshotLayers({ snapshotter: services.snapshotter, store: services.store, index: services.index, progress: p }, input.root);
+  const { input, progress: p } = ctx;
   const pushed = out.type === "image" && out.push;
-  const attestations = (input.attestations ?? []).filter((a) => pushed || !a.pushedOnly);
-  if (attestations.length === 0 && hasIndexAnnotations(out)) throw indexAnnotationsError();
-  const image = await buildImage(layers, services.store, {
-    frontendConfig: input.imageConfig,
-    platform: input.platform,
-    // BuildKit writes OCI media types whenever it attaches attestations (Docker's have no index of that kind).
-    options: attestations.length > 0 ? { ...out, ociMediaTypes: true } : out,
+  const attested = input.results.map((r) => (r.attestations ?? []).filter((a) => pushed || !a.pushedOnly));
+  const anyAttestations = attested.some((a) => a.length > 0);
+  if (!anyAttestations && hasIndexAnnotations(out)) throw indexAnnotationsError();
+  // BuildKit writes OCI media types whenever it attaches attestations (Docker's have no index of
+  // that kind), and for a docker archive of several platforms.
+  const several = input.results.length > 1;
+  const oci = anyAttestations || (several && out.type === "docker");
+  p.status("exporting layers", 0);
+  const images: BuiltImage[] = [];
+  for (const r of input.results) images.push(await platformImage(out, r, oci, ctx));
+  p.statusDone("exporting layers");
+  for (const image of images) {
+    p.statusDone(`exporting manifest ${image.manifest.descriptor.digest}`);
+    p.statusDone(`exporting config ${image.config.descriptor.digest}`);
+  }
+  const [first, ...others] = images as [BuiltImage, ...BuiltImage[]];
+  if (!anyAttestations && !several) return first;
+  const platformImages = images.map((image, i) => ({ image, platform: input.results[i]?.platform as Platform, attestations: attested[i] ?? [] }));
+  const index = await imageIndex(platformImages, out.names, ctx.services.store, ctx.signal, {
+    ...(out.indexAnnotations ? { annotations: out.indexAnnotations } : {}),
+    ...(out.indexDescriptorAnnotations ? { descriptorAnnotations: out.indexDescriptorAnnotations } : {}),
+  }, out.ociArtifact === true);
+  for (const m of index.manifests) p.statusDone(`exporting attestation manifest ${m.descriptor.digest}`);
+  p.statusDone(`exporting manifest list ${index.index.descriptor.digest}`);
+  return { ...first, index, ...(several ? { others } : {}) };
+}
+
+/** One platform's image: its layers from the result's snapshots, its config and manifest. */
+function platformImage(out: ImageOutput, r: PlatformResult, oci: boolean, ctx: ExportContext): Promise<BuiltImage> {
+  const { services, input } = ctx;
+  const layers = snapshotLayers({ snapshotter: services.snapshotter, store: services.store, index: services.index, progress: ctx.progress }, r.root);
+  return buildImage(layers, services.store, {
+    frontendConfig: r.imageConfig,
+    platform: r.platform,
+    options: oci ? { ...out, ociMediaTypes: true } : out,
     labels: input.labels,
     sourceDateEpoch: input.sourceDateEpoch,
     buildTime: input.buildTime,
     ...(input.inlineCache ? { inlineCache: input.inlineCache } : {}),
     signal: ctx.signal,
   });
-  p.statusDone("exporting layers");
-  p.statusDone(`exporting manifest ${image.manifest.descriptor.digest}`);
-  p.statusDone(`exporting config ${image.config.descriptor.digest}`);
-  if (attestations.length === 0) return image;
-  const index = await withAttestations(image, attestations, out.names, input.platform, services.store, ctx.signal, {
-    ...(out.indexAnnotations ? { annotations: out.indexAnnotations } : {}),
-    ...(out.indexDescriptorAnnotations ? { descriptorAnnotations: out.indexDescriptorAnnotations } : {}),
-  }, out.ociArtifact === true);
-  p.statusDone(`exporting attestation manifest ${index.manifests[0]?.descriptor.digest}`);
-  p.statusDone(`exporting manifest list ${index.index.descriptor.digest}`);
-  return { ...image, index };
 }
 
 export const ociExporter = imageExporter<Extract<ImageOutput, { type: "oci" }>>("exporting to oci image format", async (out, _image, files, ctx) => {

@@ -28,8 +28,10 @@ export type BuiltImage = {
   manifest: Blob;
   configDoc: ImageConfig;
   sources: Map<string, string>;
-  /** The index over the manifest and its attestations, when the build has attestations. */
+  /** The index over the manifests and their attestations, when the build has attestations or several platforms. */
   index?: ExportedIndex;
+  /** The other platforms' images, after this one (the first platform asked for), when there are several. */
+  others?: BuiltImage[];
 };
 
 /** An index written around the image: the index, its other manifests (children first) and their blobs. */
@@ -106,8 +108,9 @@ export function imageMetadata(img: BuiltImage, names: string[]): Record<string, 
   const { platform, ...descriptor } = top;
   // A lone manifest's descriptor names its platform, as BuildKit's (Go's field order).
   const platformJson = platform && !img.index ? { platform: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}) } } : {};
+  // An index of several platforms has no one config (BuildKit leaves the key out then).
   const out: Record<string, unknown> = {
-    "containerimage.config.digest": img.config.descriptor.digest,
+    ...(img.others?.length ? {} : { "containerimage.config.digest": img.config.descriptor.digest }),
     "containerimage.descriptor": { ...descriptor, ...platformJson },
     "containerimage.digest": top.digest,
   };

@@ -1,4 +1,4 @@
-// An OCI image index: the image manifests of a build (one per platform; issue 18 adds several) and,
+// An OCI image index: the image manifests of a build (one per platform) and,
 // beside each, the manifests that describe it (attestations). The index is serialized once and its
 // digest taken over exactly those bytes, as the manifests are.
 import { MEDIA_OCI_INDEX } from "../oci/media-types.ts";
@@ -15,14 +15,14 @@ export type IndexOptions = {
   descriptorAnnotations?: Record<string, string>;
 };
 
-/** The index document listing `entries` in order. */
-export function indexBlob(entries: readonly IndexEntry[], opts: IndexOptions = {}): Blob {
+/** The index document listing `entries` in order (a Docker manifest list when `mediaType` says so). */
+export function indexBlob(entries: readonly IndexEntry[], opts: IndexOptions = {}, mediaType = MEDIA_OCI_INDEX): Blob {
   const doc: Record<string, unknown> = {
     schemaVersion: 2,
-    mediaType: MEDIA_OCI_INDEX,
+    mediaType,
     manifests: entries.map((e) => e.descriptor),
   };
   if (opts.annotations && Object.keys(opts.annotations).length > 0) doc.annotations = opts.annotations;
   const extra = opts.descriptorAnnotations && Object.keys(opts.descriptorAnnotations).length > 0 ? { annotations: opts.descriptorAnnotations } : {};
-  return jsonBlob(MEDIA_OCI_INDEX, doc, extra);
+  return jsonBlob(mediaType, doc, extra);
 }

@@ -27,13 +27,16 @@ export async function pushToRegistry(req: PushRequest): Promise<void> {
     const ref = req.byDigest ? { domain: named.domain, path: named.path } : named;
     const shown = req.byDigest ? `${formatReference(ref)}@${image.manifest.descriptor.digest}` : formatReference(ref);
     req.progress.status(`pushing ${shown}`, 0);
+    const images = [image, ...(image.others ?? [])];
+    const layers = new Map(images.flatMap((i) => i.layers.map((desc) => [desc.digest, { desc, source: i.sources.get(desc.digest) }] as const)));
     const blobs = [
-      ...image.layers.map((desc) => ({ desc, data: Bun.file(store.path(desc.digest)) as Blob, mountFrom: mountSources(image.sources.get(desc.digest), ref) })),
+      ...[...layers.values()].map(({ desc, source }) => ({ desc, data: Bun.file(store.path(desc.digest)) as Blob, mountFrom: mountSources(source, ref) })),
       { desc: image.config.descriptor, data: config },
+      ...(image.others ?? []).map((i) => ({ desc: i.config.descriptor, data: new Blob([i.config.bytes]) })),
       ...(image.index?.blobs ?? []).map((b) => ({ desc: b.descriptor, data: new Blob([b.bytes]) })),
     ];
-    // With an index: the image manifest and the index's other manifests first, the index under the tag.
-    const manifests = [image.manifest, ...(image.index ? [...image.index.manifests, image.index.index] : [])].map((m) => ({ bytes: m.bytes, mediaType: m.descriptor.mediaType }));
+    // With an index: every platform's manifest and the index's other manifests first, the index under the tag.
+    const manifests = [...images.map((i) => i.manifest), ...(image.index ? [...image.index.manifests, image.index.index] : [])].map((m) => ({ bytes: m.bytes, mediaType: m.descriptor.mediaType }));
     await pushImage(
       req.client,
       ref,

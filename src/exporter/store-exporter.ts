@@ -44,12 +44,16 @@ export function keepInStore(exported: ExportedImage, out: ImageOutput, root: num
   const { image } = exported;
   // "NAME@DIGEST" (dangling-name-prefix) is kept as docker keeps it: listed as NAME with no tag.
   const names = exported.names.map(storeName);
-  const size = image.layers.reduce((s, l) => s + l.size, 0) + image.config.bytes.length + image.manifest.bytes.length;
-  const manifest = image.manifest.descriptor.digest;
-  const id = image.config.descriptor.digest;
+  const images = [image, ...(image.others ?? [])];
+  const size = images.reduce((t, i) => t + i.layers.reduce((s, l) => s + l.size, 0) + i.config.bytes.length + i.manifest.bytes.length, 0);
+  // Several platforms are kept as their index (its ID too, as docker's containerd store shows one);
+  // FROM of it picks the platform asked for (source/stored-image.ts).
+  const top = image.others?.length && image.index ? image.index.index.descriptor : undefined;
+  const manifest = top?.digest ?? image.manifest.descriptor.digest;
+  const id = top?.digest ?? image.config.descriptor.digest;
   // CREATED is the image's own time, as docker shows it (SOURCE_DATE_EPOCH when that was set).
   const created = Date.parse(image.configDoc.created ?? "") || Date.now();
-  keepImage(services.index.db, { manifest, config: id, mediaType: image.manifest.descriptor.mediaType, size, created }, names);
+  keepImage(services.index.db, { manifest, config: id, mediaType: top?.mediaType ?? image.manifest.descriptor.mediaType, size, created }, names);
   if (!out.rewriteTimestamp) shareBuiltLayers(services, root, image.configDoc.rootfs.diff_ids);
   progress.statusDone(`writing image ${id}`);
   return { id, manifest, names };

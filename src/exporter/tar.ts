@@ -11,16 +11,23 @@ import { TarWriter } from "../archive/tar-writer.ts";
 import { formatBytes } from "../util/units.ts";
 import { writeFailure } from "../util/write-errors.ts";
 
+/** One platform's part of the archive. */
+export type TarPart = {
+  /** The filesystem; undefined is an empty one. */
+  rootfs: string | undefined;
+  /** The directory the files go under in the archive (`platform-split=true`). */
+  prefix?: string;
+  /** Files added after the filesystem (the build's attestations), under `prefix` too. */
+  extra?: ReadonlyArray<{ name: string; bytes: Uint8Array }>;
+};
+
+/** Writes each part in order (several with several platforms). */
 export async function exportTar(
-  rootfs: string | undefined,
+  parts: readonly TarPart[],
   dest: string,
   stdout: (chunk: Uint8Array) => Promise<void>,
   progress: VertexProgress,
   signal: AbortSignal,
-  /** The directory the files go under in the archive (`platform-split=true`). */
-  prefix?: string,
-  /** Files added after the filesystem (the build's attestations), under `prefix` too. */
-  extra: ReadonlyArray<{ name: string; bytes: Uint8Array }> = [],
 ): Promise<void> {
   const tar = new TarWriter();
   const sink = dest === "-" ? new Writable({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) }) : createWriteStream(dest);
@@ -29,8 +36,10 @@ export async function exportTar(
   // A sink that fails first (a read-only or full disk) is handled below, not as an unhandled rejection.
   written.catch(() => {});
   try {
-    if (rootfs !== undefined) await packTree(rootfs, tar, { signal, onFile: (n) => (total += n), ...(prefix ? { prefix } : {}) });
-    for (const f of extra) await tar.entry({ name: prefix ? `${prefix}/${f.name}` : f.name, type: "file", mode: 0o644, size: f.bytes.length, uid: 0, gid: 0, mtimeNs: 0n }, oneChunk(f.bytes));
+    for (const { rootfs, prefix, extra = [] } of parts) {
+      if (rootfs !== undefined) await packTree(rootfs, tar, { signal, onFile: (n) => (total += n), ...(prefix ? { prefix } : {}) });
+      for (const f of extra) await tar.entry({ name: prefix ? `${prefix}/${f.name}` : f.name, type: "file", mode: 0o644, size: f.bytes.length, uid: 0, gid: 0, mtimeNs: 0n }, oneChunk(f.bytes));
+    }
     await tar.finish();
     await written;
   } catch (e) {

@@ -56,15 +56,27 @@ export class Solver<R extends SolverResult> {
   async solve(): Promise<R> {
     const root = this.opts.definition.root;
     if (!root) throw new KitError("E_INTERNAL", "the build graph is empty");
+    return (await this.solveAll([root]))[0] as R;
+  }
+
+  /**
+   * Solves several edges of the definition at once (one per platform of a multi-platform build),
+   * so that the vertices they share run once. Two edges may give the same result object: the
+   * caller releases each distinct result once.
+   */
+  async solveAll(roots: readonly Edge[]): Promise<R[]> {
     const onAbort = () => this.abort.abort(canceledError(this.opts.signal));
     this.opts.signal.addEventListener("abort", onAbort, { once: true });
     if (this.opts.signal.aborted) onAbort();
     try {
-      const outputs = await this.resultOf(root.digest);
-      const result = outputs[root.output];
-      if (!result) throw new KitError("E_INTERNAL", `vertex has no output ${root.output}`);
+      const results = await Promise.all(roots.map(async (root) => {
+        const outputs = await this.resultOf(root.digest);
+        const result = outputs[root.output];
+        if (!result) throw new KitError("E_INTERNAL", `vertex has no output ${root.output}`);
+        return result;
+      }));
       this.markUnusedCached();
-      return result;
+      return results;
     } catch (e) {
       // The other steps are being canceled: wait for them, so that their CANCELED is reported before
       // the solve's error (as BuildKit's progress) and what they still produce is released below.
@@ -72,7 +84,7 @@ export class Solver<R extends SolverResult> {
       throw this.firstError ?? toKitError(e);
     } finally {
       this.opts.signal.removeEventListener("abort", onAbort);
-      await this.releaseHeld(root);
+      await this.releaseHeld(roots);
     }
   }
 
@@ -234,10 +246,13 @@ export class Solver<R extends SolverResult> {
     }
   }
 
-  private async releaseHeld(root: Edge): Promise<void> {
-    const rootOutputs = this.states.get(root.digest)?.result;
-    let keep: R | undefined;
-    if (rootOutputs && !this.firstError) keep = (await rootOutputs.catch(() => []))[root.output];
-    await Promise.all(this.held.filter((r) => r !== keep).map((r) => r.release().catch(() => {})));
+  private async releaseHeld(roots: readonly Edge[]): Promise<void> {
+    const keep = new Set<R>();
+    for (const root of roots) {
+      const rootOutputs = this.states.get(root.digest)?.result;
+      const kept = rootOutputs && !this.firstError ? (await rootOutputs.catch(() => []))[root.output] : undefined;
+      if (kept) keep.add(kept);
+    }
+    await Promise.all(this.held.filter((r) => !keep.has(r)).map((r) => r.release().catch(() => {})));
   }
 }

@@ -69,12 +69,7 @@ export class ImageSource {
     if (INDEX_MEDIA_TYPES.includes(top.mediaType)) {
       const index = JSON.parse(new TextDecoder().decode(top.bytes)) as Index;
       const chosen = choosePlatform(index.manifests, platform);
-      if (!chosen) {
-        const have = index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : "unknown")).join(", ");
-        throw new KitError("E_REGISTRY_NO_PLATFORM", `"${formatReference(ref)}" has no image for ${formatPlatform(platform)}`, {
-          hint: `it has: ${have}; choose one with --platform`,
-        });
-      }
+      if (!chosen) throw noPlatformError(ref, top.digest, index, platform);
       manifestDoc = await getManifest(this.deps.registry, ref, chosen.digest, signal);
     }
     const manifest = JSON.parse(new TextDecoder().decode(manifestDoc.bytes)) as Manifest;
@@ -172,6 +167,18 @@ export class ImageSource {
     progress.statusDone(statusId);
     return winner;
   }
+}
+
+/**
+ * An index without the platform asked for, worded as BuildKit's (containerd's "no match for platform
+ * in manifest"); the hint names the platform and what the index has.
+ */
+function noPlatformError(ref: Reference, digest: Digest, index: Index, platform: Platform): KitError {
+  const have = [...new Set(index.manifests.filter((m) => m.platform && m.platform.os !== "unknown").map((m) => formatPlatform(m.platform as Platform)))];
+  const wanted = formatPlatform(platform);
+  return new KitError("E_REGISTRY_NO_PLATFORM", `failed to resolve source metadata for ${formatReference(ref)}: no match for platform in manifest ${digest}: not found`, {
+    hint: `"${formatReference(ref)}" has no image for ${wanted}${have.length > 0 ? ` (it has ${have.join(", ")})` : ""}; build for one it has with --platform, or pick another base image`,
+  });
 }
 
 /** A config blob matched its digest, but the image it describes can still be broken. */

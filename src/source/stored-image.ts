@@ -5,8 +5,8 @@
 import type { CacheIndex } from "../cache/index.ts";
 import { imageByManifest, imageByName, type StoredImage } from "../cache/image-names.ts";
 import type { ContentStore } from "../content/store.ts";
-import { normalizePlatform } from "../oci/platform.ts";
-import type { Digest, ImageConfig, Manifest, Platform } from "../oci/types.ts";
+import type { Digest, ImageConfig, Index, Manifest, Platform } from "../oci/types.ts";
+import { choosePlatform, platformMatches } from "../registry/platform.ts";
 import { formatReference, type Reference } from "../registry/reference.ts";
 import { KitError } from "../util/errors.ts";
 
@@ -17,12 +17,21 @@ export type StoredResolution = { ref: Reference; manifestDigest: Digest; manifes
 export async function resolveStored(index: CacheIndex, store: ContentStore, ref: Reference, platform: Platform): Promise<StoredResolution | undefined> {
   const found = storedFor(index, ref);
   if (!found) return undefined;
-  const manifestDigest = found.manifest as Digest;
-  const manifest = JSON.parse(new TextDecoder().decode(await readKept(store, manifestDigest, ref))) as Manifest;
+  let manifestDigest = found.manifest as Digest;
+  let doc = JSON.parse(new TextDecoder().decode(await readKept(store, manifestDigest, ref))) as Manifest | Index;
+  if ("manifests" in doc) {
+    // A multi-platform build kept as its index: the platform's manifest in it, chosen as from a registry's.
+    const entry = choosePlatform(doc.manifests, platform);
+    if (!entry) return undefined;
+    manifestDigest = entry.digest as Digest;
+    doc = JSON.parse(new TextDecoder().decode(await readKept(store, manifestDigest, ref))) as Manifest;
+  }
+  const manifest = doc as Manifest;
   const config = JSON.parse(new TextDecoder().decode(await readKept(store, manifest.config.digest, ref))) as ImageConfig;
   // An image of another platform is the registry's to answer, as docker pulls when the local one does not match.
-  if (!samePlatform(config, platform)) return undefined;
-  const pinned: Reference = { domain: ref.domain, path: ref.path, digest: manifestDigest };
+  if (manifestDigest === found.manifest && !samePlatform(config, platform)) return undefined;
+  // Pinned to what the store keeps (an index is found again by its digest).
+  const pinned: Reference = { domain: ref.domain, path: ref.path, digest: found.manifest as Digest };
   if (ref.tag) pinned.tag = ref.tag;
   return { ref: pinned, manifestDigest, manifest, config, configDigest: manifest.config.digest };
 }
@@ -32,11 +41,9 @@ function storedFor(index: CacheIndex, ref: Reference): StoredImage | undefined {
   return ref.digest ? imageByManifest(index.db, ref.digest) : imageByName(index.db, formatReference(ref));
 }
 
-function samePlatform(config: ImageConfig, platform: Platform): boolean {
+function samePlatform(config: Pick<ImageConfig, "os" | "architecture" | "variant">, platform: Platform): boolean {
   if (!config.os || !config.architecture) return true;
-  const have = normalizePlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
-  const want = normalizePlatform(platform);
-  return have.os === want.os && have.architecture === want.architecture && (have.variant ?? "") === (want.variant ?? "");
+  return platformMatches(platform, { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
 }
 
 /** A blob of a kept image; one that is gone means the store was damaged behind kitbuild's back. */

@@ -1,7 +1,9 @@
 // Picks the executor that runs RUN steps, as snapshot/select.ts picks the snapshotter: runc, with a
 // rootless spec when kitbuild runs in a user namespace (its own, for a user other than root, or a
-// rootless container's). The variant still to come plugs in here: QEMU emulation for another
-// platform (an executor that prefixes the step's command with the emulator).
+// rootless container's), wrapped by the emulating executor, which runs another platform's steps
+// under QEMU (through binfmt_misc, or the emulator mounted into the container and put in front of
+// the command).
+import { EmulatingExecutor } from "./emulation/emulating-executor.ts";
 import type { Executor } from "./executor.ts";
 import type { LogLimits } from "./log-limit.ts";
 import type { UserMode } from "./rootless/id-map.ts";
@@ -20,5 +22,6 @@ export function openExecutor(settings: ExecutorSettings, root: string): Executor
   // In a user namespace runc runs rootless (it detects that itself); the spec leaves out what only
   // the host's root may do.
   const userns = settings.inUserNamespace ? { singleId: settings.user.kind === "rootless" && settings.user.single } : undefined;
-  return new RuncExecutor({ root, runc: settings.runc, logLimits: settings.stepLogs, userns });
+  const runc = new RuncExecutor({ root, runc: settings.runc, logLimits: settings.stepLogs, userns });
+  return new EmulatingExecutor(runc, { rootless: settings.inUserNamespace });
 }

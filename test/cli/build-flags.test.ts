@@ -110,14 +110,14 @@ describe("parseDebugFlags", () => {
 
 describe("the flag table", () => {
   test("--help lists what each command parses", () => {
-    // --network, --add-host, --ulimit and --shm-size change the graph, so a conversion without solving reads them too.
-    const convert = ["context", "file", "build-arg", "build-context", "target", "no-cache-filter", "insecure-registry", "network", "add-host", "ulimit", "shm-size"];
+    // --network, --add-host, --ulimit, --shm-size and --platform change the graph, so a conversion without solving reads them too.
+    const convert = ["context", "file", "build-arg", "build-context", "target", "no-cache-filter", "insecure-registry", "network", "add-host", "ulimit", "shm-size", "platform"];
     expect(Object.keys(helpArgs("debug image-config"))).toEqual(convert);
     expect(Object.keys(helpArgs("debug llb"))).toEqual([...convert, "format"]);
     const build = helpArgs("build");
     expect(build.file).toMatchObject({ type: "string", alias: "f" });
     expect(build.quiet).toMatchObject({ type: "boolean", alias: "q" });
-    expect(build.platform).toBeUndefined();
+    expect(build.platform).toMatchObject({ type: "string" });
     expect(build["cache-from"]).toMatchObject({ type: "string" });
     expect(build["cache-to"]).toMatchObject({ type: "string" });
     expect(build.check).toMatchObject({ type: "boolean" });
@@ -127,7 +127,7 @@ describe("the flag table", () => {
     expect(build.attest).toMatchObject({ type: "string" });
     expect(build.annotation).toMatchObject({ type: "string" });
     expect(build.pull).toMatchObject({ type: "boolean" });
-    expect(Object.keys(build)).toHaveLength(35);
+    expect(Object.keys(build)).toHaveLength(36);
   });
 });
 
@@ -230,5 +230,30 @@ describe("issue 17: --ulimit, --shm-size, --progress=none", () => {
     const help = helpArgs("build");
     for (const name of ["ulimit", "shm-size", "progress"]) expect(help[name]).toBeDefined();
     expect(String(help.progress?.description)).toContain("none");
+  });
+});
+
+describe("issue 18: --platform", () => {
+  test("comma-separated and repeatable, normalized as containerd's, duplicates dropped, local the host's", () => {
+    const parse = (...values: string[]) => parseBuildFlags(["--platform", ...values.flatMap((v, i) => (i === 0 ? [v] : ["--platform", v])), "."], {}).frontend.platforms;
+    expect(parse("linux/amd64,linux/arm64")).toEqual([{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }]);
+    expect(parse("linux/aarch64", "linux/arm64/v8", "LINUX/x86_64")).toEqual([{ os: "linux", architecture: "arm64" }, { os: "linux", architecture: "amd64" }]);
+    expect(parse("linux/armhf", "linux/arm", "linux/arm/6", "linux/armel")).toEqual([{ os: "linux", architecture: "arm", variant: "v7" }, { os: "linux", architecture: "arm", variant: "v6" }]);
+    expect(parse("linux/i686", "riscv64", "linux/ppc64le,linux/s390x")).toEqual([
+      { os: "linux", architecture: "386" }, { os: "linux", architecture: "riscv64" }, { os: "linux", architecture: "ppc64le" }, { os: "linux", architecture: "s390x" },
+    ]);
+    const host = parse("local");
+    expect(host).toHaveLength(1);
+    expect(host?.[0]?.os).toBe("linux");
+    expect(host?.[0]?.variant).toBeUndefined();
+    expect(parseBuildFlags(["."], {}).frontend.platforms).toBeUndefined();
+  });
+
+  test("bad values and --load of several platforms are usage errors", () => {
+    for (const bad of ["linux/", "/amd64", "foo", "linux/arm64/v8/x", "linux/a b"]) {
+      expect(() => parseBuildFlags(["--platform", bad, "."], {})).toThrow(`invalid platform "${bad}"`);
+    }
+    expect(() => parseBuildFlags(["--platform", "linux/amd64,linux/arm64", "--load", "."], {})).toThrow("docker exporter does not currently support exporting manifest lists");
+    expect(parseBuildFlags(["--platform", "linux/arm64", "--load", "."], {}).frontend.platforms).toHaveLength(1);
   });
 });

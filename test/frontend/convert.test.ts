@@ -117,7 +117,7 @@ describe("ARG", () => {
     const src = "FROM busybox AS final\nARG TARGETPLATFORM\nARG TARGETOS\nARG TARGETARCH\nARG TARGETVARIANT\nARG BUILDPLATFORM\nARG BUILDARCH\nARG TARGETSTAGE\nRUN x\n";
     const result = await convert(src, { platform: { os: "linux", architecture: "arm64", variant: "v8" }, buildPlatform: { os: "linux", architecture: "amd64" } });
     expect(execs(result.definition)[0]?.meta.env.slice(1)).toEqual([
-      "TARGETPLATFORM=linux/arm64/v8", "TARGETOS=linux", "TARGETARCH=arm64", "TARGETVARIANT=v8",
+      "TARGETPLATFORM=linux/arm64", "TARGETOS=linux", "TARGETARCH=arm64", "TARGETVARIANT=",
       "BUILDPLATFORM=linux/amd64", "BUILDARCH=amd64", "TARGETSTAGE=final",
     ]);
   });

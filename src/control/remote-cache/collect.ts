@@ -1,6 +1,7 @@
 // What a cache export holds: the results this build found or made, each output as its layer chain
 // (the layers an image export of it would have: base layers as pulled, the others diffed and
-// gzipped), for every step (mode=max) or for the final result's steps only (mode=min).
+// gzipped), for every step (mode=max) or for the final results' steps only (mode=min; one final
+// result per platform).
 import { snapshotLayers } from "../../exporter/layers.ts";
 import type { VertexProgress } from "../../util/progress.ts";
 import type { BuildEnvironment } from "../environment.ts";
@@ -14,7 +15,8 @@ export type Collected = { cache: CacheConfig; sources: Map<string, string> };
 
 export type CollectOptions = {
   mode: "min" | "max";
-  root: number | null;
+  /** The final results, one per platform: mode=min keeps the steps whose snapshots are layers of any of them. */
+  roots: ReadonlyArray<number | null>;
   sourceDateEpoch: number | undefined;
   /** Imported caches: their entries for steps of the final result are carried on (see carryImported). */
   imported?: readonly CacheConfig[];
@@ -23,7 +25,7 @@ export type CollectOptions = {
 };
 
 export async function collectCache(env: BuildEnvironment, records: Iterable<BuildRecord>, opts: CollectOptions): Promise<Collected> {
-  const inRoot = new Set(opts.root === null ? [] : env.snapshotter.layers(opts.root));
+  const inRoot = new Set(opts.roots.flatMap((root) => (root === null ? [] : env.snapshotter.layers(root))));
   const layers: CacheLayer[] = [];
   const indexOf = new Map<string, number>();
   const sources = new Map<string, string>();
@@ -47,8 +49,9 @@ export async function collectCache(env: BuildEnvironment, records: Iterable<Buil
     }
     entries[rec.key] = { name: rec.name, outputs };
   }
-  if (opts.root !== null && opts.imported?.length) {
-    const rootChain = (await snapshotLayers(deps, opts.root).layers(layerOpts)).layers;
+  for (const root of new Set(opts.roots)) {
+    if (root === null || !opts.imported?.length) continue;
+    const rootChain = (await snapshotLayers(deps, root).layers(layerOpts)).layers;
     carryImported(opts.imported, rootChain.map((l) => l.diffId), entries, (i) => add(rootChain[i] as (typeof rootChain)[number]));
   }
   return { cache: { kitbuildCache: 1, layers, entries }, sources };

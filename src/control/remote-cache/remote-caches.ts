@@ -49,7 +49,8 @@ export async function openCacheImports(env: BuildEnvironment, imports: readonly 
 /** `imported`: the caches this build imported, whose steps of the final image an export carries on. */
 export type ExportContext = {
   records: readonly BuildRecord[];
-  root: number | null;
+  /** Each platform's final result (one unless the build made several platforms). */
+  roots: ReadonlyArray<number | null>;
   sourceDateEpoch: number | undefined;
   imported: readonly CacheConfig[];
   /** The newest directory of an unseeded cache mount, for `cache-mounts=`. */
@@ -74,7 +75,7 @@ export async function inlineCacheEntries(
       p.warn("--cache-to type=inline is carried by an image, and this build writes none: add --push, -t NAME with -o type=image, or -o type=oci|docker");
       return undefined;
     }
-    const { cache } = await collectCache(env, ctx.records, { mode: "min", root: ctx.root, sourceDateEpoch: ctx.sourceDateEpoch, imported: ctx.imported, progress: p, signal });
+    const { cache } = await collectCache(env, ctx.records, { mode: "min", roots: ctx.roots, sourceDateEpoch: ctx.sourceDateEpoch, imported: ctx.imported, progress: p, signal });
     const entries: InlineCacheEntries = {};
     for (const [key, e] of Object.entries(cache.entries)) {
       entries[key] = { name: e.name, diffIds: e.outputs.map((chain) => chain.map((i) => cache.layers[i]?.diffId as Digest)) };
@@ -89,7 +90,7 @@ export async function exportCaches(env: BuildEnvironment, exports: readonly Cach
     await progressTask(progress, `cache-export-${i}`, `exporting cache to ${nameOf(exp)}`, async (p) => {
       try {
         const mode = exp.attrs.mode === "max" ? "max" : "min";
-        const collected = await collectCache(env, ctx.records, { mode, root: ctx.root, sourceDateEpoch: ctx.sourceDateEpoch, imported: ctx.imported, progress: p, signal });
+        const collected = await collectCache(env, ctx.records, { mode, roots: ctx.roots, sourceDateEpoch: ctx.sourceDateEpoch, imported: ctx.imported, progress: p, signal });
         const mountIds = (exp.attrs["cache-mounts"] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
         const cache = mountIds.length > 0 ? await addCacheMounts(env, ctx.cacheMountDir, mountIds, collected.cache, signal) : collected.cache;
         const sources = collected.sources;

@@ -1,7 +1,7 @@
 // Build arguments before any stage: the predefined platform ARGs (TARGETPLATFORM, BUILDOS, …),
 // the ARGs above the first FROM with --build-arg overrides, the proxy variables and
 // SOURCE_DATE_EPOCH.
-import { formatPlatform } from "../../../oci/platform.ts";
+import { formatPlatform, formatPlatformAll, normalizePlatform } from "../../../oci/platform.ts";
 import type { Platform } from "../../../oci/types.ts";
 import { KitError } from "../../../util/errors.ts";
 import { InstructionError } from "../instructions/request.ts";
@@ -41,11 +41,18 @@ const DEFAULT_ARG_NAMES = [
   "TARGETPLATFORM", "TARGETOS", "TARGETOSVERSION", "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE",
 ];
 
-/** The platform ARGs and TARGETSTAGE, each overridable with --build-arg. */
-export function defaultArgs(build: Platform, target: Platform, targetStage: string, buildArgs: Record<string, string>): ArgList {
+/**
+ * The platform ARGs and TARGETSTAGE, each overridable with --build-arg, as BuildKit's defaultArgs:
+ * both platforms in containerd's normal form (so linux/arm64/v8 gives TARGETPLATFORM=linux/arm64 and
+ * an empty TARGETVARIANT, linux/arm gives linux/arm/v7), BUILDPLATFORM without the OS version,
+ * TARGETPLATFORM with it (platforms.Format and FormatAll).
+ */
+export function defaultArgs(buildPlatform: Platform, targetPlatform: Platform, targetStage: string, buildArgs: Record<string, string>): ArgList {
+  const build = normalizePlatform(buildPlatform);
+  const target = normalizePlatform(targetPlatform);
   const values = [
     formatPlatform(build), build.os, build["os.version"] ?? "", build.architecture, build.variant ?? "",
-    formatPlatform(target), target.os, target["os.version"] ?? "", target.architecture, target.variant ?? "",
+    formatPlatformAll(target), target.os, target["os.version"] ?? "", target.architecture, target.variant ?? "",
     targetStage || "default",
   ];
   const list = new ArgList();

@@ -18,6 +18,7 @@ import { inheritWorkdir } from "./dispatch-workdir.ts";
 import { type ImageMeta, inheritFromBase, resolveStages } from "./resolve.ts";
 import { createStates, findTarget, linkDependencies, type StageSet } from "./stages.ts";
 import { DEFAULT_PATH, type StageState } from "./state.ts";
+import { normalizedImagePlatform, withTargetPlatform } from "./image-config.ts";
 import { EnvList } from "./env-list.ts";
 import type { NamedContexts } from "./named-context.ts";
 import { type BuiltStage, builtStages } from "./sbom-scan.ts";
@@ -45,6 +46,10 @@ export type ConvertOptions = {
   resolveImage(ref: string, platform: Platform): Promise<ImageMeta>;
   /** --build-context NAME=…: read by stages named NAME, FROM NAME and COPY --from=NAME. */
   namedContexts?: NamedContexts;
+  /** Several platforms are built: step names start with their platform, as BuildKit's. */
+  multiPlatform?: boolean;
+  /** --platform named the target platform: the image config says it whatever the base's (BuildKit's explicit target). */
+  explicitPlatform?: boolean;
 };
 
 export type ConvertResult = {
@@ -78,6 +83,7 @@ async function convert(opts: ConvertOptions, at: (loc: Location) => SourceLocati
   const globals = globalArgs(defaults, df.metaArgs, lex, buildArgs, usedBuildArgs);
   const epoch = sourceDateEpoch(buildArgs, globals);
   const set = createStates(df.stages, { globals: globals.getter(), lex, noCacheStages: opts.noCacheStages, namedContexts: opts.namedContexts });
+  if (opts.multiPlatform) for (const s of set.states) s.prefixPlatform = true;
   const target = findTarget(set, opts.target);
   linkDependencies(set, lex);
   const meta = (name: string, location: Location, ignoreCache = false): OpMetadata => ({
@@ -107,7 +113,7 @@ async function convert(opts: ConvertOptions, at: (loc: Location) => SourceLocati
   if (context) limitContext(context.op, reachable);
   return {
     definition: marshal(target.output ?? scratchOutput()),
-    image: target.image,
+    image: normalizedImagePlatform(opts.explicitPlatform ? withTargetPlatform(target.image, opts.platform) : target.image),
     unusedBuildArgs: Object.keys(opts.buildArgs).filter((k) => !usedBuildArgs.has(k) && !isPredefinedArg(k)),
     stages: builtStages(set.states, reachable, target, globals.getter(), opts.buildArgs),
     epoch,

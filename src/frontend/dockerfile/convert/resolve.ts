@@ -118,7 +118,7 @@ async function resolveImage(set: StageSet, s: StageState, opts: ResolveOptions):
   s.image = baseImageConfig(img.config);
   s.platform = platform;
   if (!isEmptyImage(img.config)) {
-    const name = `${stepPrefix(s)}FROM ${img.ref}`;
+    const name = `${stepPrefix(s, false)}FROM ${img.ref}`;
     const op = { kind: "source" as const, identifier: `docker-image://${img.ref}`, attrs: {}, platform };
     s.output = output(node(op, [], s.unregistered ? { name } : opts.meta(name, location)));
   }

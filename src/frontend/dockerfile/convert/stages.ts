@@ -100,7 +100,7 @@ function expandGlobal(opts: StageOptions, word: string, loc: Location): string {
 function stagePlatform(opts: StageOptions, text: string, loc: Location): Platform {
   const value = expandGlobal(opts, text, loc);
   if (value === "") throw new InstructionError(`empty platform value from expression ${text}`, loc, "set the ARG the platform uses");
-  const platform = parsePlatform(value.includes("/") ? value : `linux/${value}`);
+  const platform = parsePlatform(value);
   if (!platform) throw new InstructionError(`failed to parse platform ${text}: "${value}" is not a valid platform`, loc, "write it as os/arch[/variant], e.g. linux/arm64");
   return platform;
 }

@@ -6,6 +6,7 @@ import type { ImageConfig, Platform } from "../../../oci/types.ts";
 import type { Command, KeyValueOptional, Stage } from "../instructions/types.ts";
 import type { EnvGetter } from "../shell/lex.ts";
 import type { EnvList } from "./env-list.ts";
+import { formatPlatform } from "../../../oci/platform.ts";
 
 /** An instruction with the stages it reads from (COPY --from, RUN --mount from=). */
 export type CommandEntry = { cmd: Command; sources: StageState[]; isOnBuild: boolean };
@@ -51,6 +52,8 @@ export type StageState = {
   cmdSet: boolean;
   /** Context paths this stage reads (COPY/ADD sources, bind mounts of the context). */
   ctxPaths: Set<string>;
+  /** Several platforms were asked for: step names start with the stage's platform (BuildKit's MultiPlatformRequested). */
+  prefixPlatform?: boolean;
 };
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -61,12 +64,42 @@ export function envGetter(s: StageState): EnvGetter {
 }
 
 /** "[build 2/5] " and the like, as BuildKit prefixes step names; ONBUILD triggers say so. */
-export function stepPrefix(s: StageState): string {
+export function stepPrefix(s: StageState, withEnv = true): string {
   if (s.cmdTotal === 0) return "";
   s.cmdIndex++;
   const width = 1 + Math.floor(Math.log10(s.cmdTotal));
   const name = s.stageName ? `${s.stageName} ` : "";
-  return `[${name}${String(s.cmdIndex).padStart(width, " ")}/${s.cmdTotal}] ${s.cmdIsOnBuild ? "ONBUILD " : ""}`;
+  const platform = s.prefixPlatform && s.platform ? `${formatPlatform(s.platform)}${crossTarget(s.platform, withEnv ? s.env : undefined)} ` : "";
+  return `[${platform}${name}${String(s.cmdIndex).padStart(width, " ")}/${s.cmdTotal}] ${s.cmdIsOnBuild ? "ONBUILD " : ""}`;
+}
+
+/**
+ * "->arm64" when the stage's variables name another target than the stage's own platform (the
+ * cross-compilation pattern: a BUILDPLATFORM stage with ARG TARGETARCH), as BuildKit's
+ * formatTargetPlatform; FROM lines are named before any variable (BuildKit passes none).
+ */
+function crossTarget(base: Platform, env: EnvList | undefined): string {
+  const target = env ? platformFromEnv(env) : undefined;
+  if (!target) return "";
+  const os = target.os || base.os;
+  const architecture = target.architecture || base.architecture;
+  if (os === base.os && architecture !== base.architecture) return `->${architecture}${target.variant ? `/${target.variant}` : ""}`;
+  if (os !== base.os) return `->${formatPlatform({ os, architecture, ...(target.variant ? { variant: target.variant } : {}) })}`;
+  return "";
+}
+
+/** TARGETPLATFORM, else TARGETOS/TARGETARCH/TARGETVARIANT, as the stage has them (BuildKit's platformFromEnv). */
+function platformFromEnv(env: EnvList): Platform | undefined {
+  const full = env.get("TARGETPLATFORM");
+  if (full !== undefined) {
+    const [os = "", architecture = "", variant] = full.split("/");
+    if (os && architecture) return { os, architecture, ...(variant ? { variant } : {}) };
+  }
+  const os = env.get("TARGETOS");
+  const architecture = env.get("TARGETARCH");
+  const variant = env.get("TARGETVARIANT");
+  if (os === undefined && architecture === undefined && variant === undefined) return undefined;
+  return { os: os ?? "", architecture: architecture ?? "", ...(variant ? { variant } : {}) };
 }
 
 /** Uppercases the first space-separated word ("run echo" → "RUN echo"). */

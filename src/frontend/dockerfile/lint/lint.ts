@@ -2,7 +2,7 @@
 // does (global ARGs, each stage's variables from its base), and collect the findings under the
 // `# check=` / BUILDKIT_DOCKERFILE_CHECK config. Nothing here prints or fails the build: the caller
 // prints the findings and fails when `failure` is set.
-import { formatPlatform } from "../../../oci/platform.ts";
+import { formatPlatformAll, normalizePlatform, parsePlatform } from "../../../oci/platform.ts";
 import type { Platform } from "../../../oci/types.ts";
 import { defaultArgs, globalArgs } from "../convert/args.ts";
 import { parseDockerfile } from "../parser/parser.ts";
@@ -25,15 +25,21 @@ export type LintOptions = {
   buildArgs: Record<string, string>;
   /** The .dockerignore patterns. */
   excludePatterns: readonly string[];
+  /** The target platform. */
   platform: Platform;
+  /** The platform the build runs on (BUILDPLATFORM); the target platform when not given. */
+  buildPlatform?: Platform | undefined;
   target: string | undefined;
   /**
    * Every stage's instructions are checked (BuildKit's check without a target); otherwise only
    * those of the stages the target needs, as a build converts only those.
    */
   allStages: boolean;
-  /** A base image by the name its FROM expands to; undefined when it was not resolved (its variables are then not judged). */
-  baseImage(name: string): BaseImageInfo | undefined;
+  /**
+   * A base image by the name its FROM expands to and the platform it was resolved for (FROM
+   * --platform, else the target's); undefined when it was not resolved (its variables are then not judged).
+   */
+  baseImage(name: string, platform: Platform): BaseImageInfo | undefined;
 };
 
 export type LintResult = {
@@ -51,10 +57,10 @@ export function lintDockerfile(opts: LintOptions): LintResult {
   checkStages(file, parsed.warnings, report);
   const lex = new ShellLex(parsed.escapeToken);
   const lastName = file.stages.at(-1)?.from.cmd.stageName ?? "";
-  const defaults = defaultArgs(opts.platform, opts.platform, opts.target || lastName, opts.buildArgs);
+  const defaults = defaultArgs(opts.buildPlatform ?? opts.platform, opts.platform, opts.target || lastName, opts.buildArgs);
   const globals = globalArgs(defaults, file.metaArgs.map((e) => e.cmd), lex, opts.buildArgs, new Set()).getter();
   const predefined = new Map<string, string>();
-  const noBuildArgs = defaultArgs(opts.platform, opts.platform, opts.target || lastName, {}).getter();
+  const noBuildArgs = defaultArgs(opts.buildPlatform ?? opts.platform, opts.platform, opts.target || lastName, {}).getter();
   for (const k of noBuildArgs.keys()) predefined.set(k, noBuildArgs.get(k) ?? "");
   const defaultsOnly = defaultsOnlyArgs(lex, predefined, file.metaArgs.map((e) => e.cmd));
   if (defaultsOnly) checkDefaultBaseNames(file.stages, lex, getterOf(defaultsOnly), report);
@@ -125,7 +131,9 @@ function stageStart(stage: LintStage, stages: readonly LintStage[], ends: readon
     return { env: base.env, shellSet: base.shellSet };
   }
   if (lower === "scratch") return { env: new Map([["PATH", DEFAULT_PATH]]), shellSet: false };
-  const image = opts.baseImage(name);
+  const platform = stagePlatform(stage, lex, globals, opts);
+  if (!platform) return { env: undefined, shellSet: false };
+  const image = opts.baseImage(name, platform);
   if (!image) return { env: undefined, shellSet: false };
   const env = new Map<string, string>();
   for (const e of image.env) {
@@ -133,20 +141,28 @@ function stageStart(stage: LintStage, stages: readonly LintStage[], ends: readon
     env.set(eq < 0 ? e : e.slice(0, eq), eq < 0 ? "" : e.slice(eq + 1));
   }
   if (!env.has("PATH")) env.set("PATH", DEFAULT_PATH);
-  checkBasePlatform(stage, name, image.platform, lex, globals, opts, report);
+  checkBasePlatform(stage, name, platform, image.platform, report);
   return { env, shellSet: image.shell };
 }
 
-function checkBasePlatform(stage: LintStage, name: string, actual: Platform, lex: ShellLex, globals: ReturnType<typeof getterOf>, opts: LintOptions, report: LintReport): void {
-  let expected = formatPlatform(opts.platform);
-  if (stage.from.cmd.platform !== undefined) {
-    try {
-      expected = lex.processWord(stage.from.cmd.platform, globals).result;
-    } catch {
-      return;
-    }
+/** The platform a stage's base is resolved for: FROM --platform's (as the conversion parses it), else the target's; undefined when it does not parse (the build reports it). */
+function stagePlatform(stage: LintStage, lex: ShellLex, globals: ReturnType<typeof getterOf>, opts: LintOptions): Platform | undefined {
+  if (stage.from.cmd.platform === undefined) return normalizePlatform(opts.platform);
+  try {
+    return parsePlatform(lex.processWord(stage.from.cmd.platform, globals).result);
+  } catch {
+    return undefined;
   }
-  const [os, arch] = expected.split("/");
-  if (os === actual.os && arch === actual.architecture) return;
-  report.add("InvalidBaseImagePlatform", [name, expected, formatPlatform(actual)], stage.from.cmd.location, stage.from.node.prevComment);
+}
+
+/**
+ * InvalidBaseImagePlatform, as BuildKit's validateBaseImagePlatform: the image resolved for a
+ * platform is of another OS or architecture (a single-platform image, or an index whose only
+ * match was a fallback such as 386 for amd64). The build goes on with that image.
+ */
+function checkBasePlatform(stage: LintStage, name: string, expected: Platform, actual: Platform, report: LintReport): void {
+  const want = normalizePlatform(expected);
+  const have = normalizePlatform(actual);
+  if (want.os === have.os && want.architecture === have.architecture) return;
+  report.add("InvalidBaseImagePlatform", [name, formatPlatformAll(want), formatPlatformAll(have)], stage.from.cmd.location, stage.from.node.prevComment);
 }

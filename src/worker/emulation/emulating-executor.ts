@@ -1,0 +1,61 @@
+// The executor for steps of any platform: it hands each step to the executor it wraps (runc), and
+// for a platform the host cannot run (see emulation.ts) mounts the QEMU emulator into the container
+// read-only and puts it in front of the command. qemu does not search PATH, so a bare command name
+// is resolved in the step's root filesystem first, and `-0` keeps the command's own argv[0].
+import { statSync } from "node:fs";
+import { resolveInRoot } from "../../fs/fs-safe.ts";
+import { DEFAULT_PATH, type Executor, type RunOutcome, type RunRequest } from "../executor.ts";
+import { EMULATOR_MOUNT_PATH, type EmulationOptions, emulationFor } from "./emulation.ts";
+
+export class EmulatingExecutor implements Executor {
+  constructor(
+    private readonly inner: Executor,
+    private readonly opts: EmulationOptions,
+  ) {}
+
+  prepare(): void {
+    this.inner.prepare();
+  }
+
+  run(req: RunRequest): Promise<RunOutcome> {
+    const emulation = emulationFor(req.process.platform, this.opts);
+    return this.inner.run(emulation.kind === "mounted" ? withEmulator(req, emulation.emulator) : req);
+  }
+
+  cleanupOrphans(): Promise<void> {
+    return this.inner.cleanupOrphans();
+  }
+}
+
+/** The request with `emulator` (a host path) mounted at EMULATOR_MOUNT_PATH and running the command. */
+export function withEmulator(req: RunRequest, emulator: string): RunRequest {
+  const [argv0 = "", ...rest] = req.process.args;
+  const program = argv0.includes("/") ? argv0 : (lookPathInRoot(req.rootfs, argv0, pathOf(req.process.env)) ?? argv0);
+  return {
+    ...req,
+    process: { ...req.process, args: [EMULATOR_MOUNT_PATH, "-0", argv0, program, ...rest] },
+    mounts: [...req.mounts, { kind: "bind", source: emulator, dest: EMULATOR_MOUNT_PATH, readonly: true }],
+  };
+}
+
+/** The step's PATH (the executor's default when it sets none). */
+function pathOf(env: readonly string[]): string {
+  const last = env.find((e) => e.startsWith("PATH="));
+  return last === undefined ? DEFAULT_PATH : last.slice("PATH=".length);
+}
+
+/** `name` found in PATH's absolute directories inside `rootfs`, as runc would find it (an executable file). */
+export function lookPathInRoot(rootfs: string, name: string, path: string): string | undefined {
+  if (name === "") return undefined;
+  for (const dir of path.split(":")) {
+    if (!dir.startsWith("/")) continue;
+    const candidate = `${dir.replace(/\/+$/, "")}/${name}`;
+    try {
+      const st = statSync(resolveInRoot(rootfs, candidate, true));
+      if (st.isFile() && (st.mode & 0o111) !== 0) return candidate;
+    } catch {
+      // not there: the next directory
+    }
+  }
+  return undefined;
+}
