@@ -104,10 +104,30 @@ describe.skipIf(skip)("multi-platform builds (compiled binary)", () => {
     const md = JSON.parse(readFileSync(`${work}/md.json`, "utf8")) as Record<string, unknown>;
     expect(md["containerimage.digest"]).toBe(top.digest);
     expect(md["containerimage.config.digest"]).toBeUndefined();
-    // umoci reads each platform's image from the layout by its manifest.
+    // skopeo reads each platform's image from the layout.
     const skopeo = tool("skopeo", ["inspect", "--override-arch", OTHER_ARCH, `oci:${work}/oci`]);
     expect(skopeo.code).toBe(0);
     expect(skopeo.out).toContain(`"Architecture": "${OTHER_ARCH}"`);
+  }, 120_000);
+
+  test("annotations: index ones need no attestations with several platforms; manifest[PLATFORM] reaches that platform's manifest only", async () => {
+    const work = tempDir();
+    const res = await kitbuild([
+      "build", "--progress=plain", "--platform", PLATFORMS, "-o", `type=oci,dest=${work}/oci,tar=false`,
+      "--annotation", "index:org.example.index=i", "--annotation", "org.example.all=a",
+      "--annotation", `manifest[linux/${OTHER_ARCH}]:org.example.only=o`, "--annotation", `manifest-descriptor[linux/${OTHER_ARCH}]:org.example.desc=d`,
+      archContext(),
+    ], `${work}/root`);
+    expectExit(res, 0);
+    const blob = (digest: string) => JSON.parse(readFileSync(`${work}/oci/blobs/sha256/${digest.slice(7)}`, "utf8")) as { annotations?: Record<string, string>; manifests: IndexDoc["manifests"] & Array<{ annotations?: Record<string, string> }> };
+    const layout = JSON.parse(readFileSync(`${work}/oci/index.json`, "utf8")) as IndexDoc;
+    const index = blob(layout.manifests[0]?.digest as string);
+    expect(index.annotations).toEqual({ "org.example.index": "i" });
+    const [host, other] = index.manifests;
+    expect(host?.annotations).toBeUndefined();
+    expect(other?.annotations).toEqual({ "org.example.desc": "d" });
+    expect(blob(host?.digest as string).annotations).toEqual({ "org.example.all": "a" });
+    expect(blob(other?.digest as string).annotations).toEqual({ "org.example.all": "a", "org.example.only": "o" });
   }, 120_000);
 
   test("push: skopeo inspect --raw shows the index, each platform's image carries its own file", async () => {
