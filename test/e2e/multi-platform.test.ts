@@ -246,6 +246,32 @@ describe.skipIf(skip)("multi-platform builds (compiled binary)", () => {
     }
   }, 180_000);
 
+  test("--load of each single-platform variant (the foreign one built under emulation) gives podman an image of that architecture", async () => {
+    const podman = Bun.which("podman");
+    if (skipBecause(podman === null, "the podman --load check: podman is not installed (Debian package podman)")) return;
+    const multi = await multiPlatformBusybox(registry);
+    if (skipBecause(multi.kind !== "ready", `the multi-platform busybox: ${multi.kind === "unavailable" ? multi.reason : ""}`)) return;
+    if (multi.kind !== "ready") return;
+    const work = tempDir();
+    // A podman of this test's own storage, on a PATH without docker (as test/e2e/load.test.ts).
+    const store = `${work}/podman`;
+    mkdirSync(`${store}/bin`, { recursive: true });
+    const flags = [`--root ${store}/root`, `--runroot ${store}/run`, `--tmpdir ${store}/tmp`, "--storage-driver vfs", "--cgroup-manager cgroupfs", "--events-backend file"];
+    writeFileSync(`${store}/bin/podman`, `#!/bin/sh\nexec ${podman} ${flags.join(" ")} "$@"\n`, { mode: 0o755 });
+    const ctx = tempDir("kitbuild-ctx-");
+    writeFileSync(`${ctx}/Dockerfile`, [`FROM ${multi.ref}`, "RUN uname -m > /machine", ""].join("\n"));
+    for (const arch of [HOST_ARCH, OTHER_ARCH]) {
+      const res = await runKitbuild(["build", "--progress=plain", "--network=none", "--platform", `linux/${arch}`, "--load", "-t", `mp-load-${arch}:1`, ctx], {
+        env: { KITBUILD_ROOT: `${work}/root`, KITBUILD_RUNC_ROOT: `${work}/runc`, PATH: `${store}/bin:/usr/sbin:/sbin` },
+      });
+      expectExit(res, 0);
+      expect(res.stderr).toContain("loading image into podman");
+      const inspect = tool(`${store}/bin/podman`, ["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", `docker.io/library/mp-load-${arch}:1`]);
+      expect(inspect.code).toBe(0);
+      expect(inspect.out.trim()).toBe(`linux/${arch}`);
+    }
+  }, 300_000);
+
   test("--load of two platforms is buildx's error; bad --platform values exit 2", async () => {
     const work = tempDir();
     const load = await kitbuild(["build", "--platform", PLATFORMS, "--load", archContext()], `${work}/root`);
