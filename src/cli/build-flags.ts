@@ -55,7 +55,7 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
   if (outputs.length === 0 && (list("tag").length > 0 || bool("quiet") || str("iidfile"))) outputs.push(storeOutput(list("tag")));
   applyAnnotations(outputs, list("annotation"));
   const attest = parseAttestations({ attest: list("attest"), provenance: str("provenance"), sbom: str("sbom") }, outputs, env);
-  checkIndexAnnotations(outputs, attest);
+  checkIndexAnnotations(outputs, attest, parsePlatformFlag(list("platform"))?.length);
   const toStdout = outputs.some((o) => "dest" in o && o.dest === "-") || str("metadata-file") === "-" || str("iidfile") === "-";
   if (progress === "rawjson" && toStdout) throw usage("--progress=rawjson and an output to stdout both need stdout");
   const maxParallelism = str("max-parallelism");

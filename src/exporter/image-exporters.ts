@@ -10,6 +10,7 @@ import type { ExportContext, ExportedImage, Exporter, PlatformResult } from "./e
 import { buildImage, type BuiltImage } from "./image.ts";
 import { imageIndex } from "./image-index.ts";
 import type { Platform } from "../oci/types.ts";
+import { formatPlatform } from "../oci/platform.ts";
 import { loadImage } from "./image-load.ts";
 import { hasIndexAnnotations, type ImageOutput, indexAnnotationsError, namesWithCanonical } from "./image-options.ts";
 import { snapshotLayers } from "./layers.ts";
@@ -56,10 +57,10 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
   const pushed = out.type === "image" && out.push;
   const attested = input.results.map((r) => (r.attestations ?? []).filter((a) => pushed || !a.pushedOnly));
   const anyAttestations = attested.some((a) => a.length > 0);
-  if (!anyAttestations && hasIndexAnnotations(out)) throw indexAnnotationsError();
+  const several = input.results.length > 1;
+  if (!anyAttestations && !several && hasIndexAnnotations(out)) throw indexAnnotationsError();
   // BuildKit writes OCI media types whenever it attaches attestations (Docker's have no index of
   // that kind), and for a docker archive of several platforms.
-  const several = input.results.length > 1;
   const oci = anyAttestations || (several && out.type === "docker");
   p.status("exporting layers", 0);
   const images: BuiltImage[] = [];
@@ -85,10 +86,14 @@ async function assemble(out: ImageOutput, ctx: ExportContext): Promise<BuiltImag
 function platformImage(out: ImageOutput, r: PlatformResult, oci: boolean, ctx: ExportContext): Promise<BuiltImage> {
   const { services, input } = ctx;
   const layers = snapshotLayers({ snapshotter: services.snapshotter, store: services.store, index: services.index, progress: ctx.progress }, r.root);
+  const own = out.platformAnnotations?.[formatPlatform(r.platform)];
+  const options: ImageOutput = own
+    ? { ...out, annotations: { ...out.annotations, ...own.manifest }, manifestDescriptorAnnotations: { ...out.manifestDescriptorAnnotations, ...own.manifestDescriptor } }
+    : out;
   return buildImage(layers, services.store, {
     frontendConfig: r.imageConfig,
     platform: r.platform,
-    options: oci ? { ...out, ociMediaTypes: true } : out,
+    options: oci ? { ...options, ociMediaTypes: true } : options,
     labels: input.labels,
     sourceDateEpoch: input.sourceDateEpoch,
     buildTime: input.buildTime,

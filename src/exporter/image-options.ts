@@ -21,6 +21,11 @@ export type ImageOptions = {
   manifestDescriptorAnnotations?: Record<string, string>;
   /** `annotation-index-descriptor.KEY`: the index's descriptor in the OCI layout's index.json. */
   indexDescriptorAnnotations?: Record<string, string>;
+  /**
+   * `--annotation manifest[linux/arm64]:KEY=VALUE`: annotations of one platform's manifest (or its
+   * descriptor), by the normalized platform ("linux/arm64"); over the ones for every platform.
+   */
+  platformAnnotations?: Record<string, { manifest?: Record<string, string>; manifestDescriptor?: Record<string, string> }>;
   /** `oci-artifact=true`: attestation manifests as OCI artifacts whose subject is the image (BuildKit ≥ 0.21). */
   ociArtifact?: boolean;
   /** Clamp the new layers' file times to SOURCE_DATE_EPOCH. */

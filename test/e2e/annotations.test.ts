@@ -66,7 +66,8 @@ describe.skipIf(skip)("annotations (compiled binary)", () => {
     for (const [args, message] of [
       [["--annotation", "layer:k=v"], 'unknown annotation type "layer"'],
       [["--annotation", "novalue"], 'invalid --annotation "novalue"'],
-      [["--annotation", "manifest[linux/arm64]:k=v"], "platform-qualified annotation"],
+      [["--annotation", "index[linux/arm64]:k=v"], 'a platform applies to manifest annotations only, not "index[linux/arm64]"'],
+      [["--annotation", "manifest[linux/]:k=v"], 'invalid platform "linux/"'],
       [["-o", `type=oci,dest=${work}/x,annotation-layer.k=v`], 'unknown option "annotation-layer.k"'],
     ] as const) {
       const res = await build([...args, ctx], work);

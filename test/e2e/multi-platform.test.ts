@@ -104,10 +104,30 @@ describe.skipIf(skip)("multi-platform builds (compiled binary)", () => {
     const md = JSON.parse(readFileSync(`${work}/md.json`, "utf8")) as Record<string, unknown>;
     expect(md["containerimage.digest"]).toBe(top.digest);
     expect(md["containerimage.config.digest"]).toBeUndefined();
-    // umoci reads each platform's image from the layout by its manifest.
+    // skopeo reads each platform's image from the layout.
     const skopeo = tool("skopeo", ["inspect", "--override-arch", OTHER_ARCH, `oci:${work}/oci`]);
     expect(skopeo.code).toBe(0);
     expect(skopeo.out).toContain(`"Architecture": "${OTHER_ARCH}"`);
+  }, 120_000);
+
+  test("annotations: index ones need no attestations with several platforms; manifest[PLATFORM] reaches that platform's manifest only", async () => {
+    const work = tempDir();
+    const res = await kitbuild([
+      "build", "--progress=plain", "--platform", PLATFORMS, "-o", `type=oci,dest=${work}/oci,tar=false`,
+      "--annotation", "index:org.example.index=i", "--annotation", "org.example.all=a",
+      "--annotation", `manifest[linux/${OTHER_ARCH}]:org.example.only=o`, "--annotation", `manifest-descriptor[linux/${OTHER_ARCH}]:org.example.desc=d`,
+      archContext(),
+    ], `${work}/root`);
+    expectExit(res, 0);
+    const blob = (digest: string) => JSON.parse(readFileSync(`${work}/oci/blobs/sha256/${digest.slice(7)}`, "utf8")) as { annotations?: Record<string, string>; manifests: IndexDoc["manifests"] & Array<{ annotations?: Record<string, string> }> };
+    const layout = JSON.parse(readFileSync(`${work}/oci/index.json`, "utf8")) as IndexDoc;
+    const index = blob(layout.manifests[0]?.digest as string);
+    expect(index.annotations).toEqual({ "org.example.index": "i" });
+    const [host, other] = index.manifests;
+    expect(host?.annotations).toBeUndefined();
+    expect(other?.annotations).toEqual({ "org.example.desc": "d" });
+    expect(blob(host?.digest as string).annotations).toEqual({ "org.example.all": "a" });
+    expect(blob(other?.digest as string).annotations).toEqual({ "org.example.all": "a", "org.example.only": "o" });
   }, 120_000);
 
   test("push: skopeo inspect --raw shows the index, each platform's image carries its own file", async () => {
@@ -225,6 +245,32 @@ describe.skipIf(skip)("multi-platform builds (compiled binary)", () => {
       expect(second.stderr).toContain(`#${id} CACHED`);
     }
   }, 180_000);
+
+  test("--load of each single-platform variant (the foreign one built under emulation) gives podman an image of that architecture", async () => {
+    const podman = Bun.which("podman");
+    if (skipBecause(podman === null, "the podman --load check: podman is not installed (Debian package podman)")) return;
+    const multi = await multiPlatformBusybox(registry);
+    if (skipBecause(multi.kind !== "ready", `the multi-platform busybox: ${multi.kind === "unavailable" ? multi.reason : ""}`)) return;
+    if (multi.kind !== "ready") return;
+    const work = tempDir();
+    // A podman of this test's own storage, on a PATH without docker (as test/e2e/load.test.ts).
+    const store = `${work}/podman`;
+    mkdirSync(`${store}/bin`, { recursive: true });
+    const flags = [`--root ${store}/root`, `--runroot ${store}/run`, `--tmpdir ${store}/tmp`, "--storage-driver vfs", "--cgroup-manager cgroupfs", "--events-backend file"];
+    writeFileSync(`${store}/bin/podman`, `#!/bin/sh\nexec ${podman} ${flags.join(" ")} "$@"\n`, { mode: 0o755 });
+    const ctx = tempDir("kitbuild-ctx-");
+    writeFileSync(`${ctx}/Dockerfile`, [`FROM ${multi.ref}`, "RUN uname -m > /machine", ""].join("\n"));
+    for (const arch of [HOST_ARCH, OTHER_ARCH]) {
+      const res = await runKitbuild(["build", "--progress=plain", "--network=none", "--platform", `linux/${arch}`, "--load", "-t", `mp-load-${arch}:1`, ctx], {
+        env: { KITBUILD_ROOT: `${work}/root`, KITBUILD_RUNC_ROOT: `${work}/runc`, PATH: `${store}/bin:/usr/sbin:/sbin` },
+      });
+      expectExit(res, 0);
+      expect(res.stderr).toContain("loading image into podman");
+      const inspect = tool(`${store}/bin/podman`, ["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", `docker.io/library/mp-load-${arch}:1`]);
+      expect(inspect.code).toBe(0);
+      expect(inspect.out.trim()).toBe(`linux/${arch}`);
+    }
+  }, 300_000);
 
   test("--load of two platforms is buildx's error; bad --platform values exit 2", async () => {
     const work = tempDir();
