@@ -75,6 +75,18 @@ describe.skipIf(skip)("RUN for a foreign platform (compiled binary)", () => {
     }
   }, 600_000);
 
+  test("under the mounted qemu, a program the step starts is not emulated: a warning says why and what to do", async () => {
+    using _ = withoutHostHandlers("arm64");
+    const work = tempDir();
+    // `cat` is exec'd by the shell (unlike uname, which busybox's shell runs in-process); head's
+    // status is the pipeline's, so the step succeeds and only the warning tells.
+    const ctx = context("linux/arm64", ["cat /etc/passwd | head -1"]);
+    const res = await build(ctx, `${work}/out`, `${work}/root`);
+    expectExit(res, 0);
+    expect(res.stderr).toContain("Exec format error");
+    expect(res.stderr).toContain("qemu-aarch64-static, mounted into the container, emulates only the step's first process; register binfmt_misc handlers with the F flag");
+  }, 300_000);
+
   test("with a binfmt_misc handler (F flag) registered: the kernel runs the step through it, nothing is mounted", async () => {
     const arm64 = foreign.find((p) => architectureOf(p.platform) === "arm64") as ImagePlatform;
     const work = tempDir();
