@@ -1,4 +1,4 @@
-// RUN for a foreign platform in a rootless build, run by the unprivileged user of
+// RUN for a foreign platform in a rootless build, run by the unprivileged users of
 // test/fixtures/users.ts: the step runs through qemu-<arch>-static mounted into the container, with
 // no binfmt_misc handler and also while the host has one registered (a rootless build never relies
 // on the host's handlers). Needs root (to create the user and register the handler), runc, runuser,
@@ -18,19 +18,20 @@ const skip = skipBecause(why !== undefined, `rootless emulation tests: ${why}`);
 let ref = "";
 let uname = "";
 let bin = "";
-let user: u.TestUser;
+let users: u.TestUser[] = [];
 beforeAll(async () => {
   if (skip) return;
   const multi = await multiPlatformBusybox(await testRegistry());
   if (multi.kind !== "ready") throw new Error(`the multi-platform busybox image is unavailable: ${multi.reason}`);
   ref = multi.ref;
   uname = multi.platforms.find((p) => p.platform.startsWith("linux/arm64"))?.uname ?? "";
-  user = u.ensureUsers().rootless;
+  const { rootless, single } = u.ensureUsers();
+  users = [rootless, single];
   bin = u.sharedBinary();
 }, 300_000);
 
-/** Builds FROM --platform=linux/arm64 as the rootless user; returns what the step wrote. */
-async function buildAsUser(): Promise<{ m: string; emulator: string }> {
+/** Builds FROM --platform=linux/arm64 as `user`; returns what the step wrote. */
+async function buildAsUser(user: u.TestUser): Promise<{ m: string; emulator: string }> {
   const work = u.userDir(user);
   mkdirSync(`${work}/ctx`);
   writeFileSync(`${work}/ctx/Dockerfile`, [
@@ -48,12 +49,12 @@ async function buildAsUser(): Promise<{ m: string; emulator: string }> {
 }
 
 describe.skipIf(skip)("RUN for a foreign platform, rootless (compiled binary, another user)", () => {
-  test("the step runs through the mounted qemu, with or without the host's binfmt_misc handler", async () => {
-    {
+  test("the step runs through the mounted qemu, with or without the host's binfmt_misc handler, with subordinate ids or a single id", async () => {
+    for (const user of users) {
       using _ = withoutHostHandlers("arm64");
-      expect(await buildAsUser()).toEqual({ m: `${uname}\n`, emulator: "mounted\n" });
+      expect(await buildAsUser(user), user.name).toEqual({ m: `${uname}\n`, emulator: "mounted\n" });
     }
     using _handler = registerHandler("arm64", qemu);
-    expect(await buildAsUser()).toEqual({ m: `${uname}\n`, emulator: "mounted\n" });
+    expect(await buildAsUser(users[0] as u.TestUser)).toEqual({ m: `${uname}\n`, emulator: "mounted\n" });
   }, 600_000);
 });
