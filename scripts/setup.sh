@@ -6,7 +6,8 @@
 #   docker.io, skopeo and umoci (the tools that check exported images in the tests), rpm (the SBOM
 #   tests build an rpm database with it), podman (the tests' other --load target; its socket and
 #   service are turned off again, nothing runs as a service), qemu-user-static (RUN steps for another
-#   architecture; without binfmt-support its postinst registers no binfmt handler and starts nothing)
+#   architecture; without binfmt-support its postinst registers no binfmt handler and starts nothing;
+#   where systemd runs, its systemd-binfmt registers Debian's handlers, which kitbuild then uses)
 #   Bun (the version package.json pins) from npm when missing, the dependencies, dist/kitbuild.
 #   git, bzip2 and xz-utils serve ADD of git repositories and of .bz2/.xz archives; passt (pasta)
 #   gives RUN steps their sandboxed network, which needs /dev/net/tun usable by every user (as udev

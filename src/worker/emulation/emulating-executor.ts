@@ -2,7 +2,10 @@
 // for a platform the host cannot run (see emulation.ts) mounts the QEMU emulator into the container
 // read-only and puts it in front of the command. qemu does not search PATH, so a bare command name
 // is resolved in the step's root filesystem first, and `-0` keeps the command's own argv[0].
+// Debian's qemu emulates only the process it starts, so a program the step executes fails with
+// ENOEXEC; when the step's output shows that, a warning says why and what to do.
 import { statSync } from "node:fs";
+import { basename } from "node:path";
 import { resolveInRoot } from "../../fs/fs-safe.ts";
 import { DEFAULT_PATH, type Executor, type RunOutcome, type RunRequest } from "../executor.ts";
 import { EMULATOR_MOUNT_PATH, type EmulationOptions, emulationFor } from "./emulation.ts";
@@ -17,14 +20,24 @@ export class EmulatingExecutor implements Executor {
     this.inner.prepare();
   }
 
-  run(req: RunRequest): Promise<RunOutcome> {
+  async run(req: RunRequest): Promise<RunOutcome> {
     const emulation = emulationFor(req.process.platform, this.opts);
-    return this.inner.run(emulation.kind === "mounted" ? withEmulator(req, emulation.emulator) : req);
+    if (emulation.kind !== "mounted") return this.inner.run(req);
+    const outcome = await this.inner.run(withEmulator(req, emulation.emulator));
+    if (outcome.tail.some((line) => line.includes("Exec format error"))) req.progress.warn(childNotEmulatedWarning(basename(emulation.emulator), this.opts.rootless));
+    return outcome;
   }
 
   cleanupOrphans(): Promise<void> {
     return this.inner.cleanupOrphans();
   }
+}
+
+export function childNotEmulatedWarning(emulator: string, rootless: boolean): string {
+  const fix = rootless
+    ? "build as root on a host with binfmt_misc handlers for it (F flag)"
+    : "register binfmt_misc handlers with the F flag (Debian: qemu-user-static with systemd-binfmt or binfmt-support), so that the kernel emulates every program";
+  return `a program this step started is of another architecture and was not emulated (Exec format error): ${emulator}, mounted into the container, emulates only the step's first process; ${fix}`;
 }
 
 /** The request with `emulator` (a host path) mounted at EMULATOR_MOUNT_PATH and running the command. */
