@@ -4,7 +4,7 @@
 import type { AttestationOptions } from "../control/attestation-options.ts";
 import { hasIndexAnnotations, type ImageOutput, indexAnnotationsError, isImageOutput, type OutputSpec } from "../exporter/image-options.ts";
 import { usageError } from "./build-flag-table.ts";
-import { parsePlatformSpec } from "../control/platform-flag.ts";
+import { platformValue } from "../control/platform-flag.ts";
 import { platformName } from "../control/platform-builds.ts";
 import { annotationTarget } from "./output-flags.ts";
 
@@ -30,7 +30,7 @@ export function parseAnnotation(spec: string): Annotation {
     if (!(TYPES as readonly string[]).includes(t)) throw usage(`unknown annotation type "${t}" in "${spec}"`, `the types are ${TYPES.join(", ")}`);
     if (qualified) {
       if (t !== "manifest" && t !== "manifest-descriptor") throw usage(`a platform applies to manifest annotations only, not "${typeText}"`, "write manifest[PLATFORM]:KEY=VALUE or manifest-descriptor[PLATFORM]:KEY=VALUE");
-      platform = platformName(parsePlatformSpec(qualified[2] as string));
+      platform = platformName(platformValue(qualified[2] as string));
     }
     types.push(t as AnnotationType);
   }

@@ -33,7 +33,7 @@ import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
 import { definitionSolver } from "./solve-definition.ts";
 import type { PlatformResult } from "../exporter/exporter.ts";
-import { normalizedHostPlatform } from "./platform-flag.ts";
+import { hostPlatform } from "../oci/platform.ts";
 import { mergeDefinitions, metadataStepName, provenanceKeys, targetPlatforms } from "./platform-builds.ts";
 
 /** `image`: the last image an output wrote (-q prints its ID) and where the image store keeps it. */
@@ -78,7 +78,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   }
   const converted = builds[0] as ConvertResult;
   // As BuildKit, only the first platform's conversion reports its checks; BUILDPLATFORM is this machine's.
-  const warnings = runBuildChecks(req.frontend, dockerfile, excludePatterns, platform, baseImages, hooks, progress, normalizedHostPlatform());
+  const warnings = runBuildChecks(req.frontend, dockerfile, excludePatterns, platform, baseImages, hooks, progress, hostPlatform());
   const merged = mergeDefinitions(builds.map((b) => b.definition));
   const denied = deniedEntitlement(merged.definition, exec);
   if (denied) throw locate(denied.error, denied.digest, merged.definition.metadata, dockerfile);
@@ -165,7 +165,7 @@ export function convertRequest(
     target: frontend.target,
     platform,
     // Builds run on this machine: BUILDPLATFORM is the host's whatever the target (kitbuild has one node).
-    buildPlatform: multiPlatform || frontend.platforms ? normalizedHostPlatform() : platform,
+    buildPlatform: multiPlatform || frontend.platforms ? hostPlatform() : platform,
     ...(multiPlatform ? { multiPlatform } : {}),
     ...(frontend.platforms ? { explicitPlatform: true } : {}),
     excludePatterns,

@@ -239,7 +239,7 @@ describe("issue 18: --platform", () => {
     expect(parse("linux/amd64,linux/arm64")).toEqual([{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }]);
     expect(parse("linux/aarch64", "linux/arm64/v8", "LINUX/x86_64")).toEqual([{ os: "linux", architecture: "arm64" }, { os: "linux", architecture: "amd64" }]);
     expect(parse("linux/armhf", "linux/arm", "linux/arm/6", "linux/armel")).toEqual([{ os: "linux", architecture: "arm", variant: "v7" }, { os: "linux", architecture: "arm", variant: "v6" }]);
-    expect(parse("linux/i686", "riscv64", "linux/ppc64le,linux/s390x")).toEqual([
+    expect(parse("linux/i386", "riscv64", "linux/ppc64le,linux/s390x")).toEqual([
       { os: "linux", architecture: "386" }, { os: "linux", architecture: "riscv64" }, { os: "linux", architecture: "ppc64le" }, { os: "linux", architecture: "s390x" },
     ]);
     const host = parse("local");
