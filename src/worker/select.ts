@@ -23,5 +23,6 @@ export function openExecutor(settings: ExecutorSettings, root: string): Executor
   // the host's root may do.
   const userns = settings.inUserNamespace ? { singleId: settings.user.kind === "rootless" && settings.user.single } : undefined;
   const runc = new RuncExecutor({ root, runc: settings.runc, logLimits: settings.stepLogs, userns });
-  return new EmulatingExecutor(runc, { rootless: settings.inUserNamespace });
+  const ownNamespaces = settings.inUserNamespace && settings.user.kind === "rootless";
+  return new EmulatingExecutor(runc, { rootless: settings.inUserNamespace, ownNamespaces });
 }

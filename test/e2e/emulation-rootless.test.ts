@@ -1,8 +1,8 @@
 // RUN for a foreign platform in a rootless build, run by the unprivileged users of
-// test/fixtures/users.ts: the step runs through qemu-<arch>-static mounted into the container, with
-// no binfmt_misc handler and also while the host has one registered (a rootless build never relies
-// on the host's handlers). Needs root (to create the user and register the handler), runc, runuser,
-// unshare and qemu-user-static.
+// test/fixtures/users.ts: kitbuild registers a binfmt_misc handler in its own user namespace, so the
+// step and every program it starts are emulated, with no handler on the host and also while the
+// host has one (a rootless build never relies on the host's handlers). Needs root (to create the
+// user and register the handler), runc, runuser, unshare and qemu-user-static.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { qemuName } from "../../src/worker/emulation/architectures.ts";
@@ -31,13 +31,14 @@ beforeAll(async () => {
 }, 300_000);
 
 /** Builds FROM --platform=linux/arm64 as `user`; returns what the step wrote. */
-async function buildAsUser(user: u.TestUser): Promise<{ m: string; emulator: string }> {
+async function buildAsUser(user: u.TestUser): Promise<{ m: string; child: string; emulator: string }> {
   const work = u.userDir(user);
   mkdirSync(`${work}/ctx`);
   writeFileSync(`${work}/ctx/Dockerfile`, [
     `FROM --platform=linux/arm64 ${ref}`,
     // --network=none: this test is about emulation, not the sandbox's network (pasta).
-    "RUN --network=none uname -m > /m && if [ -e /dev/.buildkit_qemu_emulator ]; then echo mounted; else echo absent; fi > /emulator",
+    // /bin/busybox by its path is a program the shell executes: emulated only through a binfmt_misc handler.
+    "RUN --network=none uname -m > /m && /bin/busybox cat /m > /child && if [ -e /dev/.buildkit_qemu_emulator ]; then echo mounted; else echo absent; fi > /emulator",
     "",
   ].join("\n"));
   u.chownTree(work, user);
@@ -45,16 +46,16 @@ async function buildAsUser(user: u.TestUser): Promise<{ m: string; emulator: str
     env: { USER: user.name, LOGNAME: user.name, KITBUILD_ROOT: `${work}/root` }, timeoutMs: 300_000,
   });
   expectExit(res, 0);
-  return { m: readFileSync(`${work}/out/m`, "utf8"), emulator: readFileSync(`${work}/out/emulator`, "utf8") };
+  return { m: readFileSync(`${work}/out/m`, "utf8"), child: readFileSync(`${work}/out/child`, "utf8"), emulator: readFileSync(`${work}/out/emulator`, "utf8") };
 }
 
 describe.skipIf(skip)("RUN for a foreign platform, rootless (compiled binary, another user)", () => {
-  test("the step runs through the mounted qemu, with or without the host's binfmt_misc handler, with subordinate ids or a single id", async () => {
+  test("the step and the programs it starts run through kitbuild's own binfmt_misc handler (in its user namespace), with or without the host's, with subordinate ids or a single id", async () => {
     for (const user of users) {
       using _ = withoutHostHandlers("arm64");
-      expect(await buildAsUser(user), user.name).toEqual({ m: `${uname}\n`, emulator: "mounted\n" });
+      expect(await buildAsUser(user), user.name).toEqual({ m: `${uname}\n`, child: `${uname}\n`, emulator: "absent\n" });
     }
     using _handler = registerHandler("arm64", qemu);
-    expect(await buildAsUser(users[0] as u.TestUser)).toEqual({ m: `${uname}\n`, emulator: "mounted\n" });
+    expect(await buildAsUser(users[0] as u.TestUser)).toEqual({ m: `${uname}\n`, child: `${uname}\n`, emulator: "absent\n" });
   }, 600_000);
 });

@@ -9,6 +9,7 @@ import { elfHeader, qemuName, runsNatively } from "../../src/worker/emulation/ar
 import { type BinfmtHandler, fixBinaryHandlerFor, parseHandler } from "../../src/worker/emulation/binfmt.ts";
 import { lookPathInRoot, withEmulator } from "../../src/worker/emulation/emulating-executor.ts";
 import { EMULATOR_MOUNT_PATH, emulationFor } from "../../src/worker/emulation/emulation.ts";
+import { handlerLine } from "../../src/worker/emulation/private-binfmt.ts";
 import type { RunRequest } from "../../src/worker/executor.ts";
 import { KitError } from "../../src/util/errors.ts";
 import { tempDir } from "../harness.ts";
@@ -68,6 +69,21 @@ describe("binfmt_misc handlers", () => {
     expect(handlers.map((h) => h.name)).toContain("qemu-aarch64");
   });
 
+  test.skipIf(debianConfs.length === 0)("kitbuild's own register line takes the installed qemu's magic and mask, and without them matches ELF files of the architecture as Debian's arm64 handler does", () => {
+    for (const f of debianConfs) {
+      const debian = readFileSync(`${debianDir}/${f}`, "utf8").trim().split(":");
+      const arch = ["arm64", "arm", "riscv64", "ppc64le", "s390x", "mips64le", "loong64", "386"].find((a) => `qemu-${qemuName(a)}` === debian[1]);
+      if (!arch) continue;
+      const ours = (handlerLine("x", arch, "/usr/bin/qemu") as string).split(":");
+      // Fields: "", name, type, offset, magic, mask, interpreter, flags.
+      expect([ours[2], ours[4], ours[5], ours[7]], f).toEqual([debian[2], debian[4], debian[5], "F"]);
+    }
+    const generic = (handlerLine("x", "arm64", "/q", tempDir()) as string).split(":");
+    const debianArm64 = readFileSync(`${debianDir}/qemu-aarch64.conf`, "utf8").trim().split(":");
+    expect([generic[4], generic[5]]).toEqual([debianArm64[4]?.toLowerCase(), debianArm64[5]?.toLowerCase()]);
+    expect((handlerLine("x", "arm64", "/usr/libexec/qemu-binfmt/aarch64-binfmt-P") as string).endsWith(":FP")).toBe(true);
+  });
+
   test("only an enabled magic handler with the F flag counts", () => {
     expect(fixBinaryHandlerFor("arm64", [handlerFor("arm64", "OC")])).toBeUndefined();
     expect(fixBinaryHandlerFor("arm64", [handlerFor("arm64", "POCF")])?.name).toBe("h-arm64");
@@ -88,6 +104,18 @@ describe("how a step of a platform runs", () => {
     expect(emulationFor(foreign, { rootless: false, findEmulator: withQemu, handlers })).toEqual({ kind: "binfmt", handler: "kitbuild-test" });
     expect(emulationFor(foreign, { rootless: true, findEmulator: withQemu, handlers })).toEqual({ kind: "mounted", emulator: `/opt/qemu/qemu-${foreignQemu}-static` });
     expect(emulationFor(foreign, { rootless: false, findEmulator: withQemu, handlers: () => [] })).toEqual({ kind: "mounted", emulator: `/opt/qemu/qemu-${foreignQemu}-static` });
+  });
+
+  test("in kitbuild's own namespaces (rootless): a private handler when it can register one, else the mounted emulator", () => {
+    const registered: string[] = [];
+    const register = (arch: string, emulator: string) => (registered.push(`${arch} ${emulator}`), "kitbuild-private");
+    expect(emulationFor(foreign, { rootless: true, ownNamespaces: true, findEmulator: withQemu, handlers: () => [], registerPrivate: register })).toEqual({ kind: "binfmt", handler: "kitbuild-private" });
+    expect(registered).toHaveLength(1);
+    expect(registered[0]).toStartWith(`${foreign.architecture} /`);
+    expect(emulationFor(foreign, { rootless: true, ownNamespaces: true, findEmulator: withQemu, handlers: () => [], registerPrivate: () => undefined })).toEqual({ kind: "mounted", emulator: `/opt/qemu/qemu-${foreignQemu}-static` });
+    // A rootless container's namespaces are not kitbuild's own: nothing is registered there.
+    expect(emulationFor(foreign, { rootless: true, findEmulator: withQemu, handlers: () => [], registerPrivate: register })).toEqual({ kind: "mounted", emulator: `/opt/qemu/qemu-${foreignQemu}-static` });
+    expect(registered).toHaveLength(1);
   });
 
   test("without an emulator: E_RUN_NO_EMULATOR naming the platform, the binary and the package", () => {

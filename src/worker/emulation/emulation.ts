@@ -9,6 +9,7 @@ import type { Platform } from "../../oci/types.ts";
 import { KitError } from "../../util/errors.ts";
 import { qemuName, runsNatively } from "./architectures.ts";
 import { type BinfmtHandler, fixBinaryHandlerFor, readBinfmtHandlers } from "./binfmt.ts";
+import { privateHandlerFor } from "./private-binfmt.ts";
 
 /** Where the emulator appears in the container (BuildKit's path: in /dev, so no layer ever holds it). */
 export const EMULATOR_MOUNT_PATH = "/dev/.buildkit_qemu_emulator";
@@ -21,8 +22,15 @@ export type Emulation =
   | { kind: "mounted"; emulator: string };
 
 export type EmulationOptions = {
-  /** In a user namespace: always the mounted emulator, never the host's handlers. */
+  /** In a user namespace: never the host's handlers. */
   rootless: boolean;
+  /**
+   * In user and mount namespaces kitbuild made (a rootless build): handlers are registered in a
+   * binfmt_misc of its own (private-binfmt.ts) where the kernel allows it, else the emulator is mounted.
+   */
+  ownNamespaces?: boolean;
+  /** Registers a private handler (default: privateHandlerFor); undefined when it cannot. */
+  registerPrivate?: (architecture: string, emulator: string) => string | undefined;
   /** Where qemu-<arch>-static is looked for (default: PATH, then /usr/bin). */
   findEmulator?: (binary: string) => string | undefined;
   /** The host's binfmt_misc handlers (default: read once from /proc). */
@@ -45,6 +53,12 @@ export function emulationFor(platform: Platform | undefined, opts: EmulationOpti
   }
   const binary = `qemu-${name}-static`;
   const emulator = (opts.findEmulator ?? findOnHost)(binary);
+  if (emulator && opts.ownNamespaces) {
+    // Debian's name for qemu that keeps argv[0] (the P flag), where it exists.
+    const preserving = `/usr/libexec/qemu-binfmt/${name}-binfmt-P`;
+    const handler = (opts.registerPrivate ?? privateHandlerFor)(want.architecture, isExecutableFile(preserving) ? preserving : emulator);
+    if (handler) return { kind: "binfmt", handler };
+  }
   if (emulator) return { kind: "mounted", emulator };
   throw new KitError("E_RUN_NO_EMULATOR", `cannot run steps for ${formatPlatform(want)} on ${formatPlatform(hostPlatform())}: no emulator found (${binary})`, {
     hint: `install QEMU user emulation (Debian and Ubuntu: apt-get install qemu-user-static), which provides ${binary}${opts.rootless ? "" : ", or register a binfmt_misc handler for it with the F flag"}`,
