@@ -5,7 +5,7 @@
 //
 //   bun scripts/test-env.ts            starts it, prints KITBUILD_TEST_REGISTRY=…, runs until killed
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
 import { pack as tarPack, type Header } from "tar-stream";
@@ -64,11 +64,15 @@ export async function startRegistry(dir: string, extraConfig: string[] = [], sto
         "",
       ].join("\n"),
     );
-    const child = spawn(REGISTRY_BIN, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d) => (stderr += d));
+    // Its log goes to a file, not a pipe: scripts/test.ts waits for bun test with spawnSync, so nothing
+    // would drain a pipe, and once 64 KiB of error lines filled it the registry stopped answering.
+    const log = `${dir}/registry.log`;
+    const fd = openSync(log, "w");
+    const child = spawn(REGISTRY_BIN, ["serve", config], { stdio: ["ignore", "ignore", fd] });
+    closeSync(fd);
     if (await waitReady(addr, child)) return { child, addr };
     child.kill("SIGKILL");
+    const stderr = readFileSync(log, "utf8");
     if (!stderr.includes("address already in use")) throw new Error(`docker-registry did not start: ${stderr}`);
   }
   throw new Error("docker-registry found no free port");

@@ -35,8 +35,8 @@ export class EmulatingExecutor implements Executor {
 
 export function childNotEmulatedWarning(emulator: string, rootless: boolean): string {
   const fix = rootless
-    ? "build as root on a host with binfmt_misc handlers for it (F flag)"
-    : "register binfmt_misc handlers with the F flag (Debian: qemu-user-static with systemd-binfmt or binfmt-support), so that the kernel emulates every program";
+    ? "on Linux 6.7 and later kitbuild registers its own binfmt_misc handler instead; here, build as root on a host with binfmt_misc handlers for it (F flag)"
+    : "register binfmt_misc handlers with the F flag so that the kernel emulates every program: as root, `systemctl restart systemd-binfmt` where systemd runs, else `for f in /usr/lib/binfmt.d/qemu-*.conf; do cat $f > /proc/sys/fs/binfmt_misc/register; done` (mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc first if it is empty)";
   return `a program this step started is of another architecture and was not emulated (Exec format error): ${emulator}, mounted into the container, emulates only the step's first process; ${fix}`;
 }
 
