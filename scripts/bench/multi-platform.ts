@@ -44,7 +44,7 @@ function writeSource(ctx: string, n: number): void {
 /** Why BuildKit cannot make the two-platform build here, or undefined when it can (buildx's). */
 function buildkitMultiPlatformUnavailable(ctx: string, out: string): string | undefined {
   if (spawnSync("/usr/bin/docker", ["buildx", "version"], { stdio: "ignore" }).status !== 0) {
-    return "docker has no buildx plugin (Debian's docker.io 20.10; its CLI refuses DOCKER_BUILDKIT=1 without it, and the classic builder builds one platform)";
+    return "docker has no buildx plugin (Debian's docker.io 20.10: `DOCKER_BUILDKIT=1 docker build` builds one platform per build; several need buildx)";
   }
   const probe = spawnSync("/usr/bin/docker", ["buildx", "build", "--platform", PLATFORMS, "-o", `type=local,dest=${out}`, ctx], { encoding: "utf8" });
   if (probe.status !== 0) return `docker buildx build --platform ${PLATFORMS} failed: ${probe.stderr.trim().split("\n").at(-1)}`;
