@@ -1,7 +1,8 @@
 // `kitbuild build` flags, parsed as docker buildx parses them.
 import { describe, expect, test } from "bun:test";
 import { helpArgs } from "../../src/cli/build-flag-table.ts";
-import { parseBuildFlags, parseDebugFlags, parseExtraHost, parseSecret, parseShmSize, parseSsh, parseUlimit } from "../../src/cli/build-flags.ts";
+import { parseBuildFlags, parseDebugFlags } from "../../src/cli/build-flags.ts";
+import { parseExtraHost, parseSecret, parseShmSize, parseSsh, parseUlimit } from "../../src/cli/run-flags.ts";
 import { parseOutput } from "../../src/cli/output-flags.ts";
 
 describe("parseBuildFlags", () => {
