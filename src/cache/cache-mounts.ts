@@ -87,13 +87,20 @@ export class CacheMounts {
   private decide(key: string, req: CacheMountRequest): Decision {
     this.dropDeadHolders();
     const rows = this.db.query("SELECT id, ready FROM cache_mounts WHERE key = ? ORDER BY last_used DESC, id DESC").all(key) as Row[];
+    let filling = false;
     for (const row of rows) {
-      if (!row.ready) continue;
+      if (!row.ready) {
+        filling = true;
+        continue;
+      }
       const holders = this.db.query("SELECT exclusive FROM cache_mount_holders WHERE mount = ?").all(row.id) as Array<{ exclusive: number }>;
       const free = req.sharing === "shared" ? holders.every((h) => !h.exclusive) : holders.length === 0;
       if (free) return { kind: "use", id: row.id, token: this.hold(row.id, req.sharing !== "shared"), fresh: false };
     }
     if (req.sharing === "locked" && rows.length > 0) return { kind: "wait" };
+    // Shared users of a directory still being made wait for it rather than make their own (BuildKit
+    // makes a shared cache once, under a lock): concurrent steps see one directory.
+    if (req.sharing === "shared" && filling) return { kind: "wait" };
     const now = Date.now();
     const created = this.db.query("INSERT INTO cache_mounts (key, ready, created, last_used) VALUES (?, 0, ?, ?) RETURNING id").get(key, now, now) as { id: number };
     // Held exclusively while it is being filled, whatever the sharing.

@@ -47,7 +47,7 @@ const FLAGS: Record<string, FlagDef> = {
   "no-cache-filter": { kind: "list", commands: CONVERT, description: "Do not cache the named stages (repeatable)" },
   "debug-cache": { kind: "bool", commands: BUILD, description: "Say why each step missed the cache (also KITBUILD_DEBUG_CACHE=1)" },
   "insecure-registry": { kind: "list", commands: CONVERT, description: "Reach this registry over plain HTTP (repeatable)" },
-  "max-parallelism": { kind: "string", commands: BUILD, description: "How many steps run at once (default: number of CPUs)" },
+  "max-parallelism": { kind: "string", commands: BUILD, description: "How many steps run at once (default: no limit, as BuildKit)" },
   secret: { kind: "list", commands: BUILD, description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)" },
   ssh: { kind: "list", commands: BUILD, description: "An ssh agent for RUN --mount=type=ssh: default or ID=SOCKET|KEYFILE (repeatable)" },
   allow: { kind: "list", commands: BUILD, description: "Grant an entitlement: security.insecure, network.host (repeatable)" },

@@ -1,7 +1,6 @@
 // The flags of `kitbuild build` and `kitbuild debug` turned into the groups of a build request
 // (control/request.ts), plus what only the command uses (the progress mode, the --format of debug
 // llb). The flags themselves are declared and scanned in build-flag-table.ts.
-import { cpus } from "node:os";
 import { parseBuildContexts } from "../control/named-contexts.ts";
 import { parsePlatformFlag } from "../control/platform-flag.ts";
 import type { CallKind } from "../control/checks.ts";
@@ -82,7 +81,9 @@ export function parseBuildFlags(argv: readonly string[], env: Record<string, str
     },
     solve: {
       noCache: bool("no-cache"),
-      maxParallelism: maxParallelism === undefined ? Math.max(2, cpus().length) : Number(maxParallelism),
+      // No limit unless asked, as BuildKit: a step that waits (sleep, the network) holds no CPU, and
+      // a limit of the CPU count kept CPU-bound steps queued behind it (issue 19's B1).
+      maxParallelism: maxParallelism === undefined ? Number.POSITIVE_INFINITY : Number(maxParallelism),
       debugCache: bool("debug-cache"),
     },
     registry: registryOptions(flags),

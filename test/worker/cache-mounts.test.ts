@@ -71,6 +71,21 @@ describe.skipIf(skipBecause(!IS_ROOT, `cache mount store: ${NEEDS_ROOT}`))("the 
     expect(new Set([a.path, c.path, d.path]).size).toBe(3);
   });
 
+  test("shared users that arrive while the directory is still being made wait for it and share it", async () => {
+    const s = store();
+    let fill: () => void = () => {};
+    const filled = new Promise<void>((resolve) => (fill = resolve));
+    const seed = { key: "k", fill: () => filled };
+    const first = s.acquire({ id: "w", sharing: "shared", seed }, signal);
+    let waited = false;
+    const second = s.acquire({ id: "w", sharing: "shared", seed }, signal, () => (waited = true));
+    while (!waited) await Bun.sleep(10);
+    fill();
+    await using a = await first;
+    await using b = await second;
+    expect(b.path).toBe(a.path);
+  });
+
   test("locked waits for the holder, then gets the same directory", async () => {
     const s = store();
     const first = await s.acquire({ id: "y", sharing: "locked" }, signal);
