@@ -52,6 +52,13 @@ export type LayerFetcher = (desc: Descriptor) => Promise<void>;
 
 export class ImageSource {
   private readonly downloads = new Limiter(PARALLEL_DOWNLOADS);
+  /**
+   * Layers being unpacked, by chain id: two bases that share layers (or stages pulled at once) wait
+   * for one unpack instead of making the same snapshot twice side by side. Other processes are
+   * handled by the index (the first snapshot recorded for a chain id wins).
+   */
+  private readonly unpacking = new Map<string, Promise<number>>();
+  private readonly downloading = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ImageSourceDeps) {}
 
@@ -126,17 +133,37 @@ export class ImageSource {
         parent = known;
         continue;
       }
-      await fetched.get(layer.desc.digest);
-      parent = await this.unpack(layer.desc, layer.diffId, chainId, parent, source, progress, signal);
+      parent = await this.unpackOnce(chainId, parent, async (below) => {
+        await fetched.get(layer.desc.digest);
+        return this.unpack(layer.desc, layer.diffId, chainId, below, source, progress, signal);
+      });
     }
     return parent;
   }
 
+  /** The snapshot of `chainId`: unpacked by `make` over `parent`, or by whoever in this process is already unpacking it. */
+  private async unpackOnce(chainId: string, parent: number | null, make: (parent: number | null) => Promise<number>): Promise<number> {
+    const running = this.unpacking.get(chainId);
+    if (running) return running;
+    const known = this.deps.index.layerSnapshot(chainId);
+    if (known !== undefined) return known;
+    const made = make(parent).finally(() => this.unpacking.delete(chainId));
+    this.unpacking.set(chainId, made);
+    return made;
+  }
+
+  /** Brings a blob into the content store; a blob this process is already downloading is waited for, not fetched again. */
   private download(desc: Descriptor, fetch: LayerFetcher, progress: VertexProgress, signal: AbortSignal): Promise<void> {
-    return this.downloads.run(async () => {
-      await fetch(desc);
-      progress.statusDone(desc.digest, desc.size, desc.size);
-    }, signal);
+    const running = this.downloading.get(desc.digest);
+    if (running) return running;
+    const done = this.downloads
+      .run(async () => {
+        await fetch(desc);
+        progress.statusDone(desc.digest, desc.size, desc.size);
+      }, signal)
+      .finally(() => this.downloading.delete(desc.digest));
+    this.downloading.set(desc.digest, done);
+    return done;
   }
 
   /** Unpacks one layer over `parent`; `source` is the repository it came from. */
