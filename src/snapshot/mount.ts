@@ -112,6 +112,7 @@ function removeOrphanTemp(dir: string): void {
   }
   for (const name of names) {
     const pid = Number(/-(\d+)$/.exec(name)?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) rmSync(`${dir}/${name}`, { recursive: true, force: true });
+    // Retried: the dead process's watchdog may be removing the same tree at the same moment.
+    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) rmSync(`${dir}/${name}`, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 }

@@ -44,7 +44,14 @@ export function removeOrphanStepDirs(root: string, isAlive: (pid: number) => boo
     const m = /^kitbuild-(\d+)-/.exec(name);
     if (!m || isAlive(Number(m[1]))) continue;
     const path = `${executorDir(root)}/${name}`;
-    if (mounted.has(path)) umount(path, MNT_DETACH);
-    rmSync(path, { recursive: true, force: true });
+    // The dead process's watchdog may be unmounting and removing the same directory right now.
+    if (mounted.has(path)) {
+      try {
+        umount(path, MNT_DETACH);
+      } catch {
+        // already unmounted
+      }
+    }
+    rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 }
