@@ -30,7 +30,7 @@ export type AttestationInputs = {
   sourceDateEpoch: number | undefined;
   progress: ProgressSink;
   signal: AbortSignal;
-} & Pick<SbomInputs, "stages" | "solveStage">;
+} & Pick<SbomInputs, "stages">;
 
 /** Spread into the export request: nothing when the build attests nothing. */
 export type MadeAttestations = {
@@ -45,7 +45,7 @@ export async function makeAttestations(inp: AttestationInputs): Promise<MadeAtte
   const out: MadeAttestations & { attestations: Attestation[] } = { attestations: [] };
   if (sbom) {
     const name = inp.req.exports.outputs.flatMap((o) => ("names" in o ? o.names : []))[0] ?? "image";
-    out.attestations.push(...(await sbomAttestations({ ...inp, name, scanAllStages: sbom.scanStage })));
+    out.attestations.push(...(await sbomAttestations({ ...inp, name })));
   }
   if (provenance) {
     const predicate = provenancePredicate({

@@ -1,7 +1,7 @@
 // The SBOM attestations of a build: the final filesystem's (sbom.spdx.json) and, with
 // `scan-stage=true` or a stage's BUILDKIT_SBOM_SCAN_STAGE, each such built stage's
-// (sbom-STAGE.spdx.json, as BuildKit names them). A stage the build did not need to run (its
-// result came from the cache, or a later step was cached) is solved again for its filesystem.
+// (sbom-STAGE.spdx.json, as BuildKit names them). The stages to scan are solved with the build
+// (their roots beside the platforms' in one solve), so each is looked up or run once.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Attestation } from "../exporter/attestations.ts";
@@ -20,14 +20,17 @@ export type SbomInputs = {
   root: number | null;
   snapshotter: Snapshotter;
   sourceDateEpoch: number | undefined;
-  /** Every built stage: all of them are scanned, or (undefined) only those whose ARG asks. */
-  scanAllStages: boolean;
-  stages: readonly BuiltStage[];
-  /** Solves a stage's filesystem again (the caller's solver and session). */
-  solveStage: (root: Edge) => Promise<BuildRef>;
+  /** The scanned stages' filesystems, solved with the build (stagesToScan chose them). */
+  stages: ReadonlyArray<{ name: string; ref: BuildRef }>;
   progress: ProgressSink;
   signal: AbortSignal;
 };
+
+/** The built stages an SBOM also scans: all with `scan-stage=true`, else those whose ARG asks; none without an SBOM. */
+export function stagesToScan(stages: readonly BuiltStage[], sbom: { scanStage: boolean } | undefined): Array<{ name: string; root: Edge }> {
+  if (!sbom) return [];
+  return stages.flatMap((s) => (s.root && (sbom.scanStage || s.scanByArg) ? [{ name: s.name, root: s.root }] : []));
+}
 
 export async function sbomAttestations(inp: SbomInputs): Promise<Attestation[]> {
   const out: Attestation[] = [];
@@ -35,16 +38,7 @@ export async function sbomAttestations(inp: SbomInputs): Promise<Attestation[]> 
   const doc = await progressTask(inp.progress, "sbom", "[internal] generating sbom", () => scan(inp.root, inp.name));
   out.push({ kind: "sbom", predicateType: SPDX_PREDICATE_TYPE, path: "sbom.spdx.json", predicate: doc });
   for (const stage of inp.stages) {
-    if (!stage.root || !(inp.scanAllStages || stage.scanByArg)) continue;
-    const stageRoot = stage.root;
-    const predicate = await (async () => {
-      const ref = await inp.solveStage(stageRoot);
-      try {
-        return await progressTask(inp.progress, `sbom-${stage.name}`, `[internal] generating sbom of stage ${stage.name}`, () => scan(snapshotIdOf(ref), `stage ${stage.name}`));
-      } finally {
-        await ref.release();
-      }
-    })();
+    const predicate = await progressTask(inp.progress, `sbom-${stage.name}`, `[internal] generating sbom of stage ${stage.name}`, () => scan(snapshotIdOf(stage.ref), `stage ${stage.name}`));
     out.push({ kind: "sbom", predicateType: SPDX_PREDICATE_TYPE, path: `sbom-${stage.name}.spdx.json`, predicate });
   }
   return out;

@@ -32,6 +32,7 @@ import { checkSyntax } from "../frontend/dockerfile/syntax.ts";
 import { BuildSession } from "./session.ts";
 import { withSingleIdHint } from "./single-id.ts";
 import { definitionSolver } from "./solve-definition.ts";
+import { stagesToScan } from "./sbom-attestations.ts";
 import type { PlatformResult } from "../exporter/exporter.ts";
 import { hostPlatform } from "../oci/platform.ts";
 import { mergeDefinitions, metadataStepName, provenanceKeys, targetPlatforms } from "./platform-builds.ts";
@@ -99,10 +100,12 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     progress,
     signal,
   });
+  // The stages an SBOM scans are solved with the build, each platform's after the platforms' roots.
+  const scanned = builds.map((b) => stagesToScan(b.stages, req.exports.attest?.sbom));
   let roots: BuildRef[];
   let image: ExportOutcome = {};
   try {
-    roots = await solver.solveAll(merged.roots);
+    roots = await solver.solveAll([...merged.roots, ...scanned.flat().map((s) => s.root)]);
   } catch (e) {
     throw locate(withSingleIdHint(cacheRootFailure(e, env.root), req.config.user), solver.failedVertex, merged.definition.metadata, dockerfile);
   } finally {
@@ -115,7 +118,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     const rewrites = req.exports.outputs.some((o) => isImageOutput(o) && o.rewriteTimestamp);
     const cacheCtx = {
       records: [...records.values()],
-      roots: roots.map(snapshotIdOf),
+      roots: roots.slice(0, platforms.length).map(snapshotIdOf),
       sourceDateEpoch: rewrites ? exportReq.sourceDateEpoch : undefined,
       imported: imports.caches,
       cacheMountDir: (id: string) => cacheMounts().latestDir(id),
@@ -123,13 +126,14 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     const inlineCache = await inlineCacheEntries(env, req.cacheExports, req.exports.outputs, cacheCtx, progress, signal);
     const results: PlatformResult[] = [];
     const provenance: Array<{ platform: Platform; metadata: Record<string, unknown> | undefined }> = [];
+    let solvedStage = platforms.length;
     for (const [i, p] of platforms.entries()) {
       const build = builds[i] as ConvertResult;
       const root = snapshotIdOf(roots[i] as BuildRef);
+      const stages = (scanned[i] ?? []).map((s) => ({ name: s.name, ref: roots[solvedStage++] as BuildRef }));
       const attested = await makeAttestations({
         req, contextArg, definition: build.definition, sourceDigests: session.sourceDigests, dockerfile: { name: dockerfile.name, text: dockerfile.text }, startedOn: new Date(buildTime * 1000),
-        root, snapshotter: env.snapshotter, sourceDateEpoch: exportReq.sourceDateEpoch, progress, signal, stages: build.stages,
-        solveStage: (edge) => definitionSolver(session, { ...build.definition, root: edge }, { maxParallelism: req.solve.maxParallelism, noCache: false, explainMisses: false, progress, signal }).solve(),
+        root, snapshotter: env.snapshotter, sourceDateEpoch: exportReq.sourceDateEpoch, progress, signal, stages,
       });
       results.push({ root, imageConfig: build.image, platform: p, ...(attested.attestations ? { attestations: attested.attestations } : {}) });
       provenance.push({ platform: p, metadata: attested.provenanceMetadata });

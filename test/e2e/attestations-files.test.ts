@@ -105,7 +105,14 @@ describe.skipIf(skipDebian)("the SBOM of a Debian-based image", () => {
       const st = JSON.parse(readFileSync(file, "utf8")) as Statement;
       return (st.predicate.packages as Array<{ externalRefs?: Array<{ referenceLocator: string }> }>).filter((p) => p.externalRefs?.some((r) => r.referenceLocator.startsWith("pkg:deb/"))).length;
     };
-    expectExit(await build(["--attest", "type=sbom,scan-stage=true", "-o", `type=local,dest=${work}/a`, ctx], work), 0);
+    const scanned = await build(["--attest", "type=sbom,scan-stage=true", "-o", `type=local,dest=${work}/a`, ctx], work);
+    expectExit(scanned, 0);
+    // The scanned stage is solved with the build: its step is one vertex, not solved again for the scan.
+    const runVertices = new Set([...scanned.stderr.matchAll(/^#(\d+) \[build 2\/2\] RUN echo built/gm)].map((m) => m[1]));
+    expect(runVertices.size).toBe(1);
+    const [runId] = [...runVertices];
+    expect(scanned.stderr).toContain(`#${runId} DONE`);
+    expect(scanned.stderr).not.toContain(`#${runId} CACHED`);
     expect(debPackages(`${work}/a/sbom.spdx.json`)).toBe(0);
     expect(debPackages(`${work}/a/sbom-build.spdx.json`)).toBeGreaterThan(20);
     // Without scan-stage, only the stage that declares the ARG is scanned; a second build finds every step cached.
