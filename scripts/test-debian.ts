@@ -20,7 +20,7 @@ const STRIP = ["dev/*", "etc/hostname", "etc/resolv.conf", "var/lib/apt/lists/*"
 
 export type DebianImage = { kind: "ready"; ref: string } | { kind: "unavailable"; reason: string };
 
-const cacheDir = () => process.env.KITBUILD_DEBIAN_CACHE || `${tmpdir()}/kitbuild-debian-cache`;
+export const debianCacheDir = () => process.env.KITBUILD_DEBIAN_CACHE || `${tmpdir()}/kitbuild-debian-cache`;
 
 /** Makes sure `registry` has debian:bookworm; says why not when debootstrap cannot run here. */
 export async function debianImage(registry: string): Promise<DebianImage> {
@@ -45,16 +45,16 @@ export async function debianImage(registry: string): Promise<DebianImage> {
 type Meta = { diffId: string; digest: string; size: number };
 
 function loadCachedLayer(): GzipLayer | undefined {
-  const meta = `${cacheDir()}/${SUITE}.json`;
+  const meta = `${debianCacheDir()}/${SUITE}.json`;
   if (!existsSync(meta)) return undefined;
   const m = JSON.parse(readFileSync(meta, "utf8")) as Meta;
-  return { ...m, body: Bun.file(`${cacheDir()}/${SUITE}.tar.gz`) };
+  return { ...m, body: Bun.file(`${debianCacheDir()}/${SUITE}.tar.gz`) };
 }
 
 function buildLayer(): GzipLayer | { reason: string } {
   if (process.getuid?.() !== 0) return { reason: "debootstrap needs root" };
   if (!Bun.which("debootstrap")) return { reason: "debootstrap is not installed (apt-get install debootstrap)" };
-  const dir = cacheDir();
+  const dir = debianCacheDir();
   const work = `${dir}/work-${process.pid}`;
   mkdirSync(work, { recursive: true });
   try {
