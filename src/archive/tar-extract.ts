@@ -49,8 +49,12 @@ class EntryWriter {
   private readonly dirs: Array<{ path: string; header: TarHeader }> = [];
   /** Paths written by this archive: an opaque marker must not delete them. */
   private readonly written = new Set<string>();
-  /** Resolved parents by entry dirname; cleared whenever anything is removed, pruned when a symlink appears. */
+  /** Resolved parents by entry dirname; cleared whenever anything is removed (and see symlinkMade). */
   private readonly parents = new Map<string, string>();
+  /** Whether some parent in `parents` was resolved through a symlink. */
+  private parentsFollowedLinks = false;
+  /** Whether some parent in `parents` was not made a directory (a whiteout's parent is only resolved). */
+  private parentsUnmade = false;
   /**
    * Paths (relative, "/a/b") known to be directories now: made or checked by this extraction.
    * Cleared whenever anything is removed; saves an lstat of every parent component of every entry.
@@ -83,7 +87,7 @@ class EntryWriter {
         return this.file(path, header, body);
       case "symlink":
         this.createOrReplace(path, () => symlinkSync(header.linkname, path));
-        this.forgetParentsThrough(rel);
+        this.symlinkMade();
         break;
       case "link":
         return this.hardlink(path, header);
@@ -107,11 +111,13 @@ class EntryWriter {
     const known = this.parents.get(dirname);
     if (known !== undefined) return known;
     const resolved = inRootPath(this.root, dirname, true);
+    if (resolved !== (dirname === "." ? "/" : `/${dirname}`)) this.parentsFollowedLinks = true;
     this.parents.set(dirname, resolved);
     return resolved;
   }
 
   private whiteout(parent: string, base: string, raw: string): void {
+    this.parentsUnmade = true;
     if (base === OPAQUE_MARKER) return this.clearDirExceptWritten(parent);
     const target = base.slice(WHITEOUT_PREFIX.length);
     if (target === "" || target === "." || target === "..") throw unsafe(raw, "a whiteout that names no file");
@@ -131,14 +137,20 @@ class EntryWriter {
   }
 
   /**
-   * Forgets resolved parents that a new symlink at `rel` may change: those resolved through `rel`'s
-   * place, and (to be safe) every one that followed a symlink on the way.
+   * A new symlink (where nothing was: anything there was removed, which clears every cache) can
+   * change a resolved parent that passed its place without making it a directory: one resolved
+   * through another symlink (whose target may name the place, even with ".." after it), or one
+   * only resolved for a whiteout. Every other parent was made a directory by ensureParent, all its
+   * components, so the new symlink cannot be on its way.
    */
-  private forgetParentsThrough(rel: string): void {
-    const under = `${rel}/`;
-    for (const [dirname, resolved] of this.parents) {
-      if (resolved !== `/${dirname}` || resolved === rel || resolved.startsWith(under)) this.parents.delete(dirname);
-    }
+  private symlinkMade(): void {
+    if (this.parentsFollowedLinks || this.parentsUnmade) this.forgetParents();
+  }
+
+  private forgetParents(): void {
+    this.parents.clear();
+    this.parentsFollowedLinks = false;
+    this.parentsUnmade = false;
   }
 
   /** Creates missing parent directories (an archive may omit them) as root-owned 0755. */
@@ -161,7 +173,7 @@ class EntryWriter {
 
   private remove(path: string): void {
     rmSync(path, { recursive: true, force: true });
-    this.parents.clear();
+    this.forgetParents();
     this.dirsSeen.clear();
   }
 
