@@ -194,7 +194,11 @@ export class ImageSource {
         const bytes: LayerBytes = { open: () => Readable.from(live, { objectMode: false }), verified: download.done };
         return await this.unpack(layer.desc, layer.diffId, chainId, parent, source, bytes, progress, signal);
       } catch (e) {
-        if (signal.aborted) throw e;
+        if (signal.aborted) {
+          // As before the unpack: the build ends only once the download has removed its temp file.
+          await download.done.catch(() => {});
+          throw e;
+        }
         // The download's own failure is the error, as when the layer is unpacked from the store.
         await download.done;
         // It started over (or never wrote): what was unpacked is gone; unpack the stored blob.
