@@ -4,14 +4,14 @@
 // hardlink targets must be entries inside the root. Image layers also carry whiteouts (`.wh.NAME`
 // deletes NAME, `.wh..wh..opq` empties its directory of what lower layers put there); archives
 // unpacked by ADD do not, so there `.wh.` names are ordinary files.
-import { chmodSync, closeSync, lchownSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, fchmodSync, fchownSync, lchownSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import { canceledError } from "../util/abort.ts";
 import { lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
 import { errnoCode, KitError } from "../util/errors.ts";
 import { writeFailure } from "../util/write-errors.ts";
 import { inRootPath } from "../fs/fs-safe.ts";
-import { lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../fs/libc.ts";
+import { futimensNs, lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../fs/libc.ts";
 import { SpaceGuard } from "./space-guard.ts";
 import { readTar, type TarHeader } from "./tar-reader.ts";
 
@@ -49,8 +49,17 @@ class EntryWriter {
   private readonly dirs: Array<{ path: string; header: TarHeader }> = [];
   /** Paths written by this archive: an opaque marker must not delete them. */
   private readonly written = new Set<string>();
-  /** Resolved parents by entry dirname; cleared whenever a symlink appears or anything is removed. */
+  /** Resolved parents by entry dirname; cleared whenever anything is removed (and see symlinkMade). */
   private readonly parents = new Map<string, string>();
+  /** Whether some parent in `parents` was resolved through a symlink. */
+  private parentsFollowedLinks = false;
+  /** Whether some parent in `parents` was not made a directory (a whiteout's parent is only resolved). */
+  private parentsUnmade = false;
+  /**
+   * Paths (relative, "/a/b") known to be directories now: made or checked by this extraction.
+   * Cleared whenever anything is removed; saves an lstat of every parent component of every entry.
+   */
+  private readonly dirsSeen = new Set<string>();
   private readonly space: SpaceGuard;
 
   constructor(
@@ -73,14 +82,12 @@ class EntryWriter {
     this.written.add(rel);
     switch (header.type) {
       case "directory":
-        return this.directory(path, header);
+        return this.directory(path, rel, header);
       case "file":
-        await this.file(path, body);
-        break;
+        return this.file(path, header, body);
       case "symlink":
-        this.replace(path);
-        symlinkSync(header.linkname, path);
-        this.parents.clear();
+        this.createOrReplace(path, () => symlinkSync(header.linkname, path));
+        this.symlinkMade();
         break;
       case "link":
         return this.hardlink(path, header);
@@ -104,11 +111,13 @@ class EntryWriter {
     const known = this.parents.get(dirname);
     if (known !== undefined) return known;
     const resolved = inRootPath(this.root, dirname, true);
+    if (resolved !== (dirname === "." ? "/" : `/${dirname}`)) this.parentsFollowedLinks = true;
     this.parents.set(dirname, resolved);
     return resolved;
   }
 
   private whiteout(parent: string, base: string, raw: string): void {
+    this.parentsUnmade = true;
     if (base === OPAQUE_MARKER) return this.clearDirExceptWritten(parent);
     const target = base.slice(WHITEOUT_PREFIX.length);
     if (target === "" || target === "." || target === "..") throw unsafe(raw, "a whiteout that names no file");
@@ -127,51 +136,104 @@ class EntryWriter {
     return parent === "/" ? this.root : this.root + parent;
   }
 
+  /**
+   * A new symlink (where nothing was: anything there was removed, which clears every cache) can
+   * change a resolved parent that passed its place without making it a directory: one resolved
+   * through another symlink (whose target may name the place, even with ".." after it), or one
+   * only resolved for a whiteout. Every other parent was made a directory by ensureParent, all its
+   * components, so the new symlink cannot be on its way.
+   */
+  private symlinkMade(): void {
+    if (this.parentsFollowedLinks || this.parentsUnmade) this.forgetParents();
+  }
+
+  private forgetParents(): void {
+    this.parents.clear();
+    this.parentsFollowedLinks = false;
+    this.parentsUnmade = false;
+  }
+
   /** Creates missing parent directories (an archive may omit them) as root-owned 0755. */
   private ensureParent(parent: string): void {
-    if (parent === "/") return;
+    if (parent === "/" || this.dirsSeen.has(parent)) return;
     let cur = "";
     for (const part of parent.slice(1).split("/")) {
       cur = `${cur}/${part}`;
+      if (this.dirsSeen.has(cur)) continue;
       const path = this.root + cur;
       const st = lstatOrUndefined(path);
-      if (st?.isDirectory()) continue;
-      if (st) this.remove(path);
-      mkdirSync(path);
-      chmodSync(path, 0o755);
+      if (!st?.isDirectory()) {
+        if (st) this.remove(path);
+        mkdirSync(path);
+        chmodSync(path, 0o755);
+      }
+      this.dirsSeen.add(cur);
     }
   }
 
   private remove(path: string): void {
     rmSync(path, { recursive: true, force: true });
-    this.parents.clear();
+    this.forgetParents();
+    this.dirsSeen.clear();
+  }
+
+  /**
+   * Runs `create` (a call that fails with EEXIST when something is at `path`), replacing what a lower
+   * layer or an earlier entry left there. Trying first saves an lstat per entry in the usual case.
+   */
+  private createOrReplace<T>(path: string, create: () => T): T {
+    // A name that was not UTF-8 in the archive: replace() says so when a lower layer has it too.
+    if (path.includes("\uFFFD")) this.replace(path);
+    try {
+      return create();
+    } catch (e) {
+      if (errnoCode(e) !== "EEXIST") throw e;
+    }
+    this.remove(path);
+    return create();
   }
 
   private replace(path: string): void {
     if (lstatOrUndefined(path)) this.remove(path);
   }
 
-  private directory(path: string, header: TarHeader): void {
-    const st = lstatOrUndefined(path);
-    if (st && !st.isDirectory()) this.remove(path);
-    if (!st?.isDirectory()) mkdirSync(path, { mode: 0o700 });
+  private directory(path: string, rel: string, header: TarHeader): void {
+    if (!this.dirsSeen.has(rel)) {
+      try {
+        mkdirSync(path, { mode: 0o700 });
+      } catch (e) {
+        if (errnoCode(e) !== "EEXIST") throw e;
+        if (!lstatOrUndefined(path)?.isDirectory()) {
+          this.remove(path);
+          mkdirSync(path, { mode: 0o700 });
+        }
+      }
+      this.dirsSeen.add(rel);
+    }
     this.dirs.push({ path, header });
     this.ownerAndXattrs(path, header);
   }
 
-  private async file(path: string, body: AsyncIterable<Buffer>): Promise<void> {
-    this.replace(path);
-    // Synchronous writes: a layer has many small files, and a thread pool round trip per call
-    // costs more than the write itself.
-    const fd = openSync(path, "wx", 0o600);
+  private async file(path: string, header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    // Synchronous calls: a layer has many small files, and a thread pool round trip per call
+    // costs more than the call itself. Owner, mode and times go through the open descriptor (no
+    // path lookups), in the order of metadata(): the owner first, since chown clears setuid bits.
+    const fd = this.createOrReplace(path, () => openSync(path, "wx", 0o600));
     try {
-      for await (const chunk of body) {
-        this.space.addBytes(chunk.length);
-        writeAll(fd, chunk);
+      try {
+        for await (const chunk of body) {
+          this.space.addBytes(chunk.length);
+          writeAll(fd, chunk);
+        }
+      } catch (e) {
+        // Extraction writes into a snapshot: a full disk is the cache root's, named by the file.
+        throw writeFailure(e, { path, area: "cache root" });
       }
-    } catch (e) {
-      // Extraction writes into a snapshot: a full disk is the cache root's, named by the file.
-      throw writeFailure(e, { path, area: "cache root" });
+      const owner = this.owner(header);
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
+      this.xattrs(path, header);
+      fchmodSync(fd, header.mode & 0o7777);
+      futimensNs(fd, header.mtimeNs, header.mtimeNs, path);
     } finally {
       closeSync(fd);
     }
@@ -186,8 +248,7 @@ class EntryWriter {
       throw invalid(`hardlink "${header.name}" points at "${header.linkname}", which is not a file extracted before it`);
     }
     if (target === path) return;
-    this.replace(path);
-    linkSync(target, path);
+    this.createOrReplace(path, () => linkSync(target, path));
   }
 
   private special(path: string, header: TarHeader): void {
@@ -197,9 +258,17 @@ class EntryWriter {
     else mknod(path, (header.type === "block-device" ? S_IFBLK : S_IFCHR) | perm, makedev(header.devmajor, header.devminor));
   }
 
+  private owner(header: TarHeader): Owner | undefined {
+    return this.opts.owner ?? (this.opts.preserveOwner ? { uid: header.uid, gid: header.gid } : undefined);
+  }
+
   private ownerAndXattrs(path: string, header: TarHeader): void {
-    const owner = this.opts.owner ?? (this.opts.preserveOwner ? { uid: header.uid, gid: header.gid } : undefined);
+    const owner = this.owner(header);
     if (owner) lchownSync(path, owner.uid, owner.gid);
+    this.xattrs(path, header);
+  }
+
+  private xattrs(path: string, header: TarHeader): void {
     for (const [name, value] of header.xattrs) {
       try {
         lsetxattr(path, name, value);

@@ -17,6 +17,19 @@ export type Expected = { digest?: Digest; size?: number };
 
 export type WriteProgress = (written: number) => void;
 
+/**
+ * Told how a write's temp file grows, so that it can be read while it is written (a layer unpacked
+ * while it downloads: growing-blob.ts). Called synchronously; a listener must not throw.
+ */
+export type IngestListener = {
+  /** The (empty) temp file exists at `tmpPath`; it is removed when the write ends, either way. */
+  started(tmpPath: string): void;
+  /** The temp file holds `size` bytes, in the page cache. */
+  wrote(size: number): void;
+  /** The write ended: the blob was verified and published (no error), or nothing was stored. */
+  ended(error?: unknown): void;
+};
+
 export class ContentStore {
   private readonly blobs: string;
   private readonly ingest: string;
@@ -69,6 +82,7 @@ export class ContentStore {
     expected: Expected,
     signal: AbortSignal,
     onProgress?: WriteProgress,
+    ingest?: IngestListener,
   ): Promise<Digest> {
     const tmp = `${this.ingest}/${ownProcessTag()}-${randomBytes(6).toString("hex")}`;
     let size = 0;
@@ -78,6 +92,7 @@ export class ContentStore {
       throw failure(e);
     });
     let published = false;
+    ingest?.started(tmp);
     try {
       const hasher = new Bun.CryptoHasher("sha256");
       for await (const chunk of chunks) {
@@ -85,6 +100,7 @@ export class ContentStore {
         hasher.update(chunk);
         await fh.write(chunk);
         size += chunk.length;
+        ingest?.wrote(size);
         if (expected.size !== undefined && size > expected.size) throw sizeMismatch(expected, size);
         onProgress?.(size);
       }
@@ -99,8 +115,10 @@ export class ContentStore {
       await fh.close();
       await this.publish(tmp, digest);
       published = true;
+      ingest?.ended();
       return digest;
     } catch (e) {
+      ingest?.ended(e);
       // Free the space first, so the message tells what is free without the partial blob.
       await fh.close().catch(() => {});
       await rm(tmp, { force: true });

@@ -30,6 +30,7 @@ function openLibc() {
     lgetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     llistxattr: { args: [FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     utimensat: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    futimens: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   });
 }
@@ -117,6 +118,12 @@ const AT_SYMLINK_NOFOLLOW = 0x100;
 export function lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): void {
   const ts = new BigInt64Array([atimeNs / 1_000_000_000n, atimeNs % 1_000_000_000n, mtimeNs / 1_000_000_000n, mtimeNs % 1_000_000_000n]);
   check(sym().utimensat(AT_FDCWD, cstr(path), ptr(ts), AT_SYMLINK_NOFOLLOW), "utimensat", path);
+}
+
+/** Sets atime and mtime of an open file with nanosecond precision (no path lookup); `path` is for errors. */
+export function futimensNs(fd: number, atimeNs: bigint, mtimeNs: bigint, path: string): void {
+  const ts = new BigInt64Array([atimeNs / 1_000_000_000n, atimeNs % 1_000_000_000n, mtimeNs / 1_000_000_000n, mtimeNs % 1_000_000_000n]);
+  check(sym().futimens(fd, ptr(ts)), "futimens", path);
 }
 
 /**

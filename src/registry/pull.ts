@@ -6,7 +6,7 @@
 // in a dropped connection, and a Range past the end in HTTP 416): the store checks the digest. A
 // partial response that cannot be used (416, a range starting elsewhere) and bytes that fail the
 // check start the blob again from byte 0, once. Every error names the registry, repository and digest.
-import type { ContentStore } from "../content/store.ts";
+import type { ContentStore, IngestListener } from "../content/store.ts";
 import type { Descriptor, Digest } from "../oci/types.ts";
 import { canceledError } from "../util/abort.ts";
 import { KitError, isKitError } from "../util/errors.ts";
@@ -20,6 +20,8 @@ import { backoff, type RetryNotice } from "./retry.ts";
 export type BlobEvents = {
   progress?: (current: number, total: number) => void;
   retry?: RetryNotice;
+  /** Told where the bytes go as they arrive (each download from byte 0 starts it again). */
+  ingest?: IngestListener;
 };
 
 /** Downloads from byte 0: the first, and one more after unusable or unverifiable bytes. */
@@ -44,7 +46,7 @@ export async function fetchBlobToStore(
   for (let download = 1; ; download++) {
     try {
       const body = resumableBody(client, ref, desc, subject, signal, events.retry);
-      await store.write(body, { digest: desc.digest, size: desc.size }, signal, (n) => events.progress?.(n, desc.size));
+      await store.write(body, { digest: desc.digest, size: desc.size }, signal, (n) => events.progress?.(n, desc.size), events.ingest);
       return;
     } catch (e) {
       const restart = e instanceof RestartFromZero || (isKitError(e) && BAD_BYTES.has(e.code));

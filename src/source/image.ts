@@ -1,10 +1,13 @@
 // Image sources: resolving a reference to one platform's manifest and config (in kitbuild's image
 // store first, stored-image.ts, unless --pull), and pulling its layers into snapshots. Layer
 // snapshots are shared by chain id, so a base image is unpacked once per cache.
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import type { CacheIndex } from "../cache/index.ts";
 import { PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
 import { chainIds as chainIdsFor } from "../cache/layer-chains.ts";
-import type { ContentStore } from "../content/store.ts";
+import { GrowingBlob } from "../content/growing-blob.ts";
+import type { ContentStore, IngestListener } from "../content/store.ts";
 import { INDEX_MEDIA_TYPES, layerCompression } from "../oci/media-types.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import { choosePlatform } from "../registry/platform.ts";
@@ -13,7 +16,7 @@ import type { RegistryClient } from "../registry/client.ts";
 import { getManifest } from "../registry/manifest.ts";
 import { fetchBlobToStore } from "../registry/pull.ts";
 import { formatReference, type Reference } from "../registry/reference.ts";
-import { applyLayerFile } from "../snapshot/layer-apply.ts";
+import { applyLayerStream } from "../snapshot/layer-apply.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import { KitError } from "../util/errors.ts";
 import { Limiter } from "../util/limiter.ts";
@@ -47,8 +50,17 @@ const PARALLEL_DOWNLOADS = 4;
 /** One layer of a chain: its blob and the digest of its uncompressed tar. */
 export type ChainLayer = { desc: Descriptor; diffId: Digest };
 
-/** Brings a layer's blob into the content store (verified by digest). */
-export type LayerFetcher = (desc: Descriptor) => Promise<void>;
+/**
+ * Brings a layer's blob into the content store (verified by digest), telling `ingest` (when given)
+ * how the store's temp file grows, so that the layer can be unpacked while it downloads.
+ */
+export type LayerFetcher = (desc: Descriptor, ingest?: IngestListener) => Promise<void>;
+
+/** A blob being downloaded: `done` when it is in the store, `growing` to read it before. */
+type Download = { done: Promise<void>; growing: GrowingBlob };
+
+/** A layer's bytes: the stored blob, or the download in progress (to be kept only once `verified`). */
+type LayerBytes = { open: () => Readable; verified: Promise<void> };
 
 export class ImageSource {
   private readonly downloads = new Limiter(PARALLEL_DOWNLOADS);
@@ -58,7 +70,7 @@ export class ImageSource {
    * handled by the index (the first snapshot recorded for a chain id wins).
    */
   private readonly unpacking = new Map<string, Promise<number>>();
-  private readonly downloading = new Map<string, Promise<void>>();
+  private readonly downloading = new Map<string, Download>();
 
   constructor(private readonly deps: ImageSourceDeps) {}
 
@@ -97,11 +109,12 @@ export class ImageSource {
     const chain = img.manifest.layers.map((desc, i) => ({ desc, diffId: img.config.rootfs.diff_ids[i] as Digest }));
     // No registry holds a stored image's blobs for a push to mount from.
     if (img.stored) return this.pullChain(chain, (desc) => this.checkStored(desc, img.ref), "", progress, signal);
-    const fetch: LayerFetcher = (desc) =>
+    const fetch: LayerFetcher = (desc, ingest) =>
       fetchBlobToStore(this.deps.registry, img.ref, desc, this.deps.store, signal, {
         progress: (cur, total) => progress.status(desc.digest, cur, total),
         // As BuildKit's retry handler, retries are told in the step's log.
         retry: (message) => progress.log(2, new TextEncoder().encode(`${message}\n`)),
+        ingest,
       });
     return this.pullChain(chain, fetch, `${img.ref.domain}/${img.ref.path}`, progress, signal);
   }
@@ -124,7 +137,7 @@ export class ImageSource {
     if (existingTop !== undefined) return existingTop;
     const missing = chain.filter((_, i) => this.deps.index.layerSnapshot(chainIds[i] as string) === undefined);
     const fetched = new Map(missing.map((l) => [l.desc.digest, this.download(l.desc, fetch, progress, signal)]));
-    for (const p of fetched.values()) p.catch(() => {}); // awaited in order below
+    for (const d of fetched.values()) d.done.catch(() => {}); // awaited in order below
     let parent: number | null = null;
     for (const [i, layer] of chain.entries()) {
       const chainId = chainIds[i] as string;
@@ -133,10 +146,8 @@ export class ImageSource {
         parent = known;
         continue;
       }
-      parent = await this.unpackOnce(chainId, parent, async (below) => {
-        await fetched.get(layer.desc.digest);
-        return this.unpack(layer.desc, layer.diffId, chainId, below, source, progress, signal);
-      });
+      const download = fetched.get(layer.desc.digest);
+      parent = await this.unpackOnce(chainId, parent, (below) => this.unpackFetched(layer, download, chainId, below, source, progress, signal));
     }
     return parent;
   }
@@ -153,21 +164,55 @@ export class ImageSource {
   }
 
   /** Brings a blob into the content store; a blob this process is already downloading is waited for, not fetched again. */
-  private download(desc: Descriptor, fetch: LayerFetcher, progress: VertexProgress, signal: AbortSignal): Promise<void> {
+  private download(desc: Descriptor, fetch: LayerFetcher, progress: VertexProgress, signal: AbortSignal): Download {
     const running = this.downloading.get(desc.digest);
     if (running) return running;
+    const growing = new GrowingBlob();
     const done = this.downloads
       .run(async () => {
-        await fetch(desc);
+        await fetch(desc, growing);
         progress.statusDone(desc.digest, desc.size, desc.size);
       }, signal)
-      .finally(() => this.downloading.delete(desc.digest));
-    this.downloading.set(desc.digest, done);
-    return done;
+      .finally(() => {
+        growing.settled();
+        this.downloading.delete(desc.digest);
+      });
+    const download = { done, growing };
+    this.downloading.set(desc.digest, download);
+    return download;
+  }
+
+  /**
+   * Unpacks a layer as its blob downloads when it is still downloading (a download is faster
+   * than unpacking on a fast network, and the other way round on a slow one: either way one waits
+   * for the slower, not for the sum), else from the store once it is there.
+   */
+  private async unpackFetched(layer: ChainLayer, download: Download | undefined, chainId: string, parent: number | null, source: string, progress: VertexProgress, signal: AbortSignal): Promise<number> {
+    const live = download?.growing.claim(signal);
+    if (live && download) {
+      try {
+        const bytes: LayerBytes = { open: () => Readable.from(live, { objectMode: false }), verified: download.done };
+        return await this.unpack(layer.desc, layer.diffId, chainId, parent, source, bytes, progress, signal);
+      } catch (e) {
+        if (signal.aborted) {
+          // As before the unpack: the build ends only once the download has removed its temp file.
+          await download.done.catch(() => {});
+          throw e;
+        }
+        // The download's own failure is the error, as when the layer is unpacked from the store.
+        await download.done;
+        // It started over (or never wrote): what was unpacked is gone; unpack the stored blob.
+        if (!download.growing.fellBack) throw e;
+      }
+    }
+    await download?.done;
+    const path = this.deps.store.path(layer.desc.digest);
+    const stored: LayerBytes = { open: () => createReadStream(path, { highWaterMark: 1 << 20 }), verified: Promise.resolve() };
+    return this.unpack(layer.desc, layer.diffId, chainId, parent, source, stored, progress, signal);
   }
 
   /** Unpacks one layer over `parent`; `source` is the repository it came from. */
-  private async unpack(layer: Descriptor, diffId: Digest, chainId: string, parent: number | null, source: string, progress: VertexProgress, signal: AbortSignal): Promise<number> {
+  private async unpack(layer: Descriptor, diffId: Digest, chainId: string, parent: number | null, source: string, bytes: LayerBytes, progress: VertexProgress, signal: AbortSignal): Promise<number> {
     const compression = layerCompression(layer.mediaType);
     if (!compression) throw new KitError("E_LAYER_UNSUPPORTED", `layer media type "${layer.mediaType}" is not supported`);
     const statusId = `extracting ${layer.digest}`;
@@ -176,11 +221,14 @@ export class ImageSource {
     let applied: { diffId: Digest };
     {
       await using target = await active.mount();
-      applied = await applyLayerFile(this.deps.store.path(layer.digest), compression, target.path, {
+      applied = await applyLayerStream(bytes.open(), compression, target.path, {
         preserveOwner: this.deps.preserveOwner,
+        name: this.deps.store.path(layer.digest),
         signal,
       });
     }
+    // Bytes read as they downloaded are kept only once the download has checked their digest.
+    await bytes.verified;
     if (applied.diffId !== diffId) {
       throw new KitError("E_LAYER_DIFFID_MISMATCH", `layer "${layer.digest}" unpacks to "${applied.diffId}", but the image config says "${diffId}"`, {
         hint: "the image is corrupt; nothing was kept",

@@ -1,6 +1,7 @@
 // A cache in a registry: the manifest under the user's reference, its config the cache's metadata,
 // its layers every blob the entries name. Export pushes only what the registry lacks (HEAD first,
 // cross-repository mounts for base layers of the same registry), then the manifest.
+import type { IngestListener } from "../../content/store.ts";
 import type { Descriptor, ImageConfig, Manifest } from "../../oci/types.ts";
 import { INDEX_MEDIA_TYPES } from "../../oci/media-types.ts";
 import { formatPlatform, hostPlatform } from "../../oci/platform.ts";
@@ -30,8 +31,8 @@ export async function openRegistryCache(env: BuildEnvironment, refText: string, 
   await fetchBlobToStore(env.registry, ref, manifest.config, env.store, signal);
   const configBytes = await env.store.readBytes(manifest.config.digest);
   const cache = kind === "kitbuild" ? decodeCache(configBytes, name) : inlineCache(configBytes, name);
-  const fetch = (progress: VertexProgress) => (desc: Descriptor) =>
-    fetchBlobToStore(env.registry, ref, desc, env.store, signal, { progress: (cur, total) => progress.status(desc.digest, cur, total) });
+  const fetch = (progress: VertexProgress) => (desc: Descriptor, ingest?: IngestListener) =>
+    fetchBlobToStore(env.registry, ref, desc, env.store, signal, { progress: (cur, total) => progress.status(desc.digest, cur, total), ingest });
   return { name, cache, source: `${ref.domain}/${ref.path}`, fetch };
 }
 
