@@ -51,7 +51,7 @@ describe("compressStream", () => {
     expect(await collect(compressStream(pieces(data, MiB), "gzip"))).toEqual(want);
     using pool = new CompressPool();
     expect(await collect(compressStream(pieces(data, 3 * MiB + 1), "gzip", undefined, pool))).toEqual(want);
-    expect(gunzipSync(want)).toEqual(data);
+    expect(Buffer.compare(gunzipSync(want), data)).toBe(0);
   });
 
   test("two layers compressed at once through one pool each get their own bytes", async () => {
@@ -70,7 +70,7 @@ describe("compressStream", () => {
     const data = mixed(2 * MiB + 5, 3);
     const got = await collect(compressStream(pieces(data, 1 << 18), "zstd"));
     expect(got).toEqual(expected(data, (x) => zstdCompressSync(x, { params: { [constants.ZSTD_c_compressionLevel]: 3 } })));
-    expect(zstdDecompressSync(got)).toEqual(data);
+    expect(Buffer.compare(zstdDecompressSync(got), data)).toBe(0);
   });
 
   test("an empty or one-chunk input is compressed without workers, and uncompressed passes through", async () => {
