@@ -1,7 +1,7 @@
 // The layers of a built filesystem for an image: base image layers exactly as pulled (their media
-// type renamed between the Docker and OCI spellings, never recompressed unless force-compression),
-// the others diffed from their snapshots, compressed, stored and remembered per settings, so the
-// next export of the same snapshots reuses the same blobs.
+// type renamed between the Docker and OCI spellings, never recompressed unless force-compression
+// asks for another compression), the others diffed from their snapshots, compressed, stored and
+// remembered per settings, so the next export of the same snapshots reuses the same blobs.
 import { stat } from "node:fs/promises";
 import { getLayerBlob, type LayerBlob, PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
 import type { CacheIndex } from "../cache/index.ts";
@@ -40,7 +40,7 @@ export function snapshotLayers(deps: SnapshotLayersDeps, root: number | null): L
       using pool = new CompressPool();
       try {
         for (const id of ids) {
-          const pulled = opts.force ? undefined : usable(deps, getLayerBlob(deps.index.db, id, PULLED), opts.ociMediaTypes);
+          const pulled = usable(deps, getLayerBlob(deps.index.db, id, PULLED), opts.ociMediaTypes, opts.force ? opts.compression : undefined);
           if (pulled) {
             baseLayers = out.length + 1;
             out.push(pulled);
@@ -65,11 +65,16 @@ export function snapshotLayers(deps: SnapshotLayersDeps, root: number | null): L
   };
 }
 
-/** A pulled layer as this export will list it, if its blob is still in the store and fits. */
-function usable(deps: SnapshotLayersDeps, blob: LayerBlob | undefined, oci: boolean): ExportedLayer | undefined {
+/**
+ * A pulled layer as this export will list it, if its blob is still in the store and fits. With
+ * force-compression (`forced`: the compression asked for) only a blob already in that compression
+ * fits: BuildKit converts the others and keeps those as they are.
+ */
+function usable(deps: SnapshotLayersDeps, blob: LayerBlob | undefined, oci: boolean, forced?: Compression): ExportedLayer | undefined {
   if (!blob || !deps.store.hasSync(blob.digest as Digest)) return undefined;
   const compression = layerCompression(blob.mediaType);
   if (!compression || (compression === "zstd" && !oci)) return undefined;
+  if (forced !== undefined && compression !== forced) return undefined;
   const layer: ExportedLayer = { descriptor: { mediaType: layerMediaType(compression, oci), digest: blob.digest as Digest, size: blob.size }, diffId: blob.diffId as Digest };
   if (blob.source) layer.source = blob.source;
   return layer;
