@@ -40,6 +40,27 @@ describe("tar file bodies", () => {
     for (const size of [(1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 5]) expect(readFileSync(`${out}/big-${size}`).equals(pattern(size, size))).toBe(true);
   });
 
+  test("two archives written at once (each reading small files through its own scratch buffer) match one written alone", async () => {
+    const a = tempDir("kitbuild-tar-body-a-");
+    const b = tempDir("kitbuild-tar-body-b-");
+    for (let i = 0; i < 200; i++) {
+      writeFileSync(`${a}/f${i}`, pattern(100 + i * 50, i));
+      writeFileSync(`${b}/f${i}`, pattern(100 + i * 50, i + 1000));
+    }
+    const pack = async (root: string) => {
+      const tar = new TarWriter();
+      const bytes = collect(tar);
+      await packTree(root, tar, { signal });
+      await tar.finish();
+      return bytes;
+    };
+    const alone = await pack(a);
+    const [withA, withB] = await Promise.all([pack(a), pack(b)]);
+    expect(withA.equals(alone)).toBe(true);
+    expect(withB.equals(await pack(b))).toBe(true);
+    expect(withA.equals(withB)).toBe(false);
+  });
+
   for (const [what, size, change] of [
     ["a small file that grew", 100, (p: string) => appendFileSync(p, "more")],
     ["a small file that shrank", 100, (p: string) => truncateSync(p, 10)],
