@@ -3,7 +3,7 @@
 // cloned (reflink) where the filesystem can. The destination is merged into, like a layer.
 import { copyFile } from "node:fs/promises";
 import {
-  chmodSync, constants, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync,
+  chmodSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync,
   symlinkSync, type BigIntStats,
 } from "node:fs";
 import { canceledError } from "../util/abort.ts";
@@ -38,6 +38,8 @@ export type CopyTreeOptions = EntryOptions & {
 
 /** How many files' data is copied at once (in Bun's thread pool), so both cores copy. */
 const FILES_AT_ONCE = 4;
+/** Files smaller than this are copied synchronously, between the others' background copies. */
+const SMALL_FILE = 256n * 1024n;
 
 /** Copies the tree (or single entry) at `src` to `dst`. */
 export async function copyTree(src: string, dst: string, opts: CopyTreeOptions): Promise<void> {
@@ -142,6 +144,14 @@ async function copyEntry(
   if (linked) {
     await linked.copied;
     linkSync(linked.path, to);
+    return false;
+  }
+  if (st.isFile() && st.size < SMALL_FILE) {
+    // A small file is copied at once: a trip through the thread pool costs more than its copy.
+    copyFileSync(from, to, constants.COPYFILE_FICLONE);
+    if (st.nlink > 1n) links.set(inodeKey, { path: to, copied: Promise.resolve() });
+    applyMetadata(from, to, st, opts);
+    opts.onFile?.(Number(st.size));
     return false;
   }
   if (st.isFile()) {

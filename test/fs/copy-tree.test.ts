@@ -19,6 +19,8 @@ const T = 1_700_000_000_123_456_789n;
 function makeTree(src: string): void {
   mkdirSync(`${src}/a/b`, { recursive: true });
   for (let i = 0; i < 40; i++) writeFileSync(`${src}/a/f${i}`, `file ${i}\n`.repeat(i * 100));
+  // Files of 256 KiB and more are copied in the background, several at once.
+  for (let i = 0; i < 6; i++) writeFileSync(`${src}/a/m${i}`, Buffer.alloc(300_000 + i, i + 1));
   writeFileSync(`${src}/a/b/big`, Buffer.alloc(3 << 20, 7));
   linkSync(`${src}/a/b/big`, `${src}/big-link`);
   linkSync(`${src}/a/f3`, `${src}/a/b/f3-link`);
@@ -41,7 +43,7 @@ function describeTree(root: string, names: string[]) {
   });
 }
 
-const NAMES = ["a", "a/b", "a/f0", "a/f2", "a/f5", "a/f39", "a/b/big", "big-link", "a/b/f3-link", "a/b/sym", "a/fifo"];
+const NAMES = ["a", "a/b", "a/f0", "a/f2", "a/f5", "a/f39", "a/m0", "a/m5", "a/b/big", "big-link", "a/b/f3-link", "a/b/sym", "a/fifo"];
 
 describe("copyTree", () => {
   test("copies data, modes, times, hardlinks, symlinks, fifos and xattrs into a new destination", async () => {
@@ -50,6 +52,7 @@ describe("copyTree", () => {
     await copyTree(src, `${work}/dst`, { preserveOwner: true, xattrs: true });
     expect(describeTree(`${work}/dst`, NAMES)).toEqual(describeTree(src, NAMES));
     for (let i = 0; i < 40; i++) expect(readFileSync(`${work}/dst/a/f${i}`, "utf8")).toBe(`file ${i}\n`.repeat(i * 100));
+    for (let i = 0; i < 6; i++) expect(readFileSync(`${work}/dst/a/m${i}`).equals(Buffer.alloc(300_000 + i, i + 1))).toBe(true);
     expect(lstatSync(`${work}/dst/big-link`).ino).toBe(lstatSync(`${work}/dst/a/b/big`).ino);
     expect(lstatSync(`${work}/dst/a/b/f3-link`).ino).toBe(lstatSync(`${work}/dst/a/f3`).ino);
     expect(readlinkSync(`${work}/dst/a/b/sym`)).toBe("../a/f1");
