@@ -26,6 +26,9 @@ const TYPEFLAG: Record<TarEntryHeader["type"], string> = {
 const MAX_ID = 0o7777777;
 const MAX_SIZE = 0o77777777777;
 const MAX_TIME = 0o77777777777;
+/** Writes smaller than GATHER_BELOW are gathered into GATHER-byte chunks. */
+const GATHER = 256 * 1024;
+const GATHER_BELOW = 64 * 1024;
 
 export class TarWriter {
   /** The archive's bytes; read it (or pipe it) while entries are written. */
@@ -61,6 +64,7 @@ export class TarWriter {
   /** Ends the archive with its two zero blocks. */
   async finish(): Promise<void> {
     await this.write(Buffer.alloc(2 * BLOCK));
+    await this.flush();
     this.out.end();
   }
 
@@ -69,7 +73,36 @@ export class TarWriter {
     this.out.destroy(err);
   }
 
+  /**
+   * Headers, padding and small files are gathered into one buffer before they go to the stream:
+   * each chunk costs the stream (and the hashing and compression behind it) a round of calls and
+   * events, which dominated layers of many small files.
+   */
+  private pending = Buffer.allocUnsafe(GATHER);
+  private used = 0;
+
   private async write(chunk: Uint8Array): Promise<void> {
+    if (this.out.destroyed) throw streamClosed();
+    if (chunk.length < GATHER_BELOW) {
+      if (this.used + chunk.length > this.pending.length) await this.flush();
+      this.pending.set(chunk, this.used);
+      this.used += chunk.length;
+      return;
+    }
+    await this.flush();
+    await this.push(chunk);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const gathered = this.pending.subarray(0, this.used);
+    // A new buffer: the stream keeps the gathered one until its reader has taken it.
+    this.pending = Buffer.allocUnsafe(GATHER);
+    this.used = 0;
+    await this.push(gathered);
+  }
+
+  private async push(chunk: Uint8Array): Promise<void> {
     if (this.out.destroyed) throw streamClosed();
     if (this.out.write(chunk)) return;
     // Wait for the reader, unless it goes away (an error or abort downstream destroys the stream).
@@ -146,7 +179,7 @@ function ustarHeader(h: TarEntryHeader, typeflag: string, records = new Map<stri
   b.write(split.prefix, 345, 155, "latin1");
   b.fill(0x20, 148, 156);
   let sum = 0;
-  for (const v of b) sum += v;
+  for (let i = 0; i < BLOCK; i++) sum += b[i] as number;
   octal(b, 148, 7, sum);
   b[155] = 0x20;
   return b;

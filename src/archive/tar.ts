@@ -1,7 +1,8 @@
 // Filesystem trees and entries as tar, deterministically: entries in byte order of their names,
 // numeric ids only (no user or group names), no atime or ctime, mtimes clamped to SOURCE_DATE_EPOCH
 // when given, hardlinks within one archive kept as links. Used by the tar exporter and layer diffs.
-import { createReadStream, lstatSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
+import { open } from "node:fs/promises";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
@@ -68,7 +69,44 @@ export async function packEntry(tar: TarWriter, name: string, host: string, st: 
   if (st.isFIFO()) return tar.entry({ ...base, name, type: "fifo", xattrs });
   if (!st.isFile()) return; // sockets are not part of a filesystem image
   opts.onFile?.(Number(st.size));
-  await tar.entry({ ...base, name, type: "file", size: Number(st.size), xattrs }, createReadStream(host, { highWaterMark: 1 << 20 }));
+  await tar.entry({ ...base, name, type: "file", size: Number(st.size), xattrs }, fileBody(host, Number(st.size)));
+}
+
+/** Files up to this size are read in one synchronous read (from the page cache, most often). */
+const SMALL_FILE = 1 << 20;
+const READ_CHUNK = 1 << 20;
+
+/**
+ * A file's bytes for the archive. Small files are read whole into a buffer of their size: a read
+ * stream per file cost a 1 MiB buffer and several event-loop turns each, most of a layer's time
+ * when it holds thousands of small files. One byte more than `size` is asked for, so a file that
+ * grew is noticed (TarWriter.entry reports it).
+ */
+async function* fileBody(host: string, size: number): AsyncGenerator<Uint8Array> {
+  if (size <= SMALL_FILE) {
+    const fd = openSync(host, "r");
+    try {
+      const buf = Buffer.allocUnsafe(size + 1);
+      let got = 0;
+      for (let n = -1; n !== 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
+      yield buf.subarray(0, got);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  const fh = await open(host, "r");
+  try {
+    for (;;) {
+      // A new buffer each time: the tar stream holds on to what it was given until it is read.
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** An OCI whiteout or opaque marker: an empty root-owned file named `name`. */

@@ -14,6 +14,7 @@ self.onmessage = (e: MessageEvent<CompressJob>) => {
     compression === "gzip"
       ? gzipSync(input, { level: level ?? constants.Z_DEFAULT_COMPRESSION })
       : zstdCompressSync(input, { params: { [constants.ZSTD_c_compressionLevel]: level ?? 3 } });
-  const copy = out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
-  self.postMessage({ id, data: copy } satisfies CompressDone, [copy as ArrayBuffer]);
+  const whole = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength;
+  const result = (whole ? out.buffer : out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength)) as ArrayBuffer;
+  self.postMessage({ id, data: result } satisfies CompressDone, [result]);
 };

@@ -1,8 +1,9 @@
 // Layer compression, in parallel and reproducible. The layer is cut into fixed 1 MiB chunks and each
 // is compressed on its own into a complete gzip member (or zstd frame); members and frames
-// concatenate into one valid stream. The same input gives the same bytes however many workers ran
-// and however the input arrived, and two cores compress twice as fast. A base image's layers are
-// never recompressed (see layers.ts).
+// concatenate into one valid stream. The same input gives the same bytes however many workers ran,
+// however the input arrived and whatever else the pool compressed at the same time. One pool can
+// serve every layer of an export (workers started once, kept busy across layer boundaries). A base
+// image's layers are never recompressed (see layers.ts).
 import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
 import { constants, gzipSync, zstdCompressSync } from "node:zlib";
@@ -12,10 +13,14 @@ import { KitError } from "../util/errors.ts";
 
 const CHUNK = 1 << 20;
 
-/** `input` compressed as asked; uncompressed passes through untouched. */
-export function compressStream(input: Readable, compression: Compression, level?: number): Readable {
+/**
+ * `input` compressed as asked; uncompressed passes through untouched. With `pool`, its workers do
+ * the work (the caller closes it); without, a pool is started for this stream when it is more
+ * than one chunk long.
+ */
+export function compressStream(input: Readable, compression: Compression, level?: number, pool?: CompressPool): Readable {
   if (compression === "uncompressed") return input;
-  return Readable.from(compressChunks(input, compression, level));
+  return Readable.from(compressChunks(input, compression, level, pool));
 }
 
 async function* fixedChunks(input: AsyncIterable<Buffer>): AsyncGenerator<Uint8Array> {
@@ -44,24 +49,25 @@ function compressSync(chunk: Uint8Array, compression: "gzip" | "zstd", level?: n
     : zstdCompressSync(chunk, { params: { [constants.ZSTD_c_compressionLevel]: level ?? 3 } });
 }
 
-async function* compressChunks(input: Readable, compression: "gzip" | "zstd", level?: number): AsyncGenerator<Uint8Array> {
+async function* compressChunks(input: Readable, compression: "gzip" | "zstd", level?: number, shared?: CompressPool): AsyncGenerator<Uint8Array> {
   const chunks = fixedChunks(input);
   const first = await chunks.next();
   if (first.done) return void (yield compressSync(new Uint8Array(0), compression, level));
   const second = await chunks.next();
-  // A one-chunk layer is not worth starting workers for.
+  // A one-chunk layer is not worth a round trip to a worker.
   if (second.done) return void (yield compressSync(first.value, compression, level));
-  const pool = new CompressPool(Math.min(4, Math.max(1, availableParallelism())), compression, level);
+  const pool = shared ?? new CompressPool();
   try {
-    const inflight: Array<Promise<Uint8Array>> = [pool.compress(first.value), pool.compress(second.value)];
+    const job = (chunk: Uint8Array) => pool.compress(chunk, compression, level);
+    const inflight: Array<Promise<Uint8Array>> = [job(first.value), job(second.value)];
     for await (const chunk of chunks) {
-      inflight.push(pool.compress(chunk));
+      inflight.push(job(chunk));
       // Keep every worker busy, and a few chunks ready, without reading the whole layer ahead.
       while (inflight.length > pool.size * 2) yield await (inflight.shift() as Promise<Uint8Array>);
     }
     while (inflight.length > 0) yield await (inflight.shift() as Promise<Uint8Array>);
   } finally {
-    pool.close();
+    if (!shared) pool.close();
   }
 }
 
@@ -71,41 +77,77 @@ function workerSpecifier(): string {
   return inBinary ? "./exporter/compress-worker.ts" : new URL("./compress-worker.ts", import.meta.url).href;
 }
 
-class CompressPool {
-  private readonly workers: Worker[];
-  private readonly waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+type Pending = { job: CompressJob; resolve: (b: Uint8Array) => void; reject: (e: Error) => void };
+
+/**
+ * Compression workers (one per core, at most 4), started on first use. A chunk goes to whichever
+ * worker is free, so a slow chunk (random data) does not hold up the fast ones queued behind it on
+ * the same worker. Close it when done (workers keep the process alive).
+ */
+export class CompressPool implements Disposable {
+  readonly size = Math.min(4, Math.max(1, availableParallelism()));
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Map<Worker, Pending>();
+  private readonly queue: Pending[] = [];
+  private started = false;
   private nextId = 0;
 
-  constructor(
-    readonly size: number,
-    private readonly compression: "gzip" | "zstd",
-    private readonly level: number | undefined,
-  ) {
-    this.workers = Array.from({ length: size }, () => {
-      const w = new Worker(workerSpecifier());
-      w.onmessage = (e: MessageEvent<CompressDone>) => {
-        this.waiting.get(e.data.id)?.resolve(new Uint8Array(e.data.data));
-        this.waiting.delete(e.data.id);
-      };
-      w.onerror = (e) => {
-        for (const p of this.waiting.values()) p.reject(new KitError("E_EXPORT_COMPRESS", `compression worker failed: ${e.message}`));
-        this.waiting.clear();
-      };
-      return w;
-    });
-  }
-
-  compress(chunk: Uint8Array): Promise<Uint8Array> {
+  compress(chunk: Uint8Array, compression: "gzip" | "zstd", level: number | undefined): Promise<Uint8Array> {
+    this.start();
     const id = this.nextId++;
-    const data = chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer;
-    const job: CompressJob = { id, data, compression: this.compression, level: this.level };
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      (this.workers[id % this.size] as Worker).postMessage(job, [data]);
+    // A chunk that is its whole buffer (fixedChunks' own) is handed over without a copy.
+    const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+    const data = (whole ? chunk.buffer : chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength)) as ArrayBuffer;
+    const done = new Promise<Uint8Array>((resolve, reject) => {
+      this.queue.push({ job: { id, data, compression, level }, resolve, reject });
+      this.dispatch();
     });
+    done.catch(() => {}); // a stream that failed elsewhere may no longer wait for its chunks
+    return done;
   }
 
   close(): void {
-    for (const w of this.workers) w.terminate();
+    for (const w of [...this.idle, ...this.busy.keys()]) w.terminate();
+    for (const p of [...this.busy.values(), ...this.queue]) p.reject(new KitError("E_EXPORT_COMPRESS", "the compression pool was closed"));
+    this.idle.length = 0;
+    this.busy.clear();
+    this.queue.length = 0;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (let i = 0; i < this.size; i++) this.idle.push(this.spawn());
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(workerSpecifier());
+    w.onmessage = (e: MessageEvent<CompressDone>) => {
+      const p = this.busy.get(w);
+      this.busy.delete(w);
+      this.idle.push(w);
+      p?.resolve(new Uint8Array(e.data.data));
+      this.dispatch();
+    };
+    w.onerror = (e) => {
+      const err = new KitError("E_EXPORT_COMPRESS", `compression worker failed: ${e.message}`);
+      for (const p of [...this.busy.values(), ...this.queue]) p.reject(err);
+      this.busy.clear();
+      this.queue.length = 0;
+    };
+    return w;
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const w = this.idle.pop() as Worker;
+      const p = this.queue.shift() as Pending;
+      this.busy.set(w, p);
+      w.postMessage(p.job, [p.job.data]);
+    }
   }
 }

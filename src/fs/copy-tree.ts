@@ -1,6 +1,7 @@
 // Copies a directory tree with everything a filesystem image holds: modes, owners, nanosecond
 // times, symlinks (verbatim), hardlinks within the copy, devices, fifos and xattrs. Files are
 // cloned (reflink) where the filesystem can. The destination is merged into, like a layer.
+import { copyFile } from "node:fs/promises";
 import {
   chmodSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync,
   symlinkSync, type BigIntStats,
@@ -35,12 +36,19 @@ export type CopyTreeOptions = EntryOptions & {
   keepExistingRoot?: boolean;
 };
 
+/** How many files' data is copied at once (in Bun's thread pool), so both cores copy. */
+const FILES_AT_ONCE = 4;
+/** Files smaller than this are copied synchronously, between the others' background copies. */
+const SMALL_FILE = 256n * 1024n;
+
 /** Copies the tree (or single entry) at `src` to `dst`. */
 export async function copyTree(src: string, dst: string, opts: CopyTreeOptions): Promise<void> {
-  const links = new Map<string, string>();
+  const links: LinkMap = new Map();
   const dirs: Array<{ path: string; st: BigIntStats }> = [];
+  const copies = new FileCopies(FILES_AT_ONCE);
   let count = 0;
-  const walk = async (from: string, to: string, rel: string): Promise<void> => {
+  // `fresh`: `to`'s parent was created by this copy, so nothing is there to replace.
+  const walk = async (from: string, to: string, rel: string, fresh: boolean): Promise<void> => {
     let st: BigIntStats;
     try {
       st = lstatSync(from, { bigint: true });
@@ -49,15 +57,21 @@ export async function copyTree(src: string, dst: string, opts: CopyTreeOptions):
     }
     if (rel !== "" && opts.exclude?.(rel) && !(st.isDirectory() && opts.mustEnter?.(rel))) return;
     const keep = rel === "" && opts.keepExistingRoot === true && lstatOrUndefined(to)?.isDirectory() === true;
-    if (!keep) copyEntry(from, to, st, opts, links);
+    const created = keep ? false : await copyEntry(from, to, st, opts, links, copies, fresh);
     if (!st.isDirectory()) return;
     if (!keep) dirs.push({ path: to, st });
     for (const name of readdirSync(from).sort()) {
       if (++count % 256 === 0) await yieldTo(opts.signal);
-      await walk(`${from}/${name}`, `${to}/${name}`, rel === "" ? name : `${rel}/${name}`);
+      await walk(`${from}/${name}`, `${to}/${name}`, rel === "" ? name : `${rel}/${name}`, created);
     }
   };
-  await walk(src, dst, "");
+  try {
+    await walk(src, dst, "", false);
+  } finally {
+    // Nothing may still be writing into the destination when this returns, also on failure.
+    await copies.settle();
+  }
+  await copies.done();
   // Directory times last: creating their children changed them.
   for (const d of dirs.reverse()) lutimesNs(d.path, d.st.atimeNs, d.st.mtimeNs);
 }
@@ -67,31 +81,98 @@ async function yieldTo(signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) throw canceledError(signal);
 }
 
-/** Copies one entry (for a directory only the directory itself), replacing what is at `to`. */
-function copyEntry(from: string, to: string, st: BigIntStats, opts: EntryOptions & { onFile?: (n: number) => void }, links: Map<string, string>): void {
-  const existing = lstatOrUndefined(to);
-  if (st.isDirectory()) {
-    if (existing && !existing.isDirectory()) rmSync(to, { force: true });
-    if (!existing?.isDirectory()) mkdirSync(to);
-  } else {
-    if (existing) rmSync(to, { recursive: true, force: true });
-    const inodeKey = `${st.dev}:${st.ino}`;
-    const linked = st.nlink > 1n ? links.get(inodeKey) : undefined;
-    if (linked) {
-      linkSync(linked, to);
-      return;
-    }
-    if (!createNonDir(from, to, st)) return;
-    if (st.nlink > 1n) links.set(inodeKey, to);
-    if (st.isFile()) opts.onFile?.(Number(st.size));
+/** Hardlinked inodes already copied ("dev:ino" → the copy's path, and its data copy while under way). */
+type LinkMap = Map<string, { path: string; copied: Promise<void> }>;
+
+/** File data copies under way, at most `limit` at once; the first failure is kept for `done`. */
+class FileCopies {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+  constructor(private readonly limit: number) {}
+
+  /** Starts `copy` once a slot is free; `copied` settles when the copy does. */
+  async add(copy: () => Promise<void>): Promise<{ copied: Promise<void> }> {
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    if (this.failure) throw this.failure.error;
+    const p: Promise<void> = copy().then(
+      () => void this.running.delete(p),
+      (e: unknown) => {
+        this.running.delete(p);
+        this.failure ??= { error: e };
+        throw e;
+      },
+    );
+    p.catch(() => {}); // reported through `done` (or the awaiting hardlink)
+    this.running.add(p);
+    return { copied: p };
   }
-  applyMetadata(from, to, st, opts);
+
+  /** Waits for every copy under way, whatever their outcome. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** Throws the first copy's failure, if any. */
+  async done(): Promise<void> {
+    await this.settle();
+    if (this.failure) throw this.failure.error;
+  }
 }
 
+/**
+ * Copies one entry (for a directory only the directory itself), replacing what is at `to` unless
+ * `fresh` says nothing is there. A regular file's data (and then its metadata) is copied by
+ * `copies` in the background. Returns whether a directory was created.
+ */
+async function copyEntry(
+  from: string, to: string, st: BigIntStats, opts: EntryOptions & { onFile?: (n: number) => void }, links: LinkMap, copies: FileCopies, fresh: boolean,
+): Promise<boolean> {
+  const existing = fresh ? undefined : lstatOrUndefined(to);
+  if (st.isDirectory()) {
+    if (existing && !existing.isDirectory()) rmSync(to, { force: true });
+    if (existing?.isDirectory()) {
+      applyMetadata(from, to, st, opts);
+      return false;
+    }
+    mkdirSync(to);
+    applyMetadata(from, to, st, opts);
+    return true;
+  }
+  if (existing) rmSync(to, { recursive: true, force: true });
+  const inodeKey = `${st.dev}:${st.ino}`;
+  const linked = st.nlink > 1n ? links.get(inodeKey) : undefined;
+  if (linked) {
+    await linked.copied;
+    linkSync(linked.path, to);
+    return false;
+  }
+  if (st.isFile() && st.size < SMALL_FILE) {
+    // A small file is copied at once: a trip through the thread pool costs more than its copy.
+    copyFileSync(from, to, constants.COPYFILE_FICLONE);
+    if (st.nlink > 1n) links.set(inodeKey, { path: to, copied: Promise.resolve() });
+    applyMetadata(from, to, st, opts);
+    opts.onFile?.(Number(st.size));
+    return false;
+  }
+  if (st.isFile()) {
+    const { copied } = await copies.add(async () => {
+      await copyFile(from, to, constants.COPYFILE_FICLONE);
+      applyMetadata(from, to, st, opts);
+    });
+    if (st.nlink > 1n) links.set(inodeKey, { path: to, copied });
+    opts.onFile?.(Number(st.size));
+    return false;
+  }
+  if (!createNonDir(from, to, st)) return false;
+  if (st.nlink > 1n) links.set(inodeKey, { path: to, copied: Promise.resolve() });
+  applyMetadata(from, to, st, opts);
+  return false;
+}
+
+/** Creates a symlink, device or fifo; false for what a filesystem image does not hold (sockets). */
 function createNonDir(from: string, to: string, st: BigIntStats): boolean {
   const perm = Number(st.mode & 0o7777n);
-  if (st.isFile()) copyFileSync(from, to, constants.COPYFILE_FICLONE);
-  else if (st.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+  if (st.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
   else if (st.isCharacterDevice()) mknod(to, S_IFCHR | perm, st.rdev);
   else if (st.isBlockDevice()) mknod(to, S_IFBLK | perm, st.rdev);
   else if (st.isFIFO()) mknod(to, S_IFIFO | perm, 0n);

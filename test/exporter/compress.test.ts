@@ -1,0 +1,82 @@
+// Layer compression: the bytes are the concatenation of each 1 MiB chunk compressed on its own,
+// whichever way the input arrives, whether a pool is shared and what else it compresses meanwhile.
+import { describe, expect, test } from "bun:test";
+import { Readable } from "node:stream";
+import { constants, gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { CompressPool, compressStream } from "../../src/exporter/compress.ts";
+
+const MiB = 1 << 20;
+
+/** Mixed data: runs of pseudo-random bytes (slow to compress) and zeros (fast). */
+function mixed(size: number, seed: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = seed | 1;
+  for (let i = 0; i < size; i++) {
+    if ((i >> 19) % 3 === 2) continue;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** The expected stream: every 1 MiB chunk compressed alone, concatenated. */
+function expected(data: Buffer, compress: (b: Buffer) => Uint8Array): Buffer {
+  const parts: Uint8Array[] = [];
+  for (let off = 0; off < data.length; off += MiB) parts.push(compress(data.subarray(off, off + MiB)));
+  return Buffer.concat(parts);
+}
+
+/** `data` as a stream of pieces of `piece` bytes. */
+function pieces(data: Buffer, piece: number): Readable {
+  return Readable.from((function* () {
+    for (let off = 0; off < data.length; off += piece) yield data.subarray(off, off + piece);
+  })());
+}
+
+async function collect(r: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of r) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+const gzip6 = (b: Buffer) => gzipSync(b, { level: constants.Z_DEFAULT_COMPRESSION });
+
+describe("compressStream", () => {
+  test("gzip: the same bytes for any piece size, with its own pool or a shared one", async () => {
+    const data = mixed(5 * MiB + 12345, 7);
+    const want = expected(data, gzip6);
+    expect(await collect(compressStream(pieces(data, 65536), "gzip"))).toEqual(want);
+    expect(await collect(compressStream(pieces(data, MiB), "gzip"))).toEqual(want);
+    using pool = new CompressPool();
+    expect(await collect(compressStream(pieces(data, 3 * MiB + 1), "gzip", undefined, pool))).toEqual(want);
+    expect(Buffer.compare(gunzipSync(want), data)).toBe(0);
+  });
+
+  test("two layers compressed at once through one pool each get their own bytes", async () => {
+    const a = mixed(4 * MiB + 1, 11);
+    const b = mixed(3 * MiB, 12);
+    using pool = new CompressPool();
+    const [ga, gb] = await Promise.all([
+      collect(compressStream(pieces(a, 100_000), "gzip", 1, pool)),
+      collect(compressStream(pieces(b, MiB), "gzip", 1, pool)),
+    ]);
+    expect(ga).toEqual(expected(a, (x) => gzipSync(x, { level: 1 })));
+    expect(gb).toEqual(expected(b, (x) => gzipSync(x, { level: 1 })));
+  });
+
+  test("zstd: one frame per chunk, level 3 by default", async () => {
+    const data = mixed(2 * MiB + 5, 3);
+    const got = await collect(compressStream(pieces(data, 1 << 18), "zstd"));
+    expect(got).toEqual(expected(data, (x) => zstdCompressSync(x, { params: { [constants.ZSTD_c_compressionLevel]: 3 } })));
+    expect(Buffer.compare(zstdDecompressSync(got), data)).toBe(0);
+  });
+
+  test("an empty or one-chunk input is compressed without workers, and uncompressed passes through", async () => {
+    expect(await collect(compressStream(pieces(Buffer.alloc(0), 1), "gzip"))).toEqual(Buffer.from(gzip6(Buffer.alloc(0))));
+    const small = mixed(1000, 5);
+    expect(await collect(compressStream(pieces(small, 100), "gzip"))).toEqual(Buffer.from(gzip6(small)));
+    expect(await collect(compressStream(pieces(small, 100), "uncompressed"))).toEqual(small);
+  });
+});
