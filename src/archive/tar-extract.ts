@@ -8,12 +8,13 @@ import { chmodSync, closeSync, fchmodSync, fchownSync, lchownSync, linkSync, mkd
 import { posix } from "node:path";
 import { canceledError } from "../util/abort.ts";
 import { lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
-import { errnoCode, KitError } from "../util/errors.ts";
+import { errnoCode } from "../util/errors.ts";
 import { writeFailure } from "../util/write-errors.ts";
 import { inRootPath } from "../fs/fs-safe.ts";
 import { futimensNs, lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../fs/libc.ts";
 import { SpaceGuard } from "./space-guard.ts";
 import { readTar, type TarHeader } from "./tar-reader.ts";
+import { cleanEntryName, invalid, unsafe } from "./tar-entry-names.ts";
 
 export const WHITEOUT_PREFIX = ".wh.";
 export const OPAQUE_MARKER = ".wh..wh..opq";
@@ -292,25 +293,6 @@ class EntryWriter {
       lutimesNs(path, header.mtimeNs, header.mtimeNs);
     }
   }
-}
-
-/** A tar entry name made relative and clean, undefined for the root itself; unsafe names throw. */
-function cleanEntryName(raw: string): string | undefined {
-  if (/^[/.]*$/.test(raw) && !raw.includes("..")) return undefined; // "/", "./", ".": the root itself
-  if (raw.startsWith("/")) throw unsafe(raw, "an absolute path");
-  const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw unsafe(raw, 'a ".." component');
-  return parts.length === 0 ? undefined : parts.join("/");
-}
-
-function unsafe(name: string, what: string): KitError {
-  return new KitError("E_ARCHIVE_UNSAFE_PATH", `archive entry "${name}" has ${what}`, {
-    hint: "the archive or image layer is malformed or malicious; kitbuild refuses to extract it",
-  });
-}
-
-function invalid(message: string): KitError {
-  return new KitError("E_ARCHIVE_INVALID", message, { hint: "the archive or image layer is malformed" });
 }
 
 function writeAll(fd: number, chunk: Buffer): void {
