@@ -32,14 +32,19 @@ export async function debianImage(registry: string): Promise<DebianImage> {
   if (head.status === 200) return { kind: "ready", ref };
   const layer = loadCachedLayer() ?? buildLayer();
   if ("reason" in layer) return { kind: "unavailable", reason: layer.reason };
-  await pushLayers(registry, DEBIAN_REPO, DEBIAN_TAG, [layer], {
+  await pushLayers(registry, DEBIAN_REPO, DEBIAN_TAG, [layer], debianConfig(`kitbuild test-debian: debootstrap --variant=minbase ${SUITE}`));
+  return { kind: "ready", ref };
+}
+
+/** The image config of a one-layer Debian image, as Debian's own (PATH, `bash`); `createdBy` is its history. */
+export function debianConfig(createdBy: string): Record<string, unknown> {
+  return {
     architecture: hostArch(),
     os: "linux",
     created: "1970-01-01T00:00:00Z",
     config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["bash"] },
-    history: [{ created: "1970-01-01T00:00:00Z", created_by: `kitbuild test-debian: debootstrap --variant=minbase ${SUITE}` }],
-  });
-  return { kind: "ready", ref };
+    history: [{ created: "1970-01-01T00:00:00Z", created_by: createdBy }],
+  };
 }
 
 type Meta = { diffId: string; digest: string; size: number };
@@ -81,7 +86,7 @@ function buildLayer(): GzipLayer | { reason: string } {
   }
 }
 
-function sha256File(path: string): string {
+export function sha256File(path: string): string {
   const res = spawnSync("sha256sum", [path], { encoding: "utf8" });
   if (res.status !== 0) throw new Error(`sha256sum failed: ${res.stderr}`);
   return `sha256:${res.stdout.split(" ")[0]}`;

@@ -4,8 +4,8 @@
 // and kept beside the Debian layer it comes from.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { debianCacheDir, debianImage } from "../test-debian.ts";
-import { hostArch, pushLayers, type GzipLayer } from "../test-env.ts";
+import { debianCacheDir, debianConfig, debianImage, sha256File } from "../test-debian.ts";
+import { pushLayers, type GzipLayer } from "../test-env.ts";
 
 type Meta = { diffId: string; digest: string; size: number; bytes: number };
 
@@ -24,10 +24,9 @@ function makeLayer(dir: string): Meta {
     sh(`tar -xzf "${source}" -C "${work}/root" && tar -xzf "${source}" -C "${work}/root/opt/copy"`);
     sh(`tar --numeric-owner --sort=name --mtime=@0 -C "${work}/root" -cf "${work}/layer.tar" .`);
     sh(`gzip -n -6 -c "${work}/layer.tar" > "${work}/layer.tar.gz"`);
-    const sum = (f: string) => `sha256:${sh(`sha256sum "${f}"`).split(" ")[0]}`;
     const meta: Meta = {
-      diffId: sum(`${work}/layer.tar`),
-      digest: sum(`${work}/layer.tar.gz`),
+      diffId: sha256File(`${work}/layer.tar`),
+      digest: sha256File(`${work}/layer.tar.gz`),
       size: Bun.file(`${work}/layer.tar.gz`).size,
       bytes: Bun.file(`${work}/layer.tar`).size,
     };
@@ -47,12 +46,6 @@ export async function pushDoubleDebian(registry: string, repo: string): Promise<
   const metaFile = `${dir}/bookworm-double.json`;
   const meta: Meta = existsSync(metaFile) ? JSON.parse(readFileSync(metaFile, "utf8")) : makeLayer(dir);
   const layer: GzipLayer = { diffId: meta.diffId, digest: meta.digest, size: meta.size, body: Bun.file(`${dir}/bookworm-double.tar.gz`) };
-  await pushLayers(registry, repo, "latest", [layer], {
-    architecture: hostArch(),
-    os: "linux",
-    created: "1970-01-01T00:00:00Z",
-    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["bash"] },
-    history: [{ created: "1970-01-01T00:00:00Z", created_by: "kitbuild bench: Debian minbase twice" }],
-  });
+  await pushLayers(registry, repo, "latest", [layer], debianConfig("kitbuild bench: Debian minbase twice"));
   return { ref: `${registry}/${repo}:latest`, bytes: meta.bytes, gzipped: meta.size };
 }
