@@ -8,6 +8,7 @@ import { formatPlatform, hostPlatform } from "../../oci/platform.ts";
 import { getManifest } from "../../registry/manifest.ts";
 import { choosePlatform } from "../../registry/platform.ts";
 import { fetchBlobToStore } from "../../registry/pull.ts";
+import { pushBlob } from "../../registry/push.ts";
 import { mountSources, pushImage } from "../../registry/push-image.ts";
 import { formatReference, parseReference, type Reference } from "../../registry/reference.ts";
 import { KitError } from "../../util/errors.ts";
@@ -84,6 +85,10 @@ async function readRegistryCache(env: BuildEnvironment, ref: Reference, signal: 
  */
 export async function exportRegistryCache(env: BuildEnvironment, refText: string, ours: CacheConfig, sources: Map<string, string>, maxEntries: number, signal: AbortSignal): Promise<void> {
   const ref = parseReference(refText);
+  // Our layers go up before the cache is read, so that between reading it and replacing its
+  // manifest there are only HEADs and the config: a concurrent export that read the cache before
+  // our manifest landed cannot still be uploading when we look again (its write would erase ours).
+  for (const blob of cacheBlobs(env, ref, ours, sources)) await pushBlob(env.registry, ref, blob.desc, blob.data, { mountFrom: blob.mountFrom }, signal);
   for (let attempt = 1; attempt <= EXPORT_TRIES; attempt++) {
     const merged = mergeCaches(await readRegistryCache(env, ref, signal), ours, maxEntries);
     await pushCache(env, ref, merged, sources, signal);
@@ -98,14 +103,16 @@ export async function exportRegistryCache(env: BuildEnvironment, refText: string
 async function pushCache(env: BuildEnvironment, ref: Reference, cache: CacheConfig, sources: Map<string, string>, signal: AbortSignal): Promise<void> {
   const encoded = encodeCache(cache);
   await env.store.writeBytes(encoded.config.bytes, { digest: encoded.config.descriptor.digest }, signal);
-  // Layers of entries other exports wrote are in the repository already (HEAD says so); ours may not be.
-  const blobs = cache.layers.map((l) => {
-    const desc: Descriptor = { mediaType: l.mediaType, digest: l.digest, size: l.size };
-    const data = env.store.hasSync(l.digest) ? (Bun.file(env.store.path(l.digest)) as Blob) : new Blob([new Uint8Array(l.size)]);
-    return { desc, data, mountFrom: mountSources(sources.get(l.digest), ref) };
-  });
+  const blobs = cacheBlobs(env, ref, cache, sources);
   blobs.push({ desc: encoded.config.descriptor, data: new Blob([encoded.config.bytes]), mountFrom: [] });
   await pushImage(env.registry, ref, { blobs, manifests: [{ bytes: encoded.manifest.bytes, mediaType: encoded.manifest.descriptor.mediaType }] }, {}, signal);
 }
 
-
+/** The layers a cache names, to push: layers of entries other exports wrote are in the repository already (HEAD says so). */
+function cacheBlobs(env: BuildEnvironment, ref: Reference, cache: CacheConfig, sources: Map<string, string>): Array<{ desc: Descriptor; data: Blob; mountFrom: string[] }> {
+  return cache.layers.map((l) => {
+    const desc: Descriptor = { mediaType: l.mediaType, digest: l.digest, size: l.size };
+    const data = env.store.hasSync(l.digest) ? (Bun.file(env.store.path(l.digest)) as Blob) : new Blob([new Uint8Array(l.size)]);
+    return { desc, data, mountFrom: mountSources(sources.get(l.digest), ref) };
+  });
+}
