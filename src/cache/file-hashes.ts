@@ -3,24 +3,36 @@
 // unchanged: ctime catches a rewrite that keeps size and mtime (touch -r, rsync -t, cp -p),
 // which BuildKit's own memo misses (moby/buildkit#4817).
 import type { Database, Statement } from "bun:sqlite";
-import type { BigIntStats } from "node:fs";
 
-/** Stored as text (SQLite integers are 64-bit signed), compared as bigints. */
-type Row = { path: string; dev: string; ino: string; size: number; mtime: string; ctime: string; digest: string };
-type Entry = { dev: bigint; ino: bigint; size: bigint; mtime: bigint; ctime: bigint; digest: string };
+/** What the memo needs of an entry's metadata (fs/entry-stat.ts's EntryStat has it). */
+export type EntryIdentity = {
+  /** Device, inode, size, mtime and ctime (ns) as "dev:ino:size:mtime:ctime". */
+  identity: string;
+  mtimeMs: number;
+  ctimeMs: number;
+  /** Both times are whole seconds (a filesystem with coarse times). */
+  coarseTimes: boolean;
+};
+
+/**
+ * The index stores an identity's parts as text (SQLite integers are 64-bit signed) and joins them
+ * in SQL as EntryStat.identity does, so a context of many files loads without converting each part.
+ */
+const IDENTITY_SQL = "dev || ':' || ino || ':' || size || ':' || mtime || ':' || ctime";
+
+type Entry = { identity: string; digest: string };
 
 /**
  * Timestamps are only as fine as the kernel's clock tick (a few ms), or a whole second on coarse
  * filesystems (whose times have no nanoseconds): a file changed again within the same tick as it was
  * hashed could keep its times. Such "racy" files are not remembered, and are hashed again next time.
  */
-const RACY_WINDOW_NS = 100_000_000n;
-const COARSE_RACY_WINDOW_NS = 2_000_000_000n;
+const RACY_WINDOW_MS = 100;
+const COARSE_RACY_WINDOW_MS = 2000;
 
-function isRacy(st: BigIntStats, nowNs: bigint): boolean {
-  const coarse = st.mtimeNs % 1_000_000_000n === 0n && st.ctimeNs % 1_000_000_000n === 0n;
-  const window = coarse ? COARSE_RACY_WINDOW_NS : RACY_WINDOW_NS;
-  return nowNs - st.mtimeNs < window || nowNs - st.ctimeNs < window;
+function isRacy(st: EntryIdentity, nowMs: number): boolean {
+  const window = st.coarseTimes ? COARSE_RACY_WINDOW_MS : RACY_WINDOW_MS;
+  return nowMs - st.mtimeMs < window || nowMs - st.ctimeMs < window;
 }
 
 export class FileHashMemo {
@@ -30,7 +42,7 @@ export class FileHashMemo {
   private readonly upsert: Statement;
 
   constructor(private readonly db: Database) {
-    this.load = db.query("SELECT path, dev, ino, size, mtime, ctime, digest FROM entry_digests WHERE path >= ? AND path < ?");
+    this.load = db.query(`SELECT path, ${IDENTITY_SQL}, digest FROM entry_digests WHERE path >= ? AND path < ?`);
     this.upsert = db.query(
       "INSERT OR REPLACE INTO entry_digests (path, dev, ino, size, mtime, ctime, digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
@@ -38,23 +50,19 @@ export class FileHashMemo {
 
   /** Loads the entries under a directory in one query (a context has many files). */
   preload(dir: string): void {
-    const rows = this.load.all(`${dir}/`, `${dir}0`) as Row[];
-    for (const r of rows) {
-      this.entries.set(r.path, { dev: BigInt(r.dev), ino: BigInt(r.ino), size: BigInt(r.size), mtime: BigInt(r.mtime), ctime: BigInt(r.ctime), digest: r.digest });
-    }
+    const rows = this.load.values(`${dir}/`, `${dir}0`) as Array<[string, string, string]>;
+    for (const [path, identity, digest] of rows) this.entries.set(path, { identity, digest });
   }
 
   /** The memoized digest of `path`, if its identity and times still match. */
-  get(path: string, st: BigIntStats): string | undefined {
+  get(path: string, st: EntryIdentity): string | undefined {
     const e = this.entries.get(path);
-    if (!e) return undefined;
-    const same = e.dev === st.dev && e.ino === st.ino && e.size === st.size && e.mtime === st.mtimeNs && e.ctime === st.ctimeNs;
-    return same ? e.digest : undefined;
+    return e && e.identity === st.identity ? e.digest : undefined;
   }
 
-  set(path: string, st: BigIntStats, digest: string, nowNs: bigint): void {
-    if (isRacy(st, nowNs)) return;
-    const e: Entry = { dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtimeNs, ctime: st.ctimeNs, digest };
+  set(path: string, st: EntryIdentity, digest: string, nowMs: number): void {
+    if (isRacy(st, nowMs)) return;
+    const e = { identity: st.identity, digest };
     this.entries.set(path, e);
     this.dirty.set(path, e);
   }
@@ -63,8 +71,9 @@ export class FileHashMemo {
   flush(): void {
     if (this.dirty.size === 0) return;
     this.db.transaction(() => {
-      for (const [path, e] of this.dirty) {
-        this.upsert.run(path, String(e.dev), String(e.ino), Number(e.size), String(e.mtime), String(e.ctime), e.digest);
+      for (const [path, { identity, digest }] of this.dirty) {
+        const [dev, ino, size, mtime, ctime] = identity.split(":");
+        this.upsert.run(path, dev ?? "", ino ?? "", Number(size), mtime ?? "", ctime ?? "", digest);
       }
     }).immediate();
     this.dirty.clear();

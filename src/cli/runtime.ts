@@ -1,6 +1,6 @@
 // What main.ts hands the commands: the root abort signal, the environment, output streams, and a
 // place to leave the error that ends the command (main turns it into the exit code).
-import { createConsola, type ConsolaInstance } from "consola";
+import type { ConsolaInstance } from "consola";
 import type { KitConfig } from "../control/config.ts";
 import { type KitError, toKitError } from "../util/errors.ts";
 import { renderError } from "./render/error.ts";
@@ -14,15 +14,24 @@ export type Runtime = {
   stderr: (text: string) => void;
   stderrIsTTY: boolean;
   columns: () => number;
-  log: ConsolaInstance;
+  log: Logger;
   /** `--debug`: failures print their stack trace. */
   debug: boolean;
   /** Set by a failing command; main.ts maps it to the exit code. */
   failure?: KitError;
 };
 
-export function createLogger(): ConsolaInstance {
-  return createConsola({ stdout: process.stderr, stderr: process.stderr, formatOptions: { date: false } });
+/** Warnings outside a build's progress output (consola's format). */
+export type Logger = { warn(text: string): void };
+
+/**
+ * consola is loaded on the first warning: evaluating it costs ~10 ms, a third of kitbuild's
+ * start-up, and most commands never warn.
+ */
+export function createLogger(): Logger {
+  let consola: ConsolaInstance | undefined;
+  const load = () => (require("consola") as typeof import("consola")).createConsola({ stdout: process.stderr, stderr: process.stderr, formatOptions: { date: false } });
+  return { warn: (text) => (consola ??= load()).warn(text) };
 }
 
 /** Runs a command body; a failure is rendered once and left for main.ts to turn into the exit code. */

@@ -2,9 +2,9 @@
 // platform, image resolutions (a tag is resolved once per build, in kitbuild's image store first
 // unless --pull), and what RUN steps share (secrets, ssh agents, entitlements, cache mounts).
 import { randomBytes } from "node:crypto";
-import type { BigIntStats } from "node:fs";
 import { FileHashMemo } from "../cache/file-hashes.ts";
 import type { SourceDigests } from "../file/source-tree.ts";
+import type { EntryStat } from "../fs/entry-stat.ts";
 import type { LocalContext } from "../source/local.ts";
 import type { Definition } from "../llb/ops.ts";
 import { CacheExplainer } from "./cache-explain.ts";
@@ -45,11 +45,11 @@ export class BuildSession {
    * hashed. Any change to its mode, owner or xattrs moves ctime, so the memo vouches for the whole
    * entry, not just its content (and spares listing xattrs of unchanged files).
    */
-  readonly entryDigest = (host: string, st: BigIntStats, compute: () => string): string => {
+  readonly entryDigest = (host: string, st: EntryStat, compute: () => string): string => {
     const known = this.hashes.get(host, st);
     if (known) return known;
     const digest = compute();
-    this.hashes.set(host, st, digest, BigInt(Date.now()) * 1_000_000n);
+    this.hashes.set(host, st, digest, Date.now());
     return digest;
   };
 

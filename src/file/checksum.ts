@@ -2,10 +2,11 @@
 // xattrs and content (never its mtime); a directory hashes its sorted children. A file that no COPY
 // selects (left out by .dockerignore, --exclude, or not matched by --parents patterns) cannot change
 // the checksum, so it cannot invalidate a cached step.
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { digestOf } from "../llb/digest.ts";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
+import { type EntryStat, entryStat, isDevice, isDir, isFile, isSymlink } from "../fs/entry-stat.ts";
 import { resolveInRoot } from "../fs/fs-safe.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import { PatternMatcher } from "../util/patterns.ts";
@@ -32,14 +33,14 @@ export async function checksumSources(from: SourceTree, src: string, opts: Check
   const parts: Array<{ path: string; digest: string }> = [];
   for (const s of sources) {
     const host = resolveInRoot(from.root, s, opts.followSymlinks);
-    const digest = await hashSource(from, selection, host, s === "/" ? "" : s.slice(1), signal);
+    const digest = hashSource(from, selection, host, s === "/" ? "" : s.slice(1), signal);
     if (digest) parts.push({ path: s, digest });
   }
   return digestOf({ src, include: opts.includePatterns ?? [], exclude: opts.excludePatterns ?? [], sources: parts });
 }
 
 /** A whole source's digest, from the build's earlier checksum of it when there is one (and no patterns select within it). */
-async function hashSource(from: SourceTree, sel: Selection, host: string, rel: string, signal: AbortSignal): Promise<string | undefined> {
+function hashSource(from: SourceTree, sel: Selection, host: string, rel: string, signal: AbortSignal): string | undefined {
   const memo = from.sourceDigests;
   if (!memo || sel.include || sel.exclude) return hashEntry(from, sel, host, rel, "", signal);
   // The context path matters too: .dockerignore judges a source reached through a symlink by its own name.
@@ -51,7 +52,7 @@ async function hashSource(from: SourceTree, sel: Selection, host: string, rel: s
   }
   const entries: Array<[string, string]> = [];
   const recording: SourceTree = { ...from, onEntry: (r, d) => (entries.push([r, d]), from.onEntry?.(r, d)) };
-  const digest = await hashEntry(recording, sel, host, rel, "", signal);
+  const digest = hashEntry(recording, sel, host, rel, "", signal);
   memo.set(key, { digest, entries });
   return digest;
 }
@@ -63,31 +64,34 @@ function selected(from: SourceTree, sel: Selection, rel: string, within: string,
   return isDir || !sel.include || sel.include.matches(within);
 }
 
-/** `rel` is the path in the context (for .dockerignore), `within` the path inside the copied source. */
-async function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, within: string, signal: AbortSignal): Promise<string | undefined> {
+/**
+ * `rel` is the path in the context (for .dockerignore), `within` the path inside the copied source.
+ * Synchronous: an await per entry cost more than the entry's stat.
+ */
+function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, within: string, signal: AbortSignal): string | undefined {
   if (signal.aborted) throw canceledError(signal);
-  let st: BigIntStats;
+  let st: EntryStat;
   try {
-    st = lstatSync(host, { bigint: true });
+    st = entryStat(host);
   } catch (e) {
     const badName = undecodableNameError(host, e);
     // A name that is not UTF-8 stops the build only when the copy would read it.
     if (badName && within !== "" && !selected(from, sel, rel, within, false)) return undefined;
     throw badName ?? e;
   }
-  if (within !== "" && !selected(from, sel, rel, within, st.isDirectory())) return undefined;
-  if (st.isDirectory()) {
+  if (within !== "" && !selected(from, sel, rel, within, isDir(st))) return undefined;
+  if (isDir(st)) {
     const header = entryHeader(from, host, st);
     const children: Array<[string, string]> = [];
     for (const name of readdirSync(host).sort()) {
-      const d = await hashEntry(from, sel, `${host}/${name}`, rel === "" ? name : `${rel}/${name}`, within === "" ? name : `${within}/${name}`, signal);
+      const d = hashEntry(from, sel, `${host}/${name}`, rel === "" ? name : `${rel}/${name}`, within === "" ? name : `${within}/${name}`, signal);
       if (d) children.push([name, d]);
     }
     // A directory only walked through for --parents patterns counts only by what it leads to.
     if (children.length === 0 && sel.include && !sel.include.matches(within)) return undefined;
     return entryDigest(header, children.map(([name, d]) => `${name.length}:${name}${d}`).join(""));
   }
-  const compute = () => entryDigest(entryHeader(from, host, st), st.isFile() ? hashFile(host) : "");
+  const compute = () => entryDigest(entryHeader(from, host, st), isFile(st) ? hashFile(host) : "");
   const digest = from.entryDigest ? from.entryDigest(host, st, compute) : compute();
   from.onEntry?.(rel, digest);
   return digest;
@@ -97,18 +101,18 @@ async function hashEntry(from: SourceTree, sel: Selection, host: string, rel: st
  * What identifies an entry besides its content, as one unambiguous string (lengths prefix the
  * free-form parts): mode, owner, size, link target, device numbers and xattrs — never times.
  */
-function entryHeader(from: SourceTree, host: string, st: BigIntStats): string {
+function entryHeader(from: SourceTree, host: string, st: EntryStat): string {
   const xattrs = llistxattr(host)
     .filter((n) => !n.startsWith("trusted.overlay.") && !n.startsWith("user.overlay."))
     .sort()
     .map((n) => `${n.length}:${n}=${lgetxattr(host, n)?.toString("hex") ?? ""};`)
     .join("");
-  const uid = from.resetOwner ? 0 : Number(st.uid);
-  const gid = from.resetOwner ? 0 : Number(st.gid);
-  const size = st.isFile() ? Number(st.size) : 0;
-  const link = st.isSymbolicLink() ? readlinkSync(host) : "";
-  const rdev = st.isCharacterDevice() || st.isBlockDevice() ? Number(st.rdev) : 0;
-  return `${Number(st.mode)} ${uid} ${gid} ${size} ${rdev} ${link.length}:${link} ${xattrs}`;
+  const uid = from.resetOwner ? 0 : st.uid;
+  const gid = from.resetOwner ? 0 : st.gid;
+  const size = isFile(st) ? st.size : 0;
+  const link = isSymlink(st) ? readlinkSync(host) : "";
+  const rdev = isDevice(st) ? st.rdev : 0;
+  return `${st.mode} ${uid} ${gid} ${size} ${rdev} ${link.length}:${link} ${xattrs}`;
 }
 
 function entryDigest(header: string, content: string): string {

@@ -1,12 +1,12 @@
 // What COPY reads from: a directory on the host (a mounted snapshot or the build context) and, for
 // the context, its .dockerignore exclusions and the reset of owners to root that BuildKit applies.
-import type { BigIntStats } from "node:fs";
+import type { EntryStat } from "../fs/entry-stat.ts";
 
 /**
  * An entry's checksum digest, possibly remembered from an earlier build: `compute` reads the
  * entry (its xattrs and content) only when the memo cannot vouch for it.
  */
-export type EntryDigest = (host: string, st: BigIntStats, compute: () => string) => string;
+export type EntryDigest = (host: string, st: EntryStat, compute: () => string) => string;
 
 export type SourceTree = {
   root: string;

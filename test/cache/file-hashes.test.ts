@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { lstatSync, utimesSync, writeFileSync } from "node:fs";
 import { FileHashMemo } from "../../src/cache/file-hashes.ts";
+import { entryStat, fromStats } from "../../src/fs/entry-stat.ts";
 import { migrate } from "../../src/cache/schema.ts";
 import { tempDir } from "../harness.ts";
 
@@ -20,14 +21,14 @@ describe("FileHashMemo", () => {
     writeFileSync(file, "one");
     utimesSync(file, new Date(1e12), new Date(1e12));
     const m = memo();
-    const st = lstatSync(file, { bigint: true });
-    const later = st.ctimeNs + 10_000_000_000n;
+    const st = entryStat(file);
+    const later = st.ctimeMs + 10_000;
     m.set(file, st, "digest-one", later);
-    expect(m.get(file, lstatSync(file, { bigint: true }))).toBe("digest-one");
+    expect(m.get(file, entryStat(file))).toBe("digest-one");
     writeFileSync(file, "two");
     utimesSync(file, new Date(1e12), new Date(1e12));
-    const rewritten = lstatSync(file, { bigint: true });
-    expect(rewritten.mtimeNs).toBe(st.mtimeNs);
+    const rewritten = entryStat(file);
+    expect(rewritten.mtimeMs).toBe(st.mtimeMs);
     expect(rewritten.size).toBe(st.size);
     expect(m.get(file, rewritten)).toBeUndefined();
   });
@@ -35,23 +36,38 @@ describe("FileHashMemo", () => {
   test("a file changed within the last moments is not remembered", () => {
     const dir = tempDir();
     writeFileSync(`${dir}/f`, "x");
-    const st = lstatSync(`${dir}/f`, { bigint: true });
+    const st = entryStat(`${dir}/f`);
     const m = memo();
-    m.set(`${dir}/f`, st, "d", st.ctimeNs + 1_000_000n);
+    m.set(`${dir}/f`, st, "d", st.ctimeMs + 1);
     expect(m.get(`${dir}/f`, st)).toBeUndefined();
   });
 
   test("entries persist through flush and preload", () => {
     const dir = tempDir();
     writeFileSync(`${dir}/f`, "x");
-    const st = lstatSync(`${dir}/f`, { bigint: true });
+    const st = entryStat(`${dir}/f`);
     const db = new Database(":memory:");
     migrate(db);
     const a = new FileHashMemo(db);
-    a.set(`${dir}/f`, st, "kept", st.ctimeNs + 10_000_000_000n);
+    a.set(`${dir}/f`, st, "kept", st.ctimeMs + 10_000);
     a.flush();
     const b = new FileHashMemo(db);
     b.preload(dir);
     expect(b.get(`${dir}/f`, st)).toBe("kept");
+  });
+});
+
+describe("entryStat", () => {
+  test("statx gives what lstat gives: mode, owner, size, device numbers and an identity of dev, ino, size and ns times", () => {
+    const dir = tempDir();
+    writeFileSync(`${dir}/f`, "twelve bytes");
+    utimesSync(`${dir}/f`, new Date(1_234_567_890_123), new Date(1_234_567_890_987));
+    for (const path of [`${dir}/f`, dir, "/dev/null"]) {
+      expect(entryStat(path)).toEqual(fromStats(lstatSync(path, { bigint: true })));
+    }
+  });
+
+  test("a missing entry throws lstat's own error", () => {
+    expect(() => entryStat(`${tempDir()}/missing`)).toThrow(expect.objectContaining({ code: "ENOENT" }));
   });
 });

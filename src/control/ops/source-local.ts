@@ -7,6 +7,7 @@
 import { digestOf } from "../../llb/digest.ts";
 import { checksumSources } from "../../file/checksum.ts";
 import { formatBytes } from "../../util/units.ts";
+import { isFile } from "../../fs/entry-stat.ts";
 import type { LocalContext } from "../../source/local.ts";
 import { contextTree } from "./file.ts";
 import type { SourceOp } from "../../llb/ops.ts";
@@ -42,7 +43,7 @@ async function hashFollowPaths(context: LocalContext, paths: readonly string[], 
   let read = 0;
   const tree = contextTree(context, session);
   const memo = tree.entryDigest;
-  tree.entryDigest = (host, st, compute) => memo ? memo(host, st, () => ((read += st.isFile() ? Number(st.size) : 0), compute())) : compute();
+  tree.entryDigest = (host, st, compute) => memo ? memo(host, st, () => ((read += isFile(st) ? st.size : 0), compute())) : compute();
   for (const path of paths) {
     try {
       await checksumSources(tree, `/${path}`, { followSymlinks: false, allowWildcard: true }, signal);

@@ -14,7 +14,7 @@ import { openStepNetwork, PASTA_MISSING_WARNING, type StepNetwork } from "../net
 import { DEFAULT_HOSTNAME, hasLoopbackResolver, hostResolvConf, writeEtcFiles } from "./etc-files.ts";
 import { ETC_MOUNT_TARGETS, recordMountStubs } from "./mount-stubs.ts";
 import { ensureReaper } from "./reaper.ts";
-import { deleteOrphanContainers, findRunc, type Runc, runContainer } from "./run.ts";
+import { deleteOrphanContainers, findRunc, hasOrphanContainers, type Runc, runContainer } from "./run.ts";
 import { runtimeSpec } from "./spec.ts";
 import { executorDir, openStepDir, removeOrphanStepDirs } from "./step-dir.ts";
 import { canMountProc, NO_PROCESS_SANDBOX_WARNING } from "./process-sandbox.ts";
@@ -101,7 +101,8 @@ export class RuncExecutor implements Executor {
 
   async cleanupOrphans(): Promise<void> {
     try {
-      deleteOrphanContainers(this.runc(), isProcessAlive);
+      // runc keeps one state directory per container: only a dead kitbuild's container needs runc.
+      if (hasOrphanContainers(this.opts.runc.stateRoot, isProcessAlive)) deleteOrphanContainers(this.runc(), isProcessAlive);
     } catch (e) {
       // A build without RUN steps needs no runc; one with them reports the problem when it gets there.
       if (!(e instanceof KitError && e.code.startsWith("E_RUNC_"))) throw e;

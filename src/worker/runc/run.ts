@@ -2,7 +2,7 @@
 // the step's log limits), the container killed and deleted on abort, and containers left by crashed
 // kitbuild processes removed.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { canceledError } from "../../util/abort.ts";
 import { KitError } from "../../util/errors.ts";
 import { exitStatus } from "../../util/process.ts";
@@ -114,18 +114,43 @@ function killContainer(runc: Runc, id: string, pid: number | undefined): void {
   }
 }
 
+/**
+ * `runc run` deletes its container when the process exits; only a run that was killed or failed to
+ * start leaves its state directory. Checking for it spares a blocking `runc delete` after every step.
+ */
 function deleteContainer(runc: Runc, id: string): void {
+  if (!existsSync(`${runc.root}/${id}`)) return;
   spawnSync(runc.path, ["--root", runc.root, "delete", "--force", id], { stdio: "ignore", timeout: 10000 });
 }
 
-/** Deletes containers whose kitbuild process is gone (ids are "kitbuild-<pid>-<n>"). */
+/** The kitbuild process a container belongs to (ids are "kitbuild-<pid>-<n>"), if it is one. */
+function ownerPid(id: string): number | undefined {
+  const m = /^kitbuild-(\d+)-/.exec(id);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Whether runc's state root holds a container of a kitbuild process that is gone (no runc started). */
+export function hasOrphanContainers(stateRoot: string, isAlive: (pid: number) => boolean): boolean {
+  let ids: string[];
+  try {
+    ids = readdirSync(stateRoot);
+  } catch {
+    return false;
+  }
+  return ids.some((id) => {
+    const pid = ownerPid(id);
+    return pid !== undefined && !isAlive(pid);
+  });
+}
+
+/** Deletes containers whose kitbuild process is gone. */
 export function deleteOrphanContainers(runc: Runc, isAlive: (pid: number) => boolean): void {
   const res = spawnSync(runc.path, ["--root", runc.root, "list", "--format", "json"], { encoding: "utf8", timeout: 10000 });
   if (res.status !== 0 || !res.stdout.trim()) return;
   const list = (JSON.parse(res.stdout) as Array<{ id: string }> | null) ?? [];
   for (const c of list) {
-    const m = /^kitbuild-(\d+)-/.exec(c.id);
-    if (!m || isAlive(Number(m[1]))) continue;
+    const pid = ownerPid(c.id);
+    if (pid === undefined || isAlive(pid)) continue;
     // Its bundle is the step's tmpfs directory, which removeOrphanStepDirs unmounts and removes.
     deleteContainer(runc, c.id);
   }
