@@ -18,22 +18,25 @@ dirs=""
 while read -r word arg; do
   case "$word" in
     pid) pids="$pids$arg ";;
-    done) pids=$(printf '%s' "$pids" | sed "s/ $arg / /g");;
+    done) left=" "; for q in $pids; do [ "$q" = "$arg" ] || left="$left$q "; done; pids=$left;;
     dir) dirs="$dirs$arg
 ";;
   esac
 done
 for p in $pids; do kill -9 "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
 # A pasta started just before the kill may not have been told yet: its netns path names kitbuild.
-for c in /proc/[0-9]*/cmdline; do
+# One grep over every command line, not a process per command line: after a normal exit there is
+# none, and the scan's CPU would land on whatever runs next. (Its own command line names no cache
+# root, so it is not taken for a helper left behind.)
+for c in $(grep -lsaF -e "/executor/kitbuild-$1-" /proc/[0-9]*/cmdline); do
   case "$(tr '\\0' ' ' < "$c" 2>/dev/null)" in
     *pasta*" --netns $4/executor/kitbuild-$1-"*) p=\${c#/proc/}; kill -9 "\${p%/cmdline}" 2>/dev/null;;
   esac
 done
 printf '%s' "$dirs" | while IFS= read -r d; do [ -n "$d" ] && rm -rf "$d"; done
-# (runc list would create a state root that is gone: look only where there is one)
-[ -d "$3" ] && for id in $("$2" --root "$3" list -q 2>/dev/null); do
-  case "$id" in "kitbuild-$1-"*) "$2" --root "$3" delete --force "$id" >/dev/null 2>&1;; esac
+# runc keeps a state directory per container: runc is started only for one that is left.
+for d in "$3/kitbuild-$1-"*; do
+  [ -e "$d" ] && "$2" --root "$3" delete --force "\${d##*/}" >/dev/null 2>&1
 done
 for m in "$4/executor/kitbuild-$1-"* "$4/mounts/$1-"*; do
   [ -e "$m" ] || continue
