@@ -23,38 +23,51 @@ const ONLY = values.only?.split(",");
 
 const HANG_MS = 120_000;
 
-type Result = { scenario: Scenario; kit: number[]; bk: number[]; rss: number[] };
+type Result = { scenario: Scenario; kit: number[]; bk: number[]; floor: number[]; rss: number[] };
 
 /** Runs a side's timed commands: seconds, and the largest max RSS among them (bytes). */
-function timeSide(side: Side): { seconds: number; rss: number } {
-  side.before?.();
-  let rss = 0;
-  const t0 = performance.now();
-  for (const argv of side.steps) {
-    // A bound: docker 20.10's local export of B6's tree hangs here after writing every file; such
-    // a round is recorded as hung (NaN) instead of stopping the whole run.
-    const res = Bun.spawnSync(argv, { env: { ...process.env, ...side.env }, stdout: "ignore", stderr: "pipe", timeout: HANG_MS, killSignal: "SIGKILL" });
-    if (res.signalCode === "SIGKILL") return { seconds: Number.NaN, rss };
-    if (res.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${res.exitCode}):\n${res.stderr.toString()}`);
-    rss = Math.max(rss, res.resourceUsage.maxRSS);
+async function timeSide(side: Side): Promise<{ seconds: number; rss: number }> {
+  try {
+    await side.before?.();
+    let rss = 0;
+    const t0 = performance.now();
+    for (const argv of side.steps) {
+      // A bound: docker 20.10's local export of B6's tree hangs here after writing every file; such
+      // a round is recorded as hung (NaN) instead of stopping the whole run.
+      const res = Bun.spawnSync(argv, { env: { ...process.env, ...side.env }, stdout: "ignore", stderr: "pipe", timeout: HANG_MS, killSignal: "SIGKILL" });
+      if (res.signalCode === "SIGKILL") return { seconds: Number.NaN, rss };
+      if (res.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${res.exitCode}):\n${res.stderr.toString()}`);
+      rss = Math.max(rss, res.resourceUsage.maxRSS);
+    }
+    return { seconds: (performance.now() - t0) / 1000, rss };
+  } finally {
+    await side.after?.();
   }
-  return { seconds: (performance.now() - t0) / 1000, rss };
 }
 
-function measure(s: Scenario, hasBuildKit: boolean): Result {
+type Who = "kit" | "bk" | "floor";
+const NAMES: Record<Who, string> = { kit: "kitbuild", bk: "BuildKit", floor: "floor" };
+
+async function measure(s: Scenario, hasBuildKit: boolean): Promise<Result> {
   process.stderr.write(`${s.id}: preparing\n`);
   s.prepare();
-  const result: Result = { scenario: s, kit: [], bk: [], rss: [] };
-  for (let r = 0; r < RUNS; r++) {
-    const order = r % 2 === 0 ? ["kit", "bk"] : ["bk", "kit"];
-    for (const who of order) {
-      // After a hung round BuildKit is not asked again: each would cost the whole bound.
-      if (who === "bk" && (!hasBuildKit || result.bk.some(Number.isNaN))) continue;
-      const { seconds, rss } = timeSide(who === "kit" ? s.kitbuild(r) : s.buildkit(r));
-      (who === "kit" ? result.kit : result.bk).push(seconds);
-      if (who === "kit") result.rss.push(rss);
-      process.stderr.write(`${s.id} round ${r + 1}: ${who === "kit" ? "kitbuild" : "BuildKit"} ${Number.isNaN(seconds) ? "hung, killed" : `${seconds.toFixed(3)} s`}\n`);
+  const result: Result = { scenario: s, kit: [], bk: [], floor: [], rss: [] };
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      const order: Who[] = r % 2 === 0 ? ["kit", "bk", "floor"] : ["bk", "kit", "floor"];
+      for (const who of order) {
+        // After a hung round BuildKit is not asked again: each would cost the whole bound.
+        if (who === "bk" && (!hasBuildKit || result.bk.some(Number.isNaN))) continue;
+        if (who === "floor" && !s.floor) continue;
+        const side = who === "kit" ? s.kitbuild(r) : who === "bk" ? s.buildkit(r) : (s.floor as NonNullable<Scenario["floor"]>).side(r);
+        const { seconds, rss } = await timeSide(side);
+        result[who].push(seconds);
+        if (who === "kit") result.rss.push(rss);
+        process.stderr.write(`${s.id} round ${r + 1}: ${NAMES[who]} ${Number.isNaN(seconds) ? "hung, killed" : `${seconds.toFixed(3)} s`}\n`);
+      }
     }
+  } finally {
+    s.finish?.();
   }
   return result;
 }
@@ -76,13 +89,14 @@ function printTable(results: Result[], startupMs: number[]): void {
   console.log(`\nkitbuild vs BuildKit (docker 20.10, DOCKER_BUILDKIT=1), medians of ${RUNS}, alternating\n`);
   console.log("| scenario | kitbuild | BuildKit | ratio | goal | kitbuild peak RSS |");
   console.log("|---|---|---|---|---|---|");
-  for (const { scenario: s, kit, bk, rss } of results) {
+  for (const { scenario: s, kit, bk, floor, rss } of results) {
     const k = median(kit);
     const finished = bk.filter((t) => !Number.isNaN(t));
     const b = finished.length ? median(finished) : Number.NaN;
     const ratio = k / b;
     const goal = s.goal === undefined ? "keep" : `<= ${s.goal} ${Number.isNaN(ratio) ? "" : ratio <= s.goal ? "(met)" : "(missed)"}`;
     console.log(`| ${s.id} ${s.title} | ${k.toFixed(3)} s | ${Number.isNaN(b) ? (bk.length ? `hung (killed after ${HANG_MS / 1000} s)` : "-") : `${b.toFixed(3)} s`} | ${Number.isNaN(ratio) ? "-" : ratio.toFixed(2)} | ${goal} | ${mb(Math.max(...rss))} |`);
+    if (s.floor && floor.length) console.log(`| ${s.id} floor: ${s.floor.title} | ${median(floor).toFixed(3)} s | | | | |`);
   }
   const peak = results.reduce((best, r) => (Math.max(...r.rss) > best.rss ? { rss: Math.max(...r.rss), id: r.scenario.id } : best), { rss: 0, id: "-" });
   console.log(`| peak RSS, all scenarios | ${mb(peak.rss)} in ${peak.id} | | | <= 150 MB ${peak.rss <= 150e6 ? "(met)" : "(missed)"} | |`);
@@ -100,8 +114,9 @@ async function main(): Promise<void> {
   try {
     const debian = await pushDoubleDebian(env.registry, "bench/debian2");
     process.stderr.write(`B4-B6 base: ${debian.ref}, one layer of ${mb(debian.bytes)} (${mb(debian.gzipped)} gzipped)\n`);
-    const all = scenarios({ work, busybox: env.busybox, debian: debian.ref, files: Number(values.files) });
-    const results = all.filter((s) => !ONLY || ONLY.includes(s.id)).map((s) => measure(s, docker !== undefined));
+    const all = scenarios({ work, busybox: env.busybox, debian: debian.ref, debianBlobUrl: debian.blobUrl, files: Number(values.files) });
+    const results: Result[] = [];
+    for (const s of all.filter((s) => !ONLY || ONLY.includes(s.id))) results.push(await measure(s, docker !== undefined));
     printTable(results, startup());
   } finally {
     await env.stop();

@@ -38,8 +38,8 @@ function makeLayer(dir: string): Meta {
   }
 }
 
-/** Pushes the doubled Debian image to `registry` as `repo`; returns its reference and layer size. */
-export async function pushDoubleDebian(registry: string, repo: string): Promise<{ ref: string; bytes: number; gzipped: number }> {
+/** Pushes the doubled Debian image to `registry` as `repo`; returns its reference, layer URL and sizes. */
+export async function pushDoubleDebian(registry: string, repo: string): Promise<{ ref: string; blobUrl: string; bytes: number; gzipped: number }> {
   const debian = await debianImage(registry);
   if (debian.kind !== "ready") throw new Error(`no Debian layer for the benchmark: ${debian.reason}`);
   const dir = debianCacheDir();
@@ -47,5 +47,5 @@ export async function pushDoubleDebian(registry: string, repo: string): Promise<
   const meta: Meta = existsSync(metaFile) ? JSON.parse(readFileSync(metaFile, "utf8")) : makeLayer(dir);
   const layer: GzipLayer = { diffId: meta.diffId, digest: meta.digest, size: meta.size, body: Bun.file(`${dir}/bookworm-double.tar.gz`) };
   await pushLayers(registry, repo, "latest", [layer], debianConfig("kitbuild bench: Debian minbase twice"));
-  return { ref: `${registry}/${repo}:latest`, bytes: meta.bytes, gzipped: meta.size };
+  return { ref: `${registry}/${repo}:latest`, blobUrl: `http://${registry}/v2/${repo}/blobs/${meta.digest}`, bytes: meta.bytes, gzipped: meta.size };
 }

@@ -32,10 +32,3 @@ export async function ensureDocker(): Promise<{ stop(): Promise<void> } | undefi
     },
   };
 }
-
-/** Drops BuildKit's build cache and the given images, so its next build is cold. */
-export function emptyBuildKit(images: string[]): void {
-  for (const image of images) spawnSync(DOCKER, ["rmi", "-f", image], { stdio: "ignore" });
-  const res = spawnSync(DOCKER, ["builder", "prune", "-af"], { encoding: "utf8" });
-  if (res.status !== 0) throw new Error(`docker builder prune failed: ${res.stderr}`);
-}

@@ -1,11 +1,18 @@
 // The six scenarios of issue 19, each as the same Dockerfile and context given to kitbuild and to
 // BuildKit. A side's `before` runs untimed ahead of its timed commands (emptying a cache, changing
-// a file); every command of `steps` is timed (BuildKit's image tar export is `build` + `save`).
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { BUILDKIT_ENV, DOCKER, emptyBuildKit } from "./docker.ts";
+// a file, starting a daemon), its `after` untimed after them, also when they fail; every command of
+// `steps` is timed (BuildKit's image tar export is `build` + `save`).
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { BUILDKIT_ENV, DOCKER } from "./docker.ts";
 import { KITBUILD, manyFiles, run } from "./lib.ts";
+import { startPrivateDocker, type PrivateDocker } from "./private-docker.ts";
 
-export type Side = { steps: string[][]; env?: Record<string, string>; before?: () => void };
+export type Side = {
+  steps: string[][];
+  env?: Record<string, string>;
+  before?: () => void | Promise<void>;
+  after?: () => void | Promise<void>;
+};
 
 export type Scenario = {
   id: string;
@@ -16,9 +23,14 @@ export type Scenario = {
   prepare(): void;
   kitbuild(round: number): Side;
   buildkit(round: number): Side;
+  /** Timed in the same rounds as the two tools, for comparison: what bounds the scenario. */
+  floor?: { title: string; side(round: number): Side };
+  /** Untimed, after the last round: removes what the rounds kept (not between rounds, see B4). */
+  finish?(): void;
 };
 
-export type Inputs = { work: string; busybox: string; debian: string; files: number };
+/** `debianBlobUrl`: where the registry serves the Debian image's one layer. */
+export type Inputs = { work: string; busybox: string; debian: string; debianBlobUrl: string; files: number };
 
 function context(dir: string, dockerfile: string, fill?: (dir: string) => void): string {
   mkdirSync(dir, { recursive: true });
@@ -32,8 +44,9 @@ const kit = (root: string, args: string[], ctx: string): Side => ({
   env: { KITBUILD_ROOT: root },
 });
 const bk = (args: string[], ctx: string): Side => ({ steps: [[DOCKER, "build", "-q", ...args, ctx]], env: BUILDKIT_ENV });
+// Only for sides whose `before` is synchronous and that have no `after`.
 const warm = (side: Side) => {
-  side.before?.();
+  void side.before?.();
   for (const [cmd, ...args] of side.steps) run(cmd as string, args, { env: side.env });
 };
 
@@ -108,20 +121,52 @@ function b5b6(i: Inputs): Scenario[] {
 }
 
 /**
- * B4: a cold pull of the ~180 MB Debian layer and `RUN true`; each kitbuild round gets a new root.
- * BuildKit's images built on that layer go too: docker reuses an image's layers for a pull.
+ * B4: a cold pull of the ~180 MB Debian layer and `RUN true`. Each kitbuild round gets a new root,
+ * each BuildKit round a new dockerd with a new data root (private-docker.ts): emptying the user's
+ * docker was not enough, docker 20.10 kept the layer where `builder prune` and `rmi` do not reach.
+ * Both first build a busybox image there, untimed: the layer is cold, not the tool's first build.
+ * The floor is `curl | gzip -d | tar -x` of the layer's blob from the same registry. Each round's
+ * files stay until the end: deleting ~13,000 files slows the next round's file creation on ext4.
  */
 function b4(i: Inputs): Scenario {
   const ctx = context(`${i.work}/b4`, `FROM ${i.debian}\nRUN true\n`);
+  const warmCtx = context(`${i.work}/b4-warm`, `FROM ${i.busybox}\nRUN true\n`);
+  const kept = (r: number) => `${i.work}/b4-round-${r}`;
+  const sync = () => run("sync", []);
+  let daemon: PrivateDocker | undefined;
+  const bridge = { name: `kbb${process.pid}`.slice(0, 15), cidr: "172.30.219.1/24" };
+  const bkEnv = (r: number) => ({ ...BUILDKIT_ENV, DOCKER_HOST: `unix://${kept(r)}/dockerd/sock` });
   return {
     id: "B4", title: "cold pull and unpack of one ~180 MB Debian layer + `RUN true`", goal: 0.8,
     prepare: () => {},
-    kitbuild: (r) => ({ ...kit(`${i.work}/root-b4-${r}`, ["-t", "bench-b4"], ctx), before: () => run("sync", []) }),
-    buildkit: () => ({ ...bk(["-t", "bench-b4"], ctx), before: () => (emptyBuildKit(["bench-b4", "bench-b5", i.debian]), run("sync", [])) }),
+    kitbuild: (r) => ({
+      ...kit(`${kept(r)}/kitbuild`, ["-t", "bench-b4"], ctx),
+      before: () => (warm(kit(`${kept(r)}/kitbuild`, ["-t", "bench-b4-warm"], warmCtx)), sync()),
+    }),
+    buildkit: (r) => ({
+      steps: bk(["-t", "bench-b4"], ctx).steps,
+      env: bkEnv(r),
+      before: async () => {
+        daemon = await startPrivateDocker(`${kept(r)}/dockerd`, bridge);
+        warm({ ...bk(["-t", "bench-b4-warm"], warmCtx), env: bkEnv(r) });
+        sync();
+      },
+      after: async () => (await daemon?.stop(), (daemon = undefined)),
+    }),
+    floor: {
+      title: "`curl \\| gzip -d \\| tar -x` of the layer",
+      side: (r) => ({
+        steps: [["sh", "-c", `mkdir -p "$0" && curl -fsS "$1" | gzip -d | tar -x -C "$0"`, `${kept(r)}/tar`, i.debianBlobUrl]],
+        before: sync,
+      }),
+    },
+    finish: () => {
+      for (const name of readdirSync(i.work)) if (name.startsWith("b4-round-")) rmSync(`${i.work}/${name}`, { recursive: true, force: true });
+    },
   };
 }
 
-/** In the order they run: B4 last, since emptying BuildKit's cache drops the others' too. */
+/** In the order they run: B4 last, since deleting its rounds' files at its end slows file creation after it. */
 export function scenarios(i: Inputs): Scenario[] {
   return [b1(i), ...b2b3(i), ...b5b6(i), b4(i)];
 }
