@@ -56,6 +56,8 @@ export class Copier {
     const st = lstatNamed(src);
     if (!include && !st.isDirectory()) return;
     if (include && st.isFile()) {
+      // The common case without looking at the destination first: creating it exclusively fails
+      // (EEXIST) when something is there, and the replace rules below take over.
       this.createParentDirs(overwriteTargetMetadata);
       if (this.copyToNewFile(src, target, st)) return;
     }
@@ -144,8 +146,8 @@ export class Copier {
    */
   private copyToNewFile(src: string, target: string, st: BigIntStats): boolean {
     if (st.size >= SMALL_FILE_SIZE) return false;
-    const key = `${st.dev}:${st.ino}`;
-    if (st.nlink > 1n && this.inodes.has(key)) return false;
+    const key = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+    if (key !== undefined && this.inodes.has(key)) return false;
     const perm = Number(st.mode & 0o7777n);
     const t = this.opts.timestampNs;
     const copied = copyNewFile(src, target, Number(st.size), {
@@ -155,7 +157,7 @@ export class Copier {
       mtimeNs: t ?? st.mtimeNs,
       xattrs: "last",
     });
-    if (copied && st.nlink > 1n) this.inodes.set(key, target);
+    if (copied && key !== undefined) this.inodes.set(key, target);
     return copied;
   }
 
