@@ -8,6 +8,7 @@
 import { copyFileSync, chmodSync, constants, lchownSync, linkSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, type BigIntStats } from "node:fs";
 import { canceledError } from "../util/abort.ts";
 import { copyXattrs, lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
+import { copyNewFile, SMALL_FILE_SIZE } from "../fs/copy-new-file.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
 import { KitError } from "../util/errors.ts";
 import { lutimesNs, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../fs/libc.ts";
@@ -54,6 +55,12 @@ export class Copier {
     if (!include && !enter) return;
     const st = lstatNamed(src);
     if (!include && !st.isDirectory()) return;
+    if (include && st.isFile()) {
+      // The common case without looking at the destination first: creating it exclusively fails
+      // (EEXIST) when something is there, and the replace rules below take over.
+      this.createParentDirs(overwriteTargetMetadata);
+      if (this.copyToNewFile(src, target, st)) return;
+    }
     const targetSt = lstatOrUndefined(target);
     if (include) {
       if (this.opts.alwaysReplace && targetSt && !(st.isDirectory() && targetSt.isDirectory())) rmSync(target, { recursive: true, force: true });
@@ -133,6 +140,27 @@ export class Copier {
     rmSync(target, { force: true });
   }
 
+  /**
+   * The common case in one sequence of calls on open files: a small regular file (not a second
+   * link to one already copied) where nothing is yet. False when that is not the case.
+   */
+  private copyToNewFile(src: string, target: string, st: BigIntStats): boolean {
+    if (st.size >= SMALL_FILE_SIZE) return false;
+    const key = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+    if (key !== undefined && this.inodes.has(key)) return false;
+    const perm = Number(st.mode & 0o7777n);
+    const t = this.opts.timestampNs;
+    const copied = copyNewFile(src, target, Number(st.size), {
+      owner: this.ownerOf(st),
+      mode: this.opts.mode ? this.opts.mode(perm, false) : perm,
+      atimeNs: t ?? st.atimeNs,
+      mtimeNs: t ?? st.mtimeNs,
+      xattrs: "last",
+    });
+    if (copied && key !== undefined) this.inodes.set(key, target);
+    return copied;
+  }
+
   /** Creates a file (or hardlink), symlink, device or fifo; false for sockets, which images do not hold. */
   private copyNonDir(src: string, target: string, st: BigIntStats): boolean {
     const perm = Number(st.mode & 0o7777n);
@@ -154,7 +182,7 @@ export class Copier {
 
   /** Owner, mode (after the owner: chown clears set-id bits), times and xattrs of a copied entry. */
   private applyInfo(src: string, target: string, st: BigIntStats): void {
-    const owner = this.opts.owner ?? (this.opts.resetOwner ? { uid: 0, gid: 0 } : { uid: Number(st.uid), gid: Number(st.gid) });
+    const owner = this.ownerOf(st);
     lchownSync(target, owner.uid, owner.gid);
     if (!st.isSymbolicLink()) {
       const mode = Number(st.mode & 0o7777n);
@@ -162,6 +190,10 @@ export class Copier {
     }
     this.applyTimes(target, st);
     copyXattrs(src, target);
+  }
+
+  private ownerOf(st: BigIntStats): Owner {
+    return this.opts.owner ?? (this.opts.resetOwner ? { uid: 0, gid: 0 } : { uid: Number(st.uid), gid: Number(st.gid) });
   }
 
   private applyTimes(target: string, st: BigIntStats): void {

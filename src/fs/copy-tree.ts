@@ -9,6 +9,7 @@ import {
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "./file-names.ts";
 import { errnoCode } from "../util/errors.ts";
+import { copyNewFile, isCopiedXattr, SMALL_FILE_SIZE } from "./copy-new-file.ts";
 import { lgetxattr, llistxattr, lsetxattr, lutimesNs, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./libc.ts";
 
 export type Owner = { uid: number; gid: number };
@@ -39,7 +40,7 @@ export type CopyTreeOptions = EntryOptions & {
 /** How many files' data is copied at once (in Bun's thread pool), so both cores copy. */
 const FILES_AT_ONCE = 4;
 /** Files smaller than this are copied synchronously, between the others' background copies. */
-const SMALL_FILE = 256n * 1024n;
+const SMALL_FILE = BigInt(SMALL_FILE_SIZE);
 
 /** Copies the tree (or single entry) at `src` to `dst`. */
 export async function copyTree(src: string, dst: string, opts: CopyTreeOptions): Promise<void> {
@@ -127,6 +128,14 @@ class FileCopies {
 async function copyEntry(
   from: string, to: string, st: BigIntStats, opts: EntryOptions & { onFile?: (n: number) => void }, links: LinkMap, copies: FileCopies, fresh: boolean,
 ): Promise<boolean> {
+  const inodeKey = `${st.dev}:${st.ino}`;
+  const secondLink = st.nlink > 1n && links.has(inodeKey);
+  // The common case first: a small file where nothing is yet (else EEXIST, and the rules below).
+  if (st.isFile() && st.size < SMALL_FILE && !secondLink && copySmallToNew(from, to, st, opts)) {
+    if (st.nlink > 1n) links.set(inodeKey, { path: to, copied: Promise.resolve() });
+    opts.onFile?.(Number(st.size));
+    return false;
+  }
   const existing = fresh ? undefined : lstatOrUndefined(to);
   if (st.isDirectory()) {
     if (existing && !existing.isDirectory()) rmSync(to, { force: true });
@@ -139,7 +148,6 @@ async function copyEntry(
     return true;
   }
   if (existing) rmSync(to, { recursive: true, force: true });
-  const inodeKey = `${st.dev}:${st.ino}`;
   const linked = st.nlink > 1n ? links.get(inodeKey) : undefined;
   if (linked) {
     await linked.copied;
@@ -169,6 +177,17 @@ async function copyEntry(
   return false;
 }
 
+/** A small file where nothing is yet, by one sequence of calls on open files; false when `to` exists. */
+function copySmallToNew(from: string, to: string, st: BigIntStats, opts: EntryOptions): boolean {
+  return copyNewFile(from, to, Number(st.size), {
+    owner: opts.owner ?? (opts.preserveOwner ? { uid: Number(st.uid), gid: Number(st.gid) } : undefined),
+    mode: opts.mode ?? Number(st.mode & 0o7777n),
+    atimeNs: st.atimeNs,
+    mtimeNs: st.mtimeNs,
+    xattrs: opts.xattrs ? "before-mode" : "none",
+  });
+}
+
 /** Creates a symlink, device or fifo; false for what a filesystem image does not hold (sockets). */
 function createNonDir(from: string, to: string, st: BigIntStats): boolean {
   const perm = Number(st.mode & 0o7777n);
@@ -191,7 +210,7 @@ function applyMetadata(from: string, to: string, st: BigIntStats, opts: EntryOpt
 
 export function copyXattrs(from: string, to: string): void {
   for (const name of llistxattr(from)) {
-    if (name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.")) continue;
+    if (!isCopiedXattr(name)) continue;
     const value = lgetxattr(from, name);
     if (value === undefined) continue;
     try {

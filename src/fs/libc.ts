@@ -1,4 +1,4 @@
-// The few Linux syscalls Bun and node:fs lack (mount, umount2, mknod, xattrs), through bun:ffi.
+// The few Linux syscalls Bun and node:fs lack (mount, umount2, mknod, xattrs, futimens), through bun:ffi.
 // libc is opened on first use so that commands which never mount (like --version) stay fast.
 import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 import { errnoCode } from "../util/errors.ts";
@@ -29,6 +29,9 @@ function openLibc() {
     lsetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
     lgetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     llistxattr: { args: [FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    fsetxattr: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+    fgetxattr: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    flistxattr: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     utimensat: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     futimens: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
@@ -82,16 +85,31 @@ export function lsetxattr(path: string, name: string, value: Uint8Array): void {
 
 /** The value of one xattr, or undefined when the file has none by that name. */
 export function lgetxattr(path: string, name: string): Buffer | undefined {
+  return getXattr((buf) => sym().lgetxattr(cstr(path), cstr(name), ptr(buf), BigInt(buf.length)), "lgetxattr", path);
+}
+
+/** The value of one xattr of an open file (no path lookup), or undefined; `path` is for errors. */
+export function fgetxattr(fd: number, name: string, path: string): Buffer | undefined {
+  return getXattr((buf) => sym().fgetxattr(fd, cstr(name), ptr(buf), BigInt(buf.length)), "fgetxattr", path);
+}
+
+function getXattr(get: (buf: Buffer) => number | bigint, call: string, path: string): Buffer | undefined {
   let size = 256;
   for (;;) {
     const buf = Buffer.alloc(size);
-    const rc = Number(sym().lgetxattr(cstr(path), cstr(name), ptr(buf), BigInt(size)));
+    const rc = Number(get(buf));
     if (rc >= 0) return buf.subarray(0, rc);
     const e = errno();
     if (e === 61 || e === 95) return undefined;
-    if (e !== 34) throw new SyscallError("lgetxattr", path, e);
+    if (e !== 34) throw new SyscallError(call, path, e);
     size *= 4;
   }
+}
+
+/** Sets one xattr of an open file (no path lookup); `path` is for errors. */
+export function fsetxattr(fd: number, name: string, value: Uint8Array, path: string): void {
+  const buf = value.length === 0 ? Buffer.alloc(1) : Buffer.from(value);
+  check(sym().fsetxattr(fd, cstr(name), ptr(buf), BigInt(value.length), 0), "fsetxattr", path);
 }
 
 // One reused buffer: listing xattrs happens for every file of a context, and most have none.
@@ -99,14 +117,23 @@ let listBuffer = Buffer.alloc(1024);
 
 /** Names of a file's xattrs; none where the filesystem has no xattr support. */
 export function llistxattr(path: string): string[] {
+  return listXattrs((buf) => sym().llistxattr(cstr(path), ptr(buf), BigInt(buf.length)), "llistxattr", path);
+}
+
+/** Names of an open file's xattrs (no path lookup); `path` is for errors. */
+export function flistxattr(fd: number, path: string): string[] {
+  return listXattrs((buf) => sym().flistxattr(fd, ptr(buf), BigInt(buf.length)), "flistxattr", path);
+}
+
+function listXattrs(list: (buf: Buffer) => number | bigint, call: string, path: string): string[] {
   for (;;) {
     const buf = listBuffer;
-    const rc = Number(sym().llistxattr(cstr(path), ptr(buf), BigInt(buf.length)));
+    const rc = Number(list(buf));
     if (rc === 0) return [];
     if (rc > 0) return buf.subarray(0, rc).toString("latin1").split("\0").filter((n) => n.length > 0);
     const e = errno();
     if (e === 95) return [];
-    if (e !== 34) throw new SyscallError("llistxattr", path, e);
+    if (e !== 34) throw new SyscallError(call, path, e);
     listBuffer = Buffer.alloc(buf.length * 4);
   }
 }

@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { copyInto, type CopyParams } from "../../src/file/copy.ts";
 import type { SourceTree } from "../../src/file/source-tree.ts";
+import { lgetxattr, lsetxattr } from "../../src/fs/libc.ts";
 import { PatternMatcher } from "../../src/util/patterns.ts";
 import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
 
@@ -25,6 +26,16 @@ function context(): string {
 const params = (src: string, dest: string, extra: Partial<CopyParams> = {}): CopyParams => ({
   src, dest, followSymlinks: true, dirCopyContents: true, createDestPath: true, allowWildcard: true, allowEmptyWildcard: true, ...extra,
 });
+
+/** Whether this filesystem takes user xattrs (tmpfs before 6.6 does not). */
+function withUserXattr(path: string): boolean {
+  try {
+    lsetxattr(path, "user.kitbuild", Buffer.from("v"));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const tree = (root: string, excludes: string[] = []): SourceTree => {
   const m = new PatternMatcher(excludes);
@@ -79,6 +90,23 @@ describe.skipIf(skip)("copyInto", () => {
     expect(readdirSync(outside)).toEqual([]);
     expect(readFileSync(`${dest}${outside}/one.txt`, "utf8")).toBe("1");
     expect(readFileSync(`${dest}/tmp/two.txt`, "utf8")).toBe("2");
+  });
+
+  test("what is already at a file's destination is replaced, a symlink never written through; xattrs and a --chown owner are set", async () => {
+    const src = context();
+    const xattrs = withUserXattr(`${src}/dir/a.txt`);
+    const dest = tempDir();
+    const outside = tempDir("kitbuild-outside-");
+    mkdirSync(`${dest}/out`);
+    writeFileSync(`${dest}/out/a.txt`, "old and longer");
+    mkdirSync(`${dest}/out/sub`);
+    symlinkSync(`${outside}/b.txt`, `${dest}/out/sub/b.txt`);
+    await copyInto(tree(src), dest, params("/dir", "/out", { owner: { uid: 7, gid: 8 } }), signal);
+    expect(readFileSync(`${dest}/out/a.txt`, "utf8")).toBe("a");
+    expect(lstatSync(`${dest}/out/sub/b.txt`).isFile()).toBe(true);
+    expect(readdirSync(outside)).toEqual([]);
+    for (const p of ["a.txt", "sub/b.txt"]) expect([lstatSync(`${dest}/out/${p}`).uid, lstatSync(`${dest}/out/${p}`).gid]).toEqual([7, 8]);
+    if (xattrs) expect(lgetxattr(`${dest}/out/a.txt`, "user.kitbuild")).toEqual(Buffer.from("v"));
   });
 
   test("a source symlink is followed inside the context: a target outside it is not found, naming the link", async () => {
