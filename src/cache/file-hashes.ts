@@ -67,6 +67,11 @@ export class FileHashMemo {
     this.dirty.set(path, e);
   }
 
+  /** Forgets the loaded entries (after a flush, once no more lookups come). */
+  release(): void {
+    this.entries.clear();
+  }
+
   /** Writes new entries in one transaction. */
   flush(): void {
     if (this.dirty.size === 0) return;

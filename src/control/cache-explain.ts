@@ -31,6 +31,11 @@ export class CacheExplainer {
     private readonly names: (digest: string) => string,
   ) {}
 
+  /** Forgets the per-file digests once the solve is over (records and explanations are made during it). */
+  release(): void {
+    this.files.clear();
+  }
+
   /** A collector for one checksum's entries; call `done` with the checksum once it is known. */
   collector(): { onEntry: (rel: string, digest: string) => void; done: (checksum: string) => void } {
     const entries = new Map<string, string>();

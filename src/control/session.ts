@@ -53,7 +53,7 @@ export class BuildSession {
     return digest;
   };
 
-  private readonly contextChecksums = new WeakMap<LocalContext, SourceDigests>();
+  private contextChecksums = new WeakMap<LocalContext, SourceDigests>();
 
   /** What this build has checksummed of a context so far: it is read once per build, as BuildKit transfers it once. */
   sourceDigestsOf(context: LocalContext): SourceDigests {
@@ -62,9 +62,15 @@ export class BuildSession {
     return digests;
   }
 
-  /** Saves what this build learned; called once the build ends, whatever its outcome. */
+  /**
+   * Saves what this build learned; called once the solve ends, whatever its outcome. What the
+   * context's checksums kept per file (tens of MB for a large context) is let go before the export.
+   */
   close(): void {
     this.hashes.flush();
+    this.hashes.release();
+    this.explainer.release();
+    this.contextChecksums = new WeakMap();
   }
 
   resolveImage(ref: Reference, platform: Platform): Promise<ResolvedImage> {
