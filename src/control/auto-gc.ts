@@ -9,7 +9,7 @@ import { othersOpen } from "../cache/processes.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { type ProgressSink, progressTask } from "../util/progress.ts";
 import { formatBytes } from "../util/units.ts";
-import { CACHE_MOUNT_KIND, cacheUsage, pruneCache, type UsageRecord } from "./cache-admin.ts";
+import { CACHE_MOUNT_KIND, cacheTotal, cacheUsage, pruneCache, type UsageRecord } from "./cache-admin.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
 const GB = 1e9;
@@ -54,7 +54,7 @@ function total(records: readonly UsageRecord[]): number {
 export async function gcAfterBuild(env: BuildEnvironment, configured: number | undefined, progress: ProgressSink): Promise<void> {
   const limit = gcLimit(configured, env.root);
   if (limit <= 0) return;
-  const before = total(await cacheUsage(env));
+  const before = await cacheTotal(env);
   if (before <= limit) return;
   await progressTask(progress, "gc", "[internal] garbage collection", async (p) => {
     try {

@@ -110,6 +110,16 @@ async function ingestRecords(env: BuildEnvironment): Promise<UsageRecord[]> {
   }));
 }
 
+/** The bytes the whole cache takes (what cacheUsage's records add up to), without what only the records need. */
+export async function cacheTotal(env: BuildEnvironment): Promise<number> {
+  let total = 0;
+  for (const r of await snapshotRecords(env)) total += r.size;
+  for (const m of await cacheMounts(env).list()) total += m.size;
+  for (const b of await env.store.list()) total += b.size;
+  for (const f of await env.store.ingestFiles()) total += f.size;
+  return total;
+}
+
 export async function cacheUsage(env: BuildEnvironment): Promise<UsageRecord[]> {
   const descriptions = env.index.descriptions();
   const snapshots = await snapshotRecords(env);

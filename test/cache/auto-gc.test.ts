@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { collectGarbage } from "../../src/control/auto-gc.ts";
+import { cacheTotal, cacheUsage } from "../../src/control/cache-admin.ts";
 import { readConfig } from "../../src/control/config.ts";
 import { type BuildEnvironment, openEnvironment } from "../../src/control/environment.ts";
 import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
@@ -37,6 +38,17 @@ describe.skipIf(skip)("the automatic GC", () => {
     expect(outcome?.after).toBeLessThanOrEqual(7 * MB);
     const left = env.index.allSnapshots().map((s) => s.id);
     expect(left).toEqual([oldStep, recent]);
+  });
+
+  test("the size check after each build adds up what du lists, without making the records", async () => {
+    const settings = { KITBUILD_ROOT: `${tempDir()}/root` };
+    await using env = await openEnvironment({ config: readConfig(settings), env: settings, insecureRegistries: [] });
+    await snapshot(env, "exec", 3 * MB, 0);
+    await snapshot(env, "git", 2 * MB, HOUR);
+    await env.store.writeBytes(crypto.getRandomValues(new Uint8Array(MB)));
+    const listed = (await cacheUsage(env)).reduce((sum, r) => sum + r.size, 0);
+    expect(listed).toBeGreaterThan(6 * MB);
+    expect(await cacheTotal(env)).toBe(listed);
   });
 
   test("then the least recently used, never what a build holds", async () => {
