@@ -6,7 +6,7 @@ import { open } from "node:fs/promises";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
-import type { TarWriter } from "./tar-writer.ts";
+import { SMALL_FILE, type TarWriter } from "./tar-writer.ts";
 
 export type PackOptions = {
   signal: AbortSignal;
@@ -45,56 +45,59 @@ export async function packTree(root: string, tar: TarWriter, opts: PackOptions):
 
 /** A directory's entry names in byte order (as Go sorts them), whatever their script. */
 export function sortedNames(dir: string): string[] {
-  return readdirSync(dir).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const names = readdirSync(dir);
+  // UTF-16 order is UTF-8's byte order until characters from U+D800 on (surrogates sort below
+  // U+E000); only names with those need the slower comparison of their bytes.
+  if (!names.some((n) => BEYOND_SURROGATES.test(n))) return names.sort();
+  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
+
+const BEYOND_SURROGATES = /[\uD800-\uFFFF]/;
 
 /** Writes one filesystem entry (`name` relative to the archive root) with its content. */
 export async function packEntry(tar: TarWriter, name: string, host: string, st: BigIntStats, links: LinkMap, opts: PackOptions): Promise<void> {
-  const base = { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: clampNs(st.mtimeNs, opts.sourceDateEpoch) };
+  const mode = Number(st.mode & 0o7777n);
+  const uid = Number(st.uid);
+  const gid = Number(st.gid);
+  const mtimeNs = clampNs(st.mtimeNs, opts.sourceDateEpoch);
   const xattrs = readXattrs(host);
-  const inode = `${st.dev}:${st.ino}`;
   if (!st.isDirectory() && st.nlink > 1n) {
+    const inode = `${st.dev}:${st.ino}`;
     const first = links.get(inode);
-    if (first !== undefined) return tar.entry({ ...base, name, type: "link", linkname: first, xattrs });
+    if (first !== undefined) return tar.entry({ name, type: "link", mode, uid, gid, mtimeNs, linkname: first, xattrs });
     links.set(inode, name);
   }
-  if (st.isDirectory()) return tar.entry({ ...base, name: `${name}/`, type: "directory", xattrs });
-  if (st.isSymbolicLink()) return tar.entry({ ...base, name, type: "symlink", linkname: readlinkSync(host), xattrs });
+  if (st.isDirectory()) return tar.entry({ name: `${name}/`, type: "directory", mode, uid, gid, mtimeNs, xattrs });
+  if (st.isSymbolicLink()) return tar.entry({ name, type: "symlink", mode, uid, gid, mtimeNs, linkname: readlinkSync(host), xattrs });
   if (st.isCharacterDevice() || st.isBlockDevice()) {
     const rdev = Number(st.rdev);
     const devmajor = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfff);
     const devminor = (rdev & 0xff) | ((rdev >> 12) & ~0xff);
-    return tar.entry({ ...base, name, type: st.isCharacterDevice() ? "character-device" : "block-device", devmajor, devminor, xattrs });
+    return tar.entry({ name, type: st.isCharacterDevice() ? "character-device" : "block-device", mode, uid, gid, mtimeNs, devmajor, devminor, xattrs });
   }
-  if (st.isFIFO()) return tar.entry({ ...base, name, type: "fifo", xattrs });
+  if (st.isFIFO()) return tar.entry({ name, type: "fifo", mode, uid, gid, mtimeNs, xattrs });
   if (!st.isFile()) return; // sockets are not part of a filesystem image
-  opts.onFile?.(Number(st.size));
-  await tar.entry({ ...base, name, type: "file", size: Number(st.size), xattrs }, fileBody(host, Number(st.size)));
+  const size = Number(st.size);
+  opts.onFile?.(size);
+  const h = { name, type: "file" as const, mode, uid, gid, mtimeNs, size, xattrs };
+  // An empty file is not opened: its header is all it has.
+  if (size === 0) return tar.entry(h);
+  if (size > SMALL_FILE) return tar.entry(h, fileBody(host));
+  // Small files are read synchronously, most straight into the archive's gathered chunk: a read
+  // stream, and later a buffer and a generator, per file were most of a layer's time when it held
+  // thousands of small files.
+  const fd = openSync(host, "r");
+  try {
+    await tar.fileEntry(h, (buffer, offset, length) => readSync(fd, buffer, offset, length, null));
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Files up to this size are read in one synchronous read (from the page cache, most often). */
-const SMALL_FILE = 1 << 20;
 const READ_CHUNK = 1 << 20;
 
-/**
- * A file's bytes for the archive. Small files are read whole into a buffer of their size: a read
- * stream per file cost a 1 MiB buffer and several event-loop turns each, most of a layer's time
- * when it holds thousands of small files. One byte more than `size` is asked for, so a file that
- * grew is noticed (TarWriter.entry reports it).
- */
-async function* fileBody(host: string, size: number): AsyncGenerator<Uint8Array> {
-  if (size <= SMALL_FILE) {
-    const fd = openSync(host, "r");
-    try {
-      const buf = Buffer.allocUnsafe(size + 1);
-      let got = 0;
-      for (let n = -1; n !== 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
-      yield buf.subarray(0, got);
-    } finally {
-      closeSync(fd);
-    }
-    return;
-  }
+/** A larger file's bytes for the archive, in chunks; TarWriter.entry notices one that grew or shrank. */
+async function* fileBody(host: string): AsyncGenerator<Uint8Array> {
   const fh = await open(host, "r");
   try {
     for (;;) {
@@ -121,9 +124,12 @@ function clampNs(ns: bigint, epoch: number | undefined): bigint {
   return ns > max ? max : ns;
 }
 
-function readXattrs(host: string): Map<string, Buffer> {
+/** A file's xattrs, or undefined when it has none (most files). */
+function readXattrs(host: string): Map<string, Buffer> | undefined {
+  const names = llistxattr(host);
+  if (names.length === 0) return undefined;
   const out = new Map<string, Buffer>();
-  for (const name of llistxattr(host)) {
+  for (const name of names) {
     // overlayfs' own bookkeeping never belongs to a layer
     if (name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.")) continue;
     const value = lgetxattr(host, name);
