@@ -155,7 +155,7 @@ describe("TarWriter.fileEntry", () => {
       for (const [i, size] of all.entries()) await tar.fileEntry(header(size, i), reader(body(size)));
     });
     const chunked = await archive(async (tar) => {
-      for (const [i, size] of all.entries()) await tar.entry(header(size, i), [body(size)]);
+      for (const [i, size] of all.entries()) await tar.entry(header(size, i), (async function* () { yield body(size); })());
     });
     expect(inPlace.equals(chunked)).toBe(true);
   });
