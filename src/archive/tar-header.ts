@@ -11,7 +11,11 @@ export type TarEntryHeader = {
   mode: number;
   uid: number;
   gid: number;
-  mtimeNs: bigint;
+  /** The modification time in nanoseconds since the epoch, or instead (cheaper) the next two. */
+  mtimeNs?: bigint;
+  /** Whole seconds (floor) and nanoseconds in [0, 1e9), as statx gives them. */
+  mtimeSec?: number;
+  mtimeNsec?: number;
   size?: number;
   linkname?: string;
   devmajor?: number;
@@ -36,15 +40,19 @@ const ZERO_BLOCK = new Uint8Array(BLOCK);
 type PaxRecord = { key: string; value: Buffer | string; length: number };
 
 /** One entry's header blocks, measured first (`size`) so the caller can make room, then written. */
-export type EntryHeaders = { h: TarEntryHeader; records: PaxRecord[] | undefined; paxLength: number; size: number };
+export type EntryHeaders = { h: TarEntryHeader; records: PaxRecord[] | undefined; paxLength: number; size: number; mtime: number };
+
+/** An entry's mtime as ustar holds it, and as a PAX record when ustar cannot. */
+type Mtime = { ustar: number; pax: string | undefined };
 
 /** Measures the header blocks `h` needs: a PAX header and its records when ustar cannot hold a value. */
 export function entryHeaders(h: TarEntryHeader): EntryHeaders {
-  const records = paxRecords(h);
+  const mtime = h.mtimeNs === undefined ? mtimeOfParts(h.mtimeSec ?? 0, h.mtimeNsec ?? 0) : mtimeOfNs(h.mtimeNs);
+  const records = paxRecords(h, mtime.pax);
   let paxLength = 0;
   if (records) for (const r of records) paxLength += r.length;
   const size = records ? BLOCK + padded(paxLength) + BLOCK : BLOCK;
-  return { h, records, paxLength, size };
+  return { h, records, paxLength, size, mtime: mtime.ustar };
 }
 
 /** Writes the blocks measured by `entryHeaders` at `off`; `b` must have `e.size` bytes there. */
@@ -67,7 +75,7 @@ export function writeEntryHeaders(b: Buffer, off: number, e: EntryHeaders): void
   const link = hasLinkpath ? asciiName(h.linkname ?? "") : (h.linkname ?? "");
   writeUstar(
     b, at, split.name, split.prefix, h.mode & 0o7777, Math.min(h.uid, MAX_ID), Math.min(h.gid, MAX_ID), Math.min(h.size ?? 0, MAX_SIZE),
-    ustarSeconds(h.mtimeNs), TYPEFLAG[h.type], link, h.devmajor ?? 0, h.devminor ?? 0,
+    e.mtime, TYPEFLAG[h.type], link, h.devmajor ?? 0, h.devminor ?? 0,
   );
 }
 
@@ -76,13 +84,31 @@ export function padded(length: number): number {
   return Math.ceil(length / BLOCK) * BLOCK;
 }
 
-function ustarSeconds(ns: bigint): number {
-  if (ns < 0n) return 0;
-  if (ns >= MAX_TIME_NS) return MAX_TIME;
-  return Number(ns / NS);
+/**
+ * From nanoseconds: the seconds truncated toward zero, clamped into ustar's field; the PAX record
+ * carries seconds and the fraction's digits (the sign is the seconds', so -0.5 s reads "0.5": kept,
+ * as layers already made with it must keep their digests).
+ */
+function mtimeOfNs(ns: bigint): Mtime {
+  const sec = ns / NS;
+  const frac = ns % NS;
+  const ustar = ns < 0n ? 0 : ns >= MAX_TIME_NS ? MAX_TIME : Number(sec);
+  const pax = frac !== 0n || sec < 0n || sec > MAX_TIME_SEC ? paxTime(String(sec), Number(frac < 0n ? -frac : frac)) : undefined;
+  return { ustar, pax };
 }
 
-function paxRecords(h: TarEntryHeader): PaxRecord[] | undefined {
+/** The same from whole seconds (floor) and nanoseconds, without BigInts. */
+function mtimeOfParts(floorSec: number, nsec: number): Mtime {
+  // As nanoseconds would be divided: seconds toward zero, the fraction with their sign.
+  const negative = floorSec < 0 && nsec > 0;
+  const sec = negative ? floorSec + 1 : floorSec;
+  const frac = negative ? 1_000_000_000 - nsec : nsec;
+  const ustar = floorSec < 0 ? 0 : sec > MAX_TIME ? MAX_TIME : sec;
+  const pax = frac !== 0 || sec < 0 || sec > MAX_TIME ? paxTime(String(sec), frac) : undefined;
+  return { ustar, pax };
+}
+
+function paxRecords(h: TarEntryHeader, mtime: string | undefined): PaxRecord[] | undefined {
   let out: PaxRecord[] | undefined;
   const add = (key: string, value: Buffer | string) => (out ??= []).push(record(key, value));
   if (!splitUstarName(h.name)) add("path", Buffer.from(h.name));
@@ -90,20 +116,18 @@ function paxRecords(h: TarEntryHeader): PaxRecord[] | undefined {
   if (h.uid > MAX_ID) add("uid", String(h.uid));
   if (h.gid > MAX_ID) add("gid", String(h.gid));
   if ((h.size ?? 0) > MAX_SIZE) add("size", String(h.size));
-  const sec = h.mtimeNs / NS;
-  const frac = h.mtimeNs % NS;
-  if (frac !== 0n || sec < 0n || sec > MAX_TIME_SEC) add("mtime", paxTime(sec, frac));
+  if (mtime !== undefined) add("mtime", mtime);
   if (h.xattrs && h.xattrs.size > 0) {
     for (const name of [...h.xattrs.keys()].sort()) add(`SCHILY.xattr.${name}`, h.xattrs.get(name) as Buffer);
   }
   return out;
 }
 
-/** Seconds and a fraction without trailing zeros ("1600000000.123456789", "-5.5"). */
-function paxTime(sec: bigint, frac: bigint): string {
-  if (frac === 0n) return String(sec);
+/** Seconds and a fraction (its absolute value in ns) without trailing zeros ("1600000000.1234"). */
+function paxTime(sec: string, frac: number): string {
+  if (frac === 0) return sec;
   // 1e9 + the fraction: its last nine digits are the fraction, zero-padded.
-  const digits = String(1_000_000_000 + Number(frac < 0n ? -frac : frac));
+  const digits = String(1_000_000_000 + frac);
   let end = digits.length;
   while (digits.charCodeAt(end - 1) === 0x30) end--;
   return `${sec}.${digits.slice(1, end)}`;

@@ -2,8 +2,8 @@
 // snapshotter: an overlay upper dir, or a tree comparison) written as a deterministic OCI layer tar
 // (see archive/tar.ts), hashed on the way. The stream is a Node Readable so an exporter can pipe it
 // into a compressor and a file; `done` gives the DiffID (digest of the uncompressed tar) and size.
-import type { BigIntStats } from "node:fs";
 import { Transform, type Readable } from "node:stream";
+import type { EntryStat } from "../archive/entry-stat.ts";
 import type { Digest } from "../oci/types.ts";
 import { canceledError } from "../util/abort.ts";
 import { type LinkMap, packEntry, packMarker } from "../archive/tar.ts";
@@ -14,7 +14,7 @@ import { KitError } from "../util/errors.ts";
 /** One record of a layer, in the order it goes into the tar. */
 export type LayerChange =
   /** An added or changed entry; `name` is relative to the root ("a/b"). */
-  | { kind: "entry"; name: string; host: string; st: BigIntStats }
+  | { kind: "entry"; name: string; host: string; st: EntryStat }
   /** An OCI whiteout ("a/.wh.b") or opaque marker ("a/.wh..wh..opq"), by its full name. */
   | { kind: "marker"; name: string };
 

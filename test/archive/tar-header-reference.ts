@@ -11,8 +11,12 @@ const MAX_ID = 0o7777777;
 const MAX_SIZE = 0o77777777777;
 const MAX_TIME = 0o77777777777;
 
-/** The header blocks (PAX header and records when needed, then ustar) of `h`, as the old writer wrote them. */
-export function referenceHeaders(h: TarEntryHeader): Buffer {
+/** The old writer took the time in nanoseconds only. */
+type OldHeader = TarEntryHeader & { mtimeNs: bigint };
+
+/** The header blocks (PAX header and records when needed, then ustar) of `entry`, as the old writer wrote them. */
+export function referenceHeaders(entry: TarEntryHeader): Buffer {
+  const h: OldHeader = { ...entry, mtimeNs: entry.mtimeNs ?? BigInt(entry.mtimeSec ?? 0) * 1_000_000_000n + BigInt(entry.mtimeNsec ?? 0) };
   const records = paxRecords(h);
   const parts: Buffer[] = [];
   if (records.size > 0) {
@@ -24,7 +28,7 @@ export function referenceHeaders(h: TarEntryHeader): Buffer {
   return Buffer.concat(parts);
 }
 
-function paxRecords(h: TarEntryHeader): Map<string, Buffer> {
+function paxRecords(h: OldHeader): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   if (!splitUstarName(h.name)) out.set("path", Buffer.from(h.name));
   if (h.linkname !== undefined && (!isAscii(h.linkname) || h.linkname.length > 100)) out.set("linkpath", Buffer.from(h.linkname));
@@ -54,7 +58,7 @@ function encodePax(records: Map<string, Buffer>): Buffer {
   return Buffer.concat(parts);
 }
 
-function ustarHeader(h: TarEntryHeader, typeflag: string, records = new Map<string, Buffer>()): Buffer {
+function ustarHeader(h: OldHeader, typeflag: string, records = new Map<string, Buffer>()): Buffer {
   const b = Buffer.alloc(BLOCK);
   const split = records.has("path") ? { prefix: "", name: asciiName(h.name) } : (splitUstarName(h.name) as { prefix: string; name: string });
   b.write(split.name, 0, 100, "latin1");

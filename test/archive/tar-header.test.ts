@@ -18,6 +18,16 @@ function encoded(h: TarEntryHeader): Buffer {
   return b.subarray(10, 10 + e.size);
 }
 
+/** `h` with its time as whole seconds (floor) and nanoseconds, as statx gives it. */
+function asParts(h: TarEntryHeader): TarEntryHeader {
+  const ns = h.mtimeNs ?? 0n;
+  let sec = ns / 1_000_000_000n;
+  let nsec = ns % 1_000_000_000n;
+  if (nsec < 0n) [sec, nsec] = [sec - 1n, nsec + 1_000_000_000n];
+  const { mtimeNs: _, ...rest } = h;
+  return { ...rest, mtimeSec: Number(sec), mtimeNsec: Number(nsec) };
+}
+
 const base: TarEntryHeader = { name: "a.txt", type: "file", mode: 0o644, uid: 0, gid: 0, mtimeNs: 1_700_000_000_000_000_000n, size: 5 };
 const s = (n: number, c = "x") => c.repeat(n);
 
@@ -29,6 +39,9 @@ const CASES: Array<[string, Partial<TarEntryHeader>]> = [
   ["mtime of 1 ns", { mtimeNs: 1n }],
   ["negative mtime", { mtimeNs: -1_500_000_000n }],
   ["mtime just under a second before the epoch", { mtimeNs: -500_000_000n }],
+  ["mtime a whole second before the epoch", { mtimeNs: -1_000_000_000n }],
+  ["mtime 1 ns before the epoch", { mtimeNs: -1n }],
+  ["mtime of 2.5 s before the epoch", { mtimeNs: -2_500_000_000n }],
   ["mtime at ustar's limit", { mtimeNs: BigInt(0o77777777777) * 1_000_000_000n }],
   ["mtime past ustar's limit", { mtimeNs: (BigInt(0o77777777777) + 1n) * 1_000_000_000n }],
   ["mtime far past ustar's limit, with a fraction", { mtimeNs: 99_999_999_999_123_000_000n }],
@@ -88,7 +101,7 @@ function randomHeader(next: () => number): TarEntryHeader {
   const h: TarEntryHeader = {
     name: type === "directory" ? `${name}/` : name, type, mode: Math.floor(next() * 0o10000),
     uid: pick([0, 1000, 0o7777777, 0o7777777 + 1]), gid: pick([0, 65534, 5_000_000]),
-    mtimeNs: BigInt(Math.floor(next() * 2e9)) * 1_000_000_000n + pick([0n, 1n, 500_000_000n, BigInt(Math.floor(next() * 1e9))]),
+    mtimeNs: BigInt(Math.floor(next() * 2e9) - pick([0, 0, 0, 1e9])) * 1_000_000_000n + pick([0n, 1n, -1n, 500_000_000n, BigInt(Math.floor(next() * 1e9))]),
   };
   if (type === "file") h.size = pick([0, 1, 511, 512, 513, 1 << 20]);
   if (type === "symlink" || type === "link") h.linkname = part();
@@ -99,9 +112,10 @@ function randomHeader(next: () => number): TarEntryHeader {
 
 describe("tar headers", () => {
   for (const [what, change] of CASES) {
-    test(`${what}: the same bytes as the string-based encoder`, () => {
+    test(`${what}: the same bytes as the string-based encoder, from nanoseconds or seconds and nanoseconds`, () => {
       const h = { ...base, ...change };
       expect(encoded(h).equals(referenceHeaders(h))).toBe(true);
+      expect(encoded(asParts(h)).equals(referenceHeaders(h))).toBe(true);
     });
   }
 
@@ -109,9 +123,8 @@ describe("tar headers", () => {
     const next = random(19);
     for (let i = 0; i < 2000; i++) {
       const h = randomHeader(next);
-      const ours = encoded(h);
       const theirs = referenceHeaders(h);
-      if (!ours.equals(theirs)) throw new Error(`header ${i} differs: ${JSON.stringify(h, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))}`);
+      if (!encoded(h).equals(theirs) || !encoded(asParts(h)).equals(theirs)) throw new Error(`header ${i} differs: ${JSON.stringify(h, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))}`);
     }
   });
 });
