@@ -31,6 +31,7 @@ export const isFIFO = (st: EntryStat) => (st.mode & S_IFMT) === 0o010000;
 
 /** The entry at `path`, not following a final symlink; throws as lstatSync does. */
 export function lstatEntry(path: string): EntryStat {
+  if (opened === null) statx = opened = openStatx();
   const st = statx?.(path);
   return st ?? entryStatOf(lstatSync(path, { bigint: true }));
 }
@@ -56,6 +57,7 @@ export function entryStatOf(st: BigIntStats): EntryStat {
 
 /** For tests: lstatEntry with statx (where libc has it) or with lstatSync, as where statx fails. */
 export function useStatx(on: boolean): void {
+  opened ??= openStatx();
   statx = on ? opened : undefined;
 }
 
@@ -65,11 +67,14 @@ const AT_SYMLINK_NOFOLLOW = 0x100;
 const STATX_BASIC_STATS = 0x7ff;
 const PATH_ROOM = 8192;
 
-const opened = openStatx();
-let statx = opened;
+// libc is opened on first use (commands that never walk a tree start faster); null: not yet.
+let opened: StatxCall | undefined | null = null;
+let statx: StatxCall | undefined;
+
+type StatxCall = (path: string) => EntryStat | undefined;
 
 /** statx through libc, or undefined where libc has none. */
-function openStatx(): ((path: string) => EntryStat | undefined) | undefined {
+function openStatx(): StatxCall | undefined {
   let call: (dirfd: number, path: number, flags: number, mask: number, buf: number) => number;
   try {
     const lib = dlopen("libc.so.6", { statx: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 } });
