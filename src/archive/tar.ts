@@ -5,9 +5,9 @@ import { closeSync, openSync, readdirSync, readlinkSync, readSync, type BigIntSt
 import { open } from "node:fs/promises";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
-import { lgetxattr, llistxattr } from "../fs/libc.ts";
+import { lgetxattr } from "../fs/libc.ts";
 import {
-  type EntryStat, entryStatOf, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, lstatEntry,
+  type EntryStat, entryStatOf, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, listXattrs, lstatEntry,
 } from "./entry-stat.ts";
 import { SMALL_FILE, type TarWriter } from "./tar-writer.ts";
 
@@ -130,7 +130,7 @@ function clampTime(sec: number, nsec: number, epoch: number | undefined): [numbe
 
 /** A file's xattrs, or undefined when it has none (most files). */
 function readXattrs(host: string): Map<string, Buffer> | undefined {
-  const names = llistxattr(host);
+  const names = listXattrs(host);
   if (names.length === 0) return undefined;
   const out = new Map<string, Buffer>();
   for (const name of names) {

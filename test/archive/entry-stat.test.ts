@@ -3,9 +3,9 @@
 // errors as lstatSync's; and the lstatSync fallback (where statx fails) gives the same facts.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { describe, expect, test } from "bun:test";
-import { chownSync, linkSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { entryStatOf, isCharacterDevice, lstatEntry, useStatx } from "../../src/archive/entry-stat.ts";
-import { lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../src/fs/libc.ts";
+import { chownSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { entryStatOf, isCharacterDevice, listXattrs, lstatEntry, useStatx } from "../../src/archive/entry-stat.ts";
+import { llistxattr, lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../src/fs/libc.ts";
 import { IS_ROOT, tempDir } from "../harness.ts";
 
 /** Sets a time before 1970 with a fraction: libc.ts's lutimesNs cannot (it truncates toward zero). */
@@ -105,6 +105,36 @@ describe("lstatEntry", () => {
       expect(paths.map(lstatEntry)).toEqual(withStatx);
     } finally {
       useStatx(true);
+    }
+  });
+
+  test("listXattrs gives llistxattr's names: none, some, more than its buffer holds, and not a symlink's target's", () => {
+    const root = tempDir("kitbuild-entry-xattrs-");
+    writeFileSync(`${root}/none`, "");
+    writeFileSync(`${root}/some`, "");
+    lsetxattr(`${root}/some`, "user.a", Buffer.from("1"));
+    lsetxattr(`${root}/some`, "user.b", Buffer.alloc(0));
+    symlinkSync("some", `${root}/link`);
+    for (const name of ["none", "some", "link"]) expect(listXattrs(`${root}/${name}`)).toEqual(llistxattr(`${root}/${name}`));
+    expect(listXattrs(`${root}/some`).sort()).toEqual(["user.a", "user.b"]);
+    expect(listXattrs(`${root}/link`)).toEqual([]);
+    expect(() => listXattrs(`${root}/missing`)).toThrow();
+    // Names of more than 4 KiB in all (the reused buffer is too small, llistxattr's grows): ext4
+    // keeps at most a block of xattrs, tmpfs (user xattrs since Linux 6.6) takes more.
+    const shm = mkdtempSync("/dev/shm/kitbuild-entry-xattrs-");
+    try {
+      writeFileSync(`${shm}/many`, "");
+      try {
+        lsetxattr(`${shm}/many`, "user.probe", Buffer.from("v"));
+      } catch (e) {
+        if ((e as { code?: string }).code === "EOPNOTSUPP") return; // an older kernel's tmpfs
+        throw e;
+      }
+      for (let i = 0; i < 60; i++) lsetxattr(`${shm}/many`, `user.${"n".repeat(90)}${i}`, Buffer.from("v"));
+      expect(listXattrs(`${shm}/many`)).toEqual(llistxattr(`${shm}/many`));
+      expect(listXattrs(`${shm}/many`)).toHaveLength(61);
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
     }
   });
 });
