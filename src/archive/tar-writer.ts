@@ -15,13 +15,26 @@ export const SMALL_FILE = 1 << 20;
 /** Reads up to `length` bytes into `buffer` at `offset`, as readSync does; 0 at the end. */
 export type SyncRead = (buffer: Buffer, offset: number, length: number) => number;
 
+/**
+ * Sees the archive's bytes as they go to the stream, before any reader does (a layer's DiffID is
+ * hashed there: a Transform stage for it cost a round of stream events per chunk).
+ */
+export type TarWatch = {
+  /** Each chunk, in order. */
+  onChunk?: (chunk: Uint8Array) => void;
+  /** After the last chunk, before the stream ends. */
+  onEnd?: () => void;
+};
+
 export class TarWriter {
   /** The archive's bytes; read it (or pipe it) while entries are written. */
   readonly stream: Readable;
   private readonly out = new PassThrough({ highWaterMark: 1 << 20 });
+  private readonly watch: TarWatch;
 
-  constructor() {
+  constructor(watch: TarWatch = {}) {
     this.stream = this.out;
+    this.watch = watch;
   }
 
   /** Writes one entry; a file's `body` must yield exactly `size` bytes. */
@@ -73,6 +86,7 @@ export class TarWriter {
   async finish(): Promise<void> {
     await this.write(Buffer.alloc(2 * BLOCK));
     await this.flush();
+    this.watch.onEnd?.();
     this.out.end();
   }
 
@@ -127,6 +141,7 @@ export class TarWriter {
 
   private async push(chunk: Uint8Array): Promise<void> {
     if (this.out.destroyed) throw streamClosed();
+    this.watch.onChunk?.(chunk);
     if (this.out.write(chunk)) return;
     // Wait for the reader, unless it goes away (an error or abort downstream destroys the stream).
     await new Promise<void>((resolve, reject) => {
