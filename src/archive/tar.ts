@@ -1,12 +1,15 @@
 // Filesystem trees and entries as tar, deterministically: entries in byte order of their names,
 // numeric ids only (no user or group names), no atime or ctime, mtimes clamped to SOURCE_DATE_EPOCH
 // when given, hardlinks within one archive kept as links. Used by the tar exporter and layer diffs.
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
+import { closeSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
 import { open } from "node:fs/promises";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
-import { lgetxattr, llistxattr } from "../fs/libc.ts";
-import type { TarWriter } from "./tar-writer.ts";
+import { lgetxattr } from "../fs/libc.ts";
+import {
+  type EntryStat, entryStatOf, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, listXattrs, lstatEntry,
+} from "./entry-stat.ts";
+import { SMALL_FILE, type TarWriter } from "./tar-writer.ts";
 
 export type PackOptions = {
   signal: AbortSignal;
@@ -24,20 +27,20 @@ export type LinkMap = Map<string, string>;
 export async function packTree(root: string, tar: TarWriter, opts: PackOptions): Promise<void> {
   const links: LinkMap = new Map();
   const prefix = opts.prefix;
-  if (prefix) await packEntry(tar, prefix, root, lstatSync(root, { bigint: true }), links, opts);
+  if (prefix) await packEntry(tar, prefix, root, lstatEntry(root), links, opts);
   const walk = async (rel: string): Promise<void> => {
     for (const name of sortedNames(rel ? `${root}/${rel}` : root)) {
       if (opts.signal.aborted) throw canceledError(opts.signal);
       const child = rel ? `${rel}/${name}` : name;
       const host = `${root}/${child}`;
-      let st: BigIntStats;
+      let st: EntryStat;
       try {
-        st = lstatSync(host, { bigint: true });
+        st = lstatEntry(host);
       } catch (e) {
         throw undecodableNameError(host, e) ?? e;
       }
       await packEntry(tar, prefix ? `${prefix}/${child}` : child, host, st, links, opts);
-      if (st.isDirectory()) await walk(child);
+      if (isDirectory(st)) await walk(child);
     }
   };
   await walk("");
@@ -45,56 +48,60 @@ export async function packTree(root: string, tar: TarWriter, opts: PackOptions):
 
 /** A directory's entry names in byte order (as Go sorts them), whatever their script. */
 export function sortedNames(dir: string): string[] {
-  return readdirSync(dir).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const names = readdirSync(dir);
+  // UTF-16 order is UTF-8's byte order until characters from U+D800 on (surrogates sort below
+  // U+E000); only names with those need the slower comparison of their bytes.
+  if (!names.some((n) => BEYOND_SURROGATES.test(n))) return names.sort();
+  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
+
+const BEYOND_SURROGATES = /[\uD800-\uFFFF]/;
 
 /** Writes one filesystem entry (`name` relative to the archive root) with its content. */
-export async function packEntry(tar: TarWriter, name: string, host: string, st: BigIntStats, links: LinkMap, opts: PackOptions): Promise<void> {
-  const base = { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: clampNs(st.mtimeNs, opts.sourceDateEpoch) };
+export async function packEntry(tar: TarWriter, name: string, host: string, stat: EntryStat | BigIntStats, links: LinkMap, opts: PackOptions): Promise<void> {
+  const st = "isFile" in stat ? entryStatOf(stat) : stat;
+  const mode = st.mode & 0o7777;
+  const { uid, gid } = st;
+  const [mtimeSec, mtimeNsec] = clampTime(st.mtimeSec, st.mtimeNsec, opts.sourceDateEpoch);
   const xattrs = readXattrs(host);
-  const inode = `${st.dev}:${st.ino}`;
-  if (!st.isDirectory() && st.nlink > 1n) {
-    const first = links.get(inode);
-    if (first !== undefined) return tar.entry({ ...base, name, type: "link", linkname: first, xattrs });
-    links.set(inode, name);
+  const dir = isDirectory(st);
+  if (!dir && st.nlink > 1) {
+    const first = links.get(st.inode);
+    if (first !== undefined) return tar.entry({ name, type: "link", mode, uid, gid, mtimeSec, mtimeNsec, linkname: first, xattrs });
+    links.set(st.inode, name);
   }
-  if (st.isDirectory()) return tar.entry({ ...base, name: `${name}/`, type: "directory", xattrs });
-  if (st.isSymbolicLink()) return tar.entry({ ...base, name, type: "symlink", linkname: readlinkSync(host), xattrs });
-  if (st.isCharacterDevice() || st.isBlockDevice()) {
-    const rdev = Number(st.rdev);
+  if (dir) return tar.entry({ name: `${name}/`, type: "directory", mode, uid, gid, mtimeSec, mtimeNsec, xattrs });
+  if (isSymbolicLink(st)) return tar.entry({ name, type: "symlink", mode, uid, gid, mtimeSec, mtimeNsec, linkname: readlinkSync(host), xattrs });
+  if (isCharacterDevice(st) || isBlockDevice(st)) {
+    const rdev = st.rdev;
     const devmajor = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfff);
     const devminor = (rdev & 0xff) | ((rdev >> 12) & ~0xff);
-    return tar.entry({ ...base, name, type: st.isCharacterDevice() ? "character-device" : "block-device", devmajor, devminor, xattrs });
+    const type = isCharacterDevice(st) ? "character-device" : "block-device";
+    return tar.entry({ name, type, mode, uid, gid, mtimeSec, mtimeNsec, devmajor, devminor, xattrs });
   }
-  if (st.isFIFO()) return tar.entry({ ...base, name, type: "fifo", xattrs });
-  if (!st.isFile()) return; // sockets are not part of a filesystem image
-  opts.onFile?.(Number(st.size));
-  await tar.entry({ ...base, name, type: "file", size: Number(st.size), xattrs }, fileBody(host, Number(st.size)));
+  if (isFIFO(st)) return tar.entry({ name, type: "fifo", mode, uid, gid, mtimeSec, mtimeNsec, xattrs });
+  if (!isFile(st)) return; // sockets are not part of a filesystem image
+  const size = st.size;
+  opts.onFile?.(size);
+  const h = { name, type: "file" as const, mode, uid, gid, mtimeSec, mtimeNsec, size, xattrs };
+  // An empty file is not opened: its header is all it has.
+  if (size === 0) return tar.entry(h);
+  if (size > SMALL_FILE) return tar.entry(h, fileBody(host));
+  // Small files are read synchronously, most straight into the archive's gathered chunk: a read
+  // stream, and later a buffer and a generator, per file were most of a layer's time when it held
+  // thousands of small files.
+  const fd = openSync(host, "r");
+  try {
+    await tar.fileEntry(h, (buffer, offset, length) => readSync(fd, buffer, offset, length, null));
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Files up to this size are read in one synchronous read (from the page cache, most often). */
-const SMALL_FILE = 1 << 20;
 const READ_CHUNK = 1 << 20;
 
-/**
- * A file's bytes for the archive. Small files are read whole into a buffer of their size: a read
- * stream per file cost a 1 MiB buffer and several event-loop turns each, most of a layer's time
- * when it holds thousands of small files. One byte more than `size` is asked for, so a file that
- * grew is noticed (TarWriter.entry reports it).
- */
-async function* fileBody(host: string, size: number): AsyncGenerator<Uint8Array> {
-  if (size <= SMALL_FILE) {
-    const fd = openSync(host, "r");
-    try {
-      const buf = Buffer.allocUnsafe(size + 1);
-      let got = 0;
-      for (let n = -1; n !== 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
-      yield buf.subarray(0, got);
-    } finally {
-      closeSync(fd);
-    }
-    return;
-  }
+/** A larger file's bytes for the archive, in chunks; TarWriter.entry notices one that grew or shrank. */
+async function* fileBody(host: string): AsyncGenerator<Uint8Array> {
   const fh = await open(host, "r");
   try {
     for (;;) {
@@ -115,15 +122,18 @@ export function packMarker(tar: TarWriter, name: string, opts: PackOptions): Pro
   return tar.entry({ name, type: "file", mode: 0, uid: 0, gid: 0, mtimeNs });
 }
 
-function clampNs(ns: bigint, epoch: number | undefined): bigint {
-  if (epoch === undefined) return ns;
-  const max = BigInt(epoch) * 1_000_000_000n;
-  return ns > max ? max : ns;
+/** The time as seconds and nanoseconds, no later than `epoch` (seconds) when one is given. */
+function clampTime(sec: number, nsec: number, epoch: number | undefined): [number, number] {
+  if (epoch === undefined || sec < epoch || (sec === epoch && nsec === 0)) return [sec, nsec];
+  return [epoch, 0];
 }
 
-function readXattrs(host: string): Map<string, Buffer> {
+/** A file's xattrs, or undefined when it has none (most files). */
+function readXattrs(host: string): Map<string, Buffer> | undefined {
+  const names = listXattrs(host);
+  if (names.length === 0) return undefined;
   const out = new Map<string, Buffer>();
-  for (const name of llistxattr(host)) {
+  for (const name of names) {
     // overlayfs' own bookkeeping never belongs to a layer
     if (name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.")) continue;
     const value = lgetxattr(host, name);

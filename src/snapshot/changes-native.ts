@@ -6,6 +6,7 @@
 import { closeSync, openSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
 import { lstatOrUndefined } from "../fs/copy-tree.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
+import { entryStatOf } from "../archive/entry-stat.ts";
 import { sortedNames } from "../archive/tar.ts";
 import { type LayerChange, whiteoutOf } from "./layer-diff.ts";
 
@@ -31,7 +32,7 @@ function* compareDir(tree: string, parent: string | undefined, rel: string, ance
       yield whiteoutOf(childRel);
       continue;
     }
-    const entry: LayerChange = { kind: "entry", name: childRel, host, st: now };
+    const entry: LayerChange = { kind: "entry", name: childRel, host, st: entryStatOf(now) };
     if (!before || typeOf(now) !== typeOf(before)) {
       yield* flush(ancestors);
       yield entry;

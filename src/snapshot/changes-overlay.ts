@@ -2,7 +2,7 @@
 // overlayfs' notation. Whiteouts (0/0 character devices, or files marked with an overlay.whiteout
 // xattr) become OCI whiteouts; directories marked opaque (overlay.opaque "y", in the trusted. or,
 // for rootless mounts with userxattr, the user. namespace) get an OCI opaque marker.
-import { lstatSync, type BigIntStats } from "node:fs";
+import { type EntryStat, isCharacterDevice, isDirectory, isFile, lstatEntry } from "../archive/entry-stat.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
 import { lgetxattr } from "../fs/libc.ts";
 import { sortedNames } from "../archive/tar.ts";
@@ -26,24 +26,24 @@ function* walk(upper: string, rel: string): Iterable<LayerChange> {
       continue;
     }
     yield { kind: "entry", name: childRel, host, st };
-    if (!st.isDirectory()) continue;
+    if (!isDirectory(st)) continue;
     if (hasOverlayXattr(host, "opaque", "y")) yield opaqueMarkerOf(childRel);
     yield* walk(upper, childRel);
   }
 }
 
-function lstatNamed(host: string): BigIntStats {
+function lstatNamed(host: string): EntryStat {
   try {
-    return lstatSync(host, { bigint: true });
+    return lstatEntry(host);
   } catch (e) {
     // A name that is not UTF-8 cannot be put in a layer yet: say so rather than fail on a lost file.
     throw undecodableNameError(host, e) ?? e;
   }
 }
 
-function isWhiteout(host: string, st: BigIntStats): boolean {
-  if (st.isCharacterDevice() && st.rdev === 0n) return true;
-  return st.isFile() && st.size === 0n && hasOverlayXattr(host, "whiteout");
+function isWhiteout(host: string, st: EntryStat): boolean {
+  if (isCharacterDevice(st) && st.rdev === 0) return true;
+  return isFile(st) && st.size === 0 && hasOverlayXattr(host, "whiteout");
 }
 
 function hasOverlayXattr(host: string, name: string, value?: string): boolean {

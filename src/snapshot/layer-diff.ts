@@ -2,8 +2,8 @@
 // snapshotter: an overlay upper dir, or a tree comparison) written as a deterministic OCI layer tar
 // (see archive/tar.ts), hashed on the way. The stream is a Node Readable so an exporter can pipe it
 // into a compressor and a file; `done` gives the DiffID (digest of the uncompressed tar) and size.
-import type { BigIntStats } from "node:fs";
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import type { EntryStat } from "../archive/entry-stat.ts";
 import type { Digest } from "../oci/types.ts";
 import { canceledError } from "../util/abort.ts";
 import { type LinkMap, packEntry, packMarker } from "../archive/tar.ts";
@@ -14,7 +14,7 @@ import { KitError } from "../util/errors.ts";
 /** One record of a layer, in the order it goes into the tar. */
 export type LayerChange =
   /** An added or changed entry; `name` is relative to the root ("a/b"). */
-  | { kind: "entry"; name: string; host: string; st: BigIntStats }
+  | { kind: "entry"; name: string; host: string; st: EntryStat }
   /** An OCI whiteout ("a/.wh.b") or opaque marker ("a/.wh..wh..opq"), by its full name. */
   | { kind: "marker"; name: string };
 
@@ -45,31 +45,24 @@ export function opaqueMarkerOf(name: string): LayerChange {
 
 /** Writes `changes` as a layer tar. */
 export function writeLayerTar(changes: Iterable<LayerChange>, opts: DiffOptions): LayerDiff {
-  const tar = new TarWriter();
   const hasher = new Bun.CryptoHasher("sha256");
   let size = 0;
   let settle: { resolve: (d: LayerDigest) => void; reject: (e: Error) => void } | undefined;
   const done = new Promise<LayerDigest>((resolve, reject) => (settle = { resolve, reject }));
   done.catch(() => {}); // the caller may only read the stream; the error reaches it there too
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
+  const tar = new TarWriter({
+    onChunk(chunk) {
       hasher.update(chunk);
       size += chunk.length;
-      cb(null, chunk);
     },
-    flush(cb) {
+    onEnd() {
       settle?.resolve({ diffId: `sha256:${hasher.digest("hex")}`, size });
-      cb();
     },
   });
-  tap.on("close", () => settle?.reject(new KitError("E_LAYER_DIFF", "the layer stream was closed before its end")));
-  tar.stream.on("error", (e) => {
-    settle?.reject(e);
-    tap.destroy(e);
-  });
-  tar.stream.pipe(tap);
+  tar.stream.on("close", () => settle?.reject(new KitError("E_LAYER_DIFF", "the layer stream was closed before its end")));
+  tar.stream.on("error", (e) => settle?.reject(e));
   void produce(tar, changes, opts);
-  return { stream: tap, done };
+  return { stream: tar.stream, done };
 }
 
 async function produce(tar: TarWriter, changes: Iterable<LayerChange>, opts: DiffOptions): Promise<void> {
