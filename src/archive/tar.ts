@@ -7,8 +7,8 @@ import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
 import { lgetxattr } from "../fs/libc.ts";
 import {
-  type EntryStat, entryStatOf, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, listXattrs, lstatEntry,
-} from "./entry-stat.ts";
+  type EntryStat, entryStatOf, inodeKey, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, listXattrs, lstatEntry,
+} from "../fs/entry-stat.ts";
 import { SMALL_FILE, type TarWriter } from "./tar-writer.ts";
 
 export type PackOptions = {
@@ -66,16 +66,14 @@ export async function packEntry(tar: TarWriter, name: string, host: string, stat
   const xattrs = readXattrs(host);
   const dir = isDirectory(st);
   if (!dir && st.nlink > 1) {
-    const first = links.get(st.inode);
+    const first = links.get(inodeKey(st));
     if (first !== undefined) return tar.entry({ name, type: "link", mode, uid, gid, mtimeSec, mtimeNsec, linkname: first, xattrs });
-    links.set(st.inode, name);
+    links.set(inodeKey(st), name);
   }
   if (dir) return tar.entry({ name: `${name}/`, type: "directory", mode, uid, gid, mtimeSec, mtimeNsec, xattrs });
   if (isSymbolicLink(st)) return tar.entry({ name, type: "symlink", mode, uid, gid, mtimeSec, mtimeNsec, linkname: readlinkSync(host), xattrs });
   if (isCharacterDevice(st) || isBlockDevice(st)) {
-    const rdev = st.rdev;
-    const devmajor = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfff);
-    const devminor = (rdev & 0xff) | ((rdev >> 12) & ~0xff);
+    const { devmajor, devminor } = splitDevice(st.rdev);
     const type = isCharacterDevice(st) ? "character-device" : "block-device";
     return tar.entry({ name, type, mode, uid, gid, mtimeSec, mtimeNsec, devmajor, devminor, xattrs });
   }
@@ -140,4 +138,17 @@ function readXattrs(host: string): Map<string, Buffer> | undefined {
     if (value !== undefined) out.set(name, value);
   }
   return out;
+}
+
+/**
+ * glibc's major() and minor() of a device number. It is a Number of up to 44 bits, and JS shifts
+ * take 32-bit operands (a shift by 32 is a shift by 0), so the high word is taken apart by division.
+ */
+export function splitDevice(rdev: number): { devmajor: number; devminor: number } {
+  const low = rdev % 2 ** 32;
+  const high = Math.floor(rdev / 2 ** 32);
+  return {
+    devmajor: (((low >>> 8) & 0xfff) | (high & 0xfffff000)) >>> 0,
+    devminor: ((low & 0xff) | ((low >>> 12) & 0xfff00) | ((high & 0xfff) << 20)) >>> 0,
+  };
 }

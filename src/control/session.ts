@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { FileHashMemo } from "../cache/file-hashes.ts";
 import type { SourceDigests } from "../file/source-tree.ts";
-import type { EntryStat } from "../fs/entry-stat.ts";
+import { type EntryStat, memoIdentity } from "../fs/entry-stat.ts";
 import type { LocalContext } from "../source/local.ts";
 import type { Definition } from "../llb/ops.ts";
 import { CacheExplainer } from "./cache-explain.ts";
@@ -46,10 +46,11 @@ export class BuildSession {
    * entry, not just its content (and spares listing xattrs of unchanged files).
    */
   readonly entryDigest = (host: string, st: EntryStat, compute: () => string): string => {
-    const known = this.hashes.get(host, st);
+    const id = memoIdentity(st);
+    const known = this.hashes.get(host, id);
     if (known) return known;
     const digest = compute();
-    this.hashes.set(host, st, digest, Date.now());
+    this.hashes.set(host, id, digest, Date.now());
     return digest;
   };
 

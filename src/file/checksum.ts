@@ -6,7 +6,7 @@ import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:f
 import { digestOf } from "../llb/digest.ts";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
-import { type EntryStat, entryStat, isDevice, isDir, isFile, isSymlink } from "../fs/entry-stat.ts";
+import { type EntryStat, isBlockDevice, isCharacterDevice, isDirectory, isFile, isSymbolicLink, lstatEntry } from "../fs/entry-stat.ts";
 import { resolveInRoot } from "../fs/fs-safe.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import { PatternMatcher } from "../util/patterns.ts";
@@ -72,15 +72,15 @@ function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, 
   if (signal.aborted) throw canceledError(signal);
   let st: EntryStat;
   try {
-    st = entryStat(host);
+    st = lstatEntry(host);
   } catch (e) {
     const badName = undecodableNameError(host, e);
     // A name that is not UTF-8 stops the build only when the copy would read it.
     if (badName && within !== "" && !selected(from, sel, rel, within, false)) return undefined;
     throw badName ?? e;
   }
-  if (within !== "" && !selected(from, sel, rel, within, isDir(st))) return undefined;
-  if (isDir(st)) {
+  if (within !== "" && !selected(from, sel, rel, within, isDirectory(st))) return undefined;
+  if (isDirectory(st)) {
     const header = entryHeader(from, host, st);
     const children: Array<[string, string]> = [];
     for (const name of readdirSync(host).sort()) {
@@ -110,8 +110,8 @@ function entryHeader(from: SourceTree, host: string, st: EntryStat): string {
   const uid = from.resetOwner ? 0 : st.uid;
   const gid = from.resetOwner ? 0 : st.gid;
   const size = isFile(st) ? st.size : 0;
-  const link = isSymlink(st) ? readlinkSync(host) : "";
-  const rdev = isDevice(st) ? st.rdev : 0;
+  const link = isSymbolicLink(st) ? readlinkSync(host) : "";
+  const rdev = isCharacterDevice(st) || isBlockDevice(st) ? st.rdev : 0;
   return `${st.mode} ${uid} ${gid} ${size} ${rdev} ${link.length}:${link} ${xattrs}`;
 }
 

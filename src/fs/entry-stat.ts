@@ -1,117 +1,194 @@
-// An entry's metadata as the context checksum needs it, from one statx(2) into a reused buffer.
-// node:fs's bigint lstat builds an object of BigInts per call: for a context of 20,000 files that
-// was a third of a no-op rebuild's walk. Where statx cannot be called, lstat is used instead.
+// What archives and context checksums need to know of a filesystem entry, as plain numbers. Taken with statx(2) into one
+// reused buffer through bun:ffi: node's lstatSync with bigint (the only way to its nanosecond times)
+// built an object of BigInts per entry and took twice as long, most of a layer's walk of 20,000
+// small files. Where statx is missing (an old kernel or libc, a seccomp filter) lstatSync does it.
+// The names of an entry's xattrs likewise, through reused buffers (libc.ts's llistxattr, which
+// allocates per call, took 3.0 us a file here, this 2.1 us).
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { type BigIntStats, constants, lstatSync } from "node:fs";
+import { lstatSync, type BigIntStats } from "node:fs";
+import { llistxattr } from "./libc.ts";
 
 export type EntryStat = {
-  /** st_mode: the type bits and the permissions. */
+  /** File type and permission bits (st_mode). */
   mode: number;
   uid: number;
   gid: number;
   size: number;
-  /** The device number of a character or block device (the kernel's encoding, as lstat reports it). */
+  nlink: number;
+  /** Modification time: whole seconds (floor) and nanoseconds in [0, 1e9), as the kernel keeps them. */
+  mtimeSec: number;
+  mtimeNsec: number;
+  /** Change time, likewise: it moves with any change to the entry, its content or its metadata. */
+  ctimeSec: number;
+  ctimeNsec: number;
+  /** The device number of a device node, encoded as glibc's makedev does (0 for other entries). */
   rdev: number;
-  /** Device, inode, size, mtime and ctime (ns), "dev:ino:size:mtime:ctime": any change to the entry changes it. */
-  identity: string;
-  /** mtime and ctime in ms (fractional), to tell whether the entry was just changed. */
-  mtimeMs: number;
-  ctimeMs: number;
-  /** Whether both times are whole seconds (a filesystem with coarse times). */
-  coarseTimes: boolean;
+  /** The device of the filesystem (st_dev as the kernel reports it) and the inode number there. */
+  dev: number;
+  ino: string;
 };
 
-const typeOf = (st: EntryStat) => st.mode & constants.S_IFMT;
-export const isDir = (st: EntryStat) => typeOf(st) === constants.S_IFDIR;
-export const isFile = (st: EntryStat) => typeOf(st) === constants.S_IFREG;
-export const isSymlink = (st: EntryStat) => typeOf(st) === constants.S_IFLNK;
-export const isDevice = (st: EntryStat) => typeOf(st) === constants.S_IFCHR || typeOf(st) === constants.S_IFBLK;
+/** The same for every hardlink of one inode. */
+export const inodeKey = (st: EntryStat) => `${st.dev}:${st.ino}`;
 
+/** A time as ns since the epoch in decimal (as node's bigint times print). */
+function nsText(sec: number, nsec: number): string {
+  return sec > 0 ? `${sec}${String(nsec).padStart(9, "0")}` : String(BigInt(sec) * NS + BigInt(nsec));
+}
+
+/**
+ * What the context hash memo trusts an entry by: device, inode, size, mtime and ctime in ns as one
+ * string ("dev:ino:size:mtime:ctime", the index's columns joined), and the times, to tell whether
+ * the entry was just changed.
+ */
+export function memoIdentity(st: EntryStat): { identity: string; mtimeMs: number; ctimeMs: number; coarseTimes: boolean } {
+  return {
+    identity: `${st.dev}:${st.ino}:${st.size}:${nsText(st.mtimeSec, st.mtimeNsec)}:${nsText(st.ctimeSec, st.ctimeNsec)}`,
+    mtimeMs: st.mtimeSec * 1000 + st.mtimeNsec / 1e6,
+    ctimeMs: st.ctimeSec * 1000 + st.ctimeNsec / 1e6,
+    coarseTimes: st.mtimeNsec === 0 && st.ctimeNsec === 0,
+  };
+}
+
+const S_IFMT = 0o170000;
+export const isDirectory = (st: EntryStat) => (st.mode & S_IFMT) === 0o040000;
+export const isFile = (st: EntryStat) => (st.mode & S_IFMT) === 0o100000;
+export const isSymbolicLink = (st: EntryStat) => (st.mode & S_IFMT) === 0o120000;
+export const isCharacterDevice = (st: EntryStat) => (st.mode & S_IFMT) === 0o020000;
+export const isBlockDevice = (st: EntryStat) => (st.mode & S_IFMT) === 0o060000;
+export const isFIFO = (st: EntryStat) => (st.mode & S_IFMT) === 0o010000;
+
+/** The entry at `path`, not following a final symlink; throws as lstatSync does. */
+export function lstatEntry(path: string): EntryStat {
+  if (opened === null) statx = opened = openStatx();
+  const st = statx?.(path);
+  return st ?? entryStatOf(lstatSync(path, { bigint: true }));
+}
+
+/** The names of the xattrs of the entry at `path` (not following a symlink); mostly none. */
+export function listXattrs(path: string): string[] {
+  if (opened === null) statx = opened = openStatx();
+  return fastList?.(path) ?? llistxattr(path);
+}
+
+/** The same facts from node's stat. */
+export function entryStatOf(st: BigIntStats): EntryStat {
+  const [mtimeSec, mtimeNsec] = secondsOf(st.mtimeNs);
+  const [ctimeSec, ctimeNsec] = secondsOf(st.ctimeNs);
+  const dev = st.dev;
+  const device = st.isCharacterDevice() || st.isBlockDevice();
+  return {
+    mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), nlink: Number(st.nlink),
+    mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, rdev: device ? Number(st.rdev) : 0,
+    dev: Number(dev), ino: String(st.ino),
+  };
+}
+
+/** ns since the epoch as whole seconds (floor) and nanoseconds in [0, 1e9). */
+function secondsOf(ns: bigint): [number, number] {
+  let sec = ns / NS;
+  let nsec = ns - sec * NS;
+  if (nsec < 0n) {
+    nsec += NS;
+    sec -= 1n;
+  }
+  return [Number(sec), Number(nsec)];
+}
+
+/** For tests: lstatEntry with statx (where libc has it) or with lstatSync, as where statx fails. */
+export function useStatx(on: boolean): void {
+  opened ??= openStatx();
+  statx = on ? opened : undefined;
+}
+
+const NS = 1_000_000_000n;
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const STATX_BASIC_STATS = 0x7ff;
-const TWO_32 = 4294967296;
+const PATH_ROOM = 8192;
+const LIST_ROOM = 4096;
 
-type Statx = { call: (path: Uint8Array) => number; view: DataView };
+// libc is opened on first use (commands that never walk a tree start faster); null: not yet.
+let opened: StatxCall | undefined | null = null;
+let statx: StatxCall | undefined;
+let fastList: ((path: string) => string[] | undefined) | undefined;
 
-let statx: Statx | null | undefined;
+type StatxCall = (path: string) => EntryStat | undefined;
 
-function openStatx(): Statx | null {
+/** statx through libc, or undefined where libc has none. */
+function openStatx(): StatxCall | undefined {
+  let call: (dirfd: number, path: number, flags: number, mask: number, buf: number) => number;
+  let list: (path: number, buf: number, size: number) => number;
   try {
-    const lib = dlopen("libc.so.6", { statx: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 } });
-    // An ArrayBuffer of its own: taking `.buffer` of a small typed array after ptr() would move its storage.
-    const buf = new ArrayBuffer(256);
-    const view = new DataView(buf);
-    const out = ptr(buf);
-    return { call: (path) => lib.symbols.statx(AT_FDCWD, ptr(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out), view };
+    const lib = dlopen("libc.so.6", {
+      statx: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+      llistxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+    });
+    call = lib.symbols.statx as unknown as typeof call;
+    list = lib.symbols.llistxattr as unknown as typeof list;
   } catch {
-    return null;
+    return undefined;
   }
-}
-
-const PATH = new Uint8Array(new ArrayBuffer(8192));
-const encoder = new TextEncoder();
-
-/** The entry at `path` (not following a final symlink); throws lstat's own error when there is none. */
-export function entryStat(path: string): EntryStat {
-  statx ??= openStatx();
-  if (statx) {
-    const { read, written } = encoder.encodeInto(path, PATH);
-    if (read === path.length && written < PATH.length) {
-      PATH[written] = 0;
-      if (statx.call(PATH) === 0) return fromStatx(statx.view);
-    }
-  }
-  // No statx, a very long name, or an error: lstat reports it as node:fs does.
-  return fromStats(lstatSync(path, { bigint: true }));
-}
-
-const u32 = (v: DataView, at: number) => v.getUint32(at, true);
-/** A u64 field as decimal text (exact also beyond 2^53). */
-const u64Text = (v: DataView, at: number) => (u32(v, at + 4) < 0x200000 ? String(u32(v, at) + u32(v, at + 4) * TWO_32) : v.getBigUint64(at, true).toString());
-/** The kernel's encoding of a device number (new_encode_dev), as stat(2) reports st_dev and st_rdev. */
-const devNumber = (major: number, minor: number) => (minor & 0xff) + major * 256 + (minor - (minor & 0xff)) * 4096;
-
-/** A statx timestamp (i64 seconds at `at`, u32 ns at `at + 8`) in ns as text, and in ms. */
-function time(v: DataView, at: number): { ns: string; ms: number; nsec: number } {
-  const nsec = u32(v, at + 8);
-  const low = u32(v, at);
-  if (v.getInt32(at + 4, true) === 0 && low > 0) return { ns: `${low}${String(nsec).padStart(9, "0")}`, ms: low * 1000 + nsec / 1e6, nsec };
-  // Before 1970, or after 2106: rare enough for BigInt.
-  const sec = v.getBigInt64(at, true);
-  return { ns: String(sec * 1_000_000_000n + BigInt(nsec)), ms: Number(sec) * 1000 + nsec / 1e6, nsec };
-}
-
-function fromStatx(v: DataView): EntryStat {
-  const size = u32(v, 40) + u32(v, 44) * TWO_32;
-  const m = time(v, 112);
-  const c = time(v, 96);
-  return {
-    mode: v.getUint16(28, true),
-    uid: u32(v, 20),
-    gid: u32(v, 24),
-    size,
-    rdev: devNumber(u32(v, 128), u32(v, 132)),
-    identity: `${devNumber(u32(v, 136), u32(v, 140))}:${u64Text(v, 32)}:${size}:${m.ns}:${c.ns}`,
-    mtimeMs: m.ms,
-    ctimeMs: c.ms,
-    coarseTimes: m.nsec === 0 && c.nsec === 0,
+  const pathBuf = Buffer.alloc(PATH_ROOM);
+  const out = new Uint32Array(64); // struct statx: 256 bytes
+  const names = Buffer.alloc(LIST_ROOM);
+  // The path, NUL-terminated, in pathBuf; false when it may not have fitted or has a NUL in it (the
+  // fallbacks then say what is wrong with it).
+  const setPath = (path: string) => {
+    const n = pathBuf.write(path, 0, "utf8");
+    if (n > PATH_ROOM - 5 || path.includes("\0")) return false;
+    pathBuf[n] = 0;
+    return true;
+  };
+  // Pointers are taken at each call: the runtime may move a small typed array's storage (a cached
+  // pointer to `out` was seen to go stale after a garbage collection, the kernel writing elsewhere).
+  fastList = (path) => {
+    if (!setPath(path)) return undefined;
+    const n = Number(list(ptr(pathBuf), ptr(names), LIST_ROOM));
+    if (n === 0) return [];
+    // Longer lists (ERANGE) and errors: libc.ts's llistxattr grows its buffer or throws.
+    if (n < 0) return undefined;
+    return names.toString("latin1", 0, n).split("\0").filter((name) => name.length > 0);
+  };
+  return (path) => {
+    if (!setPath(path)) return undefined;
+    if (call(AT_FDCWD, ptr(pathBuf), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ptr(out)) !== 0) return failed(path);
+    return fromStatx(out);
   };
 }
 
-/** ns as ms, rounded as statx's seconds and nanoseconds are. */
-const msOf = (ns: bigint) => Number(ns / 1_000_000_000n) * 1000 + Number(ns % 1_000_000_000n) / 1e6;
+/**
+ * statx failed: lstatSync throws the error node would have; if it succeeds instead, statx does not
+ * work here (ENOSYS, a seccomp filter) and is not tried again.
+ */
+function failed(path: string): EntryStat {
+  const st = entryStatOf(lstatSync(path, { bigint: true }));
+  statx = undefined;
+  return st;
+}
 
-export function fromStats(st: BigIntStats): EntryStat {
+/** struct statx (little-endian: the only byte order Bun runs on) as an EntryStat. */
+function fromStatx(x: Uint32Array): EntryStat {
+  const mode = (x[7] as number) & 0xffff;
+  const device = (mode & S_IFMT) === 0o020000 || (mode & S_IFMT) === 0o060000;
+  const inoHigh = x[9] as number;
+  const ino = inoHigh === 0 ? String(x[8]) : String((BigInt(inoHigh) << 32n) | BigInt(x[8] as number));
   return {
-    mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    size: Number(st.size),
-    rdev: Number(st.rdev),
-    identity: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
-    mtimeMs: msOf(st.mtimeNs),
-    ctimeMs: msOf(st.ctimeNs),
-    coarseTimes: st.mtimeNs % 1_000_000_000n === 0n && st.ctimeNs % 1_000_000_000n === 0n,
+    nlink: x[4] as number, uid: x[5] as number, gid: x[6] as number, mode,
+    size: (x[11] as number) * 2 ** 32 + (x[10] as number),
+    mtimeSec: ((x[29] as number) | 0) * 2 ** 32 + (x[28] as number), mtimeNsec: x[30] as number,
+    ctimeSec: ((x[25] as number) | 0) * 2 ** 32 + (x[24] as number), ctimeNsec: x[26] as number,
+    rdev: device ? makedev(x[32] as number, x[33] as number) : 0,
+    dev: deviceNumber(x[34] as number, x[35] as number), ino,
   };
+}
+
+/** st_dev from statx's major and minor, without BigInts (Linux's majors are below 4096, minors below 2^20). */
+function deviceNumber(major: number, minor: number): number {
+  return (major & 0xfff) * 256 + (minor & 0xff) + (minor - (minor & 0xff)) * 4096 + (major - (major & 0xfff)) * 2 ** 32;
+}
+
+/** glibc's makedev, as a number (exact for the majors and minors Linux hands out). */
+function makedev(major: number, minor: number): number {
+  return Number(((BigInt(major) & 0xfffff000n) << 32n) | (BigInt(major & 0xfff) << 8n) | ((BigInt(minor) & 0xffffff00n) << 12n) | BigInt(minor & 0xff));
 }

@@ -6,7 +6,7 @@
 import { closeSync, openSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
 import { lstatOrUndefined } from "../fs/copy-tree.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
-import { entryStatOf } from "../archive/entry-stat.ts";
+import { entryStatOf } from "../fs/entry-stat.ts";
 import { sortedNames } from "../archive/tar.ts";
 import { type LayerChange, whiteoutOf } from "./layer-diff.ts";
 

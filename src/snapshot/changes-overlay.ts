@@ -2,7 +2,7 @@
 // overlayfs' notation. Whiteouts (0/0 character devices, or files marked with an overlay.whiteout
 // xattr) become OCI whiteouts; directories marked opaque (overlay.opaque "y", in the trusted. or,
 // for rootless mounts with userxattr, the user. namespace) get an OCI opaque marker.
-import { type EntryStat, isCharacterDevice, isDirectory, isFile, lstatEntry } from "../archive/entry-stat.ts";
+import { type EntryStat, isCharacterDevice, isDirectory, isFile, lstatEntry } from "../fs/entry-stat.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
 import { lgetxattr } from "../fs/libc.ts";
 import { sortedNames } from "../archive/tar.ts";

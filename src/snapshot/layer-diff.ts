@@ -3,7 +3,7 @@
 // (see archive/tar.ts), hashed on the way. The stream is a Node Readable so an exporter can pipe it
 // into a compressor and a file; `done` gives the DiffID (digest of the uncompressed tar) and size.
 import type { Readable } from "node:stream";
-import type { EntryStat } from "../archive/entry-stat.ts";
+import type { EntryStat } from "../fs/entry-stat.ts";
 import type { Digest } from "../oci/types.ts";
 import { canceledError } from "../util/abort.ts";
 import { type LinkMap, packEntry, packMarker } from "../archive/tar.ts";

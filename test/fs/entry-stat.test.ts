@@ -4,7 +4,7 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { describe, expect, test } from "bun:test";
 import { chownSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { entryStatOf, isCharacterDevice, listXattrs, lstatEntry, useStatx } from "../../src/archive/entry-stat.ts";
+import { entryStatOf, inodeKey, isCharacterDevice, listXattrs, lstatEntry, useStatx } from "../../src/fs/entry-stat.ts";
 import { llistxattr, lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../src/fs/libc.ts";
 import { IS_ROOT, tempDir } from "../harness.ts";
 
@@ -56,8 +56,8 @@ describe("lstatEntry", () => {
 
   test("hardlinks share an inode key, other files do not", () => {
     const [, file, empty, hardlink] = tree() as string[];
-    expect(lstatEntry(file as string).inode).toBe(lstatEntry(hardlink as string).inode);
-    expect(lstatEntry(file as string).inode).not.toBe(lstatEntry(empty as string).inode);
+    expect(inodeKey(lstatEntry(file as string))).toBe(inodeKey(lstatEntry(hardlink as string)));
+    expect(inodeKey(lstatEntry(file as string))).not.toBe(inodeKey(lstatEntry(empty as string)));
     expect(lstatEntry(file as string).nlink).toBe(2);
   });
 
