@@ -43,10 +43,17 @@ export function opaqueMarkerOf(name: string): LayerChange {
   return { kind: "marker", name: `${name}/${OPAQUE_MARKER}` };
 }
 
+/**
+ * A full collection after every so many bytes of tar: the garbage of many small files (names,
+ * stats, chunks) otherwise grew the heap by tens of MB before the collector ran on its own.
+ */
+const COLLECT_EVERY = 16 * 1024 * 1024;
+
 /** Writes `changes` as a layer tar. */
 export function writeLayerTar(changes: Iterable<LayerChange>, opts: DiffOptions): LayerDiff {
   const hasher = new Bun.CryptoHasher("sha256");
   let size = 0;
+  let collectAt = COLLECT_EVERY;
   let settle: { resolve: (d: LayerDigest) => void; reject: (e: Error) => void } | undefined;
   const done = new Promise<LayerDigest>((resolve, reject) => (settle = { resolve, reject }));
   done.catch(() => {}); // the caller may only read the stream; the error reaches it there too
@@ -54,6 +61,10 @@ export function writeLayerTar(changes: Iterable<LayerChange>, opts: DiffOptions)
     onChunk(chunk) {
       hasher.update(chunk);
       size += chunk.length;
+      if (size >= collectAt) {
+        collectAt = size + COLLECT_EVERY;
+        Bun.gc(true);
+      }
     },
     onEnd() {
       settle?.resolve({ diffId: `sha256:${hasher.digest("hex")}`, size });
