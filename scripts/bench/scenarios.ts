@@ -65,6 +65,8 @@ function b1(i: Inputs): Scenario {
     prepare: () => (warm(kit(root, ["-t", "bench-b1"], ctx)), warm(bk(["-t", "bench-b1"], ctx))),
     kitbuild: () => kit(root, ["--no-cache", "-t", "bench-b1"], ctx),
     buildkit: () => bk(["--no-cache", "-t", "bench-b1"], ctx),
+    // No build can take less than its longest step: the floor's ratio to BuildKit bounds B1's.
+    floor: { title: "the longest step's command alone, `sleep 2.1`", side: () => ({ steps: [["sleep", "2.1"]] }) },
   };
 }
 

@@ -47,7 +47,7 @@ export function opaqueMarkerOf(name: string): LayerChange {
  * A full collection after every so many bytes of tar: the garbage of many small files (names,
  * stats, chunks) otherwise grew the heap by tens of MB before the collector ran on its own.
  */
-const COLLECT_EVERY = 16 * 1024 * 1024;
+const COLLECT_EVERY = 8 * 1024 * 1024;
 
 /** Writes `changes` as a layer tar. */
 export function writeLayerTar(changes: Iterable<LayerChange>, opts: DiffOptions): LayerDiff {
