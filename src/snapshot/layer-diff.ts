@@ -44,16 +44,17 @@ export function opaqueMarkerOf(name: string): LayerChange {
 }
 
 /**
- * A full collection after every so many bytes of tar: the garbage of many small files (names,
- * stats, chunks) otherwise grew the heap by tens of MB before the collector ran on its own.
+ * A full collection after every so many entries: the garbage of many small files (names, stats,
+ * headers) otherwise grew the heap by tens of MB before the collector ran on its own (B3's 20,000
+ * files: peak RSS 153-159 MB, with these collections 124-129). Counted in entries, not bytes, so a
+ * layer of a few large files pays for none.
  */
-const COLLECT_EVERY = 8 * 1024 * 1024;
+const COLLECT_EVERY_ENTRIES = 3000;
 
 /** Writes `changes` as a layer tar. */
 export function writeLayerTar(changes: Iterable<LayerChange>, opts: DiffOptions): LayerDiff {
   const hasher = new Bun.CryptoHasher("sha256");
   let size = 0;
-  let collectAt = COLLECT_EVERY;
   let settle: { resolve: (d: LayerDigest) => void; reject: (e: Error) => void } | undefined;
   const done = new Promise<LayerDigest>((resolve, reject) => (settle = { resolve, reject }));
   done.catch(() => {}); // the caller may only read the stream; the error reaches it there too
@@ -61,10 +62,6 @@ export function writeLayerTar(changes: Iterable<LayerChange>, opts: DiffOptions)
     onChunk(chunk) {
       hasher.update(chunk);
       size += chunk.length;
-      if (size >= collectAt) {
-        collectAt = size + COLLECT_EVERY;
-        Bun.gc(true);
-      }
     },
     onEnd() {
       settle?.resolve({ diffId: `sha256:${hasher.digest("hex")}`, size });
@@ -78,9 +75,11 @@ export function writeLayerTar(changes: Iterable<LayerChange>, opts: DiffOptions)
 
 async function produce(tar: TarWriter, changes: Iterable<LayerChange>, opts: DiffOptions): Promise<void> {
   const links: LinkMap = new Map();
+  let entries = 0;
   try {
     for (const change of changes) {
       if (opts.signal.aborted) throw canceledError(opts.signal);
+      if (++entries % COLLECT_EVERY_ENTRIES === 0) Bun.gc(true);
       if (change.kind === "marker") await packMarker(tar, change.name, opts);
       else await packEntry(tar, change.name, change.host, change.st, links, opts);
     }
