@@ -111,9 +111,6 @@ function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "ima
     annotationTarget(opts, m[1])[m[3] as string] = v;
     fields.delete(k);
   }
-  if (opts.compression === "zstd" && !opts.ociMediaTypes) {
-    throw usage('compression=zstd needs OCI media types', "add oci-mediatypes=true (Docker's media types have no zstd layers)");
-  }
   refuseUnknown(fields, spec, ["push", "tar"]);
   return opts;
 }

@@ -7,11 +7,10 @@ import { getLayerBlob, type LayerBlob, PULLED, putLayerBlob } from "../cache/lay
 import type { CacheIndex } from "../cache/index.ts";
 import type { ContentStore } from "../content/store.ts";
 import {
-  MEDIA_DOCKER_LAYER, MEDIA_DOCKER_LAYER_GZIP, MEDIA_OCI_LAYER, MEDIA_OCI_LAYER_GZIP, MEDIA_OCI_LAYER_ZSTD, layerCompression,
+  MEDIA_DOCKER_LAYER, MEDIA_DOCKER_LAYER_GZIP, MEDIA_DOCKER_LAYER_ZSTD, MEDIA_OCI_LAYER, MEDIA_OCI_LAYER_GZIP, MEDIA_OCI_LAYER_ZSTD, layerCompression,
 } from "../oci/media-types.ts";
 import type { Digest } from "../oci/types.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
-import { KitError } from "../util/errors.ts";
 import type { VertexProgress } from "../util/progress.ts";
 import { CompressPool, compressStream } from "./compress.ts";
 import type { ExportedLayer, LayerSource } from "./image.ts";
@@ -73,7 +72,7 @@ export function snapshotLayers(deps: SnapshotLayersDeps, root: number | null): L
 function usable(deps: SnapshotLayersDeps, blob: LayerBlob | undefined, oci: boolean, forced?: Compression): ExportedLayer | undefined {
   if (!blob || !deps.store.hasSync(blob.digest as Digest)) return undefined;
   const compression = layerCompression(blob.mediaType);
-  if (!compression || (compression === "zstd" && !oci)) return undefined;
+  if (!compression) return undefined;
   if (forced !== undefined && compression !== forced) return undefined;
   const layer: ExportedLayer = { descriptor: { mediaType: layerMediaType(compression, oci), digest: blob.digest as Digest, size: blob.size }, diffId: blob.diffId as Digest };
   if (blob.source) layer.source = blob.source;
@@ -103,11 +102,9 @@ async function builtLayer(deps: SnapshotLayersDeps, id: number, opts: BuildOpts,
   return { descriptor: { mediaType, digest, size }, diffId };
 }
 
+/** As BuildKit names layers: a zstd layer in a Docker manifest gets containerd's `….diff.tar.zstd`. */
 function layerMediaType(compression: Compression, oci: boolean): string {
-  if (compression === "zstd") {
-    if (!oci) throw new KitError("E_EXPORT_OPTIONS", "zstd layers need OCI media types", { hint: "add oci-mediatypes=true to the output" });
-    return MEDIA_OCI_LAYER_ZSTD;
-  }
+  if (compression === "zstd") return oci ? MEDIA_OCI_LAYER_ZSTD : MEDIA_DOCKER_LAYER_ZSTD;
   if (compression === "gzip") return oci ? MEDIA_OCI_LAYER_GZIP : MEDIA_DOCKER_LAYER_GZIP;
   return oci ? MEDIA_OCI_LAYER : MEDIA_DOCKER_LAYER;
 }

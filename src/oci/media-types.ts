@@ -12,6 +12,8 @@ export const MEDIA_DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.
 export const MEDIA_DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json";
 export const MEDIA_DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 export const MEDIA_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar";
+/** Not in Docker's own spec: what BuildKit (and containerd) name a zstd layer in a Docker manifest. */
+export const MEDIA_DOCKER_LAYER_ZSTD = "application/vnd.docker.image.rootfs.diff.tar.zstd";
 
 export const INDEX_MEDIA_TYPES: readonly string[] = [MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST];
 export const MANIFEST_MEDIA_TYPES: readonly string[] = [MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST];
@@ -27,6 +29,7 @@ export function layerCompression(mediaType: string): LayerCompression | undefine
     case "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip":
       return "gzip";
     case MEDIA_OCI_LAYER_ZSTD:
+    case MEDIA_DOCKER_LAYER_ZSTD:
       return "zstd";
     case MEDIA_OCI_LAYER:
     case MEDIA_DOCKER_LAYER:

@@ -139,5 +139,12 @@ describe.skipIf(skip)("image outputs (compiled binary)", () => {
     expect(layers("b.tar")[0]).not.toBe(base.Layers[0]);
     const raw = JSON.parse(tool("skopeo", ["inspect", "--raw", `oci-archive:${work}/b.tar`]).out) as { layers: Array<{ mediaType: string }> };
     expect(new Set(raw.layers.map((l) => l.mediaType))).toEqual(new Set(["application/vnd.oci.image.layer.v1.tar+zstd"]));
+    // A docker archive with zstd keeps Docker's manifest, its zstd layers named as BuildKit names them.
+    expectExit(await build(ctx, root, ["-o", `type=docker,dest=${work}/c.tar,compression=zstd,force-compression=true`]), 0);
+    const member = (name: string) => JSON.parse(tool("tar", ["-xOf", `${work}/c.tar`, name]).out);
+    const index = member("index.json") as { manifests: Array<{ digest: string }> };
+    const manifest = member(`blobs/sha256/${index.manifests[0]?.digest.slice("sha256:".length)}`) as { mediaType: string; layers: Array<{ mediaType: string }> };
+    expect(manifest.mediaType).toBe("application/vnd.docker.distribution.manifest.v2+json");
+    expect(new Set(manifest.layers.map((l) => l.mediaType))).toEqual(new Set(["application/vnd.docker.image.rootfs.diff.tar.zstd"]));
   }, 120_000);
 });

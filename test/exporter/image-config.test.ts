@@ -54,9 +54,13 @@ describe("image output flags", () => {
     expect(parseOutputs({ outputs: [], tags: ["app:2"], push: false, load: true })).toMatchObject([{ type: "docker", load: true, names: ["app:2"] }]);
   });
 
+  test("zstd keeps the output's media types, as BuildKit (Docker's by default for image and docker)", () => {
+    expect(parseOutput("type=image,name=a,compression=zstd")).toMatchObject({ compression: "zstd", ociMediaTypes: false });
+    expect(parseOutput("type=docker,dest=x,compression=zstd,oci-mediatypes=true")).toMatchObject({ compression: "zstd", ociMediaTypes: true });
+  });
+
   test("bad combinations are usage errors with a hint", () => {
     expect(() => parseOutput("type=oci,dest=x,compression=brotli")).toThrow('invalid compression "brotli"');
-    expect(() => parseOutput("type=image,name=a,compression=zstd")).toThrow("compression=zstd needs OCI media types");
     expect(() => parseOutput("type=oci,dest=x,bogus=1")).toThrow('unknown option "bogus"');
     expect(() => parseOutputs({ outputs: [], tags: [], push: true, load: false })).toThrow("pushing needs an image name");
   });
