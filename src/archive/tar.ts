@@ -1,13 +1,13 @@
 // Filesystem trees and entries as tar, deterministically: entries in byte order of their names,
 // numeric ids only (no user or group names), no atime or ctime, mtimes clamped to SOURCE_DATE_EPOCH
 // when given, hardlinks within one archive kept as links. Used by the tar exporter and layer diffs.
-import { closeSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
-import { lgetxattr } from "../fs/libc.ts";
+import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import {
-  type EntryStat, entryStatOf, inodeKey, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, listXattrs, lstatEntry,
+  type EntryStat, inodeKey, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, lstatEntry,
 } from "../fs/entry-stat.ts";
 import { SMALL_FILE, type TarWriter } from "./tar-writer.ts";
 
@@ -58,8 +58,7 @@ export function sortedNames(dir: string): string[] {
 const BEYOND_SURROGATES = /[\uD800-\uFFFF]/;
 
 /** Writes one filesystem entry (`name` relative to the archive root) with its content. */
-export async function packEntry(tar: TarWriter, name: string, host: string, stat: EntryStat | BigIntStats, links: LinkMap, opts: PackOptions): Promise<void> {
-  const st = "isFile" in stat ? entryStatOf(stat) : stat;
+export async function packEntry(tar: TarWriter, name: string, host: string, st: EntryStat, links: LinkMap, opts: PackOptions): Promise<void> {
   const mode = st.mode & 0o7777;
   const { uid, gid } = st;
   const [mtimeSec, mtimeNsec] = clampTime(st.mtimeSec, st.mtimeNsec, opts.sourceDateEpoch);
@@ -128,7 +127,7 @@ function clampTime(sec: number, nsec: number, epoch: number | undefined): [numbe
 
 /** A file's xattrs, or undefined when it has none (most files). */
 function readXattrs(host: string): Map<string, Buffer> | undefined {
-  const names = listXattrs(host);
+  const names = llistxattr(host);
   if (names.length === 0) return undefined;
   const out = new Map<string, Buffer>();
   for (const name of names) {

@@ -141,8 +141,10 @@ export class ContentStore {
     await rm(this.path(digest), { force: true });
   }
 
-  /** Every blob with its size and modification time (when it was stored). */
-  /** Every blob with its size and time. Synchronous stats: an awaited stat per blob made the GC's size check after every build take tens of ms. */
+  /**
+   * Every blob with its size and modification time (when it was stored). Synchronous stats: an
+   * awaited stat per blob made the GC's size check after every build take tens of ms.
+   */
   async list(): Promise<Array<{ digest: Digest; size: number; mtime: number }>> {
     const out: Array<{ digest: Digest; size: number; mtime: number }> = [];
     for (const name of readdirSync(this.blobs)) {

@@ -1,12 +1,10 @@
-// What archives and context checksums need to know of a filesystem entry, as plain numbers. Taken with statx(2) into one
-// reused buffer through bun:ffi: node's lstatSync with bigint (the only way to its nanosecond times)
-// built an object of BigInts per entry and took twice as long, most of a layer's walk of 20,000
-// small files. Where statx is missing (an old kernel or libc, a seccomp filter) lstatSync does it.
-// The names of an entry's xattrs likewise, through reused buffers (libc.ts's llistxattr, which
-// allocates per call, took 3.0 us a file here, this 2.1 us).
+// What archives and context checksums need to know of a filesystem entry, as plain numbers. Taken
+// with statx(2) into one reused buffer through bun:ffi: node's lstatSync with bigint (the only way
+// to its nanosecond times) built an object of BigInts per entry and took twice as long, most of a
+// layer's walk of 20,000 small files. Where statx is missing (an old kernel or libc, a seccomp
+// filter) lstatSync does it.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { lstatSync, type BigIntStats } from "node:fs";
-import { llistxattr } from "./libc.ts";
 
 export type EntryStat = {
   /** File type and permission bits (st_mode). */
@@ -65,12 +63,6 @@ export function lstatEntry(path: string): EntryStat {
   return st ?? entryStatOf(lstatSync(path, { bigint: true }));
 }
 
-/** The names of the xattrs of the entry at `path` (not following a symlink); mostly none. */
-export function listXattrs(path: string): string[] {
-  if (opened === null) statx = opened = openStatx();
-  return fastList?.(path) ?? llistxattr(path);
-}
-
 /** The same facts from node's stat. */
 export function entryStatOf(st: BigIntStats): EntryStat {
   const [mtimeSec, mtimeNsec] = secondsOf(st.mtimeNs);
@@ -106,32 +98,26 @@ const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const STATX_BASIC_STATS = 0x7ff;
 const PATH_ROOM = 8192;
-const LIST_ROOM = 4096;
 
 // libc is opened on first use (commands that never walk a tree start faster); null: not yet.
 let opened: StatxCall | undefined | null = null;
 let statx: StatxCall | undefined;
-let fastList: ((path: string) => string[] | undefined) | undefined;
 
 type StatxCall = (path: string) => EntryStat | undefined;
 
 /** statx through libc, or undefined where libc has none. */
 function openStatx(): StatxCall | undefined {
   let call: (dirfd: number, path: number, flags: number, mask: number, buf: number) => number;
-  let list: (path: number, buf: number, size: number) => number;
   try {
     const lib = dlopen("libc.so.6", {
       statx: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
-      llistxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
     });
     call = lib.symbols.statx as unknown as typeof call;
-    list = lib.symbols.llistxattr as unknown as typeof list;
   } catch {
     return undefined;
   }
   const pathBuf = Buffer.alloc(PATH_ROOM);
   const out = new Uint32Array(64); // struct statx: 256 bytes
-  const names = Buffer.alloc(LIST_ROOM);
   // The path, NUL-terminated, in pathBuf; false when it may not have fitted or has a NUL in it (the
   // fallbacks then say what is wrong with it).
   const setPath = (path: string) => {
@@ -142,14 +128,6 @@ function openStatx(): StatxCall | undefined {
   };
   // Pointers are taken at each call: the runtime may move a small typed array's storage (a cached
   // pointer to `out` was seen to go stale after a garbage collection, the kernel writing elsewhere).
-  fastList = (path) => {
-    if (!setPath(path)) return undefined;
-    const n = Number(list(ptr(pathBuf), ptr(names), LIST_ROOM));
-    if (n === 0) return [];
-    // Longer lists (ERANGE) and errors: libc.ts's llistxattr grows its buffer or throws.
-    if (n < 0) return undefined;
-    return names.toString("latin1", 0, n).split("\0").filter((name) => name.length > 0);
-  };
   return (path) => {
     if (!setPath(path)) return undefined;
     if (call(AT_FDCWD, ptr(pathBuf), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ptr(out)) !== 0) return failed(path);

@@ -28,7 +28,7 @@ function openLibc() {
     mknod: { args: [FFIType.cstring, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
     lsetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
     lgetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    llistxattr: { args: [FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    llistxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
     fsetxattr: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
     fgetxattr: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     flistxattr: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
@@ -115,9 +115,21 @@ export function fsetxattr(fd: number, name: string, value: Uint8Array, path: str
 // One reused buffer: listing xattrs happens for every file of a context, and most have none.
 let listBuffer = Buffer.alloc(1024);
 
+// The path of llistxattr, the call made for every entry of a tree walk (a layer's, an export's),
+// written into one reused buffer: a Buffer per call cost a third of the call. Its pointer is taken
+// at each call, since the runtime may move a buffer's storage.
+let pathBuffer = Buffer.alloc(4096);
+
+function reusedPath(path: string): Buffer {
+  const need = Buffer.byteLength(path) + 1;
+  if (need > pathBuffer.length) pathBuffer = Buffer.alloc(need * 2);
+  pathBuffer[pathBuffer.write(path, 0, "utf8")] = 0;
+  return pathBuffer;
+}
+
 /** Names of a file's xattrs; none where the filesystem has no xattr support. */
 export function llistxattr(path: string): string[] {
-  return listXattrs((buf) => sym().llistxattr(cstr(path), ptr(buf), BigInt(buf.length)), "llistxattr", path);
+  return listXattrs((buf) => sym().llistxattr(ptr(reusedPath(path)), ptr(buf), buf.length), "llistxattr", path);
 }
 
 /** Names of an open file's xattrs (no path lookup); `path` is for errors. */

@@ -3,9 +3,10 @@
 // that grew or shrank after it was looked at is reported, not archived wrong.
 import { describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, lstatSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { packEntry, packTree } from "../../src/archive/tar.ts";
 import { TarWriter } from "../../src/archive/tar-writer.ts";
+import { lstatEntry } from "../../src/fs/entry-stat.ts";
 import { tempDir } from "../harness.ts";
 
 const signal = new AbortController().signal;
@@ -70,7 +71,7 @@ describe("tar file bodies", () => {
     test(`${what} after it was looked at is E_ARCHIVE_CHANGED`, async () => {
       const root = tempDir("kitbuild-tar-body-");
       writeFileSync(`${root}/f`, pattern(size, 1));
-      const st = lstatSync(`${root}/f`, { bigint: true });
+      const st = lstatEntry(`${root}/f`);
       change(`${root}/f`);
       const tar = new TarWriter();
       const drained = collect(tar).catch(() => Buffer.alloc(0));

@@ -97,16 +97,21 @@ describe("unpacking a layer while it downloads", () => {
     t.index.close();
   });
 
-  test("a download that fails gives its own error and keeps nothing", async () => {
-    const t = setup();
-    const { layer, gz } = await layerOf("f", 40);
-    const pulling = t.images.pullChain([layer], fetcher(t.store, t.log, [() => slowly(gz, 5 * CHUNK)], new AbortController().signal), "local/a", t.progress, new AbortController().signal);
-    await expect(pulling).rejects.toMatchObject({ code: "E_REGISTRY_TRANSFER" });
+  /** The unpack had started; no snapshot, blob, temp file or snapshot directory is left. */
+  function expectNothingKept(t: ReturnType<typeof setup>, layer: ChainLayer): void {
     expect(t.log).toEqual(["unpack started"]);
     expect(t.index.layerSnapshot(layer.diffId)).toBeUndefined();
     expect(storeContents(t.store)).toEqual({ blobs: [], ingest: [] });
     expect(readdirSync(`${t.root}/snapshots`)).toEqual([]);
     t.index.close();
+  }
+
+  test("a download that fails gives its own error and keeps nothing", async () => {
+    const t = setup();
+    const { layer, gz } = await layerOf("f", 40);
+    const pulling = t.images.pullChain([layer], fetcher(t.store, t.log, [() => slowly(gz, 5 * CHUNK)], new AbortController().signal), "local/a", t.progress, new AbortController().signal);
+    await expect(pulling).rejects.toMatchObject({ code: "E_REGISTRY_TRANSFER" });
+    expectNothingKept(t, layer);
   });
 
   test("an abort in the middle of the unpack leaves no snapshot and no temp file", async () => {
@@ -116,11 +121,7 @@ describe("unpacking a layer while it downloads", () => {
     const pulling = t.images.pullChain([layer], fetcher(t.store, t.log, [() => slowly(gz)], ctl.signal), "local/a", t.progress, ctl.signal);
     setTimeout(() => ctl.abort(new KitError("E_CANCELED", "interrupted (test)")), 30);
     await expect(pulling).rejects.toMatchObject({ code: "E_CANCELED" });
-    expect(t.log).toEqual(["unpack started"]);
-    expect(t.index.layerSnapshot(layer.diffId)).toBeUndefined();
-    expect(storeContents(t.store)).toEqual({ blobs: [], ingest: [] });
-    expect(readdirSync(`${t.root}/snapshots`)).toEqual([]);
-    t.index.close();
+    expectNothingKept(t, layer);
   });
 
   test("a tar that is not valid but downloads intact fails as an invalid archive", async () => {
