@@ -5,7 +5,7 @@ import { rm } from "node:fs/promises";
 import type { CacheIndex } from "../cache/index.ts";
 import { deleteMergeInputs, ensureMergeTable, mergeInputs, mergesUsing, setMergeInputs } from "../cache/merges.ts";
 import { diskUsage } from "../util/disk-usage.ts";
-import { KitError } from "../util/errors.ts";
+import { errnoCode, KitError } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { releaseOrphanMounts } from "./mount.ts";
 import type { ActiveSnapshot, Mounted } from "./snapshotter.ts";
@@ -84,13 +84,13 @@ export class SnapshotRecords {
     if (!rec || rec.state !== "committed") throw missing(id);
   }
 
-  async remove(id: number): Promise<void> {
+  async remove(id: number, retries: { maxRetries?: number; retryDelay?: number } = {}): Promise<void> {
     const users = mergesUsing(this.index.db, id);
     if (users.length > 0) {
       throw new KitError("E_SNAPSHOT_IN_USE", `snapshot ${id} is a layer of merge snapshot ${users.join(", ")}`, { hint: "remove the merge first" });
     }
     // Data first, record last: a crash in between leaves a record the orphan sweep can still find.
-    await rm(this.dir(id), { recursive: true, force: true });
+    await rm(this.dir(id), { recursive: true, force: true, ...retries });
     deleteMergeInputs(this.index.db, id);
     this.index.deleteSnapshot(id);
   }
@@ -119,6 +119,14 @@ export class SnapshotRecords {
 
   async cleanupOrphans(): Promise<void> {
     releaseOrphanMounts(this.root);
-    for (const rec of this.index.orphanedActive(isProcessAlive)) await this.remove(rec.id);
+    for (const rec of this.index.orphanedActive(isProcessAlive)) {
+      try {
+        await this.remove(rec.id, { maxRetries: 5, retryDelay: 50 });
+      } catch (e) {
+        // A dead build's container may still be writing into it until runc has killed it: the
+        // record stays, and a later start removes it. This build does not need it gone.
+        if (!errnoCode(e)?.match(/^E[A-Z]+$/)) throw e;
+      }
+    }
   }
 }

@@ -23,15 +23,23 @@ while read -r word arg; do
 ";;
   esac
 done
-for p in $pids; do kill -9 "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-# A pasta started just before the kill may not have been told yet: its netns path names kitbuild.
-# One grep over every command line, not a process per command line: after a normal exit there is
-# none, and the scan's CPU would land on whatever runs next. (Its own command line names no cache
-# root, so it is not taken for a helper left behind.)
+killed=""
+for p in $pids; do kill -9 "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; killed="$killed $p"; done
+# A pasta or runc started just before the kill may not have been told yet: their command lines name
+# kitbuild's step directories. One grep over every command line, not a process per command line:
+# after a normal exit there is none, and the scan's CPU would land on whatever runs next. (Its own
+# command line names no cache root, so it is not taken for a helper left behind.)
 for c in $(grep -lsaF -e "/executor/kitbuild-$1-" /proc/[0-9]*/cmdline); do
+  p=\${c#/proc/}; p=\${p%/cmdline}
   case "$(tr '\\0' ' ' < "$c" 2>/dev/null)" in
-    *pasta*" --netns $4/executor/kitbuild-$1-"*) p=\${c#/proc/}; kill -9 "\${p%/cmdline}" 2>/dev/null;;
+    *pasta*" --netns $4/executor/kitbuild-$1-"*|*" run --bundle $4/executor/kitbuild-$1-"*) kill -9 "$p" 2>/dev/null; killed="$killed $p";;
   esac
+done
+# A runc inside a system call dies when it returns, and may write its container's state first: wait
+# for each (2 s at most in all) before looking for that state. A zombie is gone enough.
+n=0
+for p in $killed; do
+  while [ $n -lt 200 ] && [ -e "/proc/$p" ] && ! grep -qF ') Z ' "/proc/$p/stat" 2>/dev/null; do sleep 0.01; n=$((n+1)); done
 done
 printf '%s' "$dirs" | while IFS= read -r d; do [ -n "$d" ] && rm -rf "$d"; done
 # runc keeps a state directory per container: runc is started only for one that is left.

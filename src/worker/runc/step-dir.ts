@@ -52,6 +52,10 @@ export function removeOrphanStepDirs(root: string, isAlive: (pid: number) => boo
         // already unmounted
       }
     }
-    rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    try {
+      rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    } catch {
+      // Still busy: a later start tries again.
+    }
   }
 }
