@@ -16,6 +16,7 @@ import { gcAfterBuild } from "./auto-gc.ts";
 import { openEnvironment } from "./environment.ts";
 import { makeAttestations } from "./attestations.ts";
 import { exportResult, type ExportOutcome, type ExportRequest } from "./export.ts";
+import { LayerPrebuild } from "./layer-prebuild.ts";
 import { deniedEntitlement } from "./ops/exec.ts";
 import { type BuildRef, snapshotIdOf } from "./refs.ts";
 import type { BuildRecord } from "./remote-cache/collect.ts";
@@ -88,9 +89,11 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const cacheMounts = () => exec.cacheMounts(env, isProcessAlive);
   for (const [id, seed] of cacheMountSeeds(env, imports.opened)) cacheMounts().remoteSeeds.set(id, seed);
   const records = new Map<string, BuildRecord>();
+  const prebuild = LayerPrebuild.forBuild(env, merged.definition, merged.roots, req.exports.outputs, exportRequest(req, buildTime).sourceDateEpoch, signal);
   const solver = definitionSolver(session, merged.definition, {
     importers: imports.importers,
     onResult: (key, v, results) => {
+      prebuild?.onResult(v, results);
       const snapshots = results.flatMap((r) => (r.kind === "snapshot" ? [r.id] : []));
       if (snapshots.length === results.length) records.set(key, { key, name: v.meta.name ?? v.vertex.op.kind, snapshots });
     },
@@ -107,6 +110,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   try {
     roots = await solver.solveAll([...merged.roots, ...scanned.flat().map((s) => s.root)]);
   } catch (e) {
+    await prebuild?.[Symbol.asyncDispose]();
     throw locate(withSingleIdHint(cacheRootFailure(e, env.root), req.config.user), solver.failedVertex, merged.definition.metadata, dockerfile);
   } finally {
     session.close();
@@ -142,6 +146,7 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     image = await exportResult(env, { ...exportReq, warnings, ...(inlineCache ? { inlineCache } : {}), ...(provenanceMetadata ? { provenanceMetadata } : {}) }, results, progress, signal);
     await exportCaches(env, req.cacheExports, cacheCtx, progress, signal);
   } finally {
+    await prebuild?.[Symbol.asyncDispose]();
     // Platforms whose graphs are the same share one result.
     for (const root of new Set(roots)) await root.release();
   }

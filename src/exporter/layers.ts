@@ -79,27 +79,69 @@ function usable(deps: SnapshotLayersDeps, blob: LayerBlob | undefined, oci: bool
   return layer;
 }
 
-type BuildOpts = { compression: Compression; level?: number; ociMediaTypes: boolean; sourceDateEpoch?: number; signal: AbortSignal };
+/** What decides a built layer's bytes: its compression, the level, and the epoch file times are clamped to. */
+export type LayerVariant = { compression: Compression; level?: number; sourceDateEpoch?: number };
+type BuildOpts = LayerVariant & { ociMediaTypes: boolean; signal: AbortSignal };
+type BlobDeps = Omit<SnapshotLayersDeps, "progress">;
+type Blob = { digest: Digest; size: number; diffId: Digest };
+
+const variantKey = (v: LayerVariant) => `${v.compression}:${v.level ?? "default"}:${v.sourceDateEpoch ?? "-"}`;
+
+/** Layer blobs being made ahead of their export (prebuildLayer), by store, snapshot and variant. */
+const ahead = new Map<string, Promise<void>>();
+const aheadKey = (deps: BlobDeps, id: number, variant: string) => `${deps.store.path("sha256:")}|${id}|${variant}`;
+
+/**
+ * Starts making snapshot `id`'s layer blob now, while the build goes on, so that an export asking
+ * for it waits for this one instead of making it again. Settles when the blob is stored and
+ * remembered, or when making it failed (the export then tries itself).
+ */
+export function prebuildLayer(deps: BlobDeps, id: number, variant: LayerVariant, signal: AbortSignal): Promise<void> {
+  const key = aheadKey(deps, id, variantKey(variant));
+  const running = ahead.get(key);
+  if (running) return running;
+  if (rememberedBlob(deps, id, variantKey(variant))) return Promise.resolve();
+  const pool = new CompressPool();
+  const made = makeBlob(deps, id, variant, pool, signal)
+    .then(() => {}, () => {})
+    .finally(() => {
+      pool.close();
+      ahead.delete(key);
+    });
+  ahead.set(key, made);
+  return made;
+}
+
+function rememberedBlob(deps: BlobDeps, id: number, variant: string): Blob | undefined {
+  const known = getLayerBlob(deps.index.db, id, variant);
+  if (!known || !deps.store.hasSync(known.digest as Digest)) return undefined;
+  return { digest: known.digest as Digest, size: known.size, diffId: known.diffId as Digest };
+}
 
 async function builtLayer(deps: SnapshotLayersDeps, id: number, opts: BuildOpts, pool: CompressPool): Promise<ExportedLayer> {
-  // Everything that decides the bytes is in the variant: the compression, its level, and the epoch
-  // the file times were clamped to.
-  const variant = `${opts.compression}:${opts.level ?? "default"}:${opts.sourceDateEpoch ?? "-"}`;
-  const known = getLayerBlob(deps.index.db, id, variant);
-  if (known && deps.store.hasSync(known.digest as Digest)) {
-    return { descriptor: { mediaType: layerMediaType(opts.compression, opts.ociMediaTypes), digest: known.digest as Digest, size: known.size }, diffId: known.diffId as Digest };
-  }
+  const variant = variantKey(opts);
+  const mediaType = layerMediaType(opts.compression, opts.ociMediaTypes);
   const statusId = `exporting layer of snapshot ${id}`;
-  deps.progress.status(statusId, 0);
-  const diff = deps.snapshotter.diff(id, { sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal });
-  const compressed = compressStream(diff.stream, opts.compression, opts.level, pool);
-  const digest = await deps.store.write(compressed, {}, opts.signal);
+  const inFlight = ahead.get(aheadKey(deps, id, variant));
+  if (inFlight) deps.progress.status(statusId, 0);
+  await inFlight;
+  const known = rememberedBlob(deps, id, variant);
+  if (!known && !inFlight) deps.progress.status(statusId, 0);
+  const { digest, size, diffId } = known ?? (await makeBlob(deps, id, opts, pool, opts.signal));
+  if (!known || inFlight) deps.progress.statusDone(statusId);
+  return { descriptor: { mediaType, digest, size }, diffId };
+}
+
+/** Diffs, compresses and stores snapshot `id`'s layer, and remembers it under its variant. */
+async function makeBlob(deps: BlobDeps, id: number, variant: LayerVariant, pool: CompressPool, signal: AbortSignal): Promise<Blob> {
+  const diff = deps.snapshotter.diff(id, { sourceDateEpoch: variant.sourceDateEpoch, signal });
+  const compressed = compressStream(diff.stream, variant.compression, variant.level, pool);
+  const digest = await deps.store.write(compressed, {}, signal);
   const { diffId } = await diff.done;
   const size = (await stat(deps.store.path(digest))).size;
-  const mediaType = layerMediaType(opts.compression, opts.ociMediaTypes);
-  putLayerBlob(deps.index.db, id, variant, { mediaType, digest, size, diffId });
-  deps.progress.statusDone(statusId);
-  return { descriptor: { mediaType, digest, size }, diffId };
+  // The media type recorded is only the compression's: each export names it for its manifest.
+  putLayerBlob(deps.index.db, id, variantKey(variant), { mediaType: layerMediaType(variant.compression, true), digest, size, diffId });
+  return { digest, size, diffId };
 }
 
 /** As BuildKit names layers: a zstd layer in a Docker manifest gets containerd's `….diff.tar.zstd`. */

@@ -2,7 +2,7 @@
 // dir); a mount stacks its layers as lowerdirs, so preparing a snapshot copies nothing, and a merge
 // is only a record listing other snapshots' layers. redirect_dir and metacopy are off, so an upper
 // dir always holds whole entries and whiteouts: it is the snapshot's layer as it is.
-import { mkdirSync, rmdirSync } from "node:fs";
+import { lstatSync, mkdirSync, rmdirSync } from "node:fs";
 import type { CacheIndex } from "../cache/index.ts";
 import { KitError, wrapError } from "../util/errors.ts";
 import { MS_RDONLY, mount } from "../fs/libc.ts";
@@ -28,7 +28,19 @@ export class OverlaySnapshotter implements Snapshotter {
   async prepare(parent: number | null, kind: string): Promise<ActiveSnapshot> {
     const id = this.records.create(parent, kind);
     mkdirSync(`${this.records.dir(id)}/work`);
-    return this.records.active(id, async () => this.mountActive(id, parent));
+    return this.records.active(id, async () => this.mountActive(id, parent), async (top) => this.mountForNew(id, parent, top));
+  }
+
+  private async mountForNew(id: number, parent: number | null, top: string): Promise<Mounted> {
+    if (!/^\/[^/]+$/.test(top) || top === "/." || top === "/..") return this.mountActive(id, parent);
+    if (parent !== null && (await this.hasEntry(parent, top))) return this.mountActive(id, parent);
+    return plainDir(this.records.fs(id));
+  }
+
+  /** Whether committed snapshot `id` has anything (not whited out) at `top`, a direct child of its root. */
+  private async hasEntry(id: number, top: string): Promise<boolean> {
+    await using view = await this.mountReadonly(id);
+    return lstatSync(`${view.path}${top}`, { throwIfNoEntry: false }) !== undefined;
   }
 
   private mountActive(id: number, parent: number | null): Mounted {

@@ -101,11 +101,12 @@ export class SnapshotRecords {
   }
 
   /** The handle of a prepared snapshot: committing keeps it, disposing an uncommitted one removes it. */
-  active(id: number, mount: () => Promise<Mounted>): ActiveSnapshot {
+  active(id: number, mount: () => Promise<Mounted>, mountForNew: (top: string) => Promise<Mounted> = mount): ActiveSnapshot {
     let committed = false;
     return {
       id,
       mount,
+      mountForNew,
       commit: async () => {
         this.index.commitSnapshot(id);
         committed = true;

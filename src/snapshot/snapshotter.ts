@@ -17,6 +17,14 @@ export interface ActiveSnapshot extends AsyncDisposable {
    * so a layer sees the filesystem below it exactly as a container would. Dispose before commit.
    */
   mount(): Promise<Mounted>;
+  /**
+   * A writable view for adding entries under `top` ("/src"), a direct child of the root. When the
+   * parent has nothing there, overlay gives its own directory unmounted: what a mount would leave
+   * in it is the same (every entry new, no copy-up, no whiteout), written at the disk's speed
+   * instead of through overlayfs (half the time for many small files). Otherwise as mount(). Use
+   * it instead of mount(), not after one.
+   */
+  mountForNew(top: string): Promise<Mounted>;
   /** Makes the snapshot immutable and returns its id. Disposing an uncommitted snapshot removes it. */
   commit(): Promise<number>;
 }

@@ -1,12 +1,12 @@
 // Solving small hand-built graphs with the real solver, op runners and snapshotters (what the
 // Dockerfile frontend will emit for ADD <url>, ADD <git>, COPY --link), and looking at the result.
 import { readConfig } from "../../src/control/config.ts";
-import { openEnvironment } from "../../src/control/environment.ts";
+import { type BuildEnvironment, openEnvironment } from "../../src/control/environment.ts";
 import { type BuildRef, snapshotIdOf } from "../../src/control/refs.ts";
 import { BuildSession } from "../../src/control/session.ts";
 import { definitionSolver } from "../../src/control/solve-definition.ts";
 import { marshal, node, output, type Output } from "../../src/llb/builder.ts";
-import type { FileAction, Op } from "../../src/llb/ops.ts";
+import type { Definition, FileAction, Op } from "../../src/llb/ops.ts";
 import { hostPlatform } from "../../src/oci/platform.ts";
 import type { Mounted } from "../../src/snapshot/snapshotter.ts";
 import { ExecServices } from "../../src/worker/session/exec-services.ts";
@@ -22,6 +22,9 @@ export type Solved = {
   /** The result's layers (snapshot ids, bottom first). */
   layers(): number[];
   diffNames(layer: number): Promise<string[]>;
+  /** The environment the graph was solved in (open until the callback ends). */
+  env: BuildEnvironment;
+  definition: Definition;
 };
 
 /** Solves `root` against the cache in `kitRoot`; the environment is closed when the callback ends. */
@@ -43,6 +46,8 @@ export async function solveGraph<T>(root: Output, opts: { kitRoot: string; conte
   const ran = [...new Set(events.flatMap((e) => (e.type === "vertex" && e.completed && !e.cached ? [definition.metadata[e.id]?.name ?? e.id] : [])))];
   return await use({
     root: result,
+    env,
+    definition,
     events,
     ran,
     view: () => env.snapshotter.mountReadonly(id()),

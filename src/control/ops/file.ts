@@ -10,6 +10,7 @@ import type { OpRunner } from "../../solver/vertex.ts";
 import { type ContextInputs, type ContextTrees, fileCacheDeps } from "./cache-digest.ts";
 import type { Owner } from "../../fs/copy-tree.ts";
 import { KitError } from "../../util/errors.ts";
+import { cleanInRoot } from "../../fs/fs-safe.ts";
 import { isNumericId, readGroup, readPasswd } from "../../fs/passwd.ts";
 import { type BuildRef, scratchRef, snapshotIdOf, snapshotRef } from "../refs.ts";
 import type { BuildSession } from "../session.ts";
@@ -25,7 +26,8 @@ export function fileRunner(session: BuildSession, op: FileOp, contextInputs: Con
       if (op.actions.length === 0) return [base === null ? scratchRef() : snapshotRef(base)];
       await using active = await session.env.snapshotter.prepare(base, "file");
       {
-        await using mounted = await active.mount();
+        const top = newTopOf(op);
+        await using mounted = await (top ? active.mountForNew(top) : active.mount());
         for (const action of op.actions) {
           if (action.action === "mkdir") mkdirAction(mounted.path, action, resolveOwner(mounted.path, action.owner));
           else if (action.action === "mkfile") mkfileAction(mounted.path, action, resolveOwner(mounted.path, action.owner));
@@ -36,6 +38,19 @@ export function fileRunner(session: BuildSession, op: FileOp, contextInputs: Con
       return [snapshotRef(await active.commit())];
     },
   };
+}
+
+/**
+ * The top directory ("/src") a lone COPY writes under, when nothing it does needs the base's files:
+ * a numeric owner (a name is looked up in the base's /etc/passwd) and a destination below "/".
+ */
+function newTopOf(op: FileOp): string | undefined {
+  const [action] = op.actions;
+  if (op.actions.length !== 1 || action?.action !== "copy") return undefined;
+  const numeric = (id: string | number | undefined) => id === undefined || typeof id === "number" || isNumericId(id);
+  if (action.owner && !(numeric(action.owner.user) && numeric(action.owner.group))) return undefined;
+  const top = cleanInRoot(action.dest).split("/")[1];
+  return top ? `/${top}` : undefined;
 }
 
 async function copyAction(session: BuildSession, dest: Mounted, action: CopyAction, inputs: BuildRef[], signal: AbortSignal): Promise<void> {
