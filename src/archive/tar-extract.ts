@@ -5,6 +5,7 @@
 // deletes NAME, `.wh..wh..opq` empties its directory of what lower layers put there); archives
 // unpacked by ADD do not, so there `.wh.` names are ordinary files.
 import { chmodSync, closeSync, fchmodSync, fchownSync, lchownSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, writeSync } from "node:fs";
+import { ExtractParents } from "./extract-parents.ts";
 import { posix } from "node:path";
 import { canceledError } from "../util/abort.ts";
 import { lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
@@ -50,17 +51,7 @@ class EntryWriter {
   private readonly dirs: Array<{ path: string; header: TarHeader }> = [];
   /** Paths written by this archive: an opaque marker must not delete them. */
   private readonly written = new Set<string>();
-  /** Resolved parents by entry dirname; cleared whenever anything is removed (and see symlinkMade). */
-  private readonly parents = new Map<string, string>();
-  /** Whether some parent in `parents` was resolved through a symlink. */
-  private parentsFollowedLinks = false;
-  /** Whether some parent in `parents` was not made a directory (a whiteout's parent is only resolved). */
-  private parentsUnmade = false;
-  /**
-   * Paths (relative, "/a/b") known to be directories now: made or checked by this extraction.
-   * Cleared whenever anything is removed; saves an lstat of every parent component of every entry.
-   */
-  private readonly dirsSeen = new Set<string>();
+  private readonly parents: ExtractParents;
   private readonly space: SpaceGuard;
 
   constructor(
@@ -68,16 +59,17 @@ class EntryWriter {
     private readonly opts: ExtractOptions,
   ) {
     this.space = new SpaceGuard(root, opts.what);
+    this.parents = new ExtractParents(root, (path) => this.remove(path));
   }
 
   async entry(header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
     const name = cleanEntryName(this.relative(header.name));
     if (name === undefined) return; // the root itself: its metadata is the destination's
     const base = posix.basename(name);
-    const parent = this.resolveParent(posix.dirname(name));
+    const parent = this.parents.resolve(posix.dirname(name));
     if (this.opts.whiteouts && base.startsWith(WHITEOUT_PREFIX)) return this.whiteout(parent, base, header.name);
     this.space.addFile();
-    this.ensureParent(parent);
+    this.parents.ensure(parent);
     const rel = parent === "/" ? `/${base}` : `${parent}/${base}`;
     const path = this.root + rel;
     this.written.add(rel);
@@ -88,7 +80,7 @@ class EntryWriter {
         return this.file(path, header, body);
       case "symlink":
         this.createOrReplace(path, () => symlinkSync(header.linkname, path));
-        this.symlinkMade();
+        this.parents.symlinkMade();
         break;
       case "link":
         return this.hardlink(path, header);
@@ -108,17 +100,8 @@ class EntryWriter {
     return this.opts.absoluteNames === "strip" ? name.replace(/^\/+/, "") : name;
   }
 
-  private resolveParent(dirname: string): string {
-    const known = this.parents.get(dirname);
-    if (known !== undefined) return known;
-    const resolved = inRootPath(this.root, dirname, true);
-    if (resolved !== (dirname === "." ? "/" : `/${dirname}`)) this.parentsFollowedLinks = true;
-    this.parents.set(dirname, resolved);
-    return resolved;
-  }
-
   private whiteout(parent: string, base: string, raw: string): void {
-    this.parentsUnmade = true;
+    this.parents.resolvedOnly();
     if (base === OPAQUE_MARKER) return this.clearDirExceptWritten(parent);
     const target = base.slice(WHITEOUT_PREFIX.length);
     if (target === "" || target === "." || target === "..") throw unsafe(raw, "a whiteout that names no file");
@@ -137,45 +120,9 @@ class EntryWriter {
     return parent === "/" ? this.root : this.root + parent;
   }
 
-  /**
-   * A new symlink (where nothing was: anything there was removed, which clears every cache) can
-   * change a resolved parent that passed its place without making it a directory: one resolved
-   * through another symlink (whose target may name the place, even with ".." after it), or one
-   * only resolved for a whiteout. Every other parent was made a directory by ensureParent, all its
-   * components, so the new symlink cannot be on its way.
-   */
-  private symlinkMade(): void {
-    if (this.parentsFollowedLinks || this.parentsUnmade) this.forgetParents();
-  }
-
-  private forgetParents(): void {
-    this.parents.clear();
-    this.parentsFollowedLinks = false;
-    this.parentsUnmade = false;
-  }
-
-  /** Creates missing parent directories (an archive may omit them) as root-owned 0755. */
-  private ensureParent(parent: string): void {
-    if (parent === "/" || this.dirsSeen.has(parent)) return;
-    let cur = "";
-    for (const part of parent.slice(1).split("/")) {
-      cur = `${cur}/${part}`;
-      if (this.dirsSeen.has(cur)) continue;
-      const path = this.root + cur;
-      const st = lstatOrUndefined(path);
-      if (!st?.isDirectory()) {
-        if (st) this.remove(path);
-        mkdirSync(path);
-        chmodSync(path, 0o755);
-      }
-      this.dirsSeen.add(cur);
-    }
-  }
-
   private remove(path: string): void {
     rmSync(path, { recursive: true, force: true });
-    this.forgetParents();
-    this.dirsSeen.clear();
+    this.parents.forget();
   }
 
   /**
@@ -199,7 +146,7 @@ class EntryWriter {
   }
 
   private directory(path: string, rel: string, header: TarHeader): void {
-    if (!this.dirsSeen.has(rel)) {
+    if (!this.parents.isDirectory(rel)) {
       try {
         mkdirSync(path, { mode: 0o700 });
       } catch (e) {
@@ -209,7 +156,7 @@ class EntryWriter {
           mkdirSync(path, { mode: 0o700 });
         }
       }
-      this.dirsSeen.add(rel);
+      this.parents.madeDirectory(rel);
     }
     this.dirs.push({ path, header });
     this.ownerAndXattrs(path, header);
