@@ -21,7 +21,7 @@ export function buildBinary(outfile = `${root}dist/kitbuild`): void {
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     "--define", `KITBUILD_COMMIT=${JSON.stringify(gitCommit())}`,
     // Workers are extra entrypoints: the binary embeds them beside main.ts.
-    `${root}src/main.ts`, `${root}src/exporter/compress-worker.ts`, "--outfile", outfile,
+    `${root}src/main.ts`, `${root}src/exporter/compress-worker.ts`, `${root}src/fs/copy-worker.ts`, "--outfile", outfile,
   ];
   const res = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
   if (res.status !== 0) throw new Error(`bun build failed with exit code ${res.status}`);

@@ -90,25 +90,30 @@ const variantKey = (v: LayerVariant) => `${v.compression}:${v.level ?? "default"
 /** Layer blobs being made ahead of their export (prebuildLayer), by store, snapshot and variant. */
 const ahead = new Map<string, Promise<void>>();
 const aheadKey = (deps: BlobDeps, id: number, variant: string) => `${deps.store.path("sha256:")}|${id}|${variant}`;
+/** The last layer made ahead: they are made one at a time, so a build of many large layers does not diff them all at once. */
+let aheadQueue: Promise<void> = Promise.resolve();
 
 /**
- * Starts making snapshot `id`'s layer blob now, while the build goes on, so that an export asking
- * for it waits for this one instead of making it again. Settles when the blob is stored and
- * remembered, or when making it failed (the export then tries itself).
+ * Makes snapshot `id`'s layer blob now, while the build goes on (after the ones asked for before),
+ * so that an export asking for it waits for this one instead of making it again. Settles when the
+ * blob is stored and remembered, when making it failed (the export then tries itself), or when
+ * `signal` stopped it.
  */
 export function prebuildLayer(deps: BlobDeps, id: number, variant: LayerVariant, signal: AbortSignal): Promise<void> {
   const key = aheadKey(deps, id, variantKey(variant));
   const running = ahead.get(key);
   if (running) return running;
   if (rememberedBlob(deps, id, variantKey(variant))) return Promise.resolve();
-  const pool = new CompressPool();
-  const made = makeBlob(deps, id, variant, pool, signal)
-    .then(() => {}, () => {})
-    .finally(() => {
-      pool.close();
-      ahead.delete(key);
-    });
+  const made = aheadQueue
+    .then(async () => {
+      if (signal.aborted || rememberedBlob(deps, id, variantKey(variant))) return;
+      using pool = new CompressPool();
+      await makeBlob(deps, id, variant, pool, signal);
+    })
+    .catch(() => {})
+    .finally(() => ahead.delete(key));
   ahead.set(key, made);
+  aheadQueue = made;
   return made;
 }
 

@@ -8,7 +8,8 @@
 import { copyFileSync, chmodSync, constants, lchownSync, linkSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, type BigIntStats } from "node:fs";
 import { canceledError } from "../util/abort.ts";
 import { copyXattrs, lstatOrUndefined, type Owner } from "../fs/copy-tree.ts";
-import { copyNewFile, SMALL_FILE_SIZE } from "../fs/copy-new-file.ts";
+import { copyNewFile, type NewFileMeta, SMALL_FILE_SIZE } from "../fs/copy-new-file.ts";
+import type { NewFileWriters } from "../fs/new-file-writers.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
 import { KitError } from "../util/errors.ts";
 import { lutimesNs, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../fs/libc.ts";
@@ -36,8 +37,13 @@ export type CopierOptions = {
   mustEnter?: (rel: string) => boolean;
   /** A copied entry replaces a destination entry of another type instead of failing. */
   alwaysReplace: boolean;
+  /** Worker threads that create small files in directories this copy made; without, all is done here. */
+  writers?: NewFileWriters;
   signal: AbortSignal;
 };
+
+/** Small files copied here before the writers take over: a COPY of a few files starts no thread. */
+const COPIED_HERE_FIRST = 256;
 
 type ParentDir = { src: string; dst: string; st: BigIntStats; copied: boolean };
 
@@ -45,11 +51,17 @@ export class Copier {
   private readonly inodes = new Map<string, string>();
   private readonly parents: ParentDir[] = [];
   private count = 0;
+  private smallFiles = 0;
+  /** Directory times set by finish(), after the writers' files in them exist (in post-order, as copy() sets them). */
+  private readonly deferredTimes: Array<{ target: string; st: BigIntStats }> = [];
 
   constructor(private readonly opts: CopierOptions) {}
 
-  /** Copies `src` (host path, named `rel` within the source, "" at the top) to `target`. */
-  async copy(src: string, rel: string, target: string, overwriteTargetMetadata: boolean): Promise<void> {
+  /**
+   * Copies `src` (host path, named `rel` within the source, "" at the top) to `target`; `fresh`:
+   * `target`'s directory was made by this copy, so nothing is there. Call finish() after.
+   */
+  async copy(src: string, rel: string, target: string, overwriteTargetMetadata: boolean, fresh = false): Promise<void> {
     if (++this.count % 512 === 0) await yieldTo(this.opts.signal);
     const { include, enter, skipChildren } = this.match(rel);
     if (!include && !enter) return;
@@ -59,6 +71,7 @@ export class Copier {
       // The common case without looking at the destination first: creating it exclusively fails
       // (EEXIST) when something is there, and the replace rules below take over.
       this.createParentDirs(overwriteTargetMetadata);
+      if (fresh && (await this.queueNewFile(src, target, st))) return;
       if (this.copyToNewFile(src, target, st)) return;
     }
     const targetSt = lstatOrUndefined(target);
@@ -96,7 +109,7 @@ export class Copier {
     try {
       if (skipChildren) return created;
       for (const name of sortedNames(src)) {
-        await this.copy(`${src}/${name}`, rel === "" ? name : `${rel}/${name}`, `${dst}/${name}`, true);
+        await this.copy(`${src}/${name}`, rel === "" ? name : `${rel}/${name}`, `${dst}/${name}`, true, created);
       }
     } finally {
       this.parents.pop();
@@ -140,6 +153,21 @@ export class Copier {
     rmSync(target, { force: true });
   }
 
+  /** Sets what waited for the writers: call after the last copy(). */
+  async finish(): Promise<void> {
+    await this.opts.writers?.drain();
+    for (const { target, st } of this.deferredTimes) this.setTimes(target, st);
+    this.deferredTimes.length = 0;
+  }
+
+  /** A small file (not a link to another) handed to the writers, past the first few; false: copy it here. */
+  private async queueNewFile(src: string, target: string, st: BigIntStats): Promise<boolean> {
+    const writers = this.opts.writers;
+    if (!writers || st.size >= SMALL_FILE_SIZE || st.nlink > 1n || ++this.smallFiles <= COPIED_HERE_FIRST) return false;
+    await writers.add(src, target, Number(st.size), this.newFileMeta(st));
+    return true;
+  }
+
   /**
    * The common case in one sequence of calls on open files: a small regular file (not a second
    * link to one already copied) where nothing is yet. False when that is not the case.
@@ -148,17 +176,15 @@ export class Copier {
     if (st.size >= SMALL_FILE_SIZE) return false;
     const key = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
     if (key !== undefined && this.inodes.has(key)) return false;
-    const perm = Number(st.mode & 0o7777n);
-    const t = this.opts.timestampNs;
-    const copied = copyNewFile(src, target, Number(st.size), {
-      owner: this.ownerOf(st),
-      mode: this.opts.mode ? this.opts.mode(perm, false) : perm,
-      atimeNs: t ?? st.atimeNs,
-      mtimeNs: t ?? st.mtimeNs,
-      xattrs: "last",
-    });
+    const copied = copyNewFile(src, target, Number(st.size), this.newFileMeta(st));
     if (copied && key !== undefined) this.inodes.set(key, target);
     return copied;
+  }
+
+  private newFileMeta(st: BigIntStats): NewFileMeta {
+    const perm = Number(st.mode & 0o7777n);
+    const t = this.opts.timestampNs;
+    return { owner: this.ownerOf(st), mode: this.opts.mode ? this.opts.mode(perm, false) : perm, atimeNs: t ?? st.atimeNs, mtimeNs: t ?? st.mtimeNs, xattrs: "last" };
   }
 
   /** Creates a file (or hardlink), symlink, device or fifo; false for sockets, which images do not hold. */
@@ -197,6 +223,12 @@ export class Copier {
   }
 
   private applyTimes(target: string, st: BigIntStats): void {
+    // A writer may still be creating files in this directory, which would change its times.
+    if (this.opts.writers && st.isDirectory()) this.deferredTimes.push({ target, st });
+    else this.setTimes(target, st);
+  }
+
+  private setTimes(target: string, st: BigIntStats): void {
     const t = this.opts.timestampNs;
     lutimesNs(target, t ?? st.atimeNs, t ?? st.mtimeNs);
   }

@@ -13,6 +13,7 @@ import { type DirOptions, mkdirInRoot } from "../fs/mkdir-in-root.ts";
 import { PatternMatcher } from "../util/patterns.ts";
 import { type ModeChange, parseMode } from "./chmod.ts";
 import { Copier } from "./copier.ts";
+import { NewFileWriters } from "../fs/new-file-writers.ts";
 import type { SourceTree } from "./source-tree.ts";
 import { hasWildcard, resolveWildcards } from "./wildcard.ts";
 
@@ -63,6 +64,9 @@ export async function copyInto(from: SourceTree, destRoot: string, params: CopyP
   }
   mkdirInRoot(destRoot, destIsDir ? destClean : posix.dirname(destClean), dirs);
   const dest = resolveInRoot(destRoot, destClean, true);
+  const threads = NewFileWriters.threads();
+  // Disposed also on failure: no worker may still be writing into the destination after this.
+  await using writers = threads > 0 ? new NewFileWriters(threads) : undefined;
   for (const src of sources) {
     const srcHost = resolveInRoot(from.root, src, params.followSymlinks);
     if (params.attemptUnpack && (await unpack(srcHost, src, destRoot, destClean, dirs, signal))) continue;
@@ -75,9 +79,11 @@ export async function copyInto(from: SourceTree, destRoot: string, params: CopyP
       exclude: params.excludePatterns?.length ? new PatternMatcher(params.excludePatterns) : undefined,
       ignored: inContext(from.isExcluded), mustEnter: inContext(from.mustEnter),
       alwaysReplace: params.alwaysReplaceExistingDestPaths ?? false,
+      writers,
       signal,
     });
     await copier.copy(srcHost, "", target, false);
+    await copier.finish();
   }
 }
 
