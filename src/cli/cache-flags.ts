@@ -8,10 +8,13 @@ import { splitCsv } from "./output-flags.ts";
 
 type Direction = "from" | "to";
 
+/** How an exported cache's layers are written (as for an image output's). */
+const LAYER_ATTRS = ["compression", "compression-level", "force-compression", "oci-mediatypes", "image-manifest"] as const;
+
 /** The attributes each direction of each type takes. */
 const ATTRS: Record<"registry" | "local", Record<Direction, readonly string[]>> = {
-  registry: { from: ["ref"], to: ["ref", "mode", "ignore-error", "max-entries", "cache-mounts", "compression", "oci-mediatypes", "image-manifest"] },
-  local: { from: ["src", "tag"], to: ["dest", "tag", "mode", "ignore-error", "max-entries", "cache-mounts", "compression", "oci-mediatypes", "image-manifest"] },
+  registry: { from: ["ref"], to: ["ref", "mode", "ignore-error", "max-entries", "cache-mounts", ...LAYER_ATTRS] },
+  local: { from: ["src", "tag"], to: ["dest", "tag", "mode", "ignore-error", "max-entries", "cache-mounts", ...LAYER_ATTRS] },
 };
 
 const NOT_YET: Record<string, string> = {
@@ -65,7 +68,11 @@ function checkValues(flag: string, type: string, direction: Direction, attrs: Re
   };
   oneOf("mode", ["min", "max"], "use mode=min (the final image's steps) or mode=max (every step)");
   oneOf("ignore-error", ["true", "false"], "use ignore-error=true or ignore-error=false");
-  oneOf("compression", ["gzip"], "kitbuild's cache layers are gzip; other compressions are not supported yet");
+  if (attrs.compression === "estargz") throw usage(`compression=estargz is not supported in ${flag}`, "use compression=gzip, zstd or uncompressed (lazy pulling of eStargz layers is not supported)");
+  oneOf("compression", ["gzip", "zstd", "uncompressed"], "use gzip, zstd or uncompressed");
+  const level = attrs["compression-level"];
+  if (level !== undefined && !/^-?\d+$/.test(level)) throw usage(`invalid compression-level="${level}" in ${flag}`, "give a number (gzip 0-9, zstd 1-22)");
+  oneOf("force-compression", ["true", "false"], "use force-compression=true or force-compression=false");
   oneOf("oci-mediatypes", ["true"], "kitbuild's cache always uses OCI media types");
   oneOf("image-manifest", ["true"], "kitbuild's cache is always an image manifest");
   const max = attrs["max-entries"];

@@ -2,7 +2,10 @@
 // type renamed between the Docker and OCI spellings, never recompressed unless force-compression
 // asks for another compression), the others diffed from their snapshots, compressed, stored and
 // remembered per settings, so the next export of the same snapshots reuses the same blobs.
+import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import { pipeline } from "node:stream";
+import { decompressor } from "../archive/decompress.ts";
 import { getLayerBlob, type LayerBlob, PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
 import type { CacheIndex } from "../cache/index.ts";
 import type { ContentStore } from "../content/store.ts";
@@ -39,14 +42,19 @@ export function snapshotLayers(deps: SnapshotLayersDeps, root: number | null): L
       using pool = new CompressPool();
       try {
         for (const id of ids) {
-          const pulled = usable(deps, getLayerBlob(deps.index.db, id, PULLED), opts.ociMediaTypes, opts.force ? opts.compression : undefined);
+          const blob = getLayerBlob(deps.index.db, id, PULLED);
+          const pulled = usable(deps, blob, opts.ociMediaTypes, opts.force ? opts.compression : undefined);
           if (pulled) {
             baseLayers = out.length + 1;
             out.push(pulled);
             continue;
           }
+          // force-compression of a pulled layer in another compression: its bytes recompressed, as
+          // BuildKit converts it (a diff of the unpacked snapshot would be another tar, another DiffID).
+          const convert = blob && opts.force && opts.sourceDateEpoch === undefined && usable(deps, blob, true) !== undefined;
+          if (convert) baseLayers = out.length + 1;
           if (built.length >= LAYERS_AT_ONCE) await built[built.length - LAYERS_AT_ONCE];
-          const layer = builtLayer(deps, id, { ...opts, signal }, pool);
+          const layer = convert ? convertedLayer(deps, id, blob, { ...opts, signal }, pool) : builtLayer(deps, id, { ...opts, signal }, pool);
           layer.catch((e: unknown) => {
             firstError ??= e;
             failed.abort();
@@ -135,6 +143,24 @@ async function builtLayer(deps: SnapshotLayersDeps, id: number, opts: BuildOpts,
   const { digest, size, diffId } = known ?? (await makeBlob(deps, id, opts, pool, opts.signal));
   if (!known || inFlight) deps.progress.statusDone(statusId);
   return { descriptor: { mediaType, digest, size }, diffId };
+}
+
+/** Pulled layer `blob` (of snapshot `id`) recompressed as `opts` asks; its DiffID stays. */
+async function convertedLayer(deps: SnapshotLayersDeps, id: number, blob: LayerBlob, opts: BuildOpts, pool: CompressPool): Promise<ExportedLayer> {
+  const variant = `${variantKey(opts)}:converted`;
+  const mediaType = layerMediaType(opts.compression, opts.ociMediaTypes);
+  const known = rememberedBlob(deps, id, variant);
+  if (known) return { descriptor: { mediaType, digest: known.digest, size: known.size }, diffId: known.diffId };
+  const statusId = `converting layer ${blob.digest.slice(7, 19)} to ${opts.compression}`;
+  deps.progress.status(statusId, 0);
+  const source = createReadStream(deps.store.path(blob.digest as Digest), { signal: opts.signal });
+  const plain = decompressor(layerCompression(blob.mediaType) ?? "uncompressed", opts.signal);
+  if (plain) pipeline(source, plain, () => {}); // an error reaches the reader of `plain`
+  const digest = await deps.store.write(compressStream(plain ?? source, opts.compression, opts.level, pool), {}, opts.signal);
+  const size = (await stat(deps.store.path(digest))).size;
+  putLayerBlob(deps.index.db, id, variant, { mediaType, digest, size, diffId: blob.diffId });
+  deps.progress.statusDone(statusId);
+  return { descriptor: { mediaType, digest, size }, diffId: blob.diffId as Digest };
 }
 
 /** Diffs, compresses and stores snapshot `id`'s layer, and remembers it under its variant. */

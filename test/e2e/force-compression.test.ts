@@ -33,7 +33,12 @@ describe.skipIf(skip)("force-compression (compiled binary)", () => {
     expect(layersOf(`${work}/gzip.tar`)).toEqual(layersOf(`${work}/plain.tar`));
     expect(layersOf(`${work}/gzip.tar`)[0]).toBe(base[0]);
     expectExit(await build(["-o", `type=oci,dest=${work}/raw.tar,compression=uncompressed,force-compression=true`]), 0);
-    const raw = JSON.parse(skopeo(["inspect", "--raw", `oci-archive:${work}/raw.tar`])) as { layers: Array<{ mediaType: string }> };
+    const raw = JSON.parse(skopeo(["inspect", "--raw", `oci-archive:${work}/raw.tar`])) as { layers: Array<{ mediaType: string; digest: string }> };
     expect(new Set(raw.layers.map((l) => l.mediaType))).toEqual(new Set(["application/vnd.oci.image.layer.v1.tar"]));
+    // Converted, not diffed again: the base layer's bytes are the pulled layer's, so its DiffID (an
+    // uncompressed layer's digest) is the one the unforced image's config lists, and so is the image ID.
+    const config = (tar: string) => JSON.parse(skopeo(["inspect", "--config", `oci-archive:${tar}`])) as { rootfs: { diff_ids: string[] } };
+    expect(raw.layers[0]?.digest).toBe(config(`${work}/plain.tar`).rootfs.diff_ids[0] as string);
+    expect(config(`${work}/raw.tar`).rootfs.diff_ids).toEqual(config(`${work}/plain.tar`).rootfs.diff_ids);
   }, 120_000);
 });

@@ -51,6 +51,14 @@ function outcomes(stderr: string): Record<string, string> {
   return out;
 }
 
+/** The config digest (the image ID) of the one image in an OCI archive. */
+function configDigest(archive: string): string {
+  const read = (name: string) => JSON.parse(Bun.spawnSync(["tar", "-xOf", archive, name]).stdout.toString());
+  const index = read("index.json") as { manifests: Array<{ digest: string }> };
+  const manifest = read(`blobs/sha256/${index.manifests[0]?.digest.slice(7)}`) as { config: { digest: string } };
+  return manifest.config.digest;
+}
+
 const sha = (path: string) => new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
 
 /** The cache's config as the registry holds it (manifest, then its config blob). */
@@ -196,6 +204,27 @@ describe.skipIf(skip)("remote cache (compiled binary)", () => {
     expect(sha(`${work}/b.tar`)).toBe(sha(`${work}/a.tar`));
   }, 120_000);
 
+  test("compression=zstd (force-compression=true: base layers too) round trips; uncompressed too", async () => {
+    const ctx = context();
+    const work = tempDir();
+    for (const [compression, mediaType] of [["zstd", "application/vnd.oci.image.layer.v1.tar+zstd"], ["uncompressed", "application/vnd.oci.image.layer.v1.tar"]] as const) {
+      const dir = `${work}/cache-${compression}`;
+      const to = `type=local,dest=${dir},mode=max,compression=${compression},compression-level=3,force-compression=true`;
+      expectExit(await build(ctx, `${work}/a-${compression}`, ["--cache-to", to, "-o", `type=oci,dest=${work}/a-${compression}.tar`]), 0);
+      const index = JSON.parse(readFileSync(`${dir}/index.json`, "utf8")) as { manifests: Array<{ digest: string }> };
+      const blob = (digest: string) => JSON.parse(readFileSync(`${dir}/blobs/sha256/${digest.slice(7)}`, "utf8"));
+      const manifest = blob(index.manifests[0]?.digest as string) as { layers: Array<{ mediaType: string }> };
+      expect(manifest.layers.length).toBeGreaterThan(1);
+      expect(new Set(manifest.layers.map((l) => l.mediaType))).toEqual(new Set([mediaType]));
+      const second = await build(ctx, `${work}/b-${compression}`, ["--cache-from", `type=local,src=${dir}`, "-o", `type=oci,dest=${work}/b-${compression}.tar`]);
+      expectExit(second, 0);
+      expect(Object.values(outcomes(second.stderr)).filter((o) => o !== "CACHED")).toEqual([]);
+      // The same image (config digest, which holds the DiffIDs); layers taken from the cache keep its
+      // compression, as BuildKit keeps them without force-compression.
+      expect(configDigest(`${work}/b-${compression}.tar`)).toBe(configDigest(`${work}/a-${compression}.tar`));
+    }
+  }, 120_000);
+
   test("an import that fails is one warning and a miss; the build succeeds", async () => {
     const ctx = context();
     const work = tempDir();
@@ -271,7 +300,10 @@ describe("remote cache flags (compiled binary)", () => {
       ["type=registry,ref=r/x:1,fancy=1", 'unknown attribute "fancy"'],
       ["type=registry,mode=max", "needs ref="],
       ["type=registry,ref=r/x:1,mode=all", 'invalid mode="all"'],
-      ["type=registry,ref=r/x:1,compression=zstd", 'invalid compression="zstd"'],
+      ["type=registry,ref=r/x:1,compression=brotli", 'invalid compression="brotli"'],
+      ["type=registry,ref=r/x:1,compression=estargz", "compression=estargz is not supported"],
+      ["type=registry,ref=r/x:1,compression-level=high", 'invalid compression-level="high"'],
+      ["type=local,dest=d,force-compression=yes", 'invalid force-compression="yes"'],
     ] as const) {
       const res = await runKitbuild(["build", "--cache-to", flag, "."]);
       expectExit(res, 2, flag);

@@ -1,8 +1,9 @@
 // What a cache export holds: the results this build found or made, each output as its layer chain
 // (the layers an image export of it would have: base layers as pulled, the others diffed and
-// gzipped), for every step (mode=max) or for the final results' steps only (mode=min; one final
+// compressed as the export asks, gzip by default), for every step (mode=max) or for the final results' steps only (mode=min; one final
 // result per platform).
 import { snapshotLayers } from "../../exporter/layers.ts";
+import type { Compression } from "../../exporter/image-options.ts";
 import type { VertexProgress } from "../../util/progress.ts";
 import type { BuildEnvironment } from "../environment.ts";
 import type { Digest } from "../../oci/types.ts";
@@ -18,6 +19,8 @@ export type CollectOptions = {
   /** The final results, one per platform: mode=min keeps the steps whose snapshots are layers of any of them. */
   roots: ReadonlyArray<number | null>;
   sourceDateEpoch: number | undefined;
+  /** The layers' compression (`compression=`, `compression-level=`, `force-compression=`; gzip by default). */
+  layers?: { compression: Compression; level?: number; force: boolean };
   /** Imported caches: their entries for steps of the final result are carried on (see carryImported). */
   imported?: readonly CacheConfig[];
   progress: VertexProgress;
@@ -31,7 +34,7 @@ export async function collectCache(env: BuildEnvironment, records: Iterable<Buil
   const sources = new Map<string, string>();
   const entries: CacheConfig["entries"] = {};
   const deps = { snapshotter: env.snapshotter, store: env.store, index: env.index, progress: opts.progress };
-  const layerOpts = { compression: "gzip" as const, force: false, ociMediaTypes: true, sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal };
+  const layerOpts = { compression: "gzip" as const, force: false, ...opts.layers, ociMediaTypes: true, sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal };
   const add = (l: { descriptor: { digest: Digest; size: number; mediaType: string }; diffId: Digest; source?: string }): number => {
     const known = indexOf.get(l.descriptor.digest);
     if (known !== undefined) return known;

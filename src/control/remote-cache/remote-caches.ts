@@ -11,6 +11,7 @@ import type { BuildEnvironment } from "../environment.ts";
 import type { CacheExport, CacheImport } from "../request.ts";
 import { addCacheMounts } from "./cache-mount-transfer.ts";
 import { type BuildRecord, collectCache } from "./collect.ts";
+import type { Compression } from "../../exporter/image-options.ts";
 import type { CacheConfig } from "./format.ts";
 import { cacheImporter, type OpenedCache } from "./importer.ts";
 import { exportLocalCache, openLocalCache } from "./local-cache.ts";
@@ -90,7 +91,8 @@ export async function exportCaches(env: BuildEnvironment, exports: readonly Cach
     await progressTask(progress, `cache-export-${i}`, `exporting cache to ${nameOf(exp)}`, async (p) => {
       try {
         const mode = exp.attrs.mode === "max" ? "max" : "min";
-        const collected = await collectCache(env, ctx.records, { mode, roots: ctx.roots, sourceDateEpoch: ctx.sourceDateEpoch, imported: ctx.imported, progress: p, signal });
+        const layers = cacheLayerOptions(exp.attrs);
+        const collected = await collectCache(env, ctx.records, { mode, roots: ctx.roots, sourceDateEpoch: ctx.sourceDateEpoch, layers, imported: ctx.imported, progress: p, signal });
         const mountIds = (exp.attrs["cache-mounts"] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
         const cache = mountIds.length > 0 ? await addCacheMounts(env, ctx.cacheMountDir, mountIds, collected.cache, signal) : collected.cache;
         const sources = collected.sources;
@@ -104,4 +106,11 @@ export async function exportCaches(env: BuildEnvironment, exports: readonly Cach
       }
     });
   }
+}
+
+/** `compression=`, `compression-level=` and `force-compression=` of a cache export (checked by cli/cache-flags.ts). */
+function cacheLayerOptions(attrs: Record<string, string | undefined>): { compression: Compression; level?: number; force: boolean } {
+  const compression = (attrs.compression ?? "gzip") as Compression;
+  const level = attrs["compression-level"];
+  return { compression, ...(level !== undefined ? { level: Number(level) } : {}), force: attrs["force-compression"] === "true" };
 }
