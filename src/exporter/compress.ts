@@ -80,7 +80,7 @@ function workerSpecifier(): string {
 type Pending = { job: CompressJob; resolve: (b: Uint8Array) => void; reject: (e: Error) => void };
 
 /**
- * Compression workers (one per core, at most 4), started on first use. A chunk goes to whichever
+ * Compression workers (one per core, at most 4), started as chunks wait for them. A chunk goes to whichever
  * worker is free, so a slow chunk (random data) does not hold up the fast ones queued behind it on
  * the same worker. Close it when done (workers keep the process alive).
  */
@@ -89,11 +89,10 @@ export class CompressPool implements Disposable {
   private readonly idle: Worker[] = [];
   private readonly busy = new Map<Worker, Pending>();
   private readonly queue: Pending[] = [];
-  private started = false;
+  private workers = 0;
   private nextId = 0;
 
   compress(chunk: Uint8Array, compression: "gzip" | "zstd", level: number | undefined): Promise<Uint8Array> {
-    this.start();
     const id = this.nextId++;
     // A chunk that is its whole buffer (fixedChunks' own) is handed over without a copy.
     const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
@@ -118,12 +117,6 @@ export class CompressPool implements Disposable {
     this.close();
   }
 
-  private start(): void {
-    if (this.started) return;
-    this.started = true;
-    for (let i = 0; i < this.size; i++) this.idle.push(this.spawn());
-  }
-
   private spawn(): Worker {
     const w = new Worker(workerSpecifier());
     w.onmessage = (e: MessageEvent<CompressDone>) => {
@@ -142,8 +135,18 @@ export class CompressPool implements Disposable {
     return w;
   }
 
+  /**
+   * Hands queued chunks to idle workers, starting another worker (up to `size`) only when a chunk
+   * waits and none is idle: a layer of small compressible files, whose chunks come slower than one
+   * worker compresses them, keeps one worker and its memory (about 10 MB each).
+   */
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
+    while (this.queue.length > 0) {
+      if (this.idle.length === 0) {
+        if (this.workers >= this.size) return;
+        this.workers++;
+        this.idle.push(this.spawn());
+      }
       const w = this.idle.pop() as Worker;
       const p = this.queue.shift() as Pending;
       this.busy.set(w, p);

@@ -50,6 +50,9 @@ export class NewFileWriters implements AsyncDisposable {
     this.batch = [];
     await this.settle();
     for (const w of this.workers) w.terminate();
+    // A copy that used them made many files: their heaps and its garbage are given back now, before
+    // the next step (a RUN, with a layer made beside it) adds its own.
+    if (this.workers.length > 0) Bun.gc(true);
     this.workers.length = 0;
   }
 
