@@ -89,7 +89,8 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
   const cacheMounts = () => exec.cacheMounts(env, isProcessAlive);
   for (const [id, seed] of cacheMountSeeds(env, imports.opened)) cacheMounts().remoteSeeds.set(id, seed);
   const records = new Map<string, BuildRecord>();
-  const prebuild = LayerPrebuild.forBuild(env, merged.definition, merged.roots, req.exports.outputs, exportRequest(req, buildTime).sourceDateEpoch, signal);
+  const exportReq = exportRequest(req, buildTime);
+  const prebuild = LayerPrebuild.forBuild(env, merged.definition, merged.roots, req.exports.outputs, exportReq.sourceDateEpoch, signal);
   const solver = definitionSolver(session, merged.definition, {
     importers: imports.importers,
     onResult: (key, v, results) => {
@@ -116,7 +117,6 @@ export async function build(req: BuildRequest, progress: ProgressSink, signal: A
     session.close();
   }
   try {
-    const exportReq = exportRequest(req, buildTime);
     // The cache's layers are the ones this build's image outputs have (clamped only when one asked
     // for rewrite-timestamp), so a machine that imports them exports the same image.
     const rewrites = req.exports.outputs.some((o) => isImageOutput(o) && o.rewriteTimestamp);

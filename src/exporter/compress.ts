@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
 import { constants, gzipSync, zstdCompressSync } from "node:zlib";
 import type { CompressDone, CompressJob } from "./compress-worker.ts";
+import { workerSpecifier } from "../util/worker-specifier.ts";
 import type { Compression } from "./image-options.ts";
 import { KitError } from "../util/errors.ts";
 
@@ -71,12 +72,6 @@ async function* compressChunks(input: Readable, compression: "gzip" | "zstd", le
   }
 }
 
-/** Where the worker is: beside this file from source, under the bundle root in the binary. */
-function workerSpecifier(): string {
-  const inBinary = import.meta.url.includes("/$bunfs/");
-  return inBinary ? "./exporter/compress-worker.ts" : new URL("./compress-worker.ts", import.meta.url).href;
-}
-
 type Pending = { job: CompressJob; resolve: (b: Uint8Array) => void; reject: (e: Error) => void };
 
 /**
@@ -118,7 +113,7 @@ export class CompressPool implements Disposable {
   }
 
   private spawn(): Worker {
-    const w = new Worker(workerSpecifier());
+    const w = new Worker(workerSpecifier("exporter/compress-worker.ts", import.meta.url));
     w.onmessage = (e: MessageEvent<CompressDone>) => {
       const p = this.busy.get(w);
       this.busy.delete(w);

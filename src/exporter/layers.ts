@@ -4,7 +4,7 @@
 // remembered per settings, so the next export of the same snapshots reuses the same blobs.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { pipeline } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import { decompressor } from "../archive/decompress.ts";
 import { getLayerBlob, type LayerBlob, PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
 import type { CacheIndex } from "../cache/index.ts";
@@ -97,7 +97,7 @@ const variantKey = (v: LayerVariant) => `${v.compression}:${v.level ?? "default"
 
 /** Layer blobs being made ahead of their export (prebuildLayer), by store, snapshot and variant. */
 const ahead = new Map<string, Promise<void>>();
-const aheadKey = (deps: BlobDeps, id: number, variant: string) => `${deps.store.path("sha256:")}|${id}|${variant}`;
+const aheadKey = (deps: BlobDeps, id: number, variant: string) => `${deps.store.root}|${id}|${variant}`;
 /** The last layer made ahead: they are made one at a time, so a build of many large layers does not diff them all at once. */
 let aheadQueue: Promise<void> = Promise.resolve();
 
@@ -156,9 +156,7 @@ async function convertedLayer(deps: SnapshotLayersDeps, id: number, blob: LayerB
   const source = createReadStream(deps.store.path(blob.digest as Digest), { signal: opts.signal });
   const plain = decompressor(layerCompression(blob.mediaType) ?? "uncompressed", opts.signal);
   if (plain) pipeline(source, plain, () => {}); // an error reaches the reader of `plain`
-  const digest = await deps.store.write(compressStream(plain ?? source, opts.compression, opts.level, pool), {}, opts.signal);
-  const size = (await stat(deps.store.path(digest))).size;
-  putLayerBlob(deps.index.db, id, variant, { mediaType, digest, size, diffId: blob.diffId });
+  const { digest, size } = await storeLayer(deps, id, variant, plain ?? source, () => blob.diffId as Digest, opts, pool, opts.signal);
   deps.progress.statusDone(statusId);
   return { descriptor: { mediaType, digest, size }, diffId: blob.diffId as Digest };
 }
@@ -166,13 +164,21 @@ async function convertedLayer(deps: SnapshotLayersDeps, id: number, blob: LayerB
 /** Diffs, compresses and stores snapshot `id`'s layer, and remembers it under its variant. */
 async function makeBlob(deps: BlobDeps, id: number, variant: LayerVariant, pool: CompressPool, signal: AbortSignal): Promise<Blob> {
   const diff = deps.snapshotter.diff(id, { sourceDateEpoch: variant.sourceDateEpoch, signal });
-  const compressed = compressStream(diff.stream, variant.compression, variant.level, pool);
-  const digest = await deps.store.write(compressed, {}, signal);
-  const { diffId } = await diff.done;
-  const size = (await stat(deps.store.path(digest))).size;
+  return storeLayer(deps, id, variantKey(variant), diff.stream, async () => (await diff.done).diffId, variant, pool, signal);
+}
+
+/**
+ * Compresses the layer tar `plain`, stores it and remembers it as snapshot `id`'s blob of `variant`.
+ * `diffId` is asked for once the tar has been read to its end.
+ */
+async function storeLayer(
+  deps: BlobDeps, id: number, variant: string, plain: Readable, diffId: () => Digest | Promise<Digest>, settings: LayerVariant, pool: CompressPool, signal: AbortSignal,
+): Promise<Blob> {
+  const digest = await deps.store.write(compressStream(plain, settings.compression, settings.level, pool), {}, signal);
+  const blob = { digest, size: (await stat(deps.store.path(digest))).size, diffId: await diffId() };
   // The media type recorded is only the compression's: each export names it for its manifest.
-  putLayerBlob(deps.index.db, id, variantKey(variant), { mediaType: layerMediaType(variant.compression, true), digest, size, diffId });
-  return { digest, size, diffId };
+  putLayerBlob(deps.index.db, id, variant, { mediaType: layerMediaType(settings.compression, true), ...blob });
+  return blob;
 }
 
 /** As BuildKit names layers: a zstd layer in a Docker manifest gets containerd's `….diff.tar.zstd`. */

@@ -5,6 +5,7 @@
 import { availableParallelism } from "node:os";
 import type { NewFileMeta } from "./copy-new-file.ts";
 import type { CopyBatch, CopyBatchDone, NewFileJob } from "./copy-worker.ts";
+import { workerSpecifier } from "../util/worker-specifier.ts";
 
 const BATCH = 64;
 /** Batches sent to each worker ahead of its replies: enough to keep it busy, little held in memory. */
@@ -15,7 +16,6 @@ export class NewFileWriters implements AsyncDisposable {
   /** Batches sent to each worker and not answered yet. */
   private readonly outstanding = new Map<Worker, number>();
   private batch: NewFileJob[] = [];
-  private inFlight = 0;
   private nextId = 0;
   private failure: Error | undefined;
   private slotFree: (() => void) | undefined;
@@ -43,7 +43,7 @@ export class NewFileWriters implements AsyncDisposable {
 
   /** Waits for the copies under way, whatever their outcome (nothing is writing when it returns). */
   async settle(): Promise<void> {
-    while (this.inFlight > 0) await new Promise<void>((r) => (this.slotFree = r));
+    while (this.inFlight() > 0) await new Promise<void>((r) => (this.slotFree = r));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -57,22 +57,27 @@ export class NewFileWriters implements AsyncDisposable {
   }
 
   private async flush(): Promise<void> {
-    while (this.inFlight >= this.count * AHEAD_PER_WORKER) await new Promise<void>((r) => (this.slotFree = r));
+    while (this.inFlight() >= this.count * AHEAD_PER_WORKER) await new Promise<void>((r) => (this.slotFree = r));
     if (this.failure) throw this.failure;
     const jobs = this.batch;
     this.batch = [];
     const id = this.nextId++;
     const w = this.worker(id);
-    this.inFlight++;
     this.outstanding.set(w, (this.outstanding.get(w) ?? 0) + 1);
     w.postMessage({ id, jobs } satisfies CopyBatch);
+  }
+
+  private inFlight(): number {
+    let n = 0;
+    for (const batches of this.outstanding.values()) n += batches;
+    return n;
   }
 
   private worker(id: number): Worker {
     const index = id % this.count;
     let w = this.workers[index];
     if (!w) {
-      const worker = new Worker(workerSpecifier());
+      const worker = new Worker(workerSpecifier("fs/copy-worker.ts", import.meta.url));
       worker.onmessage = (e: MessageEvent<CopyBatchDone>) => this.done(worker, 1, e.data.failed);
       // A worker that died answers none of its batches: they all failed.
       worker.onerror = (e) => this.done(worker, this.outstanding.get(worker) ?? 0, { to: "", code: undefined, message: `a copy worker failed: ${e.message}` });
@@ -84,15 +89,8 @@ export class NewFileWriters implements AsyncDisposable {
   private done(worker: Worker, batches: number, failed: CopyBatchDone["failed"]): void {
     if (failed && !this.failure) this.failure = Object.assign(new Error(failed.message), { code: failed.code, path: failed.to });
     this.outstanding.set(worker, (this.outstanding.get(worker) ?? 0) - batches);
-    this.inFlight -= batches;
     const free = this.slotFree;
     this.slotFree = undefined;
     free?.();
   }
-}
-
-/** Where the worker is: beside this file from source, under the bundle root in the binary. */
-function workerSpecifier(): string {
-  const inBinary = import.meta.url.includes("/$bunfs/");
-  return inBinary ? "./fs/copy-worker.ts" : new URL("./copy-worker.ts", import.meta.url).href;
 }
