@@ -9,6 +9,8 @@ import { BLOCK, entryHeaders, padded, type TarEntryHeader, writeEntryHeaders } f
 /** Writes smaller than GATHER_BELOW are gathered into GATHER-byte chunks. */
 const GATHER = 256 * 1024;
 const GATHER_BELOW = 64 * 1024;
+/** Gathered buffers kept for reuse: as many as the stream holds before it pushes back, and a few. */
+const SPARE_GATHERED = 8;
 /** The largest file `fileEntry` takes: read whole and synchronously (from the page cache, most often). */
 export const SMALL_FILE = 1 << 20;
 
@@ -133,10 +135,23 @@ export class TarWriter {
   private async flush(): Promise<void> {
     if (this.used === 0) return;
     const gathered = this.pending.subarray(0, this.used);
-    // A new buffer: the stream keeps the gathered one until its reader has taken it.
-    this.pending = Buffer.allocUnsafe(GATHER);
+    // Another buffer: the stream keeps the gathered one until its reader has taken it.
+    const spare = this.spare.pop();
+    this.pending = spare ? Buffer.from(spare) : Buffer.allocUnsafe(GATHER);
     this.used = 0;
     await this.push(gathered);
+  }
+
+  private readonly spare: ArrayBuffer[] = [];
+
+  /**
+   * Takes back a chunk the stream's reader is done with (it copied the bytes out and keeps no
+   * reference), to gather into again: a layer's 50 MB otherwise went through 200 new buffers, which
+   * stayed in memory until a collection. Only a whole gathered buffer is taken; anything else (a
+   * chunk the stream joined from several) is left to the collector.
+   */
+  recycle(chunk: Uint8Array): void {
+    if (chunk.byteOffset === 0 && chunk.buffer.byteLength === GATHER && this.spare.length < SPARE_GATHERED) this.spare.push(chunk.buffer as ArrayBuffer);
   }
 
   private async push(chunk: Uint8Array): Promise<void> {

@@ -5,7 +5,8 @@ import { constants, gzipSync, zstdCompressSync } from "node:zlib";
 declare const self: Worker;
 
 export type CompressJob = { id: number; data: ArrayBuffer; compression: "gzip" | "zstd"; level: number | undefined };
-export type CompressDone = { id: number; data: ArrayBuffer };
+/** `input`: the job's chunk handed back, for the pool to fill again. */
+export type CompressDone = { id: number; data: ArrayBuffer; input: ArrayBuffer };
 
 self.onmessage = (e: MessageEvent<CompressJob>) => {
   const { id, data, compression, level } = e.data;
@@ -16,5 +17,5 @@ self.onmessage = (e: MessageEvent<CompressJob>) => {
       : zstdCompressSync(input, { params: { [constants.ZSTD_c_compressionLevel]: level ?? 3 } });
   const whole = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength;
   const result = (whole ? out.buffer : out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength)) as ArrayBuffer;
-  self.postMessage({ id, data: result } satisfies CompressDone, [result]);
+  self.postMessage({ id, data: result, input: data } satisfies CompressDone, [result, data]);
 };

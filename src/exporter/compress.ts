@@ -19,13 +19,17 @@ const CHUNK = 1 << 20;
  * the work (the caller closes it); without, a pool is started for this stream when it is more
  * than one chunk long.
  */
-export function compressStream(input: Readable, compression: Compression, level?: number, pool?: CompressPool): Readable {
+export function compressStream(input: Readable, compression: Compression, level?: number, pool?: CompressPool, recycle?: Recycle): Readable {
   if (compression === "uncompressed") return input;
-  return Readable.from(compressChunks(input, compression, level, pool));
+  return Readable.from(compressChunks(input, compression, level, pool, recycle));
 }
 
-async function* fixedChunks(input: AsyncIterable<Buffer>): AsyncGenerator<Uint8Array> {
-  let buf = Buffer.allocUnsafe(CHUNK);
+/** Takes back a chunk of the input once it has been copied out (TarWriter.recycle). */
+export type Recycle = (chunk: Buffer) => void;
+
+async function* fixedChunks(input: AsyncIterable<Buffer>, pool?: CompressPool, recycle?: Recycle): AsyncGenerator<Uint8Array> {
+  const fresh = () => pool?.chunkBuffer() ?? Buffer.allocUnsafe(CHUNK);
+  let buf = fresh();
   let used = 0;
   for await (const piece of input) {
     let off = 0;
@@ -36,10 +40,11 @@ async function* fixedChunks(input: AsyncIterable<Buffer>): AsyncGenerator<Uint8A
       off += n;
       if (used === CHUNK) {
         yield buf;
-        buf = Buffer.allocUnsafe(CHUNK);
+        buf = fresh();
         used = 0;
       }
     }
+    recycle?.(piece);
   }
   if (used > 0) yield buf.subarray(0, used);
 }
@@ -50,8 +55,8 @@ function compressSync(chunk: Uint8Array, compression: "gzip" | "zstd", level?: n
     : zstdCompressSync(chunk, { params: { [constants.ZSTD_c_compressionLevel]: level ?? 3 } });
 }
 
-async function* compressChunks(input: Readable, compression: "gzip" | "zstd", level?: number, shared?: CompressPool): AsyncGenerator<Uint8Array> {
-  const chunks = fixedChunks(input);
+async function* compressChunks(input: Readable, compression: "gzip" | "zstd", level?: number, shared?: CompressPool, recycle?: Recycle): AsyncGenerator<Uint8Array> {
+  const chunks = fixedChunks(input, shared, recycle);
   const first = await chunks.next();
   if (first.done) return void (yield compressSync(new Uint8Array(0), compression, level));
   const second = await chunks.next();
@@ -86,6 +91,18 @@ export class CompressPool implements Disposable {
   private readonly queue: Pending[] = [];
   private workers = 0;
   private nextId = 0;
+  /** Chunks the workers handed back, filled again instead of allocating (see chunkBuffer). */
+  private readonly spare: ArrayBuffer[] = [];
+
+  /**
+   * An empty CHUNK-sized buffer, reusing one a worker is done with. A layer of 50 MB sent a new
+   * megabyte to a worker per chunk; the workers' heaps held them until a collection, which the
+   * layer walk forced every 1,000 entries at about 15 ms each to stay under 150 MB of RSS.
+   */
+  chunkBuffer(): Buffer {
+    const spare = this.spare.pop();
+    return spare ? Buffer.from(spare) : Buffer.allocUnsafe(CHUNK);
+  }
 
   compress(chunk: Uint8Array, compression: "gzip" | "zstd", level: number | undefined): Promise<Uint8Array> {
     const id = this.nextId++;
@@ -118,6 +135,7 @@ export class CompressPool implements Disposable {
       const p = this.busy.get(w);
       this.busy.delete(w);
       this.idle.push(w);
+      if (e.data.input.byteLength === CHUNK && this.spare.length < this.size * 2) this.spare.push(e.data.input);
       p?.resolve(new Uint8Array(e.data.data));
       this.dispatch();
     };

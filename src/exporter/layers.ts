@@ -15,7 +15,7 @@ import {
 import type { Digest } from "../oci/types.ts";
 import type { Snapshotter } from "../snapshot/snapshotter.ts";
 import type { VertexProgress } from "../util/progress.ts";
-import { CompressPool, compressStream } from "./compress.ts";
+import { CompressPool, compressStream, type Recycle } from "./compress.ts";
 import type { ExportedLayer, LayerSource } from "./image.ts";
 import type { Compression } from "./image-options.ts";
 
@@ -164,7 +164,7 @@ async function convertedLayer(deps: SnapshotLayersDeps, id: number, blob: LayerB
 /** Diffs, compresses and stores snapshot `id`'s layer, and remembers it under its variant. */
 async function makeBlob(deps: BlobDeps, id: number, variant: LayerVariant, pool: CompressPool, signal: AbortSignal): Promise<Blob> {
   const diff = deps.snapshotter.diff(id, { sourceDateEpoch: variant.sourceDateEpoch, signal });
-  return storeLayer(deps, id, variantKey(variant), diff.stream, async () => (await diff.done).diffId, variant, pool, signal);
+  return storeLayer(deps, id, variantKey(variant), diff.stream, async () => (await diff.done).diffId, variant, pool, signal, diff.recycle);
 }
 
 /**
@@ -172,9 +172,9 @@ async function makeBlob(deps: BlobDeps, id: number, variant: LayerVariant, pool:
  * `diffId` is asked for once the tar has been read to its end.
  */
 async function storeLayer(
-  deps: BlobDeps, id: number, variant: string, plain: Readable, diffId: () => Digest | Promise<Digest>, settings: LayerVariant, pool: CompressPool, signal: AbortSignal,
+  deps: BlobDeps, id: number, variant: string, plain: Readable, diffId: () => Digest | Promise<Digest>, settings: LayerVariant, pool: CompressPool, signal: AbortSignal, recycle?: Recycle,
 ): Promise<Blob> {
-  const digest = await deps.store.write(compressStream(plain, settings.compression, settings.level, pool), {}, signal);
+  const digest = await deps.store.write(compressStream(plain, settings.compression, settings.level, pool, recycle), {}, signal);
   const blob = { digest, size: (await stat(deps.store.path(digest))).size, diffId: await diffId() };
   // The media type recorded is only the compression's: each export names it for its manifest.
   putLayerBlob(deps.index.db, id, variant, { mediaType: layerMediaType(settings.compression, true), ...blob });

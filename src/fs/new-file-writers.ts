@@ -4,7 +4,8 @@
 // in batches, in the order given, so one directory's files mostly go to one worker.
 import { availableParallelism } from "node:os";
 import type { NewFileMeta } from "./copy-new-file.ts";
-import type { CopyBatch, CopyBatchDone, NewFileJob } from "./copy-worker.ts";
+import type { CopyBatch, CopyBatchDone } from "./copy-worker.ts";
+import { encodeNewFileJob } from "./new-file-job.ts";
 import { workerSpecifier } from "../util/worker-specifier.ts";
 
 const BATCH = 64;
@@ -15,7 +16,8 @@ export class NewFileWriters implements AsyncDisposable {
   private readonly workers: Worker[] = [];
   /** Batches sent to each worker and not answered yet. */
   private readonly outstanding = new Map<Worker, number>();
-  private batch: NewFileJob[] = [];
+  /** The queued jobs, each as JSON text. */
+  private batch: string[] = [];
   private nextId = 0;
   private failure: Error | undefined;
   private slotFree: (() => void) | undefined;
@@ -30,7 +32,7 @@ export class NewFileWriters implements AsyncDisposable {
   /** Queues a copy of a small regular file to `to`, where nothing can be (its directory is new). */
   async add(from: string, to: string, size: number, meta: NewFileMeta): Promise<void> {
     if (this.failure) throw this.failure;
-    this.batch.push({ from, to, size, meta });
+    this.batch.push(encodeNewFileJob(from, to, size, meta));
     if (this.batch.length >= BATCH) await this.flush();
   }
 
@@ -64,7 +66,7 @@ export class NewFileWriters implements AsyncDisposable {
     const id = this.nextId++;
     const w = this.worker(id);
     this.outstanding.set(w, (this.outstanding.get(w) ?? 0) + 1);
-    w.postMessage({ id, jobs } satisfies CopyBatch);
+    w.postMessage({ id, jobs: `[${jobs.join(",")}]` } satisfies CopyBatch);
   }
 
   private inFlight(): number {

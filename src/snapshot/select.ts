@@ -3,6 +3,7 @@
 // The choice is recorded in the cache root: the two keep incompatible snapshot directories (overlay
 // stores changes only), so one root never mixes them.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
 import type { CacheIndex } from "../cache/index.ts";
 import { errnoCode, KitError } from "../util/errors.ts";
 import { mountAt } from "./mount.ts";
@@ -40,7 +41,13 @@ export async function selectSnapshotter(root: string, index: CacheIndex, wanted:
     });
   }
   if (!recorded) record(root, name);
-  return name === "overlay" ? new OverlaySnapshotter(root, index, options) : new NativeSnapshotter(root, index, process.getuid?.() === 0);
+  return name === "overlay" ? new OverlaySnapshotter(root, index, options, hasVolatileOverlay(release())) : new NativeSnapshotter(root, index, process.getuid?.() === 0);
+}
+
+/** Whether overlayfs takes `volatile`: Linux 5.10 and later. */
+export function hasVolatileOverlay(kernelRelease: string): boolean {
+  const [major = 0, minor = 0] = (kernelRelease.match(/^(\d+)\.(\d+)/)?.slice(1) ?? []).map(Number);
+  return major > 5 || (major === 5 && minor >= 10);
 }
 
 function readRecorded(root: string): Name | undefined {

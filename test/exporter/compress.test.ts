@@ -3,7 +3,11 @@
 import { describe, expect, test } from "bun:test";
 import { Readable } from "node:stream";
 import { constants, gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { writeFileSync } from "node:fs";
 import { CompressPool, compressStream } from "../../src/exporter/compress.ts";
+import { overlayChanges } from "../../src/snapshot/changes-overlay.ts";
+import { writeLayerTar } from "../../src/snapshot/layer-diff.ts";
+import { tempDir } from "../harness.ts";
 
 const MiB = 1 << 20;
 
@@ -44,6 +48,20 @@ async function collect(r: Readable): Promise<Buffer> {
 const gzip6 = (b: Buffer) => gzipSync(b, { level: constants.Z_DEFAULT_COMPRESSION });
 
 describe("compressStream", () => {
+  test("a layer whose chunks go back to its writer and to the pool as they are compressed keeps its bytes", async () => {
+    const dir = tempDir();
+    for (let i = 0; i < 1500; i++) writeFileSync(`${dir}/f${i}`, mixed(1 + ((i * 7919) % 9000), i));
+    const signal = new AbortController().signal;
+    const plain = writeLayerTar(overlayChanges(dir), { signal, sourceDateEpoch: 0 });
+    const tar = await collect(plain.stream);
+    expect(tar.length).toBeGreaterThan(6 * MiB);
+    const recycled = writeLayerTar(overlayChanges(dir), { signal, sourceDateEpoch: 0 });
+    using pool = new CompressPool();
+    const gz = await collect(compressStream(recycled.stream, "gzip", undefined, pool, recycled.recycle));
+    expect(gz).toEqual(expected(tar, gzip6));
+    expect((await recycled.done).diffId).toBe((await plain.done).diffId);
+  });
+
   test("gzip: the same bytes for any piece size, with its own pool or a shared one", async () => {
     const data = mixed(5 * MiB + 12345, 7);
     const want = expected(data, gzip6);
