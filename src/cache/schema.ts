@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS entry_digests (
   ctime TEXT NOT NULL,
   digest TEXT NOT NULL
 );
+-- The entry digests of a context directory as one blob (cache/file-hashes.ts); entry_digests above
+-- is what kitbuild kept before, one row per entry, left for older versions.
+CREATE TABLE IF NOT EXISTS context_memos (dir TEXT PRIMARY KEY, entries BLOB NOT NULL);
 -- Work in progress in some process, so another process can wait for it instead of repeating it.
 CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER NOT NULL, started INTEGER NOT NULL);
 -- Snapshots a running build holds; prune never removes them.

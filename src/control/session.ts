@@ -2,9 +2,9 @@
 // platform, image resolutions (a tag is resolved once per build, in kitbuild's image store first
 // unless --pull), and what RUN steps share (secrets, ssh agents, entitlements, cache mounts).
 import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
 import { FileHashMemo } from "../cache/file-hashes.ts";
-import type { SourceDigests } from "../file/source-tree.ts";
-import { type EntryStat, memoIdentity } from "../fs/entry-stat.ts";
+import type { EntryDigest, SourceDigests } from "../file/source-tree.ts";
 import type { LocalContext } from "../source/local.ts";
 import type { Definition } from "../llb/ops.ts";
 import { CacheExplainer } from "./cache-explain.ts";
@@ -18,7 +18,8 @@ import type { BuildEnvironment } from "./environment.ts";
 export class BuildSession {
   readonly id = randomBytes(8).toString("hex");
   private readonly resolved = new Map<string, Promise<ResolvedImage>>();
-  private readonly hashes: FileHashMemo;
+  /** The hash memo of each context directory read, loaded on its first look-up. */
+  private readonly memos = new Map<string, { memo: FileHashMemo; entryDigest: EntryDigest }>();
   /** Records what cache keys were made of, and explains misses (--debug-cache). */
   readonly explainer: CacheExplainer;
   /** What git and http sources resolved to (identifier → "sha1:commit" or the download's digest), for provenance. */
@@ -35,8 +36,6 @@ export class BuildSession {
     /** "pull" (--pull): tags are always resolved in the registry, never in kitbuild's image store. */
     private readonly resolveMode: ResolveMode = "local",
   ) {
-    this.hashes = new FileHashMemo(env.index.db);
-    this.hashes.preload(contextDir);
     this.explainer = new CacheExplainer(env.index, env.store, contextDir, (d) => this.definition?.metadata[d]?.name ?? "");
   }
 
@@ -45,14 +44,21 @@ export class BuildSession {
    * hashed. Any change to its mode, owner or xattrs moves ctime, so the memo vouches for the whole
    * entry, not just its content (and spares listing xattrs of unchanged files).
    */
-  readonly entryDigest = (host: string, st: EntryStat, compute: () => string): string => {
-    const id = memoIdentity(st);
-    const known = this.hashes.get(host, id);
-    if (known) return known;
-    const digest = compute();
-    this.hashes.set(host, id, digest, Date.now());
-    return digest;
-  };
+  entryDigestFor(dir: string): EntryDigest {
+    let memo = this.memos.get(dir);
+    if (!memo) {
+      const hashes = new FileHashMemo(this.env.index.db, dir, resolve(dir));
+      const entryDigest: EntryDigest = (host, st, compute) => {
+        const known = hashes.get(host, st);
+        if (known) return known;
+        const digest = compute();
+        hashes.set(host, st, digest, Date.now());
+        return digest;
+      };
+      this.memos.set(dir, (memo = { memo: hashes, entryDigest }));
+    }
+    return memo.entryDigest;
+  }
 
   private contextChecksums = new WeakMap<LocalContext, SourceDigests>();
 
@@ -68,8 +74,8 @@ export class BuildSession {
    * context's checksums kept per file (tens of MB for a large context) is let go before the export.
    */
   close(): void {
-    this.hashes.flush();
-    this.hashes.release();
+    for (const { memo } of this.memos.values()) memo.flush();
+    this.memos.clear();
     this.explainer.release();
     this.contextChecksums = new WeakMap();
   }

@@ -29,25 +29,6 @@ export type EntryStat = {
 /** The same for every hardlink of one inode. */
 export const inodeKey = (st: EntryStat) => `${st.dev}:${st.ino}`;
 
-/** A time as ns since the epoch in decimal (as node's bigint times print). */
-function nsText(sec: number, nsec: number): string {
-  return sec > 0 ? `${sec}${String(nsec).padStart(9, "0")}` : String(BigInt(sec) * NS + BigInt(nsec));
-}
-
-/**
- * What the context hash memo trusts an entry by: device, inode, size, mtime and ctime in ns as one
- * string ("dev:ino:size:mtime:ctime", the index's columns joined), and the times, to tell whether
- * the entry was just changed.
- */
-export function memoIdentity(st: EntryStat): { identity: string; mtimeMs: number; ctimeMs: number; coarseTimes: boolean } {
-  return {
-    identity: `${st.dev}:${st.ino}:${st.size}:${nsText(st.mtimeSec, st.mtimeNsec)}:${nsText(st.ctimeSec, st.ctimeNsec)}`,
-    mtimeMs: st.mtimeSec * 1000 + st.mtimeNsec / 1e6,
-    ctimeMs: st.ctimeSec * 1000 + st.ctimeNsec / 1e6,
-    coarseTimes: st.mtimeNsec === 0 && st.ctimeNsec === 0,
-  };
-}
-
 const S_IFMT = 0o170000;
 export const isDirectory = (st: EntryStat) => (st.mode & S_IFMT) === 0o040000;
 export const isFile = (st: EntryStat) => (st.mode & S_IFMT) === 0o100000;

@@ -1,20 +1,23 @@
-// The context hash memo trusts an entry only while identity and times match, and never remembers
-// a file that may still be changing within the clock's granularity.
+// The context hash memo trusts an entry only while identity and times match, never remembers a
+// file that may still be changing within the clock's granularity, and keeps a directory's entries
+// in one row that another process (or the next build) loads.
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { lstatSync, utimesSync, writeFileSync } from "node:fs";
+import { rmSync, utimesSync, writeFileSync } from "node:fs";
 import { FileHashMemo } from "../../src/cache/file-hashes.ts";
-import { lstatEntry, memoIdentity } from "../../src/fs/entry-stat.ts";
-
-const entryStat = (path: string) => memoIdentity(lstatEntry(path));
+import { lstatEntry } from "../../src/fs/entry-stat.ts";
 import { migrate } from "../../src/cache/schema.ts";
 import { tempDir } from "../harness.ts";
 
-function memo(): FileHashMemo {
+function database(): Database {
   const db = new Database(":memory:");
   migrate(db);
-  return new FileHashMemo(db);
+  return db;
 }
+
+const memo = (db: Database, dir: string) => new FileHashMemo(db, dir, dir);
+/** A time well after the entry's, so it is not taken for one still changing. */
+const later = (path: string) => lstatEntry(path).ctimeSec * 1000 + 10_000;
 
 describe("FileHashMemo", () => {
   test("an entry holds while the file is unchanged and is dropped by any change, ctime included", () => {
@@ -22,54 +25,71 @@ describe("FileHashMemo", () => {
     const file = `${dir}/f`;
     writeFileSync(file, "one");
     utimesSync(file, new Date(1e12), new Date(1e12));
-    const m = memo();
-    const st = entryStat(file);
-    const later = st.ctimeMs + 10_000;
-    m.set(file, st, "digest-one", later);
-    expect(m.get(file, entryStat(file))).toBe("digest-one");
+    const m = memo(database(), dir);
+    const st = lstatEntry(file);
+    m.set(file, st, "digest-one", later(file));
+    expect(m.get(file, lstatEntry(file))).toBe("digest-one");
     writeFileSync(file, "two");
     utimesSync(file, new Date(1e12), new Date(1e12));
-    const rewritten = entryStat(file);
-    expect(rewritten.mtimeMs).toBe(st.mtimeMs);
-    expect(lstatEntry(file).size).toBe(3);
+    const rewritten = lstatEntry(file);
+    expect([rewritten.mtimeSec, rewritten.mtimeNsec, rewritten.size]).toEqual([st.mtimeSec, st.mtimeNsec, st.size]);
     expect(m.get(file, rewritten)).toBeUndefined();
   });
 
   test("a file changed within the last moments is not remembered", () => {
     const dir = tempDir();
     writeFileSync(`${dir}/f`, "x");
-    const st = entryStat(`${dir}/f`);
-    const m = memo();
-    m.set(`${dir}/f`, st, "d", st.ctimeMs + 1);
+    const st = lstatEntry(`${dir}/f`);
+    const m = memo(database(), dir);
+    m.set(`${dir}/f`, st, "d", st.ctimeSec * 1000 + st.ctimeNsec / 1e6 + 1);
     expect(m.get(`${dir}/f`, st)).toBeUndefined();
   });
 
-  test("entries persist through flush and preload", () => {
+  test("entries persist through a flush: a stale one is replaced, a gone one dropped, an unread one kept", () => {
+    const dir = tempDir();
+    for (const name of ["a", "b", "c", "d"]) writeFileSync(`${dir}/${name}`, name);
+    const db = database();
+    const first = memo(db, dir);
+    for (const name of ["a", "b", "c", "d"]) first.set(`${dir}/${name}`, lstatEntry(`${dir}/${name}`), `digest-${name}`, later(`${dir}/${name}`));
+    first.flush();
+    writeFileSync(`${dir}/b`, "changed");
+    rmSync(`${dir}/c`);
+    const second = memo(db, dir);
+    expect(second.get(`${dir}/a`, lstatEntry(`${dir}/a`))).toBe("digest-a");
+    expect(second.get(`${dir}/b`, lstatEntry(`${dir}/b`))).toBeUndefined();
+    second.set(`${dir}/b`, lstatEntry(`${dir}/b`), "digest-b2", later(`${dir}/b`));
+    second.flush();
+    const third = memo(db, dir);
+    expect(["a", "b", "d"].map((n) => third.get(`${dir}/${n}`, lstatEntry(`${dir}/${n}`)))).toEqual(["digest-a", "digest-b2", "digest-d"]);
+    const row = db.query("SELECT length(entries) AS n FROM context_memos WHERE dir = ?").get(dir) as { n: number };
+    writeFileSync(`${dir}/c`, "c");
+    third.set(`${dir}/c`, lstatEntry(`${dir}/c`), "digest-c", later(`${dir}/c`));
+    third.flush();
+    const grown = db.query("SELECT length(entries) AS n FROM context_memos WHERE dir = ?").get(dir) as { n: number };
+    expect(grown.n).toBeGreaterThan(row.n);
+  });
+
+  test("paths outside the directory are not remembered, and each directory has its own row", () => {
+    const [one, two] = [tempDir(), tempDir()];
+    writeFileSync(`${one}/f`, "1");
+    writeFileSync(`${two}/f`, "2");
+    const db = database();
+    const m = memo(db, one);
+    m.set(`${two}/f`, lstatEntry(`${two}/f`), "elsewhere", later(`${two}/f`));
+    m.set(`${one}/f`, lstatEntry(`${one}/f`), "here", later(`${one}/f`));
+    expect(m.get(`${two}/f`, lstatEntry(`${two}/f`))).toBeUndefined();
+    m.flush();
+    expect(memo(db, two).get(`${two}/f`, lstatEntry(`${two}/f`))).toBeUndefined();
+    expect(memo(db, one).get(`${one}/f`, lstatEntry(`${one}/f`))).toBe("here");
+  });
+
+  test("a damaged or foreign row starts an empty memo", () => {
     const dir = tempDir();
     writeFileSync(`${dir}/f`, "x");
-    const st = entryStat(`${dir}/f`);
-    const db = new Database(":memory:");
-    migrate(db);
-    const a = new FileHashMemo(db);
-    a.set(`${dir}/f`, st, "kept", st.ctimeMs + 10_000);
-    a.flush();
-    const b = new FileHashMemo(db);
-    b.preload(dir);
-    expect(b.get(`${dir}/f`, st)).toBe("kept");
-  });
-});
-
-describe("memoIdentity", () => {
-  test("is dev, ino, size, mtime and ctime in ns as lstat gives them, and the times in ms", () => {
-    const dir = tempDir();
-    writeFileSync(`${dir}/f`, "twelve bytes");
-    utimesSync(`${dir}/f`, new Date(1_234_567_890_123), new Date(1_234_567_890_987));
-    for (const path of [`${dir}/f`, dir, "/dev/null"]) {
-      const st = lstatSync(path, { bigint: true });
-      const id = entryStat(path);
-      expect(id.identity).toBe(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`);
-      expect(Math.abs(id.mtimeMs - Number(st.mtimeNs) / 1e6)).toBeLessThan(0.001);
-      expect(Math.abs(id.ctimeMs - Number(st.ctimeNs) / 1e6)).toBeLessThan(0.001);
+    const db = database();
+    for (const bad of [new Uint8Array([9, 0, 0, 0]), new Uint8Array(40).fill(1)]) {
+      db.query("INSERT OR REPLACE INTO context_memos (dir, entries) VALUES (?, ?)").run(dir, bad);
+      expect(memo(db, dir).get(`${dir}/f`, lstatEntry(`${dir}/f`))).toBeUndefined();
     }
   });
 });
