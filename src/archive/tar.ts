@@ -1,11 +1,11 @@
 // Filesystem trees and entries as tar, deterministically: entries in byte order of their names,
 // numeric ids only (no user or group names), no atime or ctime, mtimes clamped to SOURCE_DATE_EPOCH
 // when given, hardlinks within one archive kept as links. Used by the tar exporter and layer diffs.
-import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
-import { lgetxattr, llistxattr } from "../fs/libc.ts";
+import { closeFd, lgetxattr, llistxattr, openRead, readFd } from "../fs/libc.ts";
 import {
   type EntryStat, inodeKey, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, lstatEntry,
 } from "../fs/entry-stat.ts";
@@ -87,11 +87,11 @@ export async function packEntry(tar: TarWriter, name: string, host: string, st: 
   // Small files are read synchronously, most straight into the archive's gathered chunk: a read
   // stream, and later a buffer and a generator, per file were most of a layer's time when it held
   // thousands of small files.
-  const fd = openSync(host, "r");
+  const fd = openRead(host);
   try {
-    await tar.fileEntry(h, (buffer, offset, length) => readSync(fd, buffer, offset, length, null));
+    await tar.fileEntry(h, (buffer, offset, length) => readFd(fd, buffer, offset, length, host));
   } finally {
-    closeSync(fd);
+    closeFd(fd);
   }
 }
 
