@@ -5,7 +5,8 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
-import { closeFd, lgetxattr, llistxattr, openRead, readFd } from "../fs/libc.ts";
+import { closeFd, O_RDONLY, openFd, readFd } from "../fs/fd-calls.ts";
+import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import {
   type EntryStat, inodeKey, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, lstatEntry,
 } from "../fs/entry-stat.ts";
@@ -87,7 +88,7 @@ export async function packEntry(tar: TarWriter, name: string, host: string, st: 
   // Small files are read synchronously, most straight into the archive's gathered chunk: a read
   // stream, and later a buffer and a generator, per file were most of a layer's time when it held
   // thousands of small files.
-  const fd = openRead(host);
+  const fd = openFd(host, O_RDONLY);
   try {
     await tar.fileEntry(h, (buffer, offset, length) => readFd(fd, buffer, offset, length, host));
   } finally {

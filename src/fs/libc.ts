@@ -34,9 +34,6 @@ function openLibc() {
     flistxattr: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     utimensat: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     futimens: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-    open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-    read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   });
 }
@@ -153,30 +150,6 @@ function listXattrs(list: (buf: Buffer) => number | bigint, call: string, path: 
   }
 }
 
-/**
- * open(2) for reading, read(2) and close(2) for a layer's small files: node:fs's wrappers cost
- * about twice the syscalls themselves on 20,000 small files (170 ms against 60 ms for open, read
- * and close), on the thread that makes the layer while the next step waits for it.
- */
-export function openRead(path: string): number {
-  const fd = sym().open(ptr(reusedPath(path)), O_RDONLY | O_CLOEXEC);
-  check(fd, "open", path);
-  return fd;
-}
-
-/** Reads up to `length` bytes into `buffer` at `offset`; 0 at the end. `path` is for errors. */
-export function readFd(fd: number, buffer: Uint8Array, offset: number, length: number, path: string): number {
-  const n = Number(sym().read(fd, ptr(buffer, offset), length));
-  check(n, "read", path);
-  return n;
-}
-
-export function closeFd(fd: number): void {
-  sym().close(fd);
-}
-
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 
