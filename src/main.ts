@@ -3,6 +3,7 @@ import { runMain, defineCommand } from "citty";
 import { createLogger, guarded, reportEscapedError, takeDebugFlag, type Runtime } from "./cli/runtime.ts";
 import { type KitConfig, readConfig } from "./control/config.ts";
 import { KitError } from "./util/errors.ts";
+import { FTL_VARIABLE, reexecWithoutFtl } from "./util/jit-tier.ts";
 
 const SUBCOMMANDS = ["build", "debug", "version", "du", "prune", "images", "rmi", "login", "logout"];
 
@@ -71,7 +72,13 @@ const main = defineCommand({
 
 const args = normalizeArgs(cli.args);
 const wantsHelp = args.includes("--help") || args.includes("-h");
-if (process.env[USERNS_ENV] === undefined && process.getuid?.() !== 0 && NAMESPACED.includes(args[0] as string) && !wantsHelp) {
+const namespaced = process.env[USERNS_ENV] === undefined && process.getuid?.() !== 0 && NAMESPACED.includes(args[0] as string) && !wantsHelp;
+if (args[0] === "build" && !wantsHelp) {
+  // A build runs without the top JIT tier (util/jit-tier.ts); a user namespace's child is started with it off.
+  if (namespaced) process.env[FTL_VARIABLE] ??= "0";
+  else reexecWithoutFtl();
+}
+if (namespaced) {
   // This process only sets up the namespace and waits: the build runs in the child.
   let code = 1;
   await guarded(rt, async () => {

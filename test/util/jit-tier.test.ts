@@ -1,0 +1,31 @@
+// A build replaces itself by itself with JavaScriptCore's FTL tier off: same pid, arguments and
+// environment, plus the variable; a variable already set is kept and nothing is re-executed.
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { tempDir } from "../harness.ts";
+
+const SCRIPT = `
+import { reexecWithoutFtl } from ${JSON.stringify(`${import.meta.dir}/../../src/util/jit-tier.ts`)};
+reexecWithoutFtl();
+console.log(JSON.stringify({ ftl: process.env.BUN_JSC_useFTLJIT, args: process.argv.slice(2), extra: process.env.KITBUILD_JIT_EXTRA, pid: process.pid }));
+`;
+
+function run(env: Record<string, string>): { ftl?: string; args: string[]; extra?: string; samePid: boolean } {
+  const script = `${tempDir()}/reexec.ts`;
+  writeFileSync(script, SCRIPT);
+  const { BUN_JSC_useFTLJIT: _, ...rest } = process.env;
+  const res = Bun.spawnSync([process.execPath, script, "build", "an arg", "é"], { env: { ...rest, KITBUILD_JIT_EXTRA: "kept", ...env } });
+  expect(res.exitCode).toBe(0);
+  const out = JSON.parse(res.stdout.toString());
+  return { ...out, samePid: out.pid === res.pid };
+}
+
+describe("reexecWithoutFtl", () => {
+  test("re-executes the same process (same pid) with the same arguments and environment, FTL off", () => {
+    expect(run({})).toMatchObject({ ftl: "0", args: ["build", "an arg", "é"], extra: "kept", samePid: true });
+  });
+
+  test("a variable already set is kept, and nothing is re-executed", () => {
+    expect(run({ BUN_JSC_useFTLJIT: "1" })).toMatchObject({ ftl: "1", args: ["build", "an arg", "é"], extra: "kept", samePid: true });
+  });
+});
