@@ -4,6 +4,7 @@
 // (corrupting binary xattrs such as security.capability) and replaces a mode of 0 by 0644/0755.
 import { PassThrough, type Readable } from "node:stream";
 import { KitError } from "../util/errors.ts";
+import { SpareBuffers } from "../util/spare-buffers.ts";
 import { BLOCK, entryHeaders, padded, type TarEntryHeader, writeEntryHeaders } from "./tar-header.ts";
 
 /** Writes smaller than GATHER_BELOW are gathered into GATHER-byte chunks. */
@@ -136,22 +137,20 @@ export class TarWriter {
     if (this.used === 0) return;
     const gathered = this.pending.subarray(0, this.used);
     // Another buffer: the stream keeps the gathered one until its reader has taken it.
-    const spare = this.spare.pop();
-    this.pending = spare ? Buffer.from(spare) : Buffer.allocUnsafe(GATHER);
+    this.pending = this.spare.take();
     this.used = 0;
     await this.push(gathered);
   }
 
-  private readonly spare: ArrayBuffer[] = [];
+  private readonly spare = new SpareBuffers(GATHER, SPARE_GATHERED);
 
   /**
    * Takes back a chunk the stream's reader is done with (it copied the bytes out and keeps no
-   * reference), to gather into again: a layer's 50 MB otherwise went through 200 new buffers, which
-   * stayed in memory until a collection. Only a whole gathered buffer is taken; anything else (a
-   * chunk the stream joined from several) is left to the collector.
+   * reference), to gather into again. Only a whole gathered buffer is taken; anything else (a chunk
+   * the stream joined from several) is left to the collector.
    */
   recycle(chunk: Uint8Array): void {
-    if (chunk.byteOffset === 0 && chunk.buffer.byteLength === GATHER && this.spare.length < SPARE_GATHERED) this.spare.push(chunk.buffer as ArrayBuffer);
+    if (chunk.byteOffset === 0) this.spare.give(chunk.buffer as ArrayBuffer);
   }
 
   private async push(chunk: Uint8Array): Promise<void> {

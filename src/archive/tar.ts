@@ -5,8 +5,7 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
-import { closeFd, O_RDONLY, openFd, readFd } from "../fs/fd-calls.ts";
-import { lgetxattr, llistxattr } from "../fs/libc.ts";
+import { closeFd, lgetxattr, llistxattr, O_RDONLY, openFd, readFd } from "../fs/libc.ts";
 import {
   type EntryStat, inodeKey, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, lstatEntry,
 } from "../fs/entry-stat.ts";

@@ -8,6 +8,7 @@
 // compare them another 30; the blob loads in a few ms and entries compare as numbers.
 import type { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 
 /** What the memo compares of an entry (fs/entry-stat.ts's EntryStat has it). */
 export type MemoStat = { dev: number; ino: string; size: number; mtimeSec: number; mtimeNsec: number; ctimeSec: number; ctimeNsec: number };
@@ -53,12 +54,13 @@ export class FileHashMemo {
   private seen = new Uint8Array(0);
   private readonly dirty = new Map<string, { numbers: number[]; digest: string }>();
 
-  /**
-   * The memo of the entries under `dir`, as the paths looked up spell it (no trailing slash), kept
-   * under `key`: the directory's absolute path, so that `kitbuild .` in two projects keeps two memos.
-   */
-  constructor(private readonly db: Database, private readonly dir: string, private readonly key: string) {
-    const row = db.query("SELECT entries FROM context_memos WHERE dir = ?").get(key) as { entries: Uint8Array } | null;
+  /** Kept under the directory's absolute path, so that `kitbuild .` in two projects keeps two memos. */
+  private readonly key: string;
+
+  /** The memo of the entries under `dir`, as the paths looked up spell it (no trailing slash). */
+  constructor(private readonly db: Database, private readonly dir: string) {
+    this.key = resolve(dir);
+    const row = db.query("SELECT entries FROM context_memos WHERE dir = ?").get(this.key) as { entries: Uint8Array } | null;
     const stored = row ? decode(row.entries) : undefined;
     if (!stored) return;
     this.stored = stored;

@@ -2,7 +2,6 @@
 // platform, image resolutions (a tag is resolved once per build, in kitbuild's image store first
 // unless --pull), and what RUN steps share (secrets, ssh agents, entitlements, cache mounts).
 import { randomBytes } from "node:crypto";
-import { resolve } from "node:path";
 import { FileHashMemo } from "../cache/file-hashes.ts";
 import type { EntryDigest, SourceDigests } from "../file/source-tree.ts";
 import type { LocalContext } from "../source/local.ts";
@@ -47,7 +46,7 @@ export class BuildSession {
   entryDigestFor(dir: string): EntryDigest {
     let memo = this.memos.get(dir);
     if (!memo) {
-      const hashes = new FileHashMemo(this.env.index.db, dir, resolve(dir));
+      const hashes = new FileHashMemo(this.env.index.db, dir);
       const entryDigest: EntryDigest = (host, st, compute) => {
         const known = hashes.get(host, st);
         if (known) return known;

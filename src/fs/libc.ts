@@ -1,6 +1,8 @@
-// The few Linux syscalls Bun and node:fs lack (mount, umount2, mknod, xattrs, futimens), through bun:ffi.
-// libc is opened on first use so that commands which never mount (like --version) stay fast.
+// The few Linux syscalls Bun and node:fs lack (mount, umount2, mknod, xattrs, futimens), and
+// open/read/close for a layer's small files, through bun:ffi. libc is opened on first use so that
+// commands which never mount (like --version) stay fast.
 import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+import { getSystemErrorMessage, getSystemErrorName } from "node:util";
 import { errnoCode } from "../util/errors.ts";
 
 const ERRNO_NAMES: Record<number, string> = {
@@ -34,6 +36,9 @@ function openLibc() {
     flistxattr: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
     utimensat: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     futimens: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    open: { args: [FFIType.ptr, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+    read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   });
 }
@@ -150,6 +155,40 @@ function listXattrs(list: (buf: Buffer) => number | bigint, call: string, path: 
   }
 }
 
+/**
+ * open(2), read(2) and close(2) for a layer's small files: node:fs's wrappers cost about twice the
+ * syscalls themselves there (20,000 files: 170 ms against 60 ms, on the thread that makes the layer
+ * while the next step waits for it). Failures are thrown as node:fs throws them: code, errno,
+ * syscall, path and message. (COPY's new files gained nothing measurable from the same.)
+ */
+export function openFd(path: string, flags: number, mode = 0): number {
+  // C would read the path only up to the NUL: refused as node:fs refuses it.
+  if (path.includes("\0")) throw Object.assign(new TypeError(`The argument 'path' must be a string without null bytes. Received '${path}'`), { code: "ERR_INVALID_ARG_VALUE" });
+  const fd = sym().open(ptr(reusedPath(path)), flags | O_CLOEXEC, mode);
+  if (fd < 0) throw nodeError("open", path);
+  return fd;
+}
+
+/** Reads up to `length` bytes into `buffer` at `offset`; 0 at the end. `path` is for errors. */
+export function readFd(fd: number, buffer: Uint8Array, offset: number, length: number, path: string): number {
+  if (length === 0) return 0;
+  const n = Number(sym().read(fd, ptr(buffer, offset), length));
+  if (n < 0) throw nodeError("read", path);
+  return n;
+}
+
+export function closeFd(fd: number): void {
+  sym().close(fd);
+}
+
+function nodeError(syscall: string, path: string): Error {
+  const negative = -errno();
+  const code = getSystemErrorName(negative);
+  return Object.assign(new Error(`${code}: ${getSystemErrorMessage(negative)}, ${syscall} '${path}'`), { code, errno: negative, syscall, path });
+}
+
+export const O_RDONLY = 0;
+const O_CLOEXEC = 0o2000000;
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 

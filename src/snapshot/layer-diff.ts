@@ -45,7 +45,6 @@ export function opaqueMarkerOf(name: string): LayerChange {
   return { kind: "marker", name: `${name}/${OPAQUE_MARKER}` };
 }
 
-
 /** Writes `changes` as a layer tar. */
 export function writeLayerTar(changes: Iterable<LayerChange>, opts: DiffOptions): LayerDiff {
   const hasher = new Bun.CryptoHasher("sha256");

@@ -15,7 +15,7 @@ function database(): Database {
   return db;
 }
 
-const memo = (db: Database, dir: string) => new FileHashMemo(db, dir, dir);
+const memo = (db: Database, dir: string) => new FileHashMemo(db, dir);
 /** A time well after the entry's, so it is not taken for one still changing. */
 const later = (path: string) => lstatEntry(path).ctimeSec * 1000 + 10_000;
 

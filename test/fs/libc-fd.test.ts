@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { constants, openSync, symlinkSync, writeFileSync } from "node:fs";
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
-import { closeFd, O_RDONLY, openFd, readFd } from "../../src/fs/fd-calls.ts";
+import { closeFd, O_RDONLY, openFd, readFd } from "../../src/fs/libc.ts";
 import { tempDir } from "../harness.ts";
 
 function thrown(f: () => unknown): Record<string, unknown> {
@@ -17,7 +17,7 @@ function thrown(f: () => unknown): Record<string, unknown> {
   throw new Error("nothing was thrown");
 }
 
-describe("fd-calls", () => {
+describe("openFd, readFd", () => {
   test("a file read through them has its bytes, one more asked for or not", () => {
     const dir = tempDir();
     const body = Buffer.from("x".repeat(70_000) + "end");
