@@ -6,7 +6,7 @@
 // image's layers are never recompressed (see layers.ts).
 import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
-import { constants, gzipSync, zstdCompressSync } from "node:zlib";
+import { compressChunk } from "./compress-chunk.ts";
 import type { CompressDone, CompressJob } from "./compress-worker.ts";
 import { SpareBuffers } from "../util/spare-buffers.ts";
 import { workerSpecifier } from "../util/worker-specifier.ts";
@@ -50,19 +50,13 @@ async function* fixedChunks(input: AsyncIterable<Buffer>, pool?: CompressPool, r
   if (used > 0) yield buf.subarray(0, used);
 }
 
-function compressSync(chunk: Uint8Array, compression: "gzip" | "zstd", level?: number): Uint8Array {
-  return compression === "gzip"
-    ? gzipSync(chunk, { level: level ?? constants.Z_DEFAULT_COMPRESSION })
-    : zstdCompressSync(chunk, { params: { [constants.ZSTD_c_compressionLevel]: level ?? 3 } });
-}
-
 async function* compressChunks(input: Readable, compression: "gzip" | "zstd", level?: number, shared?: CompressPool, recycle?: Recycle): AsyncGenerator<Uint8Array> {
   const chunks = fixedChunks(input, shared, recycle);
   const first = await chunks.next();
-  if (first.done) return void (yield compressSync(new Uint8Array(0), compression, level));
+  if (first.done) return void (yield compressChunk(new Uint8Array(0), compression, level));
   const second = await chunks.next();
   // A one-chunk layer is not worth a round trip to a worker.
-  if (second.done) return void (yield compressSync(first.value, compression, level));
+  if (second.done) return void (yield compressChunk(first.value, compression, level));
   const pool = shared ?? new CompressPool();
   try {
     const job = (chunk: Uint8Array) => pool.compress(chunk, compression, level);

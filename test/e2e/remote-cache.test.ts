@@ -303,6 +303,7 @@ describe("remote cache flags (compiled binary)", () => {
       ["type=registry,ref=r/x:1,compression=brotli", 'invalid compression="brotli"'],
       ["type=registry,ref=r/x:1,compression=estargz", "compression=estargz is not supported"],
       ["type=registry,ref=r/x:1,compression-level=high", 'invalid compression-level="high"'],
+      ["type=registry,ref=r/x:1,compression-level=12", 'compression-level="12" in --cache-to is out of range for gzip'],
       ["type=local,dest=d,force-compression=yes", 'invalid force-compression="yes"'],
     ] as const) {
       const res = await runKitbuild(["build", "--cache-to", flag, "."]);

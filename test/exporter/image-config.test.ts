@@ -61,6 +61,8 @@ describe("image output flags", () => {
 
   test("bad combinations are usage errors with a hint", () => {
     expect(() => parseOutput("type=oci,dest=x,compression=brotli")).toThrow('invalid compression "brotli"');
+    expect(() => parseOutput("type=oci,dest=x,compression-level=10")).toThrow("compression-level 10 is out of range for gzip");
+    expect(parseOutput("type=oci,dest=x,compression=zstd,compression-level=19")).toMatchObject({ compressionLevel: 19 });
     expect(() => parseOutput("type=oci,dest=x,bogus=1")).toThrow('unknown option "bogus"');
     expect(() => parseOutputs({ outputs: [], tags: [], push: true, load: false })).toThrow("pushing needs an image name");
   });
