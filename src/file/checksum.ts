@@ -82,14 +82,17 @@ function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, 
   if (within !== "" && !selected(from, sel, rel, within, isDirectory(st))) return undefined;
   if (isDirectory(st)) {
     const header = entryHeader(from, host, st);
-    const children: Array<[string, string]> = [];
+    let children = "";
     for (const name of readdirSync(host).sort()) {
-      const d = hashEntry(from, sel, `${host}/${name}`, rel === "" ? name : `${rel}/${name}`, within === "" ? name : `${within}/${name}`, signal);
-      if (d) children.push([name, d]);
+      const childRel = rel === "" ? name : `${rel}/${name}`;
+      // Copying the whole context, both paths are the same string: made once.
+      const childWithin = within === rel ? childRel : within === "" ? name : `${within}/${name}`;
+      const d = hashEntry(from, sel, `${host}/${name}`, childRel, childWithin, signal);
+      if (d) children += `${name.length}:${name}${d}`;
     }
     // A directory only walked through for --parents patterns counts only by what it leads to.
-    if (children.length === 0 && sel.include && !sel.include.matches(within)) return undefined;
-    return entryDigest(header, children.map(([name, d]) => `${name.length}:${name}${d}`).join(""));
+    if (children === "" && sel.include && !sel.include.matches(within)) return undefined;
+    return entryDigest(header, children);
   }
   const compute = () => entryDigest(entryHeader(from, host, st), isFile(st) ? hashFile(host) : "");
   const digest = from.entryDigest ? from.entryDigest(host, st, compute) : compute();

@@ -3,7 +3,7 @@
 // in one row that another process (or the next build) loads.
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { FileHashMemo } from "../../src/cache/file-hashes.ts";
 import { lstatEntry } from "../../src/fs/entry-stat.ts";
 import { migrate } from "../../src/cache/schema.ts";
@@ -67,6 +67,24 @@ describe("FileHashMemo", () => {
     third.flush();
     const grown = db.query("SELECT length(entries) AS n FROM context_memos WHERE dir = ?").get(dir) as { n: number };
     expect(grown.n).toBeGreaterThan(row.n);
+  });
+
+  test("entries are found whatever order they are asked in, with digests of any length", () => {
+    const dir = tempDir();
+    mkdirSync(`${dir}/a`);
+    const names = ["a.txt", "a/b", "a/c", "a-b", "b"];
+    for (const n of names) writeFileSync(`${dir}/${n}`, n);
+    const sha = (n: string) => Bun.CryptoHasher.hash("sha256", n, "hex");
+    for (const digest of [sha, (n: string) => `short-${n}`]) {
+      const db = database();
+      const first = memo(db, dir);
+      for (const n of names) first.set(`${dir}/${n}`, lstatEntry(`${dir}/${n}`), digest(n), later(`${dir}/${n}`));
+      first.flush();
+      for (const order of [names, [...names].reverse(), ["a/c", "b", "a.txt", "a/b", "a-b"]]) {
+        const m = memo(db, dir);
+        expect(order.map((n) => m.get(`${dir}/${n}`, lstatEntry(`${dir}/${n}`)))).toEqual(order.map(digest));
+      }
+    }
   });
 
   test("paths outside the directory are not remembered, and each directory has its own row", () => {
