@@ -47,7 +47,8 @@ function hashSource(from: SourceTree, sel: Selection, host: string, rel: string,
   const key = `${rel}\0${host}`;
   const known = memo.get(key);
   if (known) {
-    for (const [r, d] of known.entries) from.onEntry?.(r, d);
+    if (from.onEntries) from.onEntries(known.entries);
+    else for (const [r, d] of known.entries) from.onEntry?.(r, d);
     return known.digest;
   }
   const entries: Array<[string, string]> = [];

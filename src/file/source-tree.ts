@@ -18,6 +18,8 @@ export type SourceTree = {
   entryDigest?: EntryDigest;
   /** Told the digest of every non-directory entry a checksum covers (to explain cache misses). */
   onEntry?: (rel: string, digest: string) => void;
+  /** The same for a whole source's entries at once, when they were recorded earlier in the build (else onEntry each). */
+  onEntries?: (entries: ReadonlyArray<readonly [string, string]>) => void;
   /**
    * Whole sources already checksummed in this build (the context load checksums the paths the
    * build reads first), so a step's checksum of the same source walks nothing again.

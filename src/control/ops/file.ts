@@ -70,7 +70,7 @@ async function copyAction(session: BuildSession, dest: Mounted, action: CopyActi
 export function checksumTree(ref: BuildRef, session: BuildSession): ReturnType<ContextTrees> {
   if (ref.kind !== "context") throw new KitError("E_INTERNAL", "a context checksum was asked of a ref that is not the context");
   const collector = session.explainer.collector();
-  return { tree: { ...contextTree(ref.context, session), onEntry: collector.onEntry }, done: collector.done };
+  return { tree: { ...contextTree(ref.context, session), onEntry: collector.onEntry, onEntries: collector.onEntries }, done: collector.done };
 }
 
 /** The context as a tree to read: through .dockerignore, owned by root; with a session, its file
