@@ -3,10 +3,14 @@
 // of small text files. Timed: the first export of the cached build (layers diffed and gzipped: a
 // new SOURCE_DATE_EPOCH each run makes a new layer variant) and an export again (blobs reused).
 // With --baseline, another kitbuild binary is timed too, alternating, each with its own cache root.
+// With docker.io installed, BuildKit's way to the same tar is timed after kitbuild's rounds, in the
+// same run: the cached `docker build -t` and `docker save` (docker 20.10 writes no type=docker).
 //   bun scripts/bench/export-large.ts [--runs N] [--layers N] [--baseline PATH/TO/OLD/kitbuild]
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv } from "../test-env.ts";
+import { BUILDKIT_ENV, DOCKER, ensureDocker } from "./docker.ts";
 import { KITBUILD, median, numberArg, run } from "./lib.ts";
 
 const RUNS = numberArg("runs", 3);
@@ -54,7 +58,32 @@ try {
       console.log(`  ${bin.name.padEnd(26)} first export median ${median(first[b] ?? []).toFixed(2)}s, again ${median(again[b] ?? []).toFixed(2)}s`);
     });
   }
+  await timeBuildKit(ctx, `${work}/out-buildkit.tar`);
 } finally {
   await env.stop();
   rmSync(work, { recursive: true, force: true });
+}
+
+/** The cached build and `docker save` of its image, as B5 times BuildKit's image tar. */
+async function timeBuildKit(ctx: string, out: string): Promise<void> {
+  const docker = await ensureDocker();
+  if (!docker) return;
+  const tag = "kitbuild-bench-export-large";
+  try {
+    run(DOCKER, ["build", "-q", "-t", tag, ctx], { env: BUILDKIT_ENV });
+    const seconds: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      run(DOCKER, ["build", "-q", "-t", tag, ctx], { env: BUILDKIT_ENV });
+      run(DOCKER, ["save", "-o", out, tag]);
+      seconds.push((performance.now() - t0) / 1000);
+      rmSync(out, { force: true });
+    }
+    console.log(`\n${LAYERS}-layer image, BuildKit: cached docker build -t + docker save (uncompressed layers), ${RUNS} runs`);
+    console.log(`  ${"BuildKit".padEnd(26)} median ${median(seconds).toFixed(2)}s`);
+  } finally {
+    spawnSync(DOCKER, ["rmi", "-f", tag], { stdio: "ignore" });
+    spawnSync(DOCKER, ["builder", "prune", "-af"], { stdio: "ignore" });
+    await docker.stop();
+  }
 }

@@ -18,6 +18,39 @@ type GzipLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12;
 
 export function compressChunk(chunk: Uint8Array, compression: "gzip" | "zstd", level: number | undefined): Uint8Array {
   if (compression === "zstd") return zstdCompressSync(chunk, { params: { [constants.ZSTD_c_compressionLevel]: level ?? ZSTD_DEFAULT_LEVEL } });
-  const gzipLevel = (level === undefined || level < 0 ? GZIP_DEFAULT_LEVEL : level) as GzipLevel;
+  const asked = level === undefined || level < 0 ? GZIP_DEFAULT_LEVEL : level;
+  const gzipLevel = (incompressible(chunk) ? 0 : asked) as GzipLevel;
   return Bun.gzipSync(chunk as Uint8Array<ArrayBuffer>, { level: gzipLevel, library: "libdeflate" });
+}
+
+const BLOCK = 64 * 1024;
+/**
+ * Bits per byte above which a block of bytes is taken for random: already compressed or encrypted
+ * data measures 7.99-8.00, random bytes no less than 7.996 per 64 KiB, text 4-5, machine code 5-6.5.
+ */
+const RANDOM_ENTROPY = 7.98;
+
+/**
+ * Whether every 64 KiB of the chunk looks random (byte entropy), so that deflating it could gain
+ * nothing: such a chunk is stored (level 0, 100 bytes of framing per MiB) instead of searched for
+ * matches, 1.9 against 14 ms per MiB here, plus 4 ms to measure it. A compressible block ends the
+ * check; a decision made from the chunk's bytes alone keeps the output reproducible.
+ */
+export function incompressible(chunk: Uint8Array): boolean {
+  if (chunk.length < BLOCK) return false;
+  const counts = new Uint32Array(256);
+  // A short last block measures lower than it is (few samples): such a chunk is deflated as asked.
+  for (let at = 0; at < chunk.length; at += BLOCK) {
+    const end = Math.min(at + BLOCK, chunk.length);
+    counts.fill(0);
+    for (let i = at; i < end; i++) (counts[chunk[i] as number] as number)++;
+    if (entropy(counts, end - at) < RANDOM_ENTROPY) return false;
+  }
+  return true;
+}
+
+function entropy(counts: Uint32Array, total: number): number {
+  let bits = 0;
+  for (const n of counts) if (n > 0) bits -= (n / total) * Math.log2(n / total);
+  return bits;
 }

@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import { constants, gunzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { writeFileSync } from "node:fs";
 import { CompressPool, compressStream } from "../../src/exporter/compress.ts";
+import { compressChunk, incompressible } from "../../src/exporter/compress-chunk.ts";
 import { overlayChanges } from "../../src/snapshot/changes-overlay.ts";
 import { writeLayerTar } from "../../src/snapshot/layer-diff.ts";
 import { tempDir } from "../harness.ts";
@@ -45,9 +46,9 @@ async function collect(r: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-// The members are libdeflate's (exporter/compress-chunk.ts); zlib reads them back below.
-const libdeflate = (level: 1 | 6) => (b: Buffer) => Bun.gzipSync(b as Uint8Array<ArrayBuffer>, { level, library: "libdeflate" });
-const gzip6 = libdeflate(6);
+// Each member as exporter/compress-chunk.ts makes it (tested on its own below); zlib reads them back.
+const gzipChunk = (level?: number) => (b: Buffer) => compressChunk(b, "gzip", level);
+const gzip6 = gzipChunk();
 
 describe("compressStream", () => {
   test("a layer whose chunks go back to its writer and to the pool as they are compressed keeps its bytes", async () => {
@@ -82,8 +83,8 @@ describe("compressStream", () => {
       collect(compressStream(pieces(a, 100_000), "gzip", 1, pool)),
       collect(compressStream(pieces(b, MiB), "gzip", 1, pool)),
     ]);
-    expect(ga).toEqual(expected(a, libdeflate(1)));
-    expect(gb).toEqual(expected(b, libdeflate(1)));
+    expect(ga).toEqual(expected(a, gzipChunk(1)));
+    expect(gb).toEqual(expected(b, gzipChunk(1)));
     expect([gunzipSync(ga).equals(a), gunzipSync(gb).equals(b)]).toEqual([true, true]);
   });
 
@@ -99,5 +100,41 @@ describe("compressStream", () => {
     const small = mixed(1000, 5);
     expect(await collect(compressStream(pieces(small, 100), "gzip"))).toEqual(Buffer.from(gzip6(small)));
     expect(await collect(compressStream(pieces(small, 100), "uncompressed"))).toEqual(small);
+  });
+});
+
+describe("compressChunk", () => {
+  const random = (size: number) => {
+    const b = Buffer.alloc(size);
+    for (let at = 0; at < size; at += 65536) crypto.getRandomValues(b.subarray(at, Math.min(at + 65536, size)));
+    return b;
+  };
+  const text = (size: number) => Buffer.from("a line of a text file, 1234567890\n".repeat(Math.ceil(size / 35)).slice(0, size));
+
+  test("a chunk of random bytes is stored, not searched for matches; one with anything compressible is deflated", () => {
+    const rnd = random(MiB);
+    expect(incompressible(rnd)).toBe(true);
+    const stored = compressChunk(rnd, "gzip", undefined);
+    expect(stored.length - rnd.length).toBeLessThan(200);
+    expect(Buffer.compare(gunzipSync(stored), rnd)).toBe(0);
+    const level0 = Bun.gzipSync(rnd as Uint8Array<ArrayBuffer>, { level: 0, library: "libdeflate" });
+    for (const level of [undefined, 1, 9]) expect(Buffer.from(compressChunk(rnd, "gzip", level))).toEqual(Buffer.from(level0));
+    // One compressible 64 KiB block, anywhere, and the chunk is deflated as asked.
+    for (const at of [0, 512 * 1024, MiB - 65536]) {
+      const mixedChunk = Buffer.from(rnd);
+      text(65536).copy(mixedChunk, at);
+      expect(incompressible(mixedChunk)).toBe(false);
+      const deflated = compressChunk(mixedChunk, "gzip", undefined);
+      expect(deflated.length).toBeLessThan(mixedChunk.length - 60_000);
+      expect(Buffer.compare(gunzipSync(deflated), mixedChunk)).toBe(0);
+    }
+  });
+
+  test("text, zeros and short chunks are deflated", () => {
+    expect(incompressible(text(MiB))).toBe(false);
+    expect(incompressible(Buffer.alloc(MiB))).toBe(false);
+    // Too few bytes to tell: deflated.
+    expect(incompressible(random(1000))).toBe(false);
+    expect(compressChunk(text(MiB), "gzip", undefined).length).toBeLessThan(MiB / 10);
   });
 });
