@@ -19,7 +19,7 @@ type GzipLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12;
 export function compressChunk(chunk: Uint8Array, compression: "gzip" | "zstd", level: number | undefined): Uint8Array {
   if (compression === "zstd") return zstdCompressSync(chunk, { params: { [constants.ZSTD_c_compressionLevel]: level ?? ZSTD_DEFAULT_LEVEL } });
   const asked = level === undefined || level < 0 ? GZIP_DEFAULT_LEVEL : level;
-  const gzipLevel = (incompressible(chunk) ? 0 : asked) as GzipLevel;
+  const gzipLevel = (asked > 0 && incompressible(chunk) ? 0 : asked) as GzipLevel;
   return Bun.gzipSync(chunk as Uint8Array<ArrayBuffer>, { level: gzipLevel, library: "libdeflate" });
 }
 
