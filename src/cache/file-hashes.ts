@@ -55,6 +55,7 @@ type Stored = { paths: string[]; numbers: Float64Array; digests: string[] };
 class StoredEntries {
   private next = 0;
   private at = 0;
+  private paths?: string[];
   private index?: Map<string, number>;
   private starts?: Int32Array;
   private digestList?: string[];
@@ -78,10 +79,10 @@ class StoredEntries {
     return i;
   }
 
-  path(i: number): string {
-    this.indexPaths();
-    const starts = this.starts as Int32Array;
-    return this.pathText.slice(starts[i], i + 1 < this.count ? (starts[i + 1] as number) - 1 : this.pathText.length);
+  /** Every stored path, in stored order (the text split once). */
+  pathList(): readonly string[] {
+    this.paths ??= this.pathText.split("\0");
+    return this.paths;
   }
 
   /** Digests are 64 hex characters each (read in place); another length splits the text once. */
@@ -98,7 +99,7 @@ class StoredEntries {
 
   private indexPaths(): void {
     if (this.index) return;
-    const paths = this.pathText.split("\0");
+    const paths = this.pathList();
     this.index = new Map();
     this.starts = new Int32Array(this.count);
     let at = 0;
@@ -112,6 +113,27 @@ class StoredEntries {
 
 /** Walk order: a directory's entries sorted by name, each directory's own entries before the next name. */
 const walkKey = (path: string) => path.replaceAll("/", "\0");
+
+type Entry = { path: string; numbers: ArrayLike<number>; digest: string };
+
+/**
+ * `kept` (in stored order, which is walk order) with `learned` merged in at their places: only the
+ * few learned entries are sorted, and kept entries are compared only until the last is placed.
+ */
+function inWalkOrder(kept: Entry[], learned: Entry[]): Entry[] {
+  const sorted = learned.map((e) => ({ key: walkKey(e.path), e })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const out: Entry[] = [];
+  let j = 0;
+  for (const e of kept) {
+    if (j < sorted.length) {
+      const key = walkKey(e.path);
+      while (j < sorted.length && (sorted[j] as { key: string }).key < key) out.push((sorted[j++] as { e: Entry }).e);
+    }
+    out.push(e);
+  }
+  for (; j < sorted.length; j++) out.push((sorted[j] as { e: Entry }).e);
+  return out;
+}
 
 export class FileHashMemo {
   private stored?: StoredEntries;
@@ -155,15 +177,13 @@ export class FileHashMemo {
    */
   flush(): void {
     if (this.dirty.size === 0) return;
-    const entries: Array<{ key: string; path: string; numbers: ArrayLike<number>; digest: string }> = [];
+    const kept: Entry[] = [];
     const stored = this.stored;
-    for (let i = 0; stored && i < stored.count; i++) {
-      const p = stored.path(i);
-      if (this.dirty.has(p) || (!this.seen[i] && !existsSync(`${this.dir}/${p}`))) continue;
-      entries.push({ key: walkKey(p), path: p, numbers: stored.numbers.subarray(i * FIELDS, (i + 1) * FIELDS), digest: stored.digest(i) });
-    }
-    for (const [p, e] of this.dirty) entries.push({ key: walkKey(p), path: p, numbers: e.numbers, digest: e.digest });
-    entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    stored?.pathList().forEach((p, i) => {
+      if (this.dirty.has(p) || (!this.seen[i] && !existsSync(`${this.dir}/${p}`))) return;
+      kept.push({ path: p, numbers: stored.numbers.subarray(i * FIELDS, (i + 1) * FIELDS), digest: stored.digest(i) });
+    });
+    const entries = inWalkOrder(kept, [...this.dirty].map(([path, e]) => ({ path, ...e })));
     const numbers = new Float64Array(entries.length * FIELDS);
     entries.forEach((e, i) => numbers.set(e.numbers, i * FIELDS));
     const blob = encode({ paths: entries.map((e) => e.path), numbers, digests: entries.map((e) => e.digest) });

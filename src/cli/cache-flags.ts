@@ -5,7 +5,7 @@
 import type { CacheExport, CacheImport } from "../control/request.ts";
 import { usageError } from "./build-flag-table.ts";
 import { splitCsv } from "./output-flags.ts";
-import { isGzipLevel } from "../exporter/compress-chunk.ts";
+import { GZIP_LEVEL_HINT, isGzipLevel } from "../exporter/compress-chunk.ts";
 
 type Direction = "from" | "to";
 
@@ -74,7 +74,7 @@ function checkValues(flag: string, type: string, direction: Direction, attrs: Re
   const level = attrs["compression-level"];
   if (level !== undefined && !/^-?\d+$/.test(level)) throw usage(`invalid compression-level="${level}" in ${flag}`, "give a number (gzip 0-9, zstd 1-22)");
   const gzip = attrs.compression === undefined || attrs.compression === "gzip";
-  if (level !== undefined && gzip && !isGzipLevel(Number(level))) throw usage(`compression-level="${level}" in ${flag} is out of range for gzip`, "give 0-9 (or -1 for the default, 6)");
+  if (level !== undefined && gzip && !isGzipLevel(Number(level))) throw usage(`compression-level="${level}" in ${flag} is out of range for gzip`, GZIP_LEVEL_HINT);
   oneOf("force-compression", ["true", "false"], "use force-compression=true or force-compression=false");
   oneOf("oci-mediatypes", ["true"], "kitbuild's cache always uses OCI media types");
   oneOf("image-manifest", ["true"], "kitbuild's cache is always an image manifest");

@@ -6,7 +6,7 @@
 import { defaultImageOptions, type ImageOptions, type OutputSpec, type RegistryPushOptions } from "../exporter/image-options.ts";
 import { parseReference } from "../registry/reference.ts";
 import { KitError } from "../util/errors.ts";
-import { isGzipLevel } from "../exporter/compress-chunk.ts";
+import { GZIP_LEVEL_HINT, isGzipLevel } from "../exporter/compress-chunk.ts";
 
 const usage = (message: string, hint: string) => new KitError("E_USAGE", message, { hint });
 
@@ -97,7 +97,7 @@ function imageOptions(fields: Map<string, string>, type: "oci" | "docker" | "ima
   if (level !== undefined) {
     if (!/^-?\d+$/.test(level)) throw usage(`invalid compression-level "${level}"`, "give a number (gzip 0-9, zstd 1-22)");
     opts.compressionLevel = Number(level);
-    if (opts.compression === "gzip" && !isGzipLevel(opts.compressionLevel)) throw usage(`compression-level ${level} is out of range for gzip`, "give 0-9 (or -1 for the default, 6)");
+    if (opts.compression === "gzip" && !isGzipLevel(opts.compressionLevel)) throw usage(`compression-level ${level} is out of range for gzip`, GZIP_LEVEL_HINT);
   }
   opts.forceCompression = bool(fields, "force-compression", false);
   opts.ociMediaTypes = bool(fields, "oci-mediatypes", opts.ociMediaTypes);

@@ -13,6 +13,7 @@ const ZSTD_DEFAULT_LEVEL = 3;
 
 /** The levels BuildKit's gzip takes (Go's compress/gzip: -1 for its default, 0-9); libdeflate's 10-12 are not offered. */
 export const isGzipLevel = (level: number) => Number.isInteger(level) && level >= -1 && level <= 9;
+export const GZIP_LEVEL_HINT = "give 0-9 (or -1 for the default, 6)";
 
 type GzipLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12;
 
