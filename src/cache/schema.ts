@@ -41,8 +41,8 @@ CREATE TABLE IF NOT EXISTS entry_digests (
   ctime TEXT NOT NULL,
   digest TEXT NOT NULL
 );
--- The entry digests of a context directory as one blob (cache/file-hashes.ts); entry_digests above
--- is what kitbuild kept before, one row per entry, left for older versions.
+-- The entry digests of a context directory as one blob, left for older versions like entry_digests
+-- above: cache/file-hashes.ts now keeps them in a file per directory, mapped instead of copied.
 CREATE TABLE IF NOT EXISTS context_memos (dir TEXT PRIMARY KEY, entries BLOB NOT NULL);
 -- Work in progress in some process, so another process can wait for it instead of repeating it.
 CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER NOT NULL, started INTEGER NOT NULL);

@@ -47,28 +47,6 @@ export async function guarded(rt: Runtime, body: () => Promise<void>, opts: { so
 }
 
 /**
- * Takes `--debug` (buildx's global flag, also `-D` before the command) out of the arguments: as a
- * global flag it may stand before the command or among its flags, up to a `--`. KITBUILD_DEBUG=1
- * means the same (and carries the flag into the user-namespace re-run).
- */
-export function takeDebugFlag(argv: readonly string[], env: Record<string, string | undefined>): { args: string[]; debug: boolean } {
-  let debug = env.KITBUILD_DEBUG === "1";
-  let i = 0;
-  for (; argv[i] === "--debug" || argv[i] === "-D"; i++) debug = true;
-  const args: string[] = [];
-  for (; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === "--") {
-      args.push(...argv.slice(i));
-      break;
-    }
-    if (arg === "--debug") debug = true;
-    else args.push(arg);
-  }
-  return { args, debug };
-}
-
-/**
  * The last resort: an error that escaped every command's handler (a rejected promise nobody awaited,
  * an exception in an event handler) is reported as an internal error like any other, its trace only
  * with --debug; returns the exit code main.ts ends the process with, as Bun would have ended it.

@@ -46,7 +46,7 @@ export class BuildSession {
   entryDigestFor(dir: string): EntryDigest {
     let memo = this.memos.get(dir);
     if (!memo) {
-      const hashes = new FileHashMemo(this.env.index.db, dir);
+      const hashes = new FileHashMemo(this.env.root, dir);
       const entryDigest: EntryDigest = (host, st, compute) => {
         const known = hashes.get(host, st);
         if (known) return known;

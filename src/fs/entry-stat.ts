@@ -24,6 +24,8 @@ export type EntryStat = {
   /** The device of the filesystem (st_dev as the kernel reports it) and the inode number there. */
   dev: number;
   ino: string;
+  /** The 512-byte blocks allocated to the entry (st_blocks). */
+  blocks: number;
 };
 
 /** The same for every hardlink of one inode. */
@@ -53,7 +55,7 @@ export function entryStatOf(st: BigIntStats): EntryStat {
   return {
     mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), nlink: Number(st.nlink),
     mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, rdev: device ? Number(st.rdev) : 0,
-    dev: Number(dev), ino: String(st.ino),
+    dev: Number(dev), ino: String(st.ino), blocks: Number(st.blocks),
   };
 }
 
@@ -139,6 +141,7 @@ function fromStatx(x: Uint32Array): EntryStat {
     ctimeSec: ((x[25] as number) | 0) * 2 ** 32 + (x[24] as number), ctimeNsec: x[26] as number,
     rdev: device ? makedev(x[32] as number, x[33] as number) : 0,
     dev: deviceNumber(x[34] as number, x[35] as number), ino,
+    blocks: (x[13] as number) * 2 ** 32 + (x[12] as number),
   };
 }
 

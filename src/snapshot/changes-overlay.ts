@@ -6,21 +6,23 @@ import { type EntryStat, isCharacterDevice, isDirectory, isFile, lstatEntry } fr
 import { undecodableNameError } from "../fs/file-names.ts";
 import { lgetxattr } from "../fs/libc.ts";
 import { sortedNames } from "../archive/tar.ts";
+import type { UsageTally } from "../util/disk-usage.ts";
 import { type LayerChange, opaqueMarkerOf, whiteoutOf } from "./layer-diff.ts";
 
 const NAMESPACES = ["trusted.", "user."];
 
-/** The layer records of the upper directory `upper`, in tar order. */
-export function* overlayChanges(upper: string): Iterable<LayerChange> {
-  yield* walk(upper, "");
+/** The layer records of the upper directory `upper`, in tar order; `usage` tallies every entry's blocks. */
+export function* overlayChanges(upper: string, usage?: UsageTally): Iterable<LayerChange> {
+  yield* walk(upper, "", usage);
 }
 
-function* walk(upper: string, rel: string): Iterable<LayerChange> {
+function* walk(upper: string, rel: string, usage: UsageTally | undefined): Iterable<LayerChange> {
   const dir = rel === "" ? upper : `${upper}/${rel}`;
   for (const name of sortedNames(dir)) {
     const childRel = rel === "" ? name : `${rel}/${name}`;
     const host = `${dir}/${name}`;
     const st = lstatNamed(host);
+    usage?.add(st, isDirectory(st));
     if (isWhiteout(host, st)) {
       yield whiteoutOf(childRel);
       continue;
@@ -28,7 +30,7 @@ function* walk(upper: string, rel: string): Iterable<LayerChange> {
     yield { kind: "entry", name: childRel, host, st };
     if (!isDirectory(st)) continue;
     if (hasOverlayXattr(host, "opaque", "y")) yield opaqueMarkerOf(childRel);
-    yield* walk(upper, childRel);
+    yield* walk(upper, childRel, usage);
   }
 }
 

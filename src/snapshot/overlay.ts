@@ -7,7 +7,8 @@ import type { CacheIndex } from "../cache/index.ts";
 import { KitError, wrapError } from "../util/errors.ts";
 import { MS_RDONLY, mount } from "../fs/libc.ts";
 import { overlayChanges } from "./changes-overlay.ts";
-import { type DiffOptions, type LayerDiff, writeLayerTar } from "./layer-diff.ts";
+import { type DiffOptions, type LayerChange, type LayerDiff, writeLayerTar } from "./layer-diff.ts";
+import { UsageTally } from "../util/disk-usage.ts";
 import { mountAt, mountpointDir, plainDir, releaseOnDispose } from "./mount.ts";
 import { SnapshotRecords } from "./records.ts";
 import type { ActiveSnapshot, Mounted, Snapshotter } from "./snapshotter.ts";
@@ -81,7 +82,14 @@ export class OverlaySnapshotter implements Snapshotter {
 
   diff(id: number, opts: DiffOptions): LayerDiff {
     this.records.requireLayer(id);
-    return writeLayerTar(overlayChanges(this.records.fs(id)), opts);
+    return writeLayerTar(this.changesSized(id), opts);
+  }
+
+  /** The upper directory's changes; a walk that reaches the end has seen all of it, and sizes the snapshot. */
+  private *changesSized(id: number): Iterable<LayerChange> {
+    const usage = new UsageTally();
+    yield* overlayChanges(this.records.fs(id), usage);
+    this.records.recordWalkedUsage(id, usage.bytes);
   }
 
   /**

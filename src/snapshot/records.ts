@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { CacheIndex } from "../cache/index.ts";
 import { deleteMergeInputs, ensureMergeTable, mergeInputs, mergesUsing, setMergeInputs } from "../cache/merges.ts";
-import { diskUsage } from "../util/disk-usage.ts";
+import { diskUsage, diskUsageSync } from "../util/disk-usage.ts";
 import { errnoCode, KitError } from "../util/errors.ts";
 import { isProcessAlive } from "../util/process.ts";
 import { releaseOrphanMounts } from "./mount.ts";
@@ -98,6 +98,20 @@ export class SnapshotRecords {
   /** Bytes on disk under the snapshot's directory; hardlinked files are counted once. */
   diskUsage(id: number): Promise<number> {
     return diskUsage(this.dir(id));
+  }
+
+  /**
+   * Records a committed snapshot's size from a walk of its whole `fs` directory made for another
+   * purpose (`fsBytes`: its contents' usage), when none is recorded: the GC after a build would
+   * otherwise walk it again (85 ms for 20,000 files). The same number diskUsage gives.
+   */
+  recordWalkedUsage(id: number, fsBytes: number): void {
+    try {
+      if (this.index.getSnapshot(id)?.size !== null) return;
+      this.index.setSnapshotSize(id, diskUsageSync(this.dir(id), { path: this.fs(id), bytes: fsBytes }));
+    } catch {
+      // Unrecorded, the size is measured when it is needed, as before.
+    }
   }
 
   /** The handle of a prepared snapshot: committing keeps it, disposing an uncommitted one removes it. */

@@ -117,6 +117,17 @@ for (const impl of IMPLS) {
       expect(clamped.find((h) => h.name === ".wh.tree")?.mtimeNs).toBe(86_400_000_000_000n);
     });
 
+    test("a diff read to its end records an overlay snapshot's size, as a walk of it measures; one cut short records none", async () => {
+      const { root, index, s } = freshSnapshotter(impl);
+      const { top } = await changedSnapshot(s, root);
+      const cut = s.diff(top, { signal: AbortSignal.abort() });
+      await expect(collect(cut)).rejects.toThrow();
+      expect(index.getSnapshot(top)?.size).toBeNull();
+      await collect(s.diff(top, { signal }));
+      // The native snapshotter's diff compares two trees; its size is still measured when needed.
+      expect(index.getSnapshot(top)?.size).toBe(impl.name === "overlay" ? await s.diskUsage(top) : null);
+    });
+
     test("a layer snapshot with no parent diffs to its whole tree", async () => {
       const { root, s } = freshSnapshotter(impl);
       const only = await applyEntries(s, null, root, [{ name: "a/", type: "directory", mode: 0o700 }, { name: "a/b", type: "file", mode: 0o600, body: text("b") }]);
