@@ -6,7 +6,7 @@ import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:f
 import { digestOf } from "../llb/digest.ts";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
-import { type EntryStat, isBlockDevice, isCharacterDevice, isDirectory, isFile, isSymbolicLink, lstatEntry } from "../fs/entry-stat.ts";
+import { closeDirectory, type EntryStat, isBlockDevice, isCharacterDevice, isDirectory, isFile, isSymbolicLink, lstatEntry, lstatEntryAt, openDirectory } from "../fs/entry-stat.ts";
 import { resolveInRoot } from "../fs/fs-safe.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import { PatternMatcher } from "../util/patterns.ts";
@@ -66,14 +66,15 @@ function selected(from: SourceTree, sel: Selection, rel: string, within: string,
 }
 
 /**
- * `rel` is the path in the context (for .dockerignore), `within` the path inside the copied source.
+ * `rel` is the path in the context (for .dockerignore), `within` the path inside the copied source;
+ * an entry of a directory the walk has open is stat'ed through it (`dirFd`, its `name` there).
  * Synchronous: an await per entry cost more than the entry's stat.
  */
-function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, within: string, signal: AbortSignal): string | undefined {
+function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, within: string, signal: AbortSignal, dirFd = -1, name = ""): string | undefined {
   if (signal.aborted) throw canceledError(signal);
   let st: EntryStat;
   try {
-    st = lstatEntry(host);
+    st = dirFd >= 0 ? lstatEntryAt(dirFd, name, host) : lstatEntry(host);
   } catch (e) {
     const badName = undecodableNameError(host, e);
     // A name that is not UTF-8 stops the build only when the copy would read it.
@@ -84,12 +85,17 @@ function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, 
   if (isDirectory(st)) {
     const header = entryHeader(from, host, st);
     let children = "";
-    for (const name of readdirSync(host).sort()) {
-      const childRel = rel === "" ? name : `${rel}/${name}`;
-      // Copying the whole context, both paths are the same string: made once.
-      const childWithin = within === rel ? childRel : within === "" ? name : `${within}/${name}`;
-      const d = hashEntry(from, sel, `${host}/${name}`, childRel, childWithin, signal);
-      if (d) children += `${name.length}:${name}${d}`;
+    const fd = openDirectory(host);
+    try {
+      for (const child of readdirSync(host).sort()) {
+        const childRel = rel === "" ? child : `${rel}/${child}`;
+        // Copying the whole context, both paths are the same string: made once.
+        const childWithin = within === rel ? childRel : within === "" ? child : `${within}/${child}`;
+        const d = hashEntry(from, sel, `${host}/${child}`, childRel, childWithin, signal, fd, child);
+        if (d) children += `${child.length}:${child}${d}`;
+      }
+    } finally {
+      closeDirectory(fd);
     }
     // A directory only walked through for --parents patterns counts only by what it leads to.
     if (children === "" && sel.include && !sel.include.matches(within)) return undefined;

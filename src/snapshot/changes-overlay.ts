@@ -2,7 +2,7 @@
 // overlayfs' notation. Whiteouts (0/0 character devices, or files marked with an overlay.whiteout
 // xattr) become OCI whiteouts; directories marked opaque (overlay.opaque "y", in the trusted. or,
 // for rootless mounts with userxattr, the user. namespace) get an OCI opaque marker.
-import { type EntryStat, isCharacterDevice, isDirectory, isFile, lstatEntry } from "../fs/entry-stat.ts";
+import { closeDirectory, type EntryStat, isCharacterDevice, isDirectory, isFile, lstatEntry, lstatEntryAt, openDirectory } from "../fs/entry-stat.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
 import { lgetxattr } from "../fs/libc.ts";
 import { sortedNames } from "../archive/tar.ts";
@@ -18,10 +18,20 @@ export function* overlayChanges(upper: string, usage?: UsageTally): Iterable<Lay
 
 function* walk(upper: string, rel: string, usage: UsageTally | undefined): Iterable<LayerChange> {
   const dir = rel === "" ? upper : `${upper}/${rel}`;
+  const fd = openDirectory(dir);
+  try {
+    yield* entries(upper, dir, fd, rel, usage);
+  } finally {
+    closeDirectory(fd);
+  }
+}
+
+/** The records of directory `dir` (open as `fd`) and below. */
+function* entries(upper: string, dir: string, fd: number, rel: string, usage: UsageTally | undefined): Iterable<LayerChange> {
   for (const name of sortedNames(dir)) {
     const childRel = rel === "" ? name : `${rel}/${name}`;
     const host = `${dir}/${name}`;
-    const st = lstatNamed(host);
+    const st = lstatNamed(fd, name, host);
     usage?.add(st, isDirectory(st));
     if (isWhiteout(host, st)) {
       yield whiteoutOf(childRel);
@@ -34,9 +44,9 @@ function* walk(upper: string, rel: string, usage: UsageTally | undefined): Itera
   }
 }
 
-function lstatNamed(host: string): EntryStat {
+function lstatNamed(fd: number, name: string, host: string): EntryStat {
   try {
-    return lstatEntry(host);
+    return fd >= 0 ? lstatEntryAt(fd, name, host) : lstatEntry(host);
   } catch (e) {
     // A name that is not UTF-8 cannot be put in a layer yet: say so rather than fail on a lost file.
     throw undecodableNameError(host, e) ?? e;

@@ -2,7 +2,7 @@
 // not matched by --parents patterns, keeps the checksum (and so the cache); a change to a copied
 // file changes it.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { checksumSources, type ChecksumOptions } from "../../src/file/checksum.ts";
 import { tempDir } from "../harness.ts";
 
@@ -31,5 +31,24 @@ describe("content checksums", () => {
       writeFileSync(`${ctx}/${changed}`, `${changed} changed ${Math.random()}`);
       expect({ opts, changed, counts: (await sum(opts)) !== before }).toEqual({ opts, changed, counts });
     }
+  });
+
+  test("the directories the walk stats through are closed after it, also when it is stopped part way", async () => {
+    const ctx = tempDir("kitbuild-sum-");
+    for (const d of ["a", "a/b", "a/b/c", "d"]) mkdirSync(`${ctx}/${d}`, { recursive: true });
+    for (const f of ["a/1", "a/b/2", "a/b/c/3", "a/b/c/4", "d/5", "top"]) writeFileSync(`${ctx}/${f}`, f);
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const before = fds();
+    const seen: string[] = [];
+    const whole = { root: ctx, resetOwner: true, onEntry: (rel: string) => void seen.push(rel) };
+    await checksumSources(whole, "/", { followSymlinks: false, allowWildcard: true }, signal);
+    expect(seen).toEqual(["a/1", "a/b/2", "a/b/c/3", "a/b/c/4", "d/5", "top"]);
+    expect(fds()).toBe(before);
+    const stop = new AbortController();
+    let entries = 0;
+    const stopped = { root: ctx, resetOwner: true, onEntry: () => void (++entries === 3 && stop.abort()) };
+    await expect(checksumSources(stopped, "/", { followSymlinks: false, allowWildcard: true }, stop.signal)).rejects.toThrow();
+    expect(entries).toBe(3);
+    expect(fds()).toBe(before);
   });
 });

@@ -4,7 +4,7 @@
 // remade directory is opaque on overlay; the tar is deterministic and SOURCE_DATE_EPOCH clamps it.
 // Also the overlay upper-dir conversion on a hand-made upper dir with user.* markers (rootless).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, linkSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { overlayChanges } from "../../src/snapshot/changes-overlay.ts";
 import { applyLayerStream } from "../../src/snapshot/layer-apply.ts";
@@ -117,15 +117,18 @@ for (const impl of IMPLS) {
       expect(clamped.find((h) => h.name === ".wh.tree")?.mtimeNs).toBe(86_400_000_000_000n);
     });
 
-    test("a diff read to its end records an overlay snapshot's size, as a walk of it measures; one cut short records none", async () => {
+    test("a diff read to its end records an overlay snapshot's size, as a walk of it measures; one cut short records none; both close the directories they walked", async () => {
       const { root, index, s } = freshSnapshotter(impl);
       const { top } = await changedSnapshot(s, root);
+      const fds = readdirSync("/proc/self/fd").length;
       const cut = s.diff(top, { signal: AbortSignal.abort() });
       await expect(collect(cut)).rejects.toThrow();
       expect(index.getSnapshot(top)?.size).toBeNull();
       await collect(s.diff(top, { signal }));
       // The native snapshotter's diff compares two trees; its size is still measured when needed.
       expect(index.getSnapshot(top)?.size).toBe(impl.name === "overlay" ? await s.diskUsage(top) : null);
+      // The walk's directories, open while it stats their entries, are closed either way.
+      expect(readdirSync("/proc/self/fd").length).toBe(fds);
     });
 
     test("a layer snapshot with no parent diffs to its whole tree", async () => {
