@@ -8,7 +8,8 @@
 // another 30; as one SQLite blob, 6-7 ms, most of it first touches of the memory SQLite and the
 // runtime copied it into). The file is mapped, not read: 0.1 ms. It is replaced whole by a rename,
 // never written in place, so a mapping another process holds stays whole.
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { errnoCode } from "../util/errors.ts";
 import { resolve } from "node:path";
 
 /** What the memo compares of an entry (fs/entry-stat.ts's EntryStat has it). */
@@ -227,13 +228,18 @@ function encode({ paths, numbers, digests }: Stored): Uint8Array {
   return out;
 }
 
-/** The stored entries, mapped; undefined when there are none or they cannot be read. */
+/** The stored entries, mapped (read where the file cannot be mapped); undefined when there are none or they cannot be read. */
 function load(file: string): StoredEntries | undefined {
   let blob: Uint8Array;
   try {
     blob = Bun.mmap(file, { shared: false });
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return undefined;
+    try {
+      blob = readFileSync(file);
+    } catch {
+      return undefined;
+    }
   }
   return decode(blob);
 }
