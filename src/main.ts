@@ -1,7 +1,7 @@
 // The entry point: reads the command line, and a build replaces itself with FTL off
 // (util/jit-tier.ts) before the CLI's modules load, since loading them first made every build's
-// start-up about 10 ms longer. The CLI (cli/main-command.ts) installs the signal handlers and sets
-// the exit code.
+// start-up about 10 ms longer. Then the process-wide part: the signal handlers, the last-resort
+// error handlers and the exit code, around the CLI (cli/main-command.ts).
 import { commandLine } from "./cli/argv.ts";
 import { FTL_VARIABLE, reexecWithoutFtl } from "./util/jit-tier.ts";
 
@@ -11,5 +11,25 @@ if (cli.args[0] === "build" && !cli.wantsHelp) {
   if (cli.namespaced) process.env[FTL_VARIABLE] ??= "0";
   else reexecWithoutFtl();
 }
-const { runCli } = await import("./cli/main-command.ts");
-await runCli(cli);
+const [{ cliRuntime, runCli }, { reportEscapedError }, { KitError }] = await Promise.all([
+  import("./cli/main-command.ts"),
+  import("./cli/runtime.ts"),
+  import("./util/errors.ts"),
+]);
+
+// The first SIGINT or SIGTERM cancels the build; a second one exits at once.
+const controller = new AbortController();
+let interrupts = 0;
+const onSignal = (signal: NodeJS.Signals) => {
+  interrupts++;
+  if (interrupts > 1) process.exit(130);
+  controller.abort(new KitError("E_CANCELED", signal === "SIGINT" ? "interrupted" : `terminated by ${signal}`));
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+const rt = cliRuntime(controller, cli.debug);
+const fatal = (e: unknown) => process.exit(reportEscapedError(rt, e));
+process.on("uncaughtException", fatal);
+process.on("unhandledRejection", fatal);
+process.exitCode = await runCli(cli, rt, controller);

@@ -1,18 +1,16 @@
-// The CLI once the command line is read (main.ts): installs the signal handlers, runs the command
-// (or, for a user other than root, the user namespace's child that runs it) and sets the exit code.
+// The CLI once the command line is read (main.ts): the runtime the commands are given, and the
+// command run (or, for a user other than root, the user namespace's child that runs it).
 import { runMain, defineCommand } from "citty";
-import { createLogger, guarded, reportEscapedError, type Runtime } from "./runtime.ts";
+import { createLogger, guarded, type Runtime } from "./runtime.ts";
 import { type KitConfig, readConfig } from "../control/config.ts";
 import { KitError } from "../util/errors.ts";
 import { type CommandLine, USERNS_ENV } from "./argv.ts";
 
-export async function runCli(cli: CommandLine): Promise<void> {
-  const controller = abortOnSignals();
-  if (cli.debug) process.env.KITBUILD_DEBUG = "1";
-  const rt = runtime(controller.signal, cli.debug);
-  const fatal = (e: unknown) => process.exit(reportEscapedError(rt, e));
-  process.on("uncaughtException", fatal);
-  process.on("unhandledRejection", fatal);
+/**
+ * Runs the command (or, for a user other than root, the user namespace's child that runs it);
+ * returns the exit code. `controller` is the process's: aborted on SIGINT/SIGTERM (main.ts).
+ */
+export async function runCli(cli: CommandLine, rt: Runtime, controller: AbortController): Promise<number> {
   if (cli.namespaced) {
     // This process only sets up the namespace and waits: the build runs in the child.
     let code = 1;
@@ -20,35 +18,22 @@ export async function runCli(cli: CommandLine): Promise<void> {
       const { runInUserNamespace } = await import("./user-namespace.ts");
       code = await runInUserNamespace(cli.args, process.env, (text) => rt.log.warn(text));
     }, { solving: false });
-    process.exitCode = rt.failure ? rt.failure.exitCode : code;
-    return;
+    return rt.failure ? rt.failure.exitCode : code;
   }
   if (process.env[USERNS_ENV] !== undefined) {
     const { joinUserNamespace } = await import("./user-namespace.ts");
     joinUserNamespace(() => controller.abort(new KitError("E_CANCELED", "the kitbuild process that started this build is gone")));
   }
   await runMain(mainCommand(rt), { rawArgs: cli.args });
-  process.exitCode = rt.failure ? rt.failure.exitCode : controller.signal.aborted ? 130 : 0;
+  return rt.failure ? rt.failure.exitCode : controller.signal.aborted ? 130 : 0;
 }
 
-/** The first SIGINT or SIGTERM cancels the build; a second one exits at once. */
-function abortOnSignals(): AbortController {
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    controller.abort(new KitError("E_CANCELED", signal === "SIGINT" ? "interrupted" : `terminated by ${signal}`));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return controller;
-}
-
-function runtime(signal: AbortSignal, debug: boolean): Runtime {
+/** The runtime the commands are given; `--debug` also reaches a user namespace's child (KITBUILD_DEBUG). */
+export function cliRuntime(controller: AbortController, debug: boolean): Runtime {
+  if (debug) process.env.KITBUILD_DEBUG = "1";
   let config: KitConfig | undefined;
   return {
-    signal,
+    signal: controller.signal,
     env: process.env,
     config: () => (config ??= readConfig(process.env)),
     stdout: (chunk) =>

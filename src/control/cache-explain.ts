@@ -107,24 +107,22 @@ export class CacheExplainer {
  * 0.18 s.
  */
 class FileDigests {
-  private readonly lists: Array<ReadonlyArray<readonly [string, string]>> = [];
   private readonly singles: Array<readonly [string, string]> = [];
+  private readonly lists: Array<ReadonlyArray<readonly [string, string]>> = [];
   private map?: Map<string, string>;
-
-  constructor() {
-    this.lists.push(this.singles);
-  }
 
   add(rel: string, digest: string): void {
     this.singles.push([rel, digest]);
+    this.map = undefined;
   }
 
   addAll(list: ReadonlyArray<readonly [string, string]>): void {
     this.lists.push(list);
+    this.map = undefined;
   }
 
   byPath(): Map<string, string> {
-    this.map ??= new Map(this.lists.flat());
+    this.map ??= new Map([...this.singles, ...this.lists.flat()]);
     return this.map;
   }
 }
