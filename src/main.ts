@@ -3,12 +3,12 @@
 // start-up about 10 ms longer. Then the process-wide part: the signal handlers, the last-resort
 // error handlers and the exit code, around the CLI (cli/main-command.ts).
 import { commandLine } from "./cli/argv.ts";
-import { FTL_VARIABLE, reexecWithoutFtl } from "./util/jit-tier.ts";
+import { reexecWithoutFtl, withBuildRuntimeOptions } from "./util/jit-tier.ts";
 
 const cli = commandLine(process.argv.slice(2), process.env, process.getuid?.());
 if (cli.args[0] === "build" && !cli.wantsHelp) {
-  // A user namespace's child is started with FTL off instead.
-  if (cli.namespaced) process.env[FTL_VARIABLE] ??= "0";
+  // A user namespace's child is started with the build's runtime options instead.
+  if (cli.namespaced) withBuildRuntimeOptions(process.env);
   else reexecWithoutFtl();
 }
 const [{ cliRuntime, runCli }, { reportEscapedError }, { KitError }] = await Promise.all([

@@ -107,23 +107,27 @@ export class CacheExplainer {
  * 0.18 s.
  */
 class FileDigests {
-  private readonly singles: Array<readonly [string, string]> = [];
-  private readonly lists: Array<ReadonlyArray<readonly [string, string]>> = [];
+  private readonly singles: string[] = [];
+  private readonly lists: Array<readonly string[]> = [];
   private map?: Map<string, string>;
 
   add(rel: string, digest: string): void {
-    this.singles.push([rel, digest]);
+    this.singles.push(rel, digest);
     this.map = undefined;
   }
 
-  addAll(list: ReadonlyArray<readonly [string, string]>): void {
+  /** Paths and digests in pairs. */
+  addAll(list: readonly string[]): void {
     this.lists.push(list);
     this.map = undefined;
   }
 
   byPath(): Map<string, string> {
-    this.map ??= new Map([...this.singles, ...this.lists.flat()]);
-    return this.map;
+    if (this.map) return this.map;
+    const map = new Map<string, string>();
+    for (const list of [this.singles, ...this.lists]) for (let i = 0; i < list.length; i += 2) map.set(list[i] as string, list[i + 1] as string);
+    this.map = map;
+    return map;
   }
 }
 

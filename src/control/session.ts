@@ -50,7 +50,7 @@ export class BuildSession {
       const entryDigest: EntryDigest = (host, st, compute) => {
         const known = hashes.get(host, st);
         if (known) return known;
-        const digest = compute();
+        const digest = compute(host, st);
         hashes.set(host, st, digest, Date.now());
         return digest;
       };

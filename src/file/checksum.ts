@@ -24,36 +24,51 @@ export type ChecksumOptions = {
 
 type Selection = { include?: PatternMatcher; exclude?: PatternMatcher };
 
+/**
+ * One walk's fixed parts, made once per source: a walk of 20,000 entries allocated a closure or two
+ * per entry when they were made as it went, and the garbage collections that followed.
+ */
+type Walk = {
+  from: SourceTree;
+  sel: Selection;
+  signal: AbortSignal;
+  /** An entry's digest read from the filesystem (what a memo's `entryDigest` is given). */
+  compute: (host: string, st: EntryStat) => string;
+  /** The entries' context paths and digests, in pairs, while a whole source is recorded for the build. */
+  record?: string[];
+};
+
 export async function checksumSources(from: SourceTree, src: string, opts: ChecksumOptions, signal: AbortSignal): Promise<string> {
   const sources = copySources(from, src, opts.allowWildcard, opts.followSymlinks);
-  const selection: Selection = {
+  const sel: Selection = {
     include: opts.includePatterns?.length ? new PatternMatcher(opts.includePatterns) : undefined,
     exclude: opts.excludePatterns?.length ? new PatternMatcher(opts.excludePatterns) : undefined,
   };
+  const walk: Walk = { from, sel, signal, compute: (host, st) => entryDigest(entryHeader(from, host, st), isFile(st) ? hashFile(host) : "") };
   const parts: Array<{ path: string; digest: string }> = [];
   for (const s of sources) {
     const host = resolveInRoot(from.root, s, opts.followSymlinks);
-    const digest = hashSource(from, selection, host, s === "/" ? "" : s.slice(1), signal);
+    const digest = hashSource(walk, host, s === "/" ? "" : s.slice(1));
     if (digest) parts.push({ path: s, digest });
   }
   return digestOf({ src, include: opts.includePatterns ?? [], exclude: opts.excludePatterns ?? [], sources: parts });
 }
 
 /** A whole source's digest, from the build's earlier checksum of it when there is one (and no patterns select within it). */
-function hashSource(from: SourceTree, sel: Selection, host: string, rel: string, signal: AbortSignal): string | undefined {
+function hashSource(walk: Walk, host: string, rel: string): string | undefined {
+  const { from, sel } = walk;
   const memo = from.sourceDigests;
-  if (!memo || sel.include || sel.exclude) return hashEntry(from, sel, host, rel, "", signal);
+  if (!memo || sel.include || sel.exclude) return hashEntry(walk, host, rel, "");
   // The context path matters too: .dockerignore judges a source reached through a symlink by its own name.
   const key = `${rel}\0${host}`;
   const known = memo.get(key);
   if (known) {
     if (from.onEntries) from.onEntries(known.entries);
-    else for (const [r, d] of known.entries) from.onEntry?.(r, d);
+    else for (let i = 0; i < known.entries.length; i += 2) from.onEntry?.(known.entries[i] as string, known.entries[i + 1] as string);
     return known.digest;
   }
-  const entries: Array<[string, string]> = [];
-  const recording: SourceTree = { ...from, onEntry: (r, d) => (entries.push([r, d]), from.onEntry?.(r, d)) };
-  const digest = hashEntry(recording, sel, host, rel, "", signal);
+  const entries: string[] = [];
+  const digest = hashEntry({ ...walk, record: entries }, host, rel, "");
   memo.set(key, { digest, entries });
   return digest;
 }
@@ -70,8 +85,9 @@ function selected(from: SourceTree, sel: Selection, rel: string, within: string,
  * an entry of a directory the walk has open is stat'ed through it (`dirFd`, its `name` there).
  * Synchronous: an await per entry cost more than the entry's stat.
  */
-function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, within: string, signal: AbortSignal, dirFd = -1, name = ""): string | undefined {
-  if (signal.aborted) throw canceledError(signal);
+function hashEntry(walk: Walk, host: string, rel: string, within: string, dirFd = -1, name = ""): string | undefined {
+  const { from, sel } = walk;
+  if (walk.signal.aborted) throw canceledError(walk.signal);
   let st: EntryStat;
   try {
     st = dirFd >= 0 ? lstatEntryAt(dirFd, name, host) : lstatEntry(host);
@@ -91,7 +107,7 @@ function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, 
         const childRel = rel === "" ? child : `${rel}/${child}`;
         // Copying the whole context, both paths are the same string: made once.
         const childWithin = within === rel ? childRel : within === "" ? child : `${within}/${child}`;
-        const d = hashEntry(from, sel, `${host}/${child}`, childRel, childWithin, signal, fd, child);
+        const d = hashEntry(walk, `${host}/${child}`, childRel, childWithin, fd, child);
         if (d) children += `${child.length}:${child}${d}`;
       }
     } finally {
@@ -101,9 +117,9 @@ function hashEntry(from: SourceTree, sel: Selection, host: string, rel: string, 
     if (children === "" && sel.include && !sel.include.matches(within)) return undefined;
     return entryDigest(header, children);
   }
-  const compute = () => entryDigest(entryHeader(from, host, st), isFile(st) ? hashFile(host) : "");
-  const digest = from.entryDigest ? from.entryDigest(host, st, compute) : compute();
+  const digest = from.entryDigest ? from.entryDigest(host, st, walk.compute) : walk.compute(host, st);
   from.onEntry?.(rel, digest);
+  walk.record?.push(rel, digest);
   return digest;
 }
 

@@ -4,9 +4,10 @@ import type { EntryStat } from "../fs/entry-stat.ts";
 
 /**
  * An entry's checksum digest, possibly remembered from an earlier build: `compute` reads the
- * entry (its xattrs and content) only when the memo cannot vouch for it.
+ * entry (its xattrs and content) only when the memo cannot vouch for it. It is the same function
+ * for every entry of a walk, so neither side makes one per entry.
  */
-export type EntryDigest = (host: string, st: EntryStat, compute: () => string) => string;
+export type EntryDigest = (host: string, st: EntryStat, compute: (host: string, st: EntryStat) => string) => string;
 
 export type SourceTree = {
   root: string;
@@ -18,8 +19,8 @@ export type SourceTree = {
   entryDigest?: EntryDigest;
   /** Told the digest of every non-directory entry a checksum covers (to explain cache misses). */
   onEntry?: (rel: string, digest: string) => void;
-  /** The same for a whole source's entries at once, when they were recorded earlier in the build (else onEntry each). */
-  onEntries?: (entries: ReadonlyArray<readonly [string, string]>) => void;
+  /** The same for a whole source's entries at once, when they were recorded earlier in the build (else onEntry each): paths and digests in pairs. */
+  onEntries?: (entries: readonly string[]) => void;
   /**
    * Whole sources already checksummed in this build (the context load checksums the paths the
    * build reads first), so a step's checksum of the same source walks nothing again.
@@ -27,5 +28,8 @@ export type SourceTree = {
   sourceDigests?: SourceDigests;
 };
 
-/** A source's digest (undefined: nothing of it is selected) and its entries, by context path and host path. */
-export type SourceDigests = Map<string, { digest: string | undefined; entries: Array<[string, string]> }>;
+/**
+ * A source's digest (undefined: nothing of it is selected) and its entries (context path, digest,
+ * path, digest...: no array per entry), by context path and host path.
+ */
+export type SourceDigests = Map<string, { digest: string | undefined; entries: string[] }>;

@@ -129,21 +129,25 @@ function openStatx(): StatxCall | undefined {
   } catch {
     return undefined;
   }
-  const pathBuf = Buffer.alloc(PATH_ROOM);
-  const out = new Uint32Array(64); // struct statx: 256 bytes
+  // Views of ArrayBuffers of their own, whose storage never moves, so their pointers are taken once
+  // (a small typed array made by length may have its storage moved by the runtime: a pointer to one
+  // kept across calls was seen to go stale after a garbage collection, the kernel writing elsewhere).
+  const pathBuf = new Uint8Array(new ArrayBuffer(PATH_ROOM));
+  const out = new Uint32Array(new ArrayBuffer(256)); // struct statx
+  const pathAt = ptr(pathBuf);
+  const outAt = ptr(out);
+  const encoder = new TextEncoder();
   // The path, NUL-terminated, in pathBuf; false when it may not have fitted or has a NUL in it (the
   // fallbacks then say what is wrong with it).
   const setPath = (path: string) => {
-    const n = pathBuf.write(path, 0, "utf8");
-    if (n > PATH_ROOM - 5 || path.includes("\0")) return false;
-    pathBuf[n] = 0;
+    const { read, written } = encoder.encodeInto(path, pathBuf);
+    if (read !== path.length || written > PATH_ROOM - 5 || path.includes("\0")) return false;
+    pathBuf[written] = 0;
     return true;
   };
-  // Pointers are taken at each call: the runtime may move a small typed array's storage (a cached
-  // pointer to `out` was seen to go stale after a garbage collection, the kernel writing elsewhere).
   return (path, dirFd, name) => {
     if (!setPath(name)) return undefined;
-    if (call(dirFd, ptr(pathBuf), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ptr(out)) !== 0) return failed(path);
+    if (call(dirFd, pathAt, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, outAt) !== 0) return failed(path);
     return fromStatx(out);
   };
 }
