@@ -4,8 +4,8 @@
 // does for xz, since Bun has no decoder for them.
 import { spawn } from "node:child_process";
 import { Duplex, type Readable, type Writable } from "node:stream";
-import { createGunzip, createZstdDecompress } from "node:zlib";
 import { KitError } from "../util/errors.ts";
+import { zlib } from "../util/zlib.ts";
 
 export type Compression = "gzip" | "zstd" | "bzip2" | "xz" | "uncompressed";
 
@@ -35,9 +35,9 @@ const DECODE_CHUNK = 1 << 20;
 export function decompressor(kind: Compression, signal: AbortSignal): Duplex | undefined {
   switch (kind) {
     case "gzip":
-      return createGunzip({ chunkSize: DECODE_CHUNK });
+      return zlib().createGunzip({ chunkSize: DECODE_CHUNK });
     case "zstd":
-      return createZstdDecompress({ chunkSize: DECODE_CHUNK });
+      return zlib().createZstdDecompress({ chunkSize: DECODE_CHUNK });
     case "bzip2":
       return externalDecoder("bzip2", "bzip2", signal);
     case "xz":
