@@ -120,8 +120,10 @@ async function main(): Promise<void> {
     const all = scenarios({ work, busybox: env.busybox, debian: debian.ref, debianBlobUrl: debian.blobUrl, files: Number(values.files) });
     const unknown = ONLY?.filter((id) => id !== "startup" && !all.some((s) => s.id === id));
     if (unknown?.length) throw new Error(`--only: no scenario ${unknown.join(", ")} (there are ${all.map((s) => s.id).join(", ")} and startup)`);
-    // Start-up first, on a quiet machine: right after B4 (its dockerd stopping, its files written
-    // back) the same binary took 30.8 ms instead of 17-20.
+    // Start-up first, once the disk is quiet: right after B4 (its dockerd stopping, its files
+    // written back) the same binary took 30.8 ms instead of 16-21, and 30.2 ms right after the
+    // Debian image was pushed.
+    spawnSync("sync");
     const startupMs = startup();
     const results: Result[] = [];
     for (const s of all.filter((s) => !ONLY || ONLY.includes(s.id))) results.push(await measure(s, docker !== undefined));
