@@ -1,15 +1,15 @@
-// The entry point: reads the command line, and a build replaces itself with FTL off
-// (util/jit-tier.ts) before the CLI's modules load, since loading them first made every build's
-// start-up about 10 ms longer. Then the process-wide part: the signal handlers, the last-resort
+// The entry point: reads the command line, and a build replaces itself with its runtime options
+// (util/jit-tier.ts: FTL off, a larger heap budget) before the CLI's modules load, since loading
+// them first made every build's start-up about 10 ms longer. Then the process-wide part: the signal handlers, the last-resort
 // error handlers and the exit code, around the CLI (cli/main-command.ts).
 import { commandLine } from "./cli/argv.ts";
-import { reexecWithoutFtl, withBuildRuntimeOptions } from "./util/jit-tier.ts";
+import { reexecWithBuildOptions, withBuildRuntimeOptions } from "./util/jit-tier.ts";
 
 const cli = commandLine(process.argv.slice(2), process.env, process.getuid?.());
 if (cli.args[0] === "build" && !cli.wantsHelp) {
   // A user namespace's child is started with the build's runtime options instead.
   if (cli.namespaced) withBuildRuntimeOptions(process.env);
-  else reexecWithoutFtl();
+  else reexecWithBuildOptions();
 }
 const [{ cliRuntime, runCli }, { reportEscapedError }, { KitError }] = await Promise.all([
   import("./cli/main-command.ts"),

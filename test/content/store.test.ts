@@ -1,6 +1,6 @@
 // The content store publishes a blob only when its size and digest check out.
 import { describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { ContentStore } from "../../src/content/store.ts";
 import { sha256 } from "../../src/llb/digest.ts";
 import { tempDir } from "../harness.ts";
@@ -26,6 +26,21 @@ describe("ContentStore", () => {
     await expect(store.write(chunks("hello"), { size: 4 }, signal)).rejects.toThrow("content size mismatch");
     expect(await store.has(wrong)).toBe(false);
     expect(await store.has(sha256("hello"))).toBe(false);
+    expect(readdirSync(`${root}/ingest`)).toEqual([]);
+  });
+
+  test("bytes already stored are not written again; other bytes under a stored digest are still refused", async () => {
+    const root = tempDir();
+    const store = new ContentStore(root);
+    const bytes = new TextEncoder().encode("a manifest");
+    const digest = await store.writeBytes(bytes, { digest: sha256("a manifest") });
+    const stored = statSync(store.path(digest));
+    expect(await store.writeBytes(bytes, { digest, size: bytes.length })).toBe(digest);
+    // The same file, not replaced by a new one.
+    expect(statSync(store.path(digest)).ino).toBe(stored.ino);
+    await expect(store.writeBytes(new TextEncoder().encode("another one"), { digest })).rejects.toThrow("content digest mismatch");
+    await expect(store.writeBytes(bytes, { digest, size: bytes.length + 1 })).rejects.toThrow("content size mismatch");
+    expect(new TextDecoder().decode(await store.readBytes(digest))).toBe("a manifest");
     expect(readdirSync(`${root}/ingest`)).toEqual([]);
   });
 

@@ -7,8 +7,8 @@ import { tempDir } from "../harness.ts";
 import { BUILD_RUNTIME_OPTIONS, withBuildRuntimeOptions } from "../../src/util/jit-tier.ts";
 
 const SCRIPT = `
-import { reexecWithoutFtl } from ${JSON.stringify(`${import.meta.dir}/../../src/util/jit-tier.ts`)};
-reexecWithoutFtl();
+import { reexecWithBuildOptions } from ${JSON.stringify(`${import.meta.dir}/../../src/util/jit-tier.ts`)};
+reexecWithBuildOptions();
 console.log(JSON.stringify({ ftl: process.env.BUN_JSC_useFTLJIT, heap: process.env.BUN_JSC_largeHeapSize, args: process.argv.slice(2), extra: process.env.KITBUILD_JIT_EXTRA, pid: process.pid }));
 `;
 
@@ -22,7 +22,7 @@ function run(env: Record<string, string>): { ftl?: string; heap?: string; args: 
   return { ...out, samePid: out.pid === res.pid };
 }
 
-describe("reexecWithoutFtl", () => {
+describe("reexecWithBuildOptions", () => {
   test("re-executes the same process (same pid) with the same arguments and environment, FTL off", () => {
     expect(run({})).toMatchObject({ ftl: "0", heap: String(BUILD_RUNTIME_OPTIONS.BUN_JSC_largeHeapSize), args: ["build", "an arg", "é"], extra: "kept", samePid: true });
   });
