@@ -41,7 +41,8 @@ export function cliRuntime(controller: AbortController, debug: boolean): Runtime
         process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
       }),
     stderr: (text) => process.stderr.write(text),
-    stderrIsTTY: process.stderr.isTTY === true,
+    // Asked when needed: making process.stderr (or stdout) costs 2-3 ms of every start.
+    stderrIsTTY: () => process.stderr.isTTY === true,
     columns: () => process.stderr.columns ?? 80,
     log: createLogger(),
     debug,

@@ -12,7 +12,7 @@ export type Runtime = {
   config: () => KitConfig;
   stdout: (chunk: Uint8Array | string) => Promise<void>;
   stderr: (text: string) => void;
-  stderrIsTTY: boolean;
+  stderrIsTTY: () => boolean;
   columns: () => number;
   log: Logger;
   /** `--debug`: failures print their stack trace. */

@@ -9,12 +9,13 @@ import { type Renderer, Trace } from "./trace.ts";
 export type RenderTargets = {
   stderr: (text: string) => void;
   stdout: (text: string) => void;
-  stderrIsTTY: boolean;
+  /** Asked only for --progress=auto: a build that prints nothing never makes the stderr stream. */
+  stderrIsTTY: () => boolean;
   columns: () => number;
 };
 
 export function createRenderer(mode: ProgressMode, t: RenderTargets): Renderer {
-  if (mode === "auto") mode = t.stderrIsTTY ? "tty" : "plain";
+  if (mode === "auto") mode = t.stderrIsTTY() ? "tty" : "plain";
   if (mode === "tty") return new TtyRenderer(t.stderr, t.columns);
   if (mode === "plain") return new PlainRenderer(t.stderr);
   if (mode === "rawjson") return new RawJsonRenderer(t.stdout);
