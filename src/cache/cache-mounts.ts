@@ -5,7 +5,7 @@
 // flock). As in BuildKit: `shared` users share a directory, `private` takes a free one or makes a new
 // one, `locked` takes a free one or waits for one. Holders of dead processes are dropped.
 import type { Database } from "bun:sqlite";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../util/random.ts";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import type { CacheSharing } from "../llb/ops.ts";
 import { sleep } from "../util/abort.ts";
@@ -108,7 +108,7 @@ export class CacheMounts {
   }
 
   private hold(mount: number, exclusive: boolean): string {
-    const token = randomBytes(12).toString("hex");
+    const token = randomHex(12);
     this.db.query("INSERT INTO cache_mount_holders (token, mount, pid, exclusive) VALUES (?, ?, ?, ?)").run(token, mount, process.pid, exclusive ? 1 : 0);
     return token;
   }

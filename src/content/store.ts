@@ -3,10 +3,10 @@
 // when another writer published the same blob first. Readers never see partial data. A temp file in
 // ingest/ is named after its writer ("PID-START-…", START its start time), so the files of a writer
 // that died (killed mid-download) are removed at the next start and by prune, whatever their age.
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { link, open, readFile, readdir, rm, stat } from "node:fs/promises";
 import { hexOf } from "../llb/digest.ts";
+import { randomHex } from "../util/random.ts";
 import type { Digest } from "../oci/types.ts";
 import { canceledError } from "../util/abort.ts";
 import { KitError, errnoCode } from "../util/errors.ts";
@@ -89,7 +89,7 @@ export class ContentStore {
     onProgress?: WriteProgress,
     ingest?: IngestListener,
   ): Promise<Digest> {
-    const tmp = `${this.ingest}/${ownProcessTag()}-${randomBytes(6).toString("hex")}`;
+    const tmp = `${this.ingest}/${ownProcessTag()}-${randomHex(6)}`;
     let size = 0;
     // A full or read-only cache root says so, naming the blob's path; nothing partial is published.
     const failure = (e: unknown) => writeFailure(e, { path: expected.digest ? this.path(expected.digest) : tmp, area: "cache root", needed: expected.size, written: size });

@@ -2,7 +2,7 @@
 // predicate (control/provenance.ts) from the request and the graph, and the SBOM of the final
 // filesystem (exporter/sbom/scan.ts, mounted read-only as the local exporter reads it). Every
 // output of the build receives the same attestations, as BuildKit attaches them per build.
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../util/random.ts";
 import type { Attestation } from "../exporter/attestations.ts";
 import type { Definition } from "../llb/ops.ts";
 import { formatPlatform, hostPlatform } from "../oci/platform.ts";
@@ -98,6 +98,6 @@ function metadataMode(value: string | undefined): ProvenanceMode | undefined {
 
 /** A build's id in BuildKit's form (identity.NewID): 25 characters of base 36. */
 function invocationId(): string {
-  const n = BigInt(`0x${randomBytes(16).toString("hex")}`);
+  const n = BigInt(`0x${randomHex(16)}`);
   return n.toString(36).padStart(25, "0").slice(-25);
 }

@@ -1,8 +1,8 @@
 // One build's state shared by its op runners: the environment, the context directory, the target
 // platform, image resolutions (a tag is resolved once per build, in kitbuild's image store first
 // unless --pull), and what RUN steps share (secrets, ssh agents, entitlements, cache mounts).
-import { randomBytes } from "node:crypto";
 import { FileHashMemo } from "../cache/file-hashes.ts";
+import { randomHex } from "../util/random.ts";
 import type { EntryDigest, SourceDigests } from "../file/source-tree.ts";
 import type { LocalContext } from "../source/local.ts";
 import type { Definition } from "../llb/ops.ts";
@@ -15,7 +15,7 @@ import type { ExecServices } from "../worker/session/exec-services.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
 export class BuildSession {
-  readonly id = randomBytes(8).toString("hex");
+  readonly id = randomHex(8);
   private readonly resolved = new Map<string, Promise<ResolvedImage>>();
   /** The hash memo of each context directory read, loaded on its first look-up. */
   private readonly memos = new Map<string, { memo: FileHashMemo; entryDigest: EntryDigest }>();

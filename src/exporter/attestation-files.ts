@@ -3,7 +3,6 @@
 // its path (provenance.json, sbom.spdx.json), whose subjects are the output's regular files (path
 // and sha256 of the content).
 import { createReadStream, lstatSync, readdirSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { canceledError } from "../util/abort.ts";
 import { type Attestation, type StatementSubject, inTotoStatement } from "./attestations.ts";
 
@@ -33,7 +32,7 @@ async function fileSubjects(root: string, signal: AbortSignal): Promise<Statemen
 }
 
 async function fileSha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
+  const hash = new Bun.CryptoHasher("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest("hex");
 }

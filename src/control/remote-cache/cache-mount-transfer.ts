@@ -2,7 +2,6 @@
 // the newest directory of each id is packed as a gzipped tar layer of the cache; on a machine that
 // imports it, a cache mount of that id that does not exist yet starts as that layer's content.
 // Nothing else of a cache mount ever leaves the machine.
-import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
 import { TarWriter } from "../../archive/tar-writer.ts";
 import { packTree } from "../../archive/tar.ts";
@@ -31,7 +30,7 @@ export async function addCacheMounts(env: BuildEnvironment, dirOf: (id: string) 
 /** The directory as a gzipped tar, in one pass: the tar hashed on its way to the compressor (its DiffID). */
 async function packDirectory(env: BuildEnvironment, dir: string, signal: AbortSignal): Promise<CacheLayer> {
   const tar = new TarWriter();
-  const hasher = createHash("sha256");
+  const hasher = new Bun.CryptoHasher("sha256");
   const hashed = tar.stream.pipe(
     new Transform({
       transform(chunk: Buffer, _enc, cb) {
