@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { Duplex, type Readable, type Writable } from "node:stream";
 import { KitError } from "../util/errors.ts";
-import { zlib } from "../util/zlib.ts";
+import { zlib } from "../util/lazy-modules.ts";
 
 export type Compression = "gzip" | "zstd" | "bzip2" | "xz" | "uncompressed";
 

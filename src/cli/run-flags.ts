@@ -1,6 +1,6 @@
 // The flags that shape RUN steps and the session they run in, read as buildx and docker read them:
 // --secret, --ssh, --allow, --network, --add-host, --ulimit and --shm-size.
-import { isIP } from "node:net";
+import { isIP } from "../util/lazy-modules.ts";
 import { parseBytes } from "../util/units.ts";
 import type { ExtraHost } from "../worker/executor.ts";
 import { primaryHostIPv4 } from "../worker/network/host-address.ts";

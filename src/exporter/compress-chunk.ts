@@ -5,7 +5,7 @@
 // 1 MiB chunks of a system library tree at level 6 at 45 MB/s against zlib's 33.5 (and 3% smaller),
 // and incompressible data at 52 MB/s against 25. Both write standard gzip members; only the bytes
 // differ, as they already did from BuildKit's (Go's deflate).
-import { zlib } from "../util/zlib.ts";
+import { zlib } from "../util/lazy-modules.ts";
 
 /** BuildKit's gzip default (Go's DefaultCompression is level 6), also for zlib's -1. */
 const GZIP_DEFAULT_LEVEL = 6;

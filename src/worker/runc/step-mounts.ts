@@ -5,7 +5,6 @@ import { mkdirSync } from "node:fs";
 import type { HelperTracker, Mount } from "../executor.ts";
 import { secretMountOptions, writeSecretFile } from "./secret-files.ts";
 import type { OciMount } from "./spec.ts";
-import { startAgentProxy } from "./ssh-proxy.ts";
 
 export type StepMountContext = { stepDir: string; helpers: HelperTracker; signal: AbortSignal; held: AsyncDisposableStack };
 
@@ -29,6 +28,8 @@ async function ociMount(m: Mount, index: number, sc: StepMountContext): Promise<
     }
     case "ssh": {
       const agent = await m.agentSocket(sc.helpers, sc.signal);
+      // Loaded here: it brings node:net, which only a step with an ssh mount needs.
+      const { startAgentProxy } = await import("./ssh-proxy.ts");
       const proxy = sc.held.use(await startAgentProxy(`${sc.stepDir}/ssh-${index}.sock`, agent, m));
       return { destination: m.dest, type: "bind", source: proxy.path, options: ["rbind"] };
     }

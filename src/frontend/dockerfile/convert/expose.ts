@@ -1,6 +1,6 @@
 // EXPOSE port specs as BuildKit reads them: "80", "80/udp", "8000-8002/tcp", and the ignored
 // "ip:hostPort:containerPort" forms; each port of a range becomes "N/proto".
-import { isIP } from "node:net";
+import { isIP } from "../../../util/lazy-modules.ts";
 
 const PROTOCOLS = ["tcp", "udp", "sctp"];
 
