@@ -1,7 +1,8 @@
 // The entry point: reads the command line, and a build replaces itself with its runtime options
 // (util/jit-tier.ts: FTL off, a larger heap budget) before the CLI's modules load, since loading
-// them first made every build's start-up about 10 ms longer. Then the process-wide part: the signal handlers, the last-resort
-// error handlers and the exit code, around the CLI (cli/main-command.ts).
+// them first made every build's start-up about 10 ms longer. Then the process-wide part: the
+// signal handlers, the last-resort error handlers and the exit code, around the CLI
+// (cli/main-command.ts).
 import { commandLine } from "./cli/argv.ts";
 import { reexecWithBuildOptions, withBuildRuntimeOptions } from "./util/jit-tier.ts";
 

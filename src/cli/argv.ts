@@ -6,7 +6,7 @@ const SUBCOMMANDS = ["build", "debug", "version", "du", "prune", "images", "rmi"
 /** The commands that use the cache root: a user other than root runs them in a user namespace. */
 const NAMESPACED = ["build", "debug", "du", "prune", "images", "rmi"];
 
-/** The variable by which a child knows it runs in the user namespace its parent made (cli/user-namespace.ts). */
+/** The variable by which a child knows it runs in the user namespace its parent made (cli/user-namespace.ts sets it). */
 export const USERNS_ENV = "KITBUILD_USERNS";
 
 /** `args`: the arguments without --debug, the command first; `namespaced`: this process only starts the user namespace's child. */

@@ -10,9 +10,7 @@ import { closeSync, lstatSync, mkdirSync, writeSync } from "node:fs";
 import { KitError } from "../util/errors.ts";
 import { exitStatus } from "../util/process.ts";
 import { addRangeCommand, mappingFor, type IdRange, type UserMode, userNameOf } from "../worker/rootless/id-map.ts";
-
-/** The variable that tells the child it runs in the namespace its parent made (internal). */
-const USERNS_ENV = "KITBUILD_USERNS";
+import { USERNS_ENV } from "./argv.ts";
 
 type Env = Record<string, string | undefined>;
 

@@ -44,7 +44,12 @@ export async function checksumSources(from: SourceTree, src: string, opts: Check
     include: opts.includePatterns?.length ? new PatternMatcher(opts.includePatterns) : undefined,
     exclude: opts.excludePatterns?.length ? new PatternMatcher(opts.excludePatterns) : undefined,
   };
-  const walk: Walk = { from, sel, signal, compute: (host, st) => entryDigest(entryHeader(from, host, st), isFile(st) ? hashFile(host) : "") };
+  const compute = (host: string, st: EntryStat) => {
+    if (!isFile(st)) return entryDigest(entryHeader(from, host, st), "");
+    from.onRead?.(st.size);
+    return entryDigest(entryHeader(from, host, st), hashFile(host));
+  };
+  const walk: Walk = { from, sel, signal, compute };
   const parts: Array<{ path: string; digest: string }> = [];
   for (const s of sources) {
     const host = resolveInRoot(from.root, s, opts.followSymlinks);

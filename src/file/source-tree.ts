@@ -17,6 +17,8 @@ export type SourceTree = {
   mustEnter?: (rel: string) => boolean;
   /** Memoized digests of non-directory entries; the default reads every one. */
   entryDigest?: EntryDigest;
+  /** Told the size of every file whose content a checksum had to read (the memo could not vouch for it). */
+  onRead?: (bytes: number) => void;
   /** Told the digest of every non-directory entry a checksum covers (to explain cache misses). */
   onEntry?: (rel: string, digest: string) => void;
   /** The same for a whole source's entries at once, when they were recorded earlier in the build (else onEntry each): paths and digests in pairs. */

@@ -27,13 +27,13 @@ export class UsageTally {
 /** A directory whose contents were already counted (`bytes`): the walk counts the directory itself, not what it holds. */
 export type CountedDir = { path: string; bytes: number };
 
-export async function diskUsage(path: string, counted?: CountedDir): Promise<number> {
+export async function diskUsage(path: string): Promise<number> {
   const tally = new UsageTally();
-  for (const _ of walk(path, tally, counted, { entries: 0 })) await new Promise((r) => setImmediate(r));
+  for (const _ of walk(path, tally, undefined, { entries: 0 })) await new Promise((r) => setImmediate(r));
   return tally.bytes;
 }
 
-/** The same without yielding, for a tree known to be small. */
+/** The same without yielding, for a tree known to be small (`counted`: a directory in it already counted). */
 export function diskUsageSync(path: string, counted?: CountedDir): number {
   const tally = new UsageTally();
   for (const _ of walk(path, tally, counted, { entries: 0 }));

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { checksumSources, type ChecksumOptions } from "../../src/file/checksum.ts";
+import type { EntryDigest } from "../../src/file/source-tree.ts";
 import { tempDir } from "../harness.ts";
 
 const signal = new AbortController().signal;
@@ -31,6 +32,21 @@ describe("content checksums", () => {
       writeFileSync(`${ctx}/${changed}`, `${changed} changed ${Math.random()}`);
       expect({ opts, changed, counts: (await sum(opts)) !== before }).toEqual({ opts, changed, counts });
     }
+  });
+
+  test("onRead is told the size of each file whose content was read, none that a memo vouched for", async () => {
+    const ctx = tempDir("kitbuild-sum-");
+    mkdirSync(`${ctx}/d`);
+    writeFileSync(`${ctx}/d/kept`, "12345");
+    writeFileSync(`${ctx}/d/read`, "1234567");
+    writeFileSync(`${ctx}/top`, "123");
+    const sizes: number[] = [];
+    const vouched: EntryDigest = (host, st, compute) => (host.endsWith("/kept") ? "a".repeat(64) : compute(host, st));
+    await checksumSources({ root: ctx, resetOwner: true, entryDigest: vouched, onRead: (n) => sizes.push(n) }, "/", { followSymlinks: false, allowWildcard: true }, signal);
+    expect(sizes.sort((a, b) => a - b)).toEqual([3, 7]);
+    sizes.length = 0;
+    await checksumSources({ root: ctx, resetOwner: true, onRead: (n) => sizes.push(n) }, "/d", { followSymlinks: false, allowWildcard: true }, signal);
+    expect(sizes.sort((a, b) => a - b)).toEqual([5, 7]);
   });
 
   test("the directories the walk stats through are closed after it, also when it is stopped part way", async () => {

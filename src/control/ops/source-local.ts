@@ -7,8 +7,6 @@
 import { digestOf } from "../../llb/digest.ts";
 import { checksumSources } from "../../file/checksum.ts";
 import { formatBytes } from "../../util/units.ts";
-import { type EntryStat, isFile } from "../../fs/entry-stat.ts";
-import type { EntryDigest } from "../../file/source-tree.ts";
 import type { LocalContext } from "../../source/local.ts";
 import { contextTree } from "./file.ts";
 import type { SourceOp } from "../../llb/ops.ts";
@@ -42,15 +40,7 @@ export function localSourceRunner(session: BuildSession, op: SourceOp): OpRunner
 /** Checksums the paths the build reads into the build's memo; returns the bytes of the files read. */
 async function hashFollowPaths(context: LocalContext, paths: readonly string[], session: BuildSession, signal: AbortSignal): Promise<number> {
   let read = 0;
-  const tree = contextTree(context, session);
-  // Counts what the memo could not vouch for; made once, not per entry (see file/checksum.ts).
-  let compute: Parameters<EntryDigest>[2] = () => "";
-  const counted = (host: string, st: EntryStat) => ((read += isFile(st) ? st.size : 0), compute(host, st));
-  const memo = tree.entryDigest;
-  tree.entryDigest = (host, st, entryCompute) => {
-    compute = entryCompute;
-    return memo ? memo(host, st, counted) : counted(host, st);
-  };
+  const tree = { ...contextTree(context, session), onRead: (bytes: number) => void (read += bytes) };
   for (const path of paths) {
     try {
       await checksumSources(tree, `/${path}`, { followSymlinks: false, allowWildcard: true }, signal);
