@@ -6,7 +6,7 @@ import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:f
 import { digestOf } from "../llb/digest.ts";
 import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
-import { closeDirectory, type EntryStat, isBlockDevice, isCharacterDevice, isDirectory, isFile, isSymbolicLink, lstatEntry, lstatEntryAt, openDirectory } from "../fs/entry-stat.ts";
+import { closeDirectory, type EntryStat, isBlockDevice, isCharacterDevice, isDirectory, isFile, isSymbolicLink, lstatEntry, lstatEntryAt, openDirectory, scratchEntryStat } from "../fs/entry-stat.ts";
 import { resolveInRoot } from "../fs/fs-safe.ts";
 import { lgetxattr, llistxattr } from "../fs/libc.ts";
 import { PatternMatcher } from "../util/patterns.ts";
@@ -36,6 +36,11 @@ type Walk = {
   compute: (host: string, st: EntryStat) => string;
   /** The entries' context paths and digests, in pairs, while a whole source is recorded for the build. */
   record?: string[];
+  /**
+   * Where the entries of an open directory are stat'ed into, one after the other: an entry's facts
+   * are read before the next entry is stat'ed (a directory's header before its children).
+   */
+  stat: EntryStat;
 };
 
 export async function checksumSources(from: SourceTree, src: string, opts: ChecksumOptions, signal: AbortSignal): Promise<string> {
@@ -49,7 +54,7 @@ export async function checksumSources(from: SourceTree, src: string, opts: Check
     from.onRead?.(st.size);
     return entryDigest(entryHeader(from, host, st), hashFile(host));
   };
-  const walk: Walk = { from, sel, signal, compute };
+  const walk: Walk = { from, sel, signal, compute, stat: scratchEntryStat() };
   const parts: Array<{ path: string; digest: string }> = [];
   for (const s of sources) {
     const host = resolveInRoot(from.root, s, opts.followSymlinks);
@@ -95,7 +100,7 @@ function hashEntry(walk: Walk, host: string, rel: string, within: string, dirFd 
   if (walk.signal.aborted) throw canceledError(walk.signal);
   let st: EntryStat;
   try {
-    st = dirFd >= 0 ? lstatEntryAt(dirFd, name, host) : lstatEntry(host);
+    st = dirFd >= 0 ? lstatEntryAt(dirFd, name, host, walk.stat) : lstatEntry(host);
   } catch (e) {
     const badName = undecodableNameError(host, e);
     // A name that is not UTF-8 stops the build only when the copy would read it.

@@ -4,7 +4,7 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { describe, expect, test } from "bun:test";
 import { chownSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { entryStatOf, inodeKey, isCharacterDevice, lstatEntry, useStatx } from "../../src/fs/entry-stat.ts";
+import { closeDirectory, entryStatOf, inodeKey, isCharacterDevice, lstatEntry, lstatEntryAt, openDirectory, scratchEntryStat, useStatx } from "../../src/fs/entry-stat.ts";
 import { llistxattr, lsetxattr, lutimesNs, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../src/fs/libc.ts";
 import { IS_ROOT, tempDir } from "../harness.ts";
 
@@ -83,6 +83,24 @@ describe("lstatEntry", () => {
         for (let i = 0; i < 20; i++) keep[i] = new Uint8Array(100);
       }
       if (round % 20 === 0) Bun.gc(true);
+    }
+  });
+
+  test("through an open directory, into one reused object, each entry's facts are its own", () => {
+    const paths = tree();
+    const dir = paths[0]?.slice(0, paths[0].lastIndexOf("/")) as string;
+    const fd = openDirectory(dir);
+    try {
+      const reuse = scratchEntryStat();
+      for (const path of paths) {
+        const name = path.slice(dir.length + 1);
+        const st = lstatEntryAt(fd, name, path, reuse);
+        expect(st).toBe(reuse);
+        expect({ ...st }).toEqual(entryStatOf(lstatSync(path, { bigint: true })));
+        expect(lstatEntryAt(fd, name, path)).toEqual(entryStatOf(lstatSync(path, { bigint: true })));
+      }
+    } finally {
+      closeDirectory(fd);
     }
   });
 
