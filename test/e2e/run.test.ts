@@ -126,6 +126,13 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
     const old = await build(["RUN true"], [], { KITBUILD_RUNC: fake });
     expectExit(old.res, 1);
     expect(old.res.stderr).toContain(`runc 0.9.0 at "${fake}" is too old: kitbuild needs 1.0.0 or newer`);
+    const broken = `${tempDir()}/runc`;
+    writeFileSync(broken, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+    // Two stages' steps start together and share the one check.
+    const failing = await build(["RUN echo a > /a", `FROM ${registry}/busybox`, "RUN echo b > /b", "COPY --from=0 /a /a"], [], { KITBUILD_RUNC: broken });
+    expectExit(failing.res, 1);
+    expect(failing.res.stderr).toContain(`"${broken}" does not run as runc (runc --version failed)`);
+    expect(failing.res.stderr).toContain("apt-get install --reinstall runc");
   });
 
   test("output past the log limit is clipped with BuildKit's message, and the tail is kept", async () => {

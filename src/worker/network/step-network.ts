@@ -41,7 +41,7 @@ export async function openStepNetwork(opts: StepNetworkOptions): Promise<StepNet
     opts.warnFallback();
     return { mode: "host", [Symbol.asyncDispose]: async () => {} };
   }
-  const netns = createNetNamespace(`${opts.stepDir}/netns`);
+  const netns = await createNetNamespace(`${opts.stepDir}/netns`, opts.signal);
   try {
     const running = await startPasta({
       pasta, netns: netns.path, pidFile: `${opts.stepDir}/pasta.pid`, dnsForward: opts.loopbackResolver, helpers: opts.helpers, signal: opts.signal,

@@ -14,7 +14,7 @@ import { openStepNetwork, PASTA_MISSING_WARNING, type StepNetwork } from "../net
 import { DEFAULT_HOSTNAME, hasLoopbackResolver, hostResolvConf, writeEtcFiles } from "./etc-files.ts";
 import { ETC_MOUNT_TARGETS, recordMountStubs } from "./mount-stubs.ts";
 import { ensureReaper } from "./reaper.ts";
-import { deleteOrphanContainers, findRunc, hasOrphanContainers, type Runc, runContainer } from "./run.ts";
+import { checkRunc, deleteOrphanContainers, hasOrphanContainers, locateRunc, type Runc, type RuncPath, runContainer } from "./run.ts";
 import { runtimeSpec } from "./spec.ts";
 import { executorDir, openStepDir, removeOrphanStepDirs } from "./step-dir.ts";
 import { canMountProc, NO_PROCESS_SANDBOX_WARNING } from "./process-sandbox.ts";
@@ -35,19 +35,23 @@ export type RuncExecutorOptions = {
 let containers = 0;
 
 export class RuncExecutor implements Executor {
-  private found: Runc | undefined;
+  private located: RuncPath | undefined;
+  private checked: Promise<Runc> | undefined;
   private warnedNoSandbox = false;
   private warnedNoPasta = false;
 
   constructor(private readonly opts: RuncExecutorOptions) {}
 
   prepare(): void {
-    ensureReaper(this.runc(), this.opts.root);
+    ensureReaper(this.locate(), this.opts.root);
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
-    const runc = this.runc();
-    const helpers = ensureReaper(runc, this.opts.root);
+    const checking = this.runc();
+    // Awaited once the step's container is ready to run: a step that fails before then must not
+    // leave a failed check unhandled.
+    checking.catch(() => {});
+    const helpers = ensureReaper(this.locate(), this.opts.root);
     const id = `kitbuild-${process.pid}-${++containers}`;
     await using step = openStepDir(this.opts.root, id);
     // Recorded before anything is created for the step (the working directory included), as BuildKit.
@@ -69,7 +73,7 @@ export class RuncExecutor implements Executor {
         ulimits: p.ulimits, ...(p.shmSize ? { shmSize: p.shmSize } : {}),
       });
       return await runContainer({
-        runc, id, bundle: step.path, spec, progress: req.progress, logLimits: this.opts.logLimits, helpers, signal: req.signal,
+        runc: await checking, id, bundle: step.path, spec, progress: req.progress, logLimits: this.opts.logLimits, helpers, signal: req.signal,
       });
     } finally {
       cleanStubs();
@@ -102,7 +106,7 @@ export class RuncExecutor implements Executor {
   async cleanupOrphans(): Promise<void> {
     try {
       // runc keeps one state directory per container: only a dead kitbuild's container needs runc.
-      if (hasOrphanContainers(this.opts.runc.stateRoot, isProcessAlive)) deleteOrphanContainers(this.runc(), isProcessAlive);
+      if (hasOrphanContainers(this.opts.runc.stateRoot, isProcessAlive)) deleteOrphanContainers(this.locate(), isProcessAlive);
     } catch (e) {
       // A build without RUN steps needs no runc; one with them reports the problem when it gets there.
       if (!(e instanceof KitError && e.code.startsWith("E_RUNC_"))) throw e;
@@ -111,9 +115,18 @@ export class RuncExecutor implements Executor {
     removeOrphanStepDirs(this.opts.root, isProcessAlive);
   }
 
-  /** runc, checked once it is first needed (a failed lookup is tried again by the next step). */
-  private runc(): Runc {
-    this.found ??= findRunc(this.opts.runc.path, this.opts.runc.stateRoot);
-    return this.found;
+  /** runc's path, found when it is first needed (a failed lookup is tried again by the next step). */
+  private locate(): RuncPath {
+    this.located ??= locateRunc(this.opts.runc.path, this.opts.runc.stateRoot);
+    return this.located;
+  }
+
+  /** runc, checked once, while the first step's mounts and network are made (a failed check is tried again by the next step). */
+  private runc(): Promise<Runc> {
+    this.checked ??= checkRunc(this.locate()).catch((e) => {
+      this.checked = undefined;
+      throw e;
+    });
+    return this.checked;
   }
 }

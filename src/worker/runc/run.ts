@@ -10,32 +10,44 @@ import type { VertexProgress } from "../../util/progress.ts";
 import { type LogLimits, StreamLimiter } from "../log-limit.ts";
 import type { HelperTracker, RunOutcome } from "../executor.ts";
 
-export type Runc = { path: string; root: string; version: string };
+/** Where runc is, and its state directory. */
+export type RuncPath = { path: string; root: string };
+export type Runc = RuncPath & { version: string };
 
 /** The oldest runc whose behaviour kitbuild relies on (OCI runtime spec 1.0 semantics). */
 const MIN_RUNC = [1, 0, 0];
 
-/** Finds runc (the configured path, else PATH) and checks that it runs and is recent enough. */
-export function findRunc(configured: string | undefined, stateRoot: string): Runc {
+/** Finds runc: the configured path, else PATH. */
+export function locateRunc(configured: string | undefined, stateRoot: string): RuncPath {
   const path = configured || Bun.which("runc");
   if (!path) {
     throw new KitError("E_RUNC_NOT_FOUND", "runc was not found", {
       hint: "install it (Debian/Ubuntu: apt-get install runc) or point KITBUILD_RUNC at the binary",
     });
   }
-  const version = runcVersion(path);
+  return { path, root: stateRoot };
+}
+
+/**
+ * Checks that runc runs and is recent enough. `runc --version` runs as a child the caller awaits:
+ * run synchronously, it held up every other step starting at the same moment.
+ */
+export async function checkRunc(runc: RuncPath): Promise<Runc> {
+  const child = Bun.spawn([runc.path, "--version"], { stdin: "ignore", stdout: "pipe", stderr: "ignore", timeout: 5000 });
+  const [status, stdout] = await Promise.all([child.exited, new Response(child.stdout).text()]);
+  const version = status === 0 ? versionOf(stdout) : undefined;
   if (version === undefined) {
-    throw new KitError("E_RUNC_BROKEN", `"${path}" does not run as runc (runc --version failed)`, {
+    throw new KitError("E_RUNC_BROKEN", `"${runc.path}" does not run as runc (runc --version failed)`, {
       hint: "reinstall runc (Debian/Ubuntu: apt-get install --reinstall runc) or point KITBUILD_RUNC at a working binary",
     });
   }
   const parts = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
   if (parts.length !== 3 || compareVersions(parts, MIN_RUNC) < 0) {
-    throw new KitError("E_RUNC_VERSION", `runc ${version} at "${path}" is too old: kitbuild needs ${MIN_RUNC.join(".")} or newer`, {
+    throw new KitError("E_RUNC_VERSION", `runc ${version} at "${runc.path}" is too old: kitbuild needs ${MIN_RUNC.join(".")} or newer`, {
       hint: "upgrade runc (Debian/Ubuntu: apt-get install runc) or point KITBUILD_RUNC at a newer binary",
     });
   }
-  return { path, root: stateRoot, version };
+  return { ...runc, version };
 }
 
 function compareVersions(a: number[], b: number[]): number {
@@ -46,8 +58,11 @@ function compareVersions(a: number[], b: number[]): number {
 /** runc's version line, or undefined when it does not run. */
 export function runcVersion(path: string): string | undefined {
   const res = spawnSync(path, ["--version"], { encoding: "utf8", timeout: 5000 });
-  if (res.status !== 0) return undefined;
-  return res.stdout.split("\n")[0]?.replace(/^runc version\s*/, "");
+  return res.status === 0 ? versionOf(res.stdout) : undefined;
+}
+
+function versionOf(stdout: string): string | undefined {
+  return stdout.split("\n")[0]?.replace(/^runc version\s*/, "");
 }
 
 export type ContainerRun = {
@@ -103,7 +118,7 @@ export async function runContainer(req: ContainerRun): Promise<RunOutcome> {
   }
 }
 
-function killContainer(runc: Runc, id: string, pid: number | undefined): void {
+function killContainer(runc: RuncPath, id: string, pid: number | undefined): void {
   spawnSync(runc.path, ["--root", runc.root, "kill", id, "KILL"], { stdio: "ignore", timeout: 5000 });
   if (pid) {
     try {
@@ -118,7 +133,7 @@ function killContainer(runc: Runc, id: string, pid: number | undefined): void {
  * `runc run` deletes its container when the process exits; only a run that was killed or failed to
  * start leaves its state directory. Checking for it spares a blocking `runc delete` after every step.
  */
-function deleteContainer(runc: Runc, id: string): void {
+function deleteContainer(runc: RuncPath, id: string): void {
   if (!existsSync(`${runc.root}/${id}`)) return;
   spawnSync(runc.path, ["--root", runc.root, "delete", "--force", id], { stdio: "ignore", timeout: 10000 });
 }
@@ -144,7 +159,7 @@ export function hasOrphanContainers(stateRoot: string, isAlive: (pid: number) =>
 }
 
 /** Deletes containers whose kitbuild process is gone. */
-export function deleteOrphanContainers(runc: Runc, isAlive: (pid: number) => boolean): void {
+export function deleteOrphanContainers(runc: RuncPath, isAlive: (pid: number) => boolean): void {
   const res = spawnSync(runc.path, ["--root", runc.root, "list", "--format", "json"], { encoding: "utf8", timeout: 10000 });
   if (res.status !== 0 || !res.stdout.trim()) return;
   const list = (JSON.parse(res.stdout) as Array<{ id: string }> | null) ?? [];
