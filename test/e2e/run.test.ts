@@ -133,6 +133,10 @@ describe.skipIf(skip)("RUN through the compiled binary", () => {
     expectExit(failing.res, 1);
     expect(failing.res.stderr).toContain(`"${broken}" does not run as runc (runc --version failed)`);
     expect(failing.res.stderr).toContain("apt-get install --reinstall runc");
+    const absent = await build(["RUN true"], [], { KITBUILD_RUNC: "/nonexistent/runc" });
+    expectExit(absent.res, 1);
+    expect(absent.res.stderr).toContain('"/nonexistent/runc" does not run as runc (runc --version failed)');
+    expect(absent.res.stderr).not.toContain("internal error");
   });
 
   test("output past the log limit is clipped with BuildKit's message, and the tail is kept", async () => {

@@ -5,7 +5,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { MNT_DETACH, umount } from "../../fs/libc.ts";
 import { canceledError } from "../../util/abort.ts";
-import { KitError } from "../../util/errors.ts";
+import { errnoCode, KitError } from "../../util/errors.ts";
 
 export type NetNamespace = { readonly path: string; release(): void };
 
@@ -35,7 +35,11 @@ export async function createNetNamespace(path: string, signal: AbortSignal): Pro
   } catch (e) {
     // An abort may have stopped unshare after it bound the namespace.
     release();
-    throw e;
+    if (e instanceof KitError) throw e;
+    throw new KitError("E_RUN_NETWORK", `cannot create the step's network namespace: ${unshare} could not be run (${errnoCode(e) ?? String(e)})`, {
+      hint: "reinstall util-linux (Debian/Ubuntu: apt-get install --reinstall util-linux)",
+      cause: e,
+    });
   }
   return { path, release };
 }
