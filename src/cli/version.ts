@@ -17,9 +17,9 @@ export function commit(): string {
   return typeof KITBUILD_COMMIT === "string" ? KITBUILD_COMMIT : "dev";
 }
 
-function versionText(configuredRunc: string | undefined): string {
+async function versionText(configuredRunc: string | undefined): Promise<string> {
   const runcPath = configuredRunc || Bun.which("runc");
-  const runc = runcPath ? `${runcVersion(runcPath) ?? "unusable"} (${runcPath})` : "not found (apt-get install runc)";
+  const runc = runcPath ? `${(await runcVersion(runcPath)) ?? "unusable"} (${runcPath})` : "not found (apt-get install runc)";
   return [`kitbuild ${KITBUILD_VERSION} (commit ${commit()})`, `bun ${Bun.version}`, `runc ${runc}`].join("\n");
 }
 
@@ -50,7 +50,7 @@ export function versionCommand(rt: Runtime) {
       guarded(rt, async () => {
         checkArgs("version", rawArgs, {});
         const config = rt.config();
-        await rt.stdout(`${[versionText(config.runc.path), modeText(config), snapshotterText(config)].join("\n")}\n`);
+        await rt.stdout(`${[await versionText(config.runc.path), modeText(config), snapshotterText(config)].join("\n")}\n`);
       }),
   });
 }

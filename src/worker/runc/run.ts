@@ -33,7 +33,7 @@ export function locateRunc(configured: string | undefined, stateRoot: string): R
  * run synchronously, it held up every other step starting at the same moment.
  */
 export async function checkRunc(runc: RuncPath): Promise<Runc> {
-  const version = await runcVersionOf(runc.path);
+  const version = await runcVersion(runc.path);
   if (version === undefined) {
     throw new KitError("E_RUNC_BROKEN", `"${runc.path}" does not run as runc (runc --version failed)`, {
       hint: "reinstall runc (Debian/Ubuntu: apt-get install --reinstall runc) or point KITBUILD_RUNC at a working binary",
@@ -54,7 +54,7 @@ function compareVersions(a: number[], b: number[]): number {
 }
 
 /** runc's version line, or undefined when it does not run (a missing file or one that cannot be executed among those). */
-async function runcVersionOf(path: string): Promise<string | undefined> {
+export async function runcVersion(path: string): Promise<string | undefined> {
   let child: Bun.Subprocess<"ignore", "pipe", "ignore">;
   try {
     child = Bun.spawn([path, "--version"], { stdin: "ignore", stdout: "pipe", stderr: "ignore", timeout: 5000 });
@@ -63,12 +63,6 @@ async function runcVersionOf(path: string): Promise<string | undefined> {
   }
   const [status, stdout] = await Promise.all([child.exited, new Response(child.stdout).text()]);
   return status === 0 ? versionOf(stdout) : undefined;
-}
-
-/** The same, synchronously (for `kitbuild version`). */
-export function runcVersion(path: string): string | undefined {
-  const res = spawnSync(path, ["--version"], { encoding: "utf8", timeout: 5000 });
-  return res.status === 0 ? versionOf(res.stdout) : undefined;
 }
 
 function versionOf(stdout: string): string | undefined {
