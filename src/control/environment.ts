@@ -77,8 +77,12 @@ export async function openEnvironment(opts: EnvironmentOptions): Promise<BuildEn
   return {
     root, index, claims, leases, store, snapshotter, registry, images, isRoot, executor,
     [Symbol.asyncDispose]: async () => {
-      leases.releaseAll();
-      index.close();
+      try {
+        await executor.release();
+      } finally {
+        leases.releaseAll();
+        index.close();
+      }
     },
   };
 }

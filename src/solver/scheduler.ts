@@ -109,7 +109,12 @@ export class Solver<R extends SolverResult> {
       warn: started(inner.warn),
       note: started(inner.note),
     };
-    return { progress, signal: this.abort.signal };
+    return { progress, signal: this.abort.signal, othersPending: (matches) => this.othersPending(s, matches) };
+  }
+
+  private othersPending(self: State<R>, matches: (v: SolverVertex) => boolean): boolean {
+    for (const s of this.states.values()) if (s !== self && !s.done && s.started === undefined && matches(s.sv)) return true;
+    return false;
   }
 
   private name(s: State<R>): string {

@@ -28,7 +28,12 @@ export type CacheMap<R> = {
   cacheable: boolean;
 };
 
-export type ExecContext = { progress: VertexProgress; signal: AbortSignal };
+export type ExecContext = {
+  progress: VertexProgress;
+  signal: AbortSignal;
+  /** Whether another vertex that `matches` has neither started nor finished, so may still run. */
+  othersPending(matches: (v: SolverVertex) => boolean): boolean;
+};
 
 export interface OpRunner<R extends SolverResult> {
   cacheMap(ctx: ExecContext): Promise<CacheMap<R>>;

@@ -74,6 +74,8 @@ export type RunRequest = {
   progress: VertexProgress;
   /** Aborting kills the process; run() then rejects with E_CANCELED. */
   signal: AbortSignal;
+  /** Whether other sandboxed steps of the build have yet to start (the executor may ready their network meanwhile). */
+  moreSandboxedSteps: boolean;
 };
 
 export type RunOutcome = {
@@ -97,6 +99,8 @@ export type Executor = {
   run(req: RunRequest): Promise<RunOutcome>;
   /** Removes what executors of dead kitbuild processes left (containers, state directories). */
   cleanupOrphans(): Promise<void>;
+  /** Releases what the executor readied for steps that never came; called once no step runs any more. */
+  release(): Promise<void>;
 };
 
 /**

@@ -48,6 +48,8 @@ class FakeExecutor implements Executor {
   async cleanupOrphans(): Promise<void> {
     this.cleanups++;
   }
+
+  async release(): Promise<void> {}
 }
 
 const mkdir = (name: string, file: string): Output =>

@@ -1,11 +1,12 @@
 // The RUN sandbox through the compiled binary: Docker's default seccomp profile (and none with
 // --security=insecure), a network namespace of the step's own with outbound access through pasta
 // and no route to the host's loopback, --network=host only with --allow network.host, --add-host
-// and host-gateway, nothing of pasta or the namespace left after a build (also a failing one), and
-// what happens without pasta. Needs root, runc and pasta (Debian's passt; scripts/setup.sh installs it).
+// and host-gateway, the next step's network made while a step runs, nothing of pasta or the
+// namespaces left after a build (also a failing or killed one), and what happens without pasta.
+// Needs root, runc and pasta (Debian's passt; scripts/setup.sh installs it).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { expectExit, HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 import { hostIPv4, leftovers, pastaProcesses, startLoopbackServer, startServer, type TestServer } from "../fixtures/sandbox.ts";
 
@@ -178,6 +179,61 @@ describe.skipIf(skip)("network", () => {
     }, 300_000);
   }
 
+  test("RUN steps in a row: each has a namespace of its own, the next one's network is made while a step runs, nothing is left", async () => {
+    const probe = (n: number) => `readlink /proc/self/ns/net > /ns-${n} && ip -4 -o addr show eth0 > /addr-${n} && ip route > /route-${n}`;
+    const lines = [`RUN ${probe(1)}`, `RUN ${probe(2)} && echo second-started && sleep 2`, `RUN ${probe(3)} && echo third-started && sleep 2`];
+    const during: Record<string, number> = {};
+    const seen = new Set<string>();
+    const { res, read, root } = await buildWatching(lines, (text, root) => {
+      for (const step of ["second", "third"]) {
+        if (seen.has(step) || !new RegExp(`#\\d+ [\\d.]+ ${step}-started\\n`).test(text)) continue;
+        seen.add(step);
+        // A second into the step's sleep: the step before it is torn down by then.
+        setTimeout(() => (during[step] = pastaProcesses(root).length), 1000);
+      }
+    });
+    expectExit(res, 0);
+    const namespaces = [1, 2, 3].map((n) => read(`/ns-${n}`).trim());
+    expect(namespaces[0]).toMatch(/^net:\[\d+\]$/);
+    expect(new Set(namespaces).size).toBe(3);
+    for (const n of [1, 2, 3]) {
+      expect(read(`/addr-${n}`)).toContain("inet 10.0.2.100/24");
+      expect(read(`/route-${n}`)).toContain("default via 10.0.2.2 dev eth0");
+    }
+    // The second step's own pasta and the third's, made ahead; the last step makes none ahead.
+    expect(during).toEqual({ second: 2, third: 1 });
+    expect(leftovers(root)).toEqual([]);
+  }, 300_000);
+
+  test("a failing RUN with the next step's network made ahead leaves nothing", async () => {
+    const { res, root } = await build(["RUN true", "RUN sleep 1 && exit 3", "RUN true"]);
+    expectExit(res, 1);
+    expect(res.stderr).toContain("exit code: 3");
+    expect(leftovers(root)).toEqual([]);
+  }, 300_000);
+
+  for (const signal of ["SIGINT", "SIGKILL"] as const) {
+    test(`${signal} while the next step's network is made ahead: both pastas and namespaces are gone`, async () => {
+      let sent = false;
+      let sawPasta: string[] = [];
+      const { res, root } = await buildWatching(["RUN echo started && sleep 120", "RUN true"], (text, root, child) => {
+        if (sent || !/#\d+ [\d.]+ started\n/.test(text)) return;
+        sent = true;
+        // Half a second in: the next step's network is ready by then.
+        setTimeout(() => {
+          sawPasta = pastaProcesses(root);
+          child.kill(signal);
+        }, 500);
+      });
+      expect(sent).toBe(true);
+      expect(sawPasta).toHaveLength(2);
+      if (signal === "SIGINT") expectExit(res, 130);
+      else expect(res.signal).toBe("SIGKILL");
+      await until(() => leftovers(root).length === 0, 20_000);
+      expect(leftovers(root)).toEqual([]);
+    }, 300_000);
+  }
+
   test("without pasta: the step fails with the install hint; with --allow network.host one warning and the host's network", async () => {
     const bin = pathWithoutPasta();
     const lines = [`RUN ${fetchTo(loopback.url, "/first")}`, `RUN ${fetchTo(loopback.url, "/second")}`];
@@ -192,6 +248,20 @@ describe.skipIf(skip)("network", () => {
     expect(fallback.read("/second")).toBe(loopback.body);
   }, 300_000);
 });
+
+/** Builds `lines` (after FROM busybox) into a fresh cache root, telling `watch` the output so far, the root and the process. */
+async function buildWatching(lines: string[], watch: (text: string, root: string, child: ChildProcess) => void) {
+  const ctx = tempDir("kitbuild-ctx-");
+  writeFileSync(`${ctx}/Dockerfile`, [`FROM ${registry}/busybox`, ...lines, ""].join("\n"));
+  const work = tempDir();
+  const root = `${work}/root`;
+  const res = await runKitbuild(["build", "--progress=plain", "-o", `${work}/out`, ctx], {
+    env: { KITBUILD_ROOT: root, KITBUILD_RUNC_ROOT: `${work}/runc` },
+    timeoutMs: 300_000,
+    onStderr: (text, child) => watch(text, root, child),
+  });
+  return { res, root, read: (p: string) => readFileSync(`${work}/out${p}`, "utf8") };
+}
 
 /** Waits until `done()` holds or `ms` have passed. */
 async function until(done: () => boolean, ms: number): Promise<void> {

@@ -25,6 +25,8 @@ class Harness {
   maxRunning = 0;
   events: ProgressEvent[] = [];
   stored = new Map<string, Fake[]>();
+  /** For each vertex run: whether, as it started, another vertex had neither started nor finished. */
+  othersPending = new Map<string, boolean>();
 
   store: ResultStore<Fake> = {
     load: async (key) => this.stored.get(key),
@@ -36,6 +38,7 @@ class Harness {
       cacheMap: async () => ({ digest: `op:${cmd}`, deps: [], cacheable: true }),
       exec: async (inputs, ctx) => {
         this.calls.set(cmd, (this.calls.get(cmd) ?? 0) + 1);
+        this.othersPending.set(cmd, ctx.othersPending(() => true));
         this.running++;
         this.maxRunning = Math.max(this.maxRunning, this.running);
         try {
@@ -78,6 +81,20 @@ describe("Solver", () => {
     expect(Object.fromEntries(h.calls)).toEqual({ base: 1, left: 1, right: 1, join: 1 });
     const cachedNames = h.events.filter((e) => e.type === "vertex" && e.cached).map((e) => (e as { name: string }).name);
     expect(cachedNames).toContain("join");
+  });
+
+  test("a running vertex learns whether others may still run: not those done, cached or made unnecessary by a cache hit", async () => {
+    const h = new Harness();
+    await h.solve(step("c", [step("b", [step("a")])])).result;
+    expect(Object.fromEntries(h.othersPending)).toEqual({ a: true, b: true, c: false });
+    // a and b are found in the cache (a only made unnecessary by b's hit): d runs alone.
+    h.othersPending.clear();
+    await h.solve(step("d", [step("b", [step("a")])])).result;
+    expect(Object.fromEntries(h.othersPending)).toEqual({ d: false });
+    // Two independent branches, one at a time: each sees the join still to come, the join nothing.
+    const branches = new Harness();
+    await branches.solve(step("join", [step("x"), step("y")]), {}, { maxParallelism: 1 }).result;
+    expect(Object.fromEntries(branches.othersPending)).toEqual({ x: true, y: true, join: false });
   });
 
   test("identical vertices in one graph run once", async () => {

@@ -139,7 +139,7 @@ describe("how a step of a platform runs", () => {
 describe("the command behind the emulator", () => {
   function request(rootfs: string, args: string[], env: string[] = []): RunRequest {
     return {
-      rootfs, readonlyRoot: false, mounts: [], signal: new AbortController().signal, progress: {} as RunRequest["progress"],
+      rootfs, readonlyRoot: false, mounts: [], signal: new AbortController().signal, progress: {} as RunRequest["progress"], moreSandboxedSteps: false,
       process: { args, env, sessionEnv: [], cwd: "/", user: "", hostname: undefined, network: "none", hostNetworkAllowed: false, extraHosts: [], ulimits: [], security: "sandbox" },
     };
   }

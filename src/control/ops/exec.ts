@@ -34,6 +34,7 @@ async function runExec(session: BuildSession, op: ExecOp, inputs: BuildRef[], ct
   const outcome = await session.env.executor.run({
     rootfs: mounts.rootfs, readonlyRoot: mounts.readonlyRoot, process: processMeta(session, op, mounts.mounts), mounts: mounts.mounts,
     progress: ctx.progress, signal: ctx.signal,
+    moreSandboxedSteps: ctx.othersPending((v) => v.vertex.op.kind === "exec" && v.vertex.op.network === "sandbox"),
   });
   if (outcome.exitCode !== 0) {
     throw new KitError("E_RUN_FAILED", `process "${op.meta.args.join(" ")}" did not complete successfully: exit code: ${outcome.exitCode}`, {

@@ -31,6 +31,10 @@ export class EmulatingExecutor implements Executor {
   cleanupOrphans(): Promise<void> {
     return this.inner.cleanupOrphans();
   }
+
+  release(): Promise<void> {
+    return this.inner.release();
+  }
 }
 
 export function childNotEmulatedWarning(emulator: string, rootless: boolean): string {

@@ -9,10 +9,11 @@ import { KitError } from "../../util/errors.ts";
 import { isProcessAlive } from "../../util/process.ts";
 import { type Executor, type HelperTracker, processEnv, type RunOutcome, type RunRequest } from "../executor.ts";
 import type { LogLimits } from "../log-limit.ts";
-import { killOrphanPastas } from "../network/pasta.ts";
+import { findPasta, killOrphanPastas } from "../network/pasta.ts";
 import { openStepNetwork, PASTA_MISSING_WARNING, type StepNetwork } from "../network/step-network.ts";
 import { DEFAULT_HOSTNAME, hasLoopbackResolver, hostResolvConf, writeEtcFiles } from "./etc-files.ts";
 import { ETC_MOUNT_TARGETS, recordMountStubs } from "./mount-stubs.ts";
+import { SandboxNetworks } from "./sandbox-networks.ts";
 import { ensureReaper } from "./reaper.ts";
 import { checkRunc, deleteOrphanContainers, hasOrphanContainers, locateRunc, type Runc, type RuncPath, runContainer } from "./run.ts";
 import { runtimeSpec } from "./spec.ts";
@@ -31,16 +32,25 @@ export type RuncExecutorOptions = {
   userns?: { singleId: boolean };
 };
 
-/** Numbers containers across every executor of this process, so ids never collide. */
+/** Numbers containers (and networks made ahead) across every executor of this process, so ids never collide. */
 let containers = 0;
+const newContainerId = () => `kitbuild-${process.pid}-${++containers}`;
 
 export class RuncExecutor implements Executor {
   private located: RuncPath | undefined;
   private checked: Promise<Runc> | undefined;
   private warnedNoSandbox = false;
   private warnedNoPasta = false;
+  private readonly networks: SandboxNetworks;
 
-  constructor(private readonly opts: RuncExecutorOptions) {}
+  constructor(private readonly opts: RuncExecutorOptions) {
+    this.networks = new SandboxNetworks(opts.root, newContainerId, (dir, helpers, signal) => openStepNetwork({
+      mode: "sandbox", hostNetworkAllowed: false, stepDir: dir, helpers, signal,
+      loopbackResolver: hasLoopbackResolver(hostResolvConf()),
+      // Only used where pasta is installed: there is no fallback to warn about.
+      warnFallback: () => {},
+    }));
+  }
 
   prepare(): void {
     ensureReaper(this.locate(), this.opts.root);
@@ -52,19 +62,25 @@ export class RuncExecutor implements Executor {
     // leave a failed check unhandled.
     checking.catch(() => {});
     const helpers = ensureReaper(this.locate(), this.opts.root);
-    const id = `kitbuild-${process.pid}-${++containers}`;
+    const id = newContainerId();
     await using step = openStepDir(this.opts.root, id);
     // Recorded before anything is created for the step (the working directory included), as BuildKit.
     const cleanStubs = recordMountStubs(req.rootfs, [...ETC_MOUNT_TARGETS, ...req.mounts.map((m) => m.dest)]);
     await using held = new AsyncDisposableStack();
+    // Made while the mounts are; released after the container is deleted, before the step directory.
+    const networkReady = this.openNetwork(req, step.path, helpers);
+    networkReady.catch(() => {});
+    held.defer(async () => {
+      const network = await networkReady.catch(() => undefined);
+      await network?.[Symbol.asyncDispose]();
+    });
     try {
       const mounts = await ociMounts(req.mounts, { stepDir: step.path, helpers, signal: req.signal, held });
       const p = req.process;
       const user = resolveUser(req.rootfs, p.user);
       mkdirInRoot(req.rootfs, p.cwd, { uid: user.uid, gid: user.gid });
       const hostname = p.hostname ?? DEFAULT_HOSTNAME;
-      // Released after the container is deleted (disposal runs in reverse order), before the step directory.
-      const network = held.use(await this.openNetwork(req, step.path, helpers));
+      const network = await networkReady;
       const etcFiles = writeEtcFiles(step.path, { hostname, network: network.mode, extraHosts: p.extraHosts, ...(network.dnsForward ? { dnsForward: network.dnsForward } : {}) });
       const spec = runtimeSpec({
         rootfs: req.rootfs, readonlyRoot: req.readonlyRoot, args: p.args, cwd: p.cwd, user, hostname,
@@ -80,8 +96,12 @@ export class RuncExecutor implements Executor {
     }
   }
 
-  /** The step's network; without pasta, the first step that falls back to the host's network warns. */
+  /**
+   * The step's network (a sandbox maybe made ahead); without pasta, the first step that falls back
+   * to the host's network warns.
+   */
   private openNetwork(req: RunRequest, stepDir: string, helpers: HelperTracker): Promise<StepNetwork> {
+    if (req.process.network === "sandbox" && findPasta()) return this.networks.take(helpers, req.signal, req.moreSandboxedSteps);
     return openStepNetwork({
       mode: req.process.network, hostNetworkAllowed: req.process.hostNetworkAllowed, stepDir, helpers, signal: req.signal,
       loopbackResolver: hasLoopbackResolver(hostResolvConf()),
@@ -113,6 +133,10 @@ export class RuncExecutor implements Executor {
     }
     killOrphanPastas(executorDir(this.opts.root), isProcessAlive);
     removeOrphanStepDirs(this.opts.root, isProcessAlive);
+  }
+
+  release(): Promise<void> {
+    return this.networks.release();
   }
 
   /** runc's path, found when it is first needed (a failed lookup is tried again by the next step). */
