@@ -48,6 +48,7 @@ function namingFullDisk(runner: OpRunner<BuildRef>, root: string): OpRunner<Buil
   return {
     cacheMap: (ctx) => runner.cacheMap(ctx).catch(mapped),
     exec: (inputs, ctx) => runner.exec(inputs, ctx).catch(mapped),
+    ...(runner.willExec ? { willExec: runner.willExec } : {}),
   };
 }
 

@@ -189,6 +189,7 @@ export class Solver<R extends SolverResult> {
       }
     }
     if (this.opts.lookupOnly && cm.cacheable) throw new KitError("E_NOT_CACHED", `${this.name(s)} is not in the cache`);
+    s.runner.willExec?.();
     const inputs = await Promise.all(s.sv.vertex.inputs.map((edge) => this.inputResult(edge)));
     if (useCache && this.opts.explainMisses && this.opts.store.explainMiss && s.parts) {
       const progress = this.ctx(s).progress;

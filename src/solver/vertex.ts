@@ -39,6 +39,11 @@ export interface OpRunner<R extends SolverResult> {
   cacheMap(ctx: ExecContext): Promise<CacheMap<R>>;
   /** Runs the op on its inputs' results; returns one result per output. */
   exec(inputs: R[], ctx: ExecContext): Promise<R[]>;
+  /**
+   * Told, once the cache has missed, that exec() follows when the inputs are ready: the runner may
+   * get ready meanwhile (exec() may still not come, if the build fails first).
+   */
+  willExec?(): void;
 }
 
 export type SolverVertex = { digest: string; vertex: Vertex; meta: OpMetadata };

@@ -99,6 +99,11 @@ export type Executor = {
   run(req: RunRequest): Promise<RunOutcome>;
   /** Removes what executors of dead kitbuild processes left (containers, state directories). */
   cleanupOrphans(): Promise<void>;
+  /**
+   * A step with the sandboxed network will run once its inputs are ready: the executor may make its
+   * network meanwhile. Never fails; release() releases what no step took.
+   */
+  expectSandboxedStep(): void;
   /** Releases what the executor readied for steps that never came; called once no step runs any more. */
   release(): Promise<void>;
 };

@@ -49,6 +49,8 @@ class FakeExecutor implements Executor {
     this.cleanups++;
   }
 
+  expectSandboxedStep(): void {}
+
   async release(): Promise<void> {}
 }
 

@@ -27,6 +27,8 @@ class Harness {
   stored = new Map<string, Fake[]>();
   /** For each vertex run: whether, as it started, another vertex had neither started nor finished. */
   othersPending = new Map<string, boolean>();
+  /** The vertices told that they will run, in order. */
+  willExec: string[] = [];
 
   store: ResultStore<Fake> = {
     load: async (key) => this.stored.get(key),
@@ -36,6 +38,7 @@ class Harness {
   runner(cmd: string, behave: (signal: AbortSignal) => Promise<void>): OpRunner<Fake> {
     return {
       cacheMap: async () => ({ digest: `op:${cmd}`, deps: [], cacheable: true }),
+      willExec: () => void this.willExec.push(cmd),
       exec: async (inputs, ctx) => {
         this.calls.set(cmd, (this.calls.get(cmd) ?? 0) + 1);
         this.othersPending.set(cmd, ctx.othersPending(() => true));
@@ -87,10 +90,14 @@ describe("Solver", () => {
     const h = new Harness();
     await h.solve(step("c", [step("b", [step("a")])])).result;
     expect(Object.fromEntries(h.othersPending)).toEqual({ a: true, b: true, c: false });
+    // Each is told it will run once its key has missed, before its inputs are ready.
+    expect(h.willExec).toEqual(["c", "b", "a"]);
     // a and b are found in the cache (a only made unnecessary by b's hit): d runs alone.
     h.othersPending.clear();
+    h.willExec = [];
     await h.solve(step("d", [step("b", [step("a")])])).result;
     expect(Object.fromEntries(h.othersPending)).toEqual({ d: false });
+    expect(h.willExec).toEqual(["d"]);
     // Two independent branches, one at a time: each sees the join still to come, the join nothing.
     const branches = new Harness();
     await branches.solve(step("join", [step("x"), step("y")]), {}, { maxParallelism: 1 }).result;

@@ -1,7 +1,8 @@
-// The networks of sandboxed steps with a stand-in maker (no pasta): one made ahead is handed to the
-// next step, a failed one is made again for the step, an interrupted step gets none, teardowns run
-// after the step and release() waits for them and releases the one never taken, and each network's
-// own state directory is gone afterwards. Needs root (each network's directory is a tmpfs).
+// The networks of sandboxed steps with a stand-in maker (no pasta): one made ahead (of a step to
+// come, or of one only expected) is handed to the next step, a failed one is made again for the
+// step, an interrupted step gets none, teardowns run after the step and release() waits for them
+// and releases the one never taken, and each network's own state directory is gone afterwards.
+// Needs root (each network's directory is a tmpfs).
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import type { HelperTracker } from "../../src/worker/executor.ts";
@@ -59,6 +60,20 @@ describe.skipIf(skip)("sandbox networks", () => {
     await second[Symbol.asyncDispose]();
     await pool.release();
     expect(maker.log.filter((l) => l.startsWith("down")).sort()).toEqual(["down 1", "down 2"]);
+    expect(dirs(root)).toEqual([]);
+  });
+
+  test("a network made ahead of a step that is only expected goes to the first step that runs", async () => {
+    const maker = fakeMaker();
+    const { root, pool } = networks(maker);
+    pool.makeAhead(helpers);
+    pool.makeAhead(helpers);
+    expect(maker.made()).toBe(1);
+    const taken = await pool.take(helpers, signal(), false);
+    expect(maker.made()).toBe(1);
+    await taken[Symbol.asyncDispose]();
+    await pool.release();
+    expect(maker.log).toEqual(["made 1", "down 1"]);
     expect(dirs(root)).toEqual([]);
   });
 

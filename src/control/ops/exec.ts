@@ -20,6 +20,10 @@ export function execRunner(session: BuildSession, op: ExecOp, contextInputs: Con
       return { digest: execCacheDigest(op), deps: execCacheDeps(op, contextInputs, (ref) => checksumTree(ref, session)), cacheable: true };
     },
     exec: (inputs, ctx) => runExec(session, op, inputs, ctx),
+    // A sandboxed step's network is made while its inputs are (the base image pulled, the COPY before it).
+    willExec: () => {
+      if (op.network === "sandbox" && !deniedBy(op, session.exec)) session.env.executor.expectSandboxedStep();
+    },
   };
 }
 

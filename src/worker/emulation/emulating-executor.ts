@@ -32,6 +32,10 @@ export class EmulatingExecutor implements Executor {
     return this.inner.cleanupOrphans();
   }
 
+  expectSandboxedStep(): void {
+    this.inner.expectSandboxedStep();
+  }
+
   release(): Promise<void> {
     return this.inner.release();
   }

@@ -135,6 +135,18 @@ export class RuncExecutor implements Executor {
     removeOrphanStepDirs(this.opts.root, isProcessAlive);
   }
 
+  expectSandboxedStep(): void {
+    if (!findPasta()) return;
+    let helpers: HelperTracker;
+    try {
+      helpers = ensureReaper(this.locate(), this.opts.root);
+    } catch {
+      // runc is missing: the step says so when it runs.
+      return;
+    }
+    this.networks.makeAhead(helpers);
+  }
+
   release(): Promise<void> {
     return this.networks.release();
   }

@@ -1,12 +1,13 @@
 // The sandboxed networks of one executor's steps, each made ahead of its step where it can be and
 // torn down after it. Making one (unshare, then pasta until it has configured the namespace) took
 // 40-80 ms, most of it pasta's own start, and tearing it down (pasta's exit, the unmounts) another
-// 17-46 ms; RUN steps usually follow one another, and each waited for both. Now, while other
-// sandboxed steps of the build have yet to start, the step that takes a network starts making
-// the next one, which runs beside it; and a step's network is torn down in the background once
-// its container is gone. Each network serves one step only and lives in a state directory of its
-// own ("kitbuild-<pid>-<n>", so the watchdog and the next start's cleanup find it as they find a
-// step's). release() waits for every teardown and releases the network made ahead and not taken.
+// 17-46 ms; RUN steps usually follow one another, and each waited for both. Now a network is
+// made ahead: for a step expected to run (its key missed the cache, its inputs are being made),
+// and, while other sandboxed steps of the build have yet to start, by the step that takes one, for
+// the next; and a step's network is torn down in the background once its container is gone.
+// Each network serves one step only and lives in a state directory of its own ("kitbuild-<pid>-<n>",
+// so the watchdog and the next start's cleanup find it as they find a step's). release() waits for
+// every teardown and releases the network made ahead and not taken.
 import { canceledError } from "../../util/abort.ts";
 import type { HelperTracker } from "../executor.ts";
 import type { StepNetwork } from "../network/step-network.ts";
@@ -35,11 +36,7 @@ export class SandboxNetworks {
   async take(helpers: HelperTracker, signal: AbortSignal, more: boolean): Promise<StepNetwork> {
     const ahead = this.next;
     this.next = undefined;
-    if (more && !this.released.signal.aborted) {
-      this.next = this.inOwnDir(helpers, this.released.signal);
-      // Awaited by the step that takes it, or by release().
-      this.next.catch(() => {});
-    }
+    if (more) this.makeAhead(helpers);
     // One made ahead that failed is made again for the step, whose own error then says why.
     const network = await ahead?.catch(() => undefined);
     if (signal.aborted) {
@@ -49,6 +46,14 @@ export class SandboxNetworks {
     const taken = network ?? (await this.inOwnDir(helpers, signal));
     // An interrupted step's network is gone before its error is: a second Ctrl-C exits at once.
     return { ...taken, [Symbol.asyncDispose]: async () => (signal.aborted ? taken[Symbol.asyncDispose]() : this.retire(taken)) };
+  }
+
+  /** Starts making the next step's network, unless one is made or being made already. */
+  makeAhead(helpers: HelperTracker): void {
+    if (this.next || this.released.signal.aborted) return;
+    this.next = this.inOwnDir(helpers, this.released.signal);
+    // Awaited by the step that takes it, or by release().
+    this.next.catch(() => {});
   }
 
   /** Stops making networks ahead, releases the one not taken and waits for every teardown. */
