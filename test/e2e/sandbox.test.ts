@@ -151,32 +151,33 @@ describe.skipIf(skip)("network", () => {
     expect(leftovers(root)).toEqual([]);
   }, 300_000);
 
+  const killCases = [
+    { when: "during a sandboxed RUN", lines: ["RUN echo started && sleep 120"], pastas: 1, afterMs: 0 },
+    // Half a second in, the next step's network is ready.
+    { when: "while the next step's network is made ahead", lines: ["RUN echo started && sleep 120", "RUN true"], pastas: 2, afterMs: 500 },
+  ];
   for (const signal of ["SIGINT", "SIGKILL"] as const) {
-    test(`${signal} during a sandboxed RUN: pasta and the namespace are gone (by the watchdog after SIGKILL)`, async () => {
-      const ctx = tempDir("kitbuild-ctx-");
-      writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nRUN echo started && sleep 120\n`);
-      const work = tempDir();
-      const root = `${work}/root`;
-      let sent = false;
-      let sawPasta: string[] = [];
-      const res = await runKitbuild(["build", "--progress=plain", "-o", `${work}/out`, ctx], {
-        env: { KITBUILD_ROOT: root, KITBUILD_RUNC_ROOT: `${work}/runc` },
-        timeoutMs: 300_000,
-        onStderr: (text, child) => {
+    for (const { when, lines, pastas, afterMs } of killCases) {
+      test(`${signal} ${when}: pasta and the namespaces are gone (by the watchdog after SIGKILL)`, async () => {
+        let sent = false;
+        let sawPasta: string[] = [];
+        const { res, root } = await buildWatching(lines, (text, root, child) => {
           if (sent || !/#\d+ [\d.]+ started\n/.test(text)) return;
           sent = true;
-          sawPasta = pastaProcesses(root);
-          child.kill(signal);
-        },
-      });
-      expect(sent).toBe(true);
-      // The step really had its pasta while it ran.
-      expect(sawPasta).toHaveLength(1);
-      if (signal === "SIGINT") expectExit(res, 130);
-      else expect(res.signal).toBe("SIGKILL");
-      await until(() => leftovers(root).length === 0, 20_000);
-      expect(leftovers(root)).toEqual([]);
-    }, 300_000);
+          setTimeout(() => {
+            sawPasta = pastaProcesses(root);
+            child.kill(signal);
+          }, afterMs);
+        });
+        expect(sent).toBe(true);
+        // The step (and the next one) really had a pasta while it ran.
+        expect(sawPasta).toHaveLength(pastas);
+        if (signal === "SIGINT") expectExit(res, 130);
+        else expect(res.signal).toBe("SIGKILL");
+        await until(() => leftovers(root).length === 0, 20_000);
+        expect(leftovers(root)).toEqual([]);
+      }, 300_000);
+    }
   }
 
   test("RUN steps in a row: each has a namespace of its own, the next one's network is made while a step runs, nothing is left", async () => {
@@ -211,28 +212,6 @@ describe.skipIf(skip)("network", () => {
     expect(res.stderr).toContain("exit code: 3");
     expect(leftovers(root)).toEqual([]);
   }, 300_000);
-
-  for (const signal of ["SIGINT", "SIGKILL"] as const) {
-    test(`${signal} while the next step's network is made ahead: both pastas and namespaces are gone`, async () => {
-      let sent = false;
-      let sawPasta: string[] = [];
-      const { res, root } = await buildWatching(["RUN echo started && sleep 120", "RUN true"], (text, root, child) => {
-        if (sent || !/#\d+ [\d.]+ started\n/.test(text)) return;
-        sent = true;
-        // Half a second in: the next step's network is ready by then.
-        setTimeout(() => {
-          sawPasta = pastaProcesses(root);
-          child.kill(signal);
-        }, 500);
-      });
-      expect(sent).toBe(true);
-      expect(sawPasta).toHaveLength(2);
-      if (signal === "SIGINT") expectExit(res, 130);
-      else expect(res.signal).toBe("SIGKILL");
-      await until(() => leftovers(root).length === 0, 20_000);
-      expect(leftovers(root)).toEqual([]);
-    }, 300_000);
-  }
 
   test("without pasta: the step fails with the install hint; with --allow network.host one warning and the host's network", async () => {
     const bin = pathWithoutPasta();
