@@ -13,7 +13,7 @@ import { errnoCode } from "../util/errors.ts";
 import { resolve } from "node:path";
 
 /** What the memo compares of an entry (fs/entry-stat.ts's EntryStat has it). */
-export type MemoStat = { dev: number; ino: string; size: number; mtimeSec: number; mtimeNsec: number; ctimeSec: number; ctimeNsec: number };
+export type MemoStat = { dev: number; ino: number | bigint; size: number; mtimeSec: number; mtimeNsec: number; ctimeSec: number; ctimeNsec: number };
 
 /** dev, ino, size, mtime seconds, mtime ns, ctime seconds, ctime ns. */
 const FIELDS = 7;

@@ -1,5 +1,5 @@
 // lstatEntry (statx through bun:ffi) against node's lstatSync for every kind of entry: the same type,
-// mode, owner, size, link count, nanosecond time (also before 1970), device number and inode key;
+// mode, owner, size, link count, nanosecond time (also before 1970), device number, inode number and key;
 // errors as lstatSync's; and the lstatSync fallback (where statx fails) gives the same facts.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { describe, expect, test } from "bun:test";
@@ -48,10 +48,23 @@ describe("lstatEntry", () => {
       const node = lstatSync(path, { bigint: true });
       expect(ours).toEqual(entryStatOf(node));
       expect(BigInt(ours.mtimeSec) * 1_000_000_000n + BigInt(ours.mtimeNsec)).toBe(node.mtimeNs);
+      expect(BigInt(ours.ino)).toBe(node.ino);
       expect(ours.mtimeNsec).toBeGreaterThanOrEqual(0);
       expect(ours.mtimeNsec).toBeLessThan(1_000_000_000);
       if (isCharacterDevice(ours)) expect(ours.rdev).toBe(Number(node.rdev));
     }
+  });
+
+  test("an inode number is a number, a bigint past 2^53 (kept exact, so hardlinks are still told apart)", () => {
+    const [, file] = tree() as string[];
+    const node = lstatSync(file as string, { bigint: true });
+    expect(typeof lstatEntry(file as string).ino).toBe("number");
+    const huge = 2n ** 60n + 7n;
+    const st = entryStatOf(Object.assign(Object.create(Object.getPrototypeOf(node)), node, { ino: huge }));
+    expect(st.ino).toBe(huge);
+    expect(inodeKey(st)).toBe(`${st.dev}:1152921504606846983`);
+    const next = entryStatOf(Object.assign(Object.create(Object.getPrototypeOf(node)), node, { ino: huge + 1n }));
+    expect(inodeKey(next)).not.toBe(inodeKey(st));
   });
 
   test("hardlinks share an inode key, other files do not", () => {
