@@ -7,7 +7,7 @@
 import { mkdirInRoot } from "../../fs/mkdir-in-root.ts";
 import { KitError } from "../../util/errors.ts";
 import { isProcessAlive } from "../../util/process.ts";
-import { type Executor, type HelperTracker, processEnv, type RunOutcome, type RunRequest } from "../executor.ts";
+import { type Executor, type HelperTracker, type NetworkMode, processEnv, type RunOutcome, type RunRequest } from "../executor.ts";
 import type { LogLimits } from "../log-limit.ts";
 import { findPasta, killOrphanPastas } from "../network/pasta.ts";
 import { openStepNetwork, PASTA_MISSING_WARNING, type StepNetwork } from "../network/step-network.ts";
@@ -41,15 +41,12 @@ export class RuncExecutor implements Executor {
   private checked: Promise<Runc> | undefined;
   private warnedNoSandbox = false;
   private warnedNoPasta = false;
+  private pastaInstalled: boolean | undefined;
   private readonly networks: SandboxNetworks;
 
   constructor(private readonly opts: RuncExecutorOptions) {
-    this.networks = new SandboxNetworks(opts.root, newContainerId, (dir, helpers, signal) => openStepNetwork({
-      mode: "sandbox", hostNetworkAllowed: false, stepDir: dir, helpers, signal,
-      loopbackResolver: hasLoopbackResolver(hostResolvConf()),
-      // Only used where pasta is installed: there is no fallback to warn about.
-      warnFallback: () => {},
-    }));
+    // Only used where pasta is installed: there is no fallback to the host's network to warn about.
+    this.networks = new SandboxNetworks(opts.root, newContainerId, (dir, helpers, signal) => this.stepNetwork("sandbox", false, dir, helpers, signal, () => {}));
   }
 
   prepare(): void {
@@ -101,15 +98,22 @@ export class RuncExecutor implements Executor {
    * to the host's network warns.
    */
   private openNetwork(req: RunRequest, stepDir: string, helpers: HelperTracker): Promise<StepNetwork> {
-    if (req.process.network === "sandbox" && findPasta()) return this.networks.take(helpers, req.signal, req.moreSandboxedSteps);
-    return openStepNetwork({
-      mode: req.process.network, hostNetworkAllowed: req.process.hostNetworkAllowed, stepDir, helpers, signal: req.signal,
-      loopbackResolver: hasLoopbackResolver(hostResolvConf()),
-      warnFallback: () => {
-        if (!this.warnedNoPasta) req.progress.warn(PASTA_MISSING_WARNING);
-        this.warnedNoPasta = true;
-      },
+    const { network, hostNetworkAllowed } = req.process;
+    if (network === "sandbox" && this.hasPasta()) return this.networks.take(helpers, req.signal, req.moreSandboxedSteps);
+    return this.stepNetwork(network, hostNetworkAllowed, stepDir, helpers, req.signal, () => {
+      if (!this.warnedNoPasta) req.progress.warn(PASTA_MISSING_WARNING);
+      this.warnedNoPasta = true;
     });
+  }
+
+  private stepNetwork(mode: NetworkMode, hostNetworkAllowed: boolean, stepDir: string, helpers: HelperTracker, signal: AbortSignal, warnFallback: () => void): Promise<StepNetwork> {
+    return openStepNetwork({ mode, hostNetworkAllowed, stepDir, helpers, signal, loopbackResolver: hasLoopbackResolver(hostResolvConf()), warnFallback });
+  }
+
+  /** Whether pasta is on PATH, looked up once per executor rather than on every step. */
+  private hasPasta(): boolean {
+    this.pastaInstalled ??= findPasta() !== undefined;
+    return this.pastaInstalled;
   }
 
   /** What the spec needs to know of the user namespace; the first step without a process sandbox warns. */
@@ -136,7 +140,7 @@ export class RuncExecutor implements Executor {
   }
 
   expectSandboxedStep(): void {
-    if (!findPasta()) return;
+    if (!this.hasPasta()) return;
     let helpers: HelperTracker;
     try {
       helpers = ensureReaper(this.locate(), this.opts.root);
