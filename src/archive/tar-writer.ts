@@ -15,7 +15,10 @@ const SPARE_GATHERED = 8;
 /** The largest file `fileEntry` takes: read whole and synchronously (from the page cache, most often). */
 export const SMALL_FILE = 1 << 20;
 
-/** Reads up to `length` bytes into `buffer` at `offset`, as readSync does; 0 at the end. */
+/**
+ * Reads up to `length` bytes into `buffer` at `offset`, as readSync does; 0 at the end. It reads a
+ * regular file: fewer bytes than asked means the end was reached, so no call is made to see 0.
+ */
 export type SyncRead = (buffer: Buffer, offset: number, length: number) => number;
 
 /**
@@ -76,8 +79,7 @@ export class TarWriter {
       this.used = at;
       return;
     }
-    let got = 0;
-    for (let n = -1; n !== 0 && got <= h.size; got += n) n = read(this.pending, at + got, h.size + 1 - got);
+    const got = readFully(read, this.pending, at, h.size + 1);
     if (got > h.size) throw changedWhileArchived(`"${h.name}" grew while it was archived`);
     if (got !== h.size) throw changedWhileArchived(`"${h.name}" changed size while it was archived (${got} of ${h.size} bytes)`);
     const end = at + padded(h.size);
@@ -176,9 +178,19 @@ export class TarWriter {
 /** A body of `size` bytes (and the one too many, if there is one) read in one buffer. */
 async function* readWhole(read: SyncRead, size: number): AsyncGenerator<Uint8Array> {
   const buf = Buffer.allocUnsafe(size + 1);
+  yield buf.subarray(0, readFully(read, buf, 0, size + 1));
+}
+
+/** Reads up to `length` bytes into `buffer` at `offset`, until the end; the count read. */
+function readFully(read: SyncRead, buffer: Buffer, offset: number, length: number): number {
   let got = 0;
-  for (let n = -1; n !== 0 && got < buf.length; got += n) n = read(buf, got, buf.length - got);
-  yield buf.subarray(0, got);
+  while (got < length) {
+    const asked = length - got;
+    const n = read(buffer, offset + got, asked);
+    got += n;
+    if (n < asked) break;
+  }
+  return got;
 }
 
 function changedWhileArchived(message: string): KitError {

@@ -37,6 +37,7 @@ function openLibc() {
     utimensat: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     futimens: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     open: { args: [FFIType.ptr, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+    openat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
     read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
@@ -169,6 +170,17 @@ export function openFd(path: string, flags: number, mode = 0): number {
   return fd;
 }
 
+/**
+ * openat(2) of `name` in the open directory `dirFd`: one path component to resolve instead of the
+ * whole path (a layer walk holds each directory open). `path` is for errors.
+ */
+export function openFdAt(dirFd: number, name: string, flags: number, path: string): number {
+  if (name.includes("\0") || name.includes("/")) throw new TypeError(`openFdAt takes one entry name, not '${name}'`);
+  const fd = sym().openat(dirFd, ptr(reusedPath(name)), flags | O_CLOEXEC, 0);
+  if (fd < 0) throw nodeError("open", path);
+  return fd;
+}
+
 /** Reads up to `length` bytes into `buffer` at `offset`; 0 at the end. `path` is for errors. */
 export function readFd(fd: number, buffer: Uint8Array, offset: number, length: number, path: string): number {
   if (length === 0) return 0;
@@ -188,6 +200,7 @@ function nodeError(syscall: string, path: string): Error {
 }
 
 export const O_RDONLY = 0;
+export const O_NOFOLLOW = 0o400000;
 const O_CLOEXEC = 0o2000000;
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;

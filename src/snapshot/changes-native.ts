@@ -32,7 +32,7 @@ function* compareDir(tree: string, parent: string | undefined, rel: string, ance
       yield whiteoutOf(childRel);
       continue;
     }
-    const entry: LayerChange = { kind: "entry", name: childRel, host, st: entryStatOf(now) };
+    const entry: LayerChange = { kind: "entry", name: childRel, host, st: entryStatOf(now), dirFd: -1 };
     if (!before || typeOf(now) !== typeOf(before)) {
       yield* flush(ancestors);
       yield entry;

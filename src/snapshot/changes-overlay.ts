@@ -37,7 +37,7 @@ function* entries(upper: string, dir: string, fd: number, rel: string, usage: Us
       yield whiteoutOf(childRel);
       continue;
     }
-    yield { kind: "entry", name: childRel, host, st };
+    yield { kind: "entry", name: childRel, host, st, dirFd: fd };
     if (!isDirectory(st)) continue;
     if (hasOverlayXattr(host, "opaque", "y")) yield opaqueMarkerOf(childRel);
     yield* walk(upper, childRel, usage);

@@ -13,8 +13,11 @@ import { KitError } from "../util/errors.ts";
 
 /** One record of a layer, in the order it goes into the tar. */
 export type LayerChange =
-  /** An added or changed entry; `name` is relative to the root ("a/b"). */
-  | { kind: "entry"; name: string; host: string; st: EntryStat }
+  /**
+   * An added or changed entry; `name` is relative to the root ("a/b"). `dirFd` is its directory,
+   * open while the walk is in it, which the record is written before it leaves (or -1).
+   */
+  | { kind: "entry"; name: string; host: string; st: EntryStat; dirFd: number }
   /** An OCI whiteout ("a/.wh.b") or opaque marker ("a/.wh..wh..opq"), by its full name. */
   | { kind: "marker"; name: string };
 
@@ -85,7 +88,7 @@ async function produce(tar: TarWriter, changes: Iterable<LayerChange>, opts: Dif
         sliceStart = performance.now();
       }
       if (change.kind === "marker") await packMarker(tar, change.name, opts);
-      else await packEntry(tar, change.name, change.host, change.st, links, opts);
+      else await packEntry(tar, change.name, change.host, change.st, links, opts, change.dirFd);
     }
     await tar.finish();
   } catch (e) {

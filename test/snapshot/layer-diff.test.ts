@@ -4,7 +4,7 @@
 // remade directory is opaque on overlay; the tar is deterministic and SOURCE_DATE_EPOCH clamps it.
 // Also the overlay upper-dir conversion on a hand-made upper dir with user.* markers (rootless).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, linkSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, linkSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { overlayChanges } from "../../src/snapshot/changes-overlay.ts";
 import { applyLayerStream } from "../../src/snapshot/layer-apply.ts";
@@ -20,6 +20,18 @@ const skip = skipBecause(!IS_ROOT, `layer diff suite: ${NEEDS_ROOT}`);
 
 async function collect(diff: LayerDiff): Promise<Buffer> {
   return Buffer.concat(await Array.fromAsync(diff.stream as AsyncIterable<Buffer>));
+}
+
+/** What this process has open under `dir`. */
+function openPathsUnder(dir: string): string[] {
+  const targets = readdirSync("/proc/self/fd").map((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return ""; // closed since it was listed
+    }
+  });
+  return targets.filter((t) => t.startsWith(`${dir}/`));
 }
 
 async function entries(tar: Buffer): Promise<TarHeader[]> {
@@ -120,15 +132,14 @@ for (const impl of IMPLS) {
     test("a diff read to its end records an overlay snapshot's size, as a walk of it measures; one cut short records none; both close the directories they walked", async () => {
       const { root, index, s } = freshSnapshotter(impl);
       const { top } = await changedSnapshot(s, root);
-      const fds = readdirSync("/proc/self/fd").length;
       const cut = s.diff(top, { signal: AbortSignal.abort() });
       await expect(collect(cut)).rejects.toThrow();
       expect(index.getSnapshot(top)?.size).toBeNull();
       await collect(s.diff(top, { signal }));
       // The native snapshotter's diff compares two trees; its size is still measured when needed.
       expect(index.getSnapshot(top)?.size).toBe(impl.name === "overlay" ? await s.diskUsage(top) : null);
-      // The walk's directories, open while it stats their entries, are closed either way.
-      expect(readdirSync("/proc/self/fd").length).toBe(fds);
+      // The walk's directories and files, open while it reads them, are closed either way.
+      expect(openPathsUnder(root).filter((p) => !p.startsWith(`${root}/index.db`))).toEqual([]);
     });
 
     test("a layer snapshot with no parent diffs to its whole tree", async () => {
@@ -155,5 +166,24 @@ describe.skipIf(skip)("overlay upper dirs", () => {
     const headers = await entries(await collect(writeLayerTar(overlayChanges(upper), { signal })));
     expect(headers.map((h) => h.name)).toEqual([".wh.deleted", "dir/", "dir/.wh..wh..opq", "dir/kept", "marked-x/", ".wh.xwhiteout"]);
     expect(headers.find((h) => h.name === "dir/")?.xattrs.size).toBe(0);
+  });
+
+  test("a file made a symlink after the walk saw it is refused, not followed out of the snapshot", async () => {
+    const upper = tempDir("kitbuild-upper-");
+    const outside = `${tempDir("kitbuild-outside-")}/secret`;
+    writeFileSync(outside, "secret");
+    mkdirSync(`${upper}/dir`);
+    writeFileSync(`${upper}/dir/f`, "inside");
+    function* swapped() {
+      for (const change of overlayChanges(upper)) {
+        if (change.kind === "entry" && change.name === "dir/f") {
+          rmSync(change.host);
+          symlinkSync(outside, change.host);
+        }
+        yield change;
+      }
+    }
+    const err = await collect(writeLayerTar(swapped(), { signal })).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe("ELOOP");
   });
 });
