@@ -2,7 +2,7 @@
 // running the compiled binary. Tests that need root or runc say so when they skip.
 import { expect } from "bun:test";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startTestEnv, type TestEnv } from "../scripts/test-env.ts";
 
@@ -47,6 +47,18 @@ export async function testRegistry(): Promise<string> {
     cleanups.push(async () => (await env)?.stop());
   }
   return (await env).registry;
+}
+
+/** What this process has open under `dir` (or `dir` itself), by /proc/self/fd. */
+export function openPathsUnder(dir: string): string[] {
+  const targets = readdirSync("/proc/self/fd").map((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return ""; // closed since it was listed
+    }
+  });
+  return targets.filter((t) => t === dir || t.startsWith(`${dir}/`));
 }
 
 /** Skips with a printed reason: `test.skipIf(skipBecause(...))`. */

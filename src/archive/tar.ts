@@ -7,7 +7,8 @@ import { canceledError } from "../util/abort.ts";
 import { undecodableNameError } from "../fs/file-names.ts";
 import { closeFd, fgetxattr, flistxattr, lgetxattr, llistxattr, O_NOFOLLOW, O_RDONLY, openFd, openFdAt, readFd } from "../fs/libc.ts";
 import {
-  type EntryStat, inodeKey, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, lstatEntry,
+  closeDirectory, type EntryStat, inodeKey, isBlockDevice, isCharacterDevice, isDirectory, isFIFO, isFile, isSymbolicLink, lstatEntry,
+  lstatEntryAt, openDirectory,
 } from "../fs/entry-stat.ts";
 import type { TarEntryHeader } from "./tar-header.ts";
 import { SMALL_FILE, type TarWriter } from "./tar-writer.ts";
@@ -29,19 +30,26 @@ export async function packTree(root: string, tar: TarWriter, opts: PackOptions):
   const links: LinkMap = new Map();
   const prefix = opts.prefix;
   if (prefix) await packEntry(tar, prefix, root, lstatEntry(root), links, opts);
+  // Each directory is held open while its entries are stat'ed and its small files opened in it.
   const walk = async (rel: string): Promise<void> => {
-    for (const name of sortedNames(rel ? `${root}/${rel}` : root)) {
-      if (opts.signal.aborted) throw canceledError(opts.signal);
-      const child = rel ? `${rel}/${name}` : name;
-      const host = `${root}/${child}`;
-      let st: EntryStat;
-      try {
-        st = lstatEntry(host);
-      } catch (e) {
-        throw undecodableNameError(host, e) ?? e;
+    const dir = rel ? `${root}/${rel}` : root;
+    const fd = openDirectory(dir);
+    try {
+      for (const name of sortedNames(dir)) {
+        if (opts.signal.aborted) throw canceledError(opts.signal);
+        const child = rel ? `${rel}/${name}` : name;
+        const host = `${root}/${child}`;
+        let st: EntryStat;
+        try {
+          st = fd >= 0 ? lstatEntryAt(fd, name, host) : lstatEntry(host);
+        } catch (e) {
+          throw undecodableNameError(host, e) ?? e;
+        }
+        await packEntry(tar, prefix ? `${prefix}/${child}` : child, host, st, links, opts, fd);
+        if (isDirectory(st)) await walk(child);
       }
-      await packEntry(tar, prefix ? `${prefix}/${child}` : child, host, st, links, opts);
-      if (isDirectory(st)) await walk(child);
+    } finally {
+      closeDirectory(fd);
     }
   };
   await walk("");

@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } 
 import { packEntry, packTree } from "../../src/archive/tar.ts";
 import { TarWriter } from "../../src/archive/tar-writer.ts";
 import { lstatEntry } from "../../src/fs/entry-stat.ts";
-import { tempDir } from "../harness.ts";
+import { openPathsUnder, tempDir } from "../harness.ts";
 
 const signal = new AbortController().signal;
 
@@ -35,6 +35,8 @@ describe("tar file bodies", () => {
     await tar.finish();
     const archive = await bytes;
     expect(archive.length % 512).toBe(0);
+    // The directories the walk held open, and the files it read in them, are closed.
+    expect(openPathsUnder(root)).toEqual([]);
     const out = tempDir("kitbuild-tar-body-out-");
     execFileSync("tar", ["-x", "-C", out], { input: archive });
     for (let i = 0; i < 300; i++) expect(readFileSync(`${out}/small/f${i}`).equals(pattern(i * 37, i))).toBe(true);

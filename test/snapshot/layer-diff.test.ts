@@ -4,7 +4,7 @@
 // remade directory is opaque on overlay; the tar is deterministic and SOURCE_DATE_EPOCH clamps it.
 // Also the overlay upper-dir conversion on a hand-made upper dir with user.* markers (rootless).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, linkSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { overlayChanges } from "../../src/snapshot/changes-overlay.ts";
 import { applyLayerStream } from "../../src/snapshot/layer-apply.ts";
@@ -12,7 +12,7 @@ import { writeLayerTar, type LayerDiff } from "../../src/snapshot/layer-diff.ts"
 import type { Snapshotter } from "../../src/snapshot/snapshotter.ts";
 import { lsetxattr, mknod, S_IFCHR } from "../../src/fs/libc.ts";
 import { readTar, type TarHeader } from "../../src/archive/tar-reader.ts";
-import { IS_ROOT, NEEDS_ROOT, skipBecause, tempDir } from "../harness.ts";
+import { IS_ROOT, NEEDS_ROOT, openPathsUnder, skipBecause, tempDir } from "../harness.ts";
 import { describeTree } from "../tree.ts";
 import { applyEntries, freshSnapshotter, IMPLS, signal, text } from "./impls.ts";
 
@@ -22,17 +22,6 @@ async function collect(diff: LayerDiff): Promise<Buffer> {
   return Buffer.concat(await Array.fromAsync(diff.stream as AsyncIterable<Buffer>));
 }
 
-/** What this process has open under `dir`. */
-function openPathsUnder(dir: string): string[] {
-  const targets = readdirSync("/proc/self/fd").map((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      return ""; // closed since it was listed
-    }
-  });
-  return targets.filter((t) => t.startsWith(`${dir}/`));
-}
 
 async function entries(tar: Buffer): Promise<TarHeader[]> {
   const out: TarHeader[] = [];
