@@ -258,11 +258,12 @@ describe.skipIf(skip)("kill -9 outside a RUN leaves nothing the next build and p
   test("during COPY of a context: the mount watchdog releases the overlay at once", async () => {
     const ctx = tempDir("kitbuild-ctx-");
     Bun.spawnSync(["mkdir", "-p", `${ctx}/files`]);
-    for (let i = 0; i < 2000; i++) writeFileSync(`${ctx}/files/f${i}`, `file ${i}\n`.repeat(50));
+    // Enough files that the COPY outlasts the kill's delay: 2,000 took 0.1 s, and the build sometimes ended first.
+    for (let i = 0; i < 8000; i++) writeFileSync(`${ctx}/files/f${i}`, `file ${i}\n`.repeat(50));
     writeFileSync(`${ctx}/big`, crypto.getRandomValues(new Uint8Array(30_000_000)));
     writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nCOPY . /ctx\nRUN ls /ctx/files | wc -l > /count\n`);
     const root = `${tempDir()}/root`;
-    await killWhen(ctx, root, (t) => /\[2\/3\] COPY \. \/ctx/.test(t), randomDelay(300));
+    await killWhen(ctx, root, (t) => /\[2\/3\] COPY \. \/ctx/.test(t), randomDelay(150));
     // No RUN had started: the mount watchdog alone releases the mounts.
     for (let i = 0; i < 200 && leftoversIn(root).mounts.length > 0; i++) await Bun.sleep(50);
     expect(leftoversIn(root).mounts).toEqual([]);
