@@ -5,7 +5,8 @@
 // concurrent build sees the old image or the new one, never none.
 import type { Database } from "bun:sqlite";
 
-const TABLES = `
+/** Their DDL, also part of the schema's fingerprint (schema.ts). */
+export const IMAGE_TABLES = `
 CREATE TABLE IF NOT EXISTS stored_images (
   manifest TEXT PRIMARY KEY,
   config TEXT NOT NULL,
@@ -22,7 +23,7 @@ CREATE INDEX IF NOT EXISTS image_names_manifest ON image_names (manifest);
 
 /** Creates the tables when the cache root predates the image store. */
 export function ensureImageTables(db: Database): void {
-  db.exec(TABLES);
+  db.exec(IMAGE_TABLES);
 }
 
 export type StoredImage = {

@@ -3,7 +3,8 @@
 // an input's record while a merge lists it; removing a merge drops its rows first.
 import type { Database } from "bun:sqlite";
 
-const TABLE = `
+/** Its DDL, also part of the schema's fingerprint (schema.ts). */
+export const MERGE_TABLE = `
 CREATE TABLE IF NOT EXISTS snapshot_merges (
   snapshot INTEGER NOT NULL REFERENCES snapshots(id),
   position INTEGER NOT NULL,
@@ -15,7 +16,7 @@ CREATE INDEX IF NOT EXISTS snapshot_merges_input ON snapshot_merges (input);
 
 /** Creates the table when the cache root predates it. */
 export function ensureMergeTable(db: Database): void {
-  db.exec(TABLE);
+  db.exec(MERGE_TABLE);
 }
 
 export function setMergeInputs(db: Database, id: number, inputs: readonly number[]): void {

@@ -7,10 +7,11 @@ import { isSameProcessAlive, ownStartTime } from "../util/process-start.ts";
 
 export type IsAlive = (pid: number) => boolean;
 
-const SCHEMA = "CREATE TABLE IF NOT EXISTS processes (pid INTEGER PRIMARY KEY, start TEXT NOT NULL)";
+/** Its DDL, also part of the schema's fingerprint (schema.ts). */
+export const PROCESS_TABLE = "CREATE TABLE IF NOT EXISTS processes (pid INTEGER PRIMARY KEY, start TEXT NOT NULL)";
 
 export function ensureProcessTable(db: Database): void {
-  db.exec(SCHEMA);
+  db.exec(PROCESS_TABLE);
 }
 
 /**

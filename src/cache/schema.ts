@@ -1,9 +1,9 @@
 // The cache index's tables, created or upgraded in place when a cache root is opened. Upgrades only
 // add tables and columns, so an older kitbuild can still read what it knows.
 import type { Database } from "bun:sqlite";
-import { ensureImageTables } from "./image-names.ts";
-import { ensureMergeTable } from "./merges.ts";
-import { ensureProcessTable } from "./processes.ts";
+import { ensureImageTables, IMAGE_TABLES } from "./image-names.ts";
+import { ensureMergeTable, MERGE_TABLE } from "./merges.ts";
+import { ensureProcessTable, PROCESS_TABLE } from "./processes.ts";
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -82,7 +82,17 @@ const ADDED_COLUMNS: Array<[string, string, string]> = [
   ["layer_blobs", "source", "TEXT"],
 ];
 
+/**
+ * The schema this kitbuild makes, as a positive 31-bit number, kept in SQLite's user_version once
+ * an index has it: every open used to run all of the DDL below (about 0.8 ms of a 110 ms no-op
+ * rebuild). Made from the DDL itself, so a changed table or column cannot be skipped by mistake.
+ * Upgrades only add, so an index another version migrated last is migrated again, harmlessly.
+ */
+const FINGERPRINT = (Bun.hash.crc32([TABLES, MERGE_TABLE, PROCESS_TABLE, IMAGE_TABLES, JSON.stringify(ADDED_COLUMNS)].join("\0")) & 0x7fffffff) || 1;
+
 export function migrate(db: Database): void {
+  const { user_version } = db.query("PRAGMA user_version").get() as { user_version: number };
+  if (user_version === FINGERPRINT) return;
   db.exec(TABLES);
   ensureMergeTable(db);
   ensureProcessTable(db);
@@ -93,4 +103,5 @@ export function migrate(db: Database): void {
     if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${def}`);
   }
   db.query("INSERT OR REPLACE INTO meta (k, v) VALUES ('schema', '3')").run();
+  db.exec(`PRAGMA user_version = ${FINGERPRINT}`);
 }
