@@ -31,18 +31,25 @@ function releaseStepDir(path: string): void {
   rmSync(path, { recursive: true, force: true });
 }
 
-/** Removes the step directories of kitbuild processes that no longer run ("kitbuild-<pid>-<n>"). */
-export function removeOrphanStepDirs(root: string, isAlive: (pid: number) => boolean): void {
+/** The step directories of kitbuild processes that no longer run ("kitbuild-<pid>-<n>"), by name. */
+export function orphanStepDirs(root: string, isAlive: (pid: number) => boolean): string[] {
   let names: string[];
   try {
     names = readdirSync(executorDir(root));
   } catch {
-    return;
+    return [];
   }
+  return names.filter((name) => {
+    const m = /^kitbuild-(\d+)-/.exec(name);
+    return m !== null && !isAlive(Number(m[1]));
+  });
+}
+
+/** Unmounts and removes the step directories `names` (orphanStepDirs' list). */
+export function removeOrphanStepDirs(root: string, names: string[]): void {
+  if (names.length === 0) return;
   const mounted = new Set(readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]));
   for (const name of names) {
-    const m = /^kitbuild-(\d+)-/.exec(name);
-    if (!m || isAlive(Number(m[1]))) continue;
     const path = `${executorDir(root)}/${name}`;
     // The dead process's watchdog may be unmounting and removing the same directory right now.
     if (mounted.has(path)) {
