@@ -72,9 +72,12 @@ export function releaseOrphanMounts(root: string): void {
 }
 
 function releaseDeadMountPoints(dir: string, names: readonly string[]): void {
+  const dead = names.filter((name) => !ownerAlive(name));
+  // The mount table is read only for them: on a host with many mounts it is long, and every build
+  // starts here.
+  if (dead.length === 0) return;
   const mounted = mountPoints();
-  for (const name of names) {
-    if (ownerAlive(name)) continue;
+  for (const name of dead) {
     const path = `${dir}/${name}`;
     // Mounted more than once (a mount stacked on it): detach until none is left.
     for (let n = mounted.get(path) ?? 0; n > 0; n--) {
