@@ -7,7 +7,7 @@ import { errnoCode } from "./errors.ts";
 const YIELD_EVERY = 4096;
 
 /** What a tally needs of an entry's stat (node's Stats and fs/entry-stat.ts's EntryStat both have it). */
-type Counted = { blocks: number; nlink: number; dev: number; ino: number | bigint | string };
+type Counted = { blocks: number; nlink: number; dev: number; ino: number | bigint };
 
 /** Allocated bytes of entries added one at a time: a hard-linked file's only once. */
 export class UsageTally {
