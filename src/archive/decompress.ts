@@ -3,9 +3,9 @@
 // bzip2 and xz are read through the system's `bzip2` and `xz` programs, as moby's archive code
 // does for xz, since Bun has no decoder for them.
 import { spawn } from "node:child_process";
-import { Duplex, type Readable, type Writable } from "node:stream";
+import type { Duplex, Readable, Writable } from "node:stream";
 import { KitError } from "../util/errors.ts";
-import { zlib } from "../util/lazy-modules.ts";
+import { stream, zlib } from "../util/lazy-modules.ts";
 
 export type Compression = "gzip" | "zstd" | "bzip2" | "xz" | "uncompressed";
 
@@ -58,7 +58,7 @@ function externalDecoder(program: string, debianPackage: string, signal: AbortSi
   const child = spawn(path, ["-dc"], { stdio: ["pipe", "pipe", "pipe"], signal });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
-  const duplex = Duplex.from({ writable: child.stdin as Writable, readable: child.stdout as Readable } as unknown as Duplex);
+  const duplex = stream().Duplex.from({ writable: child.stdin as Writable, readable: child.stdout as Readable } as unknown as Duplex);
   child.on("error", (e) => duplex.destroy(e));
   child.on("close", (code) => {
     if (code !== 0 && code !== null) {

@@ -2,7 +2,8 @@
 // as a Node Readable with backpressure, so a layer can be piped into a compressor. kitbuild writes
 // tars with this rather than tar-stream's pack because that one encodes PAX values as UTF-8 text
 // (corrupting binary xattrs such as security.capability) and replaces a mode of 0 by 0644/0755.
-import { PassThrough, type Readable } from "node:stream";
+import type { PassThrough, Readable } from "node:stream";
+import { stream } from "../util/lazy-modules.ts";
 import { KitError } from "../util/errors.ts";
 import { SpareBuffers } from "../util/spare-buffers.ts";
 import { BLOCK, entryHeaders, padded, type TarEntryHeader, writeEntryHeaders } from "./tar-header.ts";
@@ -35,7 +36,7 @@ export type TarWatch = {
 export class TarWriter {
   /** The archive's bytes; read it (or pipe it) while entries are written. */
   readonly stream: Readable;
-  private readonly out = new PassThrough({ highWaterMark: 1 << 20 });
+  private readonly out: PassThrough = new (stream().PassThrough)({ highWaterMark: 1 << 20 });
   private readonly watch: TarWatch;
 
   constructor(watch: TarWatch = {}) {

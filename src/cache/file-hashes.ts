@@ -8,7 +8,8 @@
 // another 30; as one SQLite blob, 6-7 ms, most of it first touches of the memory SQLite and the
 // runtime copied it into). The file is mapped, not read: 0.1 ms. It is replaced whole by a rename,
 // never written in place, so a mapping another process holds stays whole.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { decodeMemo, encodeMemo, replaceMemo } from "./memo-file.ts";
 import { errnoCode } from "../util/errors.ts";
 import { resolve } from "node:path";
 
@@ -18,8 +19,6 @@ export type MemoStat = { dev: number; ino: number | bigint; size: number; mtimeS
 /** dev, ino, size, mtime seconds, mtime ns, ctime seconds, ctime ns. */
 const FIELDS = 7;
 const VERSION = 1;
-/** version, count, byte lengths of the paths and of the digests; the numbers start 8-aligned after it. */
-const HEADER = 16;
 
 /**
  * Timestamps are only as fine as the kernel's clock tick (a few ms), or a whole second on coarse
@@ -29,7 +28,7 @@ const HEADER = 16;
 const RACY_WINDOW_MS = 100;
 const COARSE_RACY_WINDOW_MS = 2000;
 
-function isRacy(st: MemoStat, nowMs: number): boolean {
+export function isRacy(st: MemoStat, nowMs: number): boolean {
   const window = st.mtimeNsec === 0 && st.ctimeNsec === 0 ? COARSE_RACY_WINDOW_MS : RACY_WINDOW_MS;
   const mtimeMs = st.mtimeSec * 1000 + st.mtimeNsec / 1e6;
   const ctimeMs = st.ctimeSec * 1000 + st.ctimeNsec / 1e6;
@@ -37,16 +36,14 @@ function isRacy(st: MemoStat, nowMs: number): boolean {
 }
 
 /** An entry's numbers in FIELDS order (an inode number past 2^53 is rounded, the other fields still tell files apart). */
-function numbersOf(st: MemoStat): number[] {
+export function numbersOf(st: MemoStat): number[] {
   return [st.dev, Number(st.ino), st.size, st.mtimeSec, st.mtimeNsec, st.ctimeSec, st.ctimeNsec];
 }
 
-function sameEntry(n: ArrayLike<number>, o: number, st: MemoStat): boolean {
+export function sameEntry(n: ArrayLike<number>, o: number, st: MemoStat): boolean {
   return n[o] === st.dev && n[o + 1] === Number(st.ino) && n[o + 2] === st.size && n[o + 3] === st.mtimeSec
     && n[o + 4] === st.mtimeNsec && n[o + 5] === st.ctimeSec && n[o + 6] === st.ctimeNsec;
 }
-
-type Stored = { paths: string[]; numbers: Float64Array; digests: string[] };
 
 /**
  * A loaded row, read in the order the walk asks: entries are stored in walk order (see flush), so
@@ -191,41 +188,19 @@ export class FileHashMemo {
     const entries = inWalkOrder(kept, [...this.dirty].map(([path, e]) => ({ path, ...e })));
     const numbers = new Float64Array(entries.length * FIELDS);
     entries.forEach((e, i) => numbers.set(e.numbers, i * FIELDS));
-    this.write(encode({ paths: entries.map((e) => e.path), numbers, digests: entries.map((e) => e.digest) }));
+    this.write(encodeMemo(VERSION, entries.length, numbers, entries.map((e) => e.path).join("\0"), entries.map((e) => e.digest).join("\0")));
     this.dirty.clear();
   }
 
   /** Replaces the file whole. A memo that cannot be written (a full disk) only makes the next build hash again. */
   private write(blob: Uint8Array): void {
     // Named with the pid, as the cache root's other temporary files: a dead process's is removed at start.
-    const tmp = `${this.root}/tmp/context-memo-${process.pid}`;
-    try {
-      mkdirSync(`${this.root}/tmp`, { recursive: true });
-      mkdirSync(`${this.root}/context-memos`, { recursive: true });
-      writeFileSync(tmp, blob);
-      renameSync(tmp, this.file);
-    } catch {
-      rmSync(tmp, { force: true });
-    }
+    replaceMemo(`${this.root}/tmp/context-memo-${process.pid}`, this.file, blob);
   }
 
   private relative(path: string): string | undefined {
     return path.length > this.dir.length + 1 && path.startsWith(this.dir) && path[this.dir.length] === "/" ? path.slice(this.dir.length + 1) : undefined;
   }
-}
-
-function encode({ paths, numbers, digests }: Stored): Uint8Array {
-  const pathBytes = Buffer.from(paths.join("\0"), "utf8");
-  const digestBytes = Buffer.from(digests.join("\0"), "utf8");
-  const out = Buffer.alloc(HEADER + numbers.byteLength + pathBytes.length + digestBytes.length);
-  out.writeUInt32LE(VERSION, 0);
-  out.writeUInt32LE(paths.length, 4);
-  out.writeUInt32LE(pathBytes.length, 8);
-  out.writeUInt32LE(digestBytes.length, 12);
-  out.set(new Uint8Array(numbers.buffer, numbers.byteOffset, numbers.byteLength), HEADER);
-  pathBytes.copy(out, HEADER + numbers.byteLength);
-  digestBytes.copy(out, HEADER + numbers.byteLength + pathBytes.length);
-  return out;
 }
 
 /** The stored entries, mapped (read where the file cannot be mapped); undefined when there are none or they cannot be read. */
@@ -246,17 +221,9 @@ function load(file: string): StoredEntries | undefined {
 
 /** The stored entries; undefined for a blob of another version or a damaged one (the memo then starts empty). */
 function decode(blob: Uint8Array): StoredEntries | undefined {
-  const b = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-  if (b.length < HEADER || b.readUInt32LE(0) !== VERSION) return undefined;
-  const count = b.readUInt32LE(4);
-  const numbersEnd = HEADER + count * FIELDS * 8;
-  const pathsEnd = numbersEnd + b.readUInt32LE(8);
-  if (count === 0 || pathsEnd + b.readUInt32LE(12) !== b.length) return undefined;
-  // A view where the bytes are 8-aligned (a mapping starts on a page), else a copy.
-  const at = b.byteOffset + HEADER;
-  const numbers = at % 8 === 0 ? new Float64Array(b.buffer, at, count * FIELDS) : new Float64Array(b.buffer.slice(at, b.byteOffset + numbersEnd));
-  const pathText = b.toString("utf8", numbersEnd, pathsEnd);
-  const digestText = b.toString("utf8", pathsEnd);
+  const parts = decodeMemo(blob, VERSION, FIELDS);
+  if (!parts) return undefined;
+  const { count, numbers, first: pathText, second: digestText } = parts;
   return countOf(pathText) === count && countOf(digestText) === count ? new StoredEntries(count, numbers, pathText, digestText) : undefined;
 }
 

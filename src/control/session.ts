@@ -1,9 +1,11 @@
 // One build's state shared by its op runners: the environment, the context directory, the target
 // platform, image resolutions (a tag is resolved once per build, in kitbuild's image store first
 // unless --pull), and what RUN steps share (secrets, ssh agents, entitlements, cache mounts).
-import { FileHashMemo } from "../cache/file-hashes.ts";
+import { readdirSync } from "node:fs";
+import { DirectoryListings } from "../cache/dir-listings.ts";
+import { FileHashMemo, memoFile } from "../cache/file-hashes.ts";
 import { randomHex } from "../util/random.ts";
-import type { EntryDigest, SourceDigests } from "../file/source-tree.ts";
+import type { EntryDigest, ListDirectory, SourceDigests } from "../file/source-tree.ts";
 import type { LocalContext } from "../source/local.ts";
 import type { Definition } from "../llb/ops.ts";
 import { CacheExplainer } from "./cache-explain.ts";
@@ -19,6 +21,8 @@ export class BuildSession {
   private readonly resolved = new Map<string, Promise<ResolvedImage>>();
   /** The hash memo of each context directory read, loaded on its first look-up. */
   private readonly memos = new Map<string, { memo: FileHashMemo; entryDigest: EntryDigest }>();
+  /** The directory listings of each context directory read, likewise. */
+  private readonly listings = new Map<string, { listings: DirectoryListings; list: ListDirectory }>();
   /** Records what cache keys were made of, and explains misses (--debug-cache). */
   readonly explainer: CacheExplainer;
   /** What git and http sources resolved to (identifier → "sha1:commit" or the download's digest), for provenance. */
@@ -59,6 +63,17 @@ export class BuildSession {
     return memo.entryDigest;
   }
 
+  /** A context directory's names, read only when the directory changed since they were last read (cache/dir-listings.ts). */
+  listDirectoryFor(dir: string): ListDirectory {
+    let entry = this.listings.get(dir);
+    if (!entry) {
+      const listings = new DirectoryListings(`${memoFile(this.env.root, dir)}.dirs`, dir, `${this.env.root}/tmp/context-listings-${process.pid}`);
+      const list: ListDirectory = (host, st) => listings.names(host, st, () => readdirSync(host).sort(), Date.now());
+      this.listings.set(dir, (entry = { listings, list }));
+    }
+    return entry.list;
+  }
+
   private contextChecksums = new WeakMap<LocalContext, SourceDigests>();
 
   /** What this build has checksummed of a context so far: it is read once per build, as BuildKit transfers it once. */
@@ -74,7 +89,9 @@ export class BuildSession {
    */
   close(): void {
     for (const { memo } of this.memos.values()) memo.flush();
+    for (const { listings } of this.listings.values()) listings.flush();
     this.memos.clear();
+    this.listings.clear();
     this.explainer.release();
     this.contextChecksums = new WeakMap();
   }

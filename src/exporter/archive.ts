@@ -2,8 +2,8 @@
 // docker-archive (`docker load`: manifest.json beside the same OCI layout, as `docker save` writes
 // it now). Entries are sorted and their times fixed, so the same image gives the same bytes.
 import { createReadStream, createWriteStream, mkdirSync, writeFileSync, copyFileSync, existsSync } from "node:fs";
-import { Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Writable } from "node:stream";
+import { stream, streamPromises } from "../util/lazy-modules.ts";
 import type { ContentStore } from "../content/store.ts";
 import { hexOf } from "../llb/digest.ts";
 import type { Descriptor } from "../oci/types.ts";
@@ -85,7 +85,7 @@ export function writeOciDirectory(store: ContentStore, img: ImageFiles, dest: st
 
 async function writeTar(entries: Entry[], mtime: number, sink: Writable, signal: AbortSignal): Promise<void> {
   const tar = new TarWriter();
-  const written = pipeline(tar.stream, sink, { signal });
+  const written = streamPromises().pipeline(tar.stream, sink, { signal });
   written.catch(() => {});
   const base = { uid: 0, gid: 0, mtimeNs: BigInt(mtime) * 1_000_000_000n };
   try {
@@ -112,6 +112,6 @@ async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
 
 /** A file, or stdout for "-". */
 export function archiveSink(dest: string, stdout: (chunk: Uint8Array) => Promise<void>): Writable {
-  if (dest === "-") return new Writable({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) });
+  if (dest === "-") return new (stream().Writable)({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) });
   return createWriteStream(dest);
 }

@@ -5,7 +5,8 @@
 // serve every layer of an export (workers started once, kept busy across layer boundaries). A base
 // image's layers are never recompressed (see layers.ts).
 import { availableParallelism } from "node:os";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import { stream } from "../util/lazy-modules.ts";
 import { compressChunk } from "./compress-chunk.ts";
 import type { CompressDone, CompressJob } from "./compress-worker.ts";
 import { SpareBuffers } from "../util/spare-buffers.ts";
@@ -22,7 +23,7 @@ const CHUNK = 1 << 20;
  */
 export function compressStream(input: Readable, compression: Compression, level?: number, pool?: CompressPool, recycle?: Recycle): Readable {
   if (compression === "uncompressed") return input;
-  return Readable.from(compressChunks(input, compression, level, pool, recycle));
+  return stream().Readable.from(compressChunks(input, compression, level, pool, recycle));
 }
 
 /** Takes back a chunk of the input once it has been copied out (TarWriter.recycle). */

@@ -4,7 +4,8 @@
 // remembered per settings, so the next export of the same snapshots reuses the same blobs.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { pipeline, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import { stream } from "../util/lazy-modules.ts";
 import { decompressor } from "../archive/decompress.ts";
 import { getLayerBlob, type LayerBlob, PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
 import type { CacheIndex } from "../cache/index.ts";
@@ -155,7 +156,7 @@ async function convertedLayer(deps: SnapshotLayersDeps, id: number, blob: LayerB
   deps.progress.status(statusId, 0);
   const source = createReadStream(deps.store.path(blob.digest as Digest), { signal: opts.signal });
   const plain = decompressor(layerCompression(blob.mediaType) ?? "uncompressed", opts.signal);
-  if (plain) pipeline(source, plain, () => {}); // an error reaches the reader of `plain`
+  if (plain) stream().pipeline(source, plain, () => {}); // an error reaches the reader of `plain`
   const { digest, size } = await storeLayer(deps, id, variant, plain ?? source, () => blob.diffId as Digest, opts, pool, opts.signal);
   deps.progress.statusDone(statusId);
   return { descriptor: { mediaType, digest, size }, diffId: blob.diffId as Digest };

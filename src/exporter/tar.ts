@@ -2,8 +2,7 @@
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { pipeline } from "node:stream/promises";
-import { Writable } from "node:stream";
+import { stream, streamPromises } from "../util/lazy-modules.ts";
 import { KitError } from "../util/errors.ts";
 import type { VertexProgress } from "../util/progress.ts";
 import { packTree } from "../archive/tar.ts";
@@ -30,9 +29,9 @@ export async function exportTar(
   signal: AbortSignal,
 ): Promise<void> {
   const tar = new TarWriter();
-  const sink = dest === "-" ? new Writable({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) }) : createWriteStream(dest);
+  const sink = dest === "-" ? new (stream().Writable)({ write: (chunk, _enc, cb) => void stdout(chunk).then(() => cb(), cb) }) : createWriteStream(dest);
   let total = 0;
-  const written = pipeline(tar.stream, sink, { signal });
+  const written = streamPromises().pipeline(tar.stream, sink, { signal });
   // A sink that fails first (a read-only or full disk) is handled below, not as an unhandled rejection.
   written.catch(() => {});
   try {

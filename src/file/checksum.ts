@@ -13,7 +13,8 @@ import { PatternMatcher } from "../util/patterns.ts";
 import { copySources } from "./copy.ts";
 import type { SourceTree } from "./source-tree.ts";
 
-const READ_BUFFER = Buffer.allocUnsafe(1 << 20);
+/** Made on first use: a no-op rebuild reads no file, and 1 MiB made at start counted toward its first collection. */
+let readBuffer: Buffer | undefined;
 
 export type ChecksumOptions = {
   followSymlinks: boolean;
@@ -113,7 +114,7 @@ function hashEntry(walk: Walk, host: string, rel: string, within: string, dirFd 
     let children = "";
     const fd = openDirectory(host);
     try {
-      for (const child of readdirSync(host).sort()) {
+      for (const child of from.listDirectory ? from.listDirectory(host, st) : readdirSync(host).sort()) {
         const childRel = rel === "" ? child : `${rel}/${child}`;
         // Copying the whole context, both paths are the same string: made once.
         const childWithin = within === rel ? childRel : within === "" ? child : `${within}/${child}`;
@@ -161,9 +162,10 @@ export function hashFile(path: string): string {
   const fd = openSync(path, "r");
   try {
     for (;;) {
-      const n = readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, null);
+      readBuffer ??= Buffer.allocUnsafe(1 << 20);
+      const n = readSync(fd, readBuffer, 0, readBuffer.length, null);
       if (n === 0) break;
-      hasher.update(READ_BUFFER.subarray(0, n));
+      hasher.update(readBuffer.subarray(0, n));
     }
   } finally {
     closeSync(fd);

@@ -9,6 +9,9 @@ import type { EntryStat } from "../fs/entry-stat.ts";
  */
 export type EntryDigest = (host: string, st: EntryStat, compute: (host: string, st: EntryStat) => string) => string;
 
+/** A directory's names (at `host`, stat'ed as `st`), sorted as a walk takes them. */
+export type ListDirectory = (host: string, st: EntryStat) => string[];
+
 export type SourceTree = {
   root: string;
   /** Context files belong to root in the image, whatever their owner on the host. */
@@ -17,6 +20,8 @@ export type SourceTree = {
   mustEnter?: (rel: string) => boolean;
   /** Memoized digests of non-directory entries; the default reads every one. */
   entryDigest?: EntryDigest;
+  /** Lists a directory for a checksum, possibly as remembered from an earlier build; the default reads it. */
+  listDirectory?: ListDirectory;
   /** Told the size of every file whose content a checksum had to read (the memo could not vouch for it). */
   onRead?: (bytes: number) => void;
   /** Told the digest of every non-directory entry a checksum covers (to explain cache misses). */

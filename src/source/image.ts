@@ -2,7 +2,8 @@
 // store first, stored-image.ts, unless --pull), and pulling its layers into snapshots. Layer
 // snapshots are shared by chain id, so a base image is unpacked once per cache.
 import { createReadStream } from "node:fs";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import { stream } from "../util/lazy-modules.ts";
 import type { CacheIndex } from "../cache/index.ts";
 import { PULLED, putLayerBlob } from "../cache/layer-blobs.ts";
 import { chainIds as chainIdsFor } from "../cache/layer-chains.ts";
@@ -191,7 +192,7 @@ export class ImageSource {
     const live = download?.growing.claim(signal);
     if (live && download) {
       try {
-        const bytes: LayerBytes = { open: () => Readable.from(live, { objectMode: false }), verified: download.done };
+        const bytes: LayerBytes = { open: () => stream().Readable.from(live, { objectMode: false }), verified: download.done };
         return await this.unpack(layer.desc, layer.diffId, chainId, parent, source, bytes, progress, signal);
       } catch (e) {
         if (signal.aborted) {

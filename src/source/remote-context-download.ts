@@ -2,8 +2,7 @@
 // names what was received in the progress output). Credentials in a URL are sent as basic auth and
 // never appear in a message.
 import { createWriteStream } from "node:fs";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { stream, streamPromises } from "../util/lazy-modules.ts";
 import { canceledError } from "../util/abort.ts";
 import { KitError, isKitError } from "../util/errors.ts";
 import type { VertexProgress } from "../util/progress.ts";
@@ -26,7 +25,7 @@ export async function downloadToFile(from: ContextBytes, file: string, progress:
     }
   }
   try {
-    await pipeline(Readable.from(counted()), createWriteStream(file), { signal });
+    await streamPromises().pipeline(stream().Readable.from(counted()), createWriteStream(file), { signal });
   } catch (e) {
     if (signal.aborted) throw canceledError(signal);
     if (isKitError(e)) throw e;

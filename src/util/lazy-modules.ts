@@ -2,10 +2,25 @@
 // streams it brings) about 1 ms, and a build that compresses nothing, validates no address and
 // forwards no ssh agent (a no-op rebuild, most cached builds) never needs them.
 import type * as Net from "node:net";
+import type * as Stream from "node:stream";
+import type * as StreamPromises from "node:stream/promises";
 import type * as Zlib from "node:zlib";
 
 let zlibModule: typeof Zlib | undefined;
 let netModule: typeof Net | undefined;
+let streamModule: typeof Stream | undefined;
+let streamPromisesModule: typeof StreamPromises | undefined;
+
+/** node:stream: about 4 ms to load, which a build that moves no layer or archive (a no-op rebuild) never needs. */
+export function stream(): typeof Stream {
+  streamModule ??= require("node:stream") as typeof Stream;
+  return streamModule;
+}
+
+export function streamPromises(): typeof StreamPromises {
+  streamPromisesModule ??= require("node:stream/promises") as typeof StreamPromises;
+  return streamPromisesModule;
+}
 
 export function zlib(): typeof Zlib {
   zlibModule ??= require("node:zlib") as typeof Zlib;

@@ -1,6 +1,7 @@
 // The plain renderer prints BuildKit's --progress=plain format.
 import { describe, expect, test } from "bun:test";
 import { PlainRenderer } from "../../src/cli/render/plain.ts";
+import { createRenderer } from "../../src/cli/render/renderer.ts";
 
 describe("PlainRenderer", () => {
   test("steps, logs with times, statuses, cached and failed steps, and the error report", () => {
@@ -38,5 +39,29 @@ describe("PlainRenderer", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("quiet progress", () => {
+  const terminal = (writes: string[]) => ({ stderr: (t: string) => void writes.push(t), stdout: () => {}, stderrIsTTY: () => false, columns: () => 80 });
+
+  test("a build that did not fail writes nothing at all, so process.stderr is never made", () => {
+    const writes: string[] = [];
+    const r = createRenderer("quiet", terminal(writes));
+    r.event({ type: "vertex", id: "a", name: "[1/2] FROM img", started: 1, completed: 2 });
+    r.event({ type: "vertex", id: "b", name: "[2/2] RUN true", started: 2, completed: 3 });
+    r.close();
+    expect(writes).toEqual([]);
+  });
+
+  test("a failed step's log is still written at the end", () => {
+    const writes: string[] = [];
+    const r = createRenderer("quiet", terminal(writes));
+    r.event({ type: "vertex", id: "c", name: "[2/2] RUN make", started: 1 });
+    r.event({ type: "log", vertex: "c", stream: 2, data: new TextEncoder().encode("boom\n"), timestamp: 2 });
+    r.event({ type: "vertex", id: "c", name: "[2/2] RUN make", started: 1, completed: 3, error: "exit code: 2" });
+    r.close();
+    expect(writes.join("")).toContain("boom");
+    expect(writes.join("")).toContain("[2/2] RUN make");
   });
 });

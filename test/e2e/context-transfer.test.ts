@@ -2,7 +2,7 @@
 // had to read of the paths it uses (files unchanged since the last build come from the hash memo),
 // so a no-op rebuild shows 0B and a file the Dockerfile never reads never counts. Needs root and runc.
 import { describe, expect, test } from "bun:test";
-import { appendFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { formatBytes } from "../../src/util/units.ts";
 import { expectExit, HAS_RUNC, IS_ROOT, NEEDS_ROOT_AND_RUNC, runKitbuild, skipBecause, tempDir, testRegistry } from "../harness.ts";
 
@@ -41,5 +41,24 @@ describe.skipIf(skip)("transferring context (compiled binary)", () => {
     const changed = await build();
     expectExit(changed, 0);
     expect(contextLoad(changed.stderr)).toContain(`transferring context: ${formatBytes(statSync(`${ctx}/hello.txt`).size)} done`);
+  }, 600_000);
+
+  test("a file added to a directory after a build is copied by the next one: the directory is listed again", async () => {
+    const registry = await testRegistry();
+    const ctx = tempDir("kitbuild-ctx-");
+    const work = tempDir();
+    mkdirSync(`${ctx}/src/sub`, { recursive: true });
+    writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nCOPY src /app/\n`);
+    writeFileSync(`${ctx}/src/sub/a.txt`, "a");
+    // Old enough for its listing to be remembered.
+    await Bun.sleep(300);
+    const build = (out: string) => runKitbuild(["build", "--progress=plain", "-o", `type=local,dest=${out}`, ctx], { env: { KITBUILD_ROOT: `${work}/root` }, timeoutMs: 300_000 });
+    expectExit(await build(`${work}/first`), 0);
+    expect(readdirSync(`${work}/first/app/sub`)).toEqual(["a.txt"]);
+    writeFileSync(`${ctx}/src/sub/b.txt`, "b");
+    const second = await build(`${work}/second`);
+    expectExit(second, 0);
+    expect(readdirSync(`${work}/second/app/sub`).sort()).toEqual(["a.txt", "b.txt"]);
+    expect(second.stderr).not.toMatch(/COPY src \/app\/\n#\d+ CACHED/);
   }, 600_000);
 });

@@ -305,9 +305,11 @@ describe.skipIf(skip)("kill -9 outside a RUN leaves nothing the next build and p
   test("just before the first RUN: the mounts go at once, the rest with the next build", async () => {
     const ctx = tempDir("kitbuild-ctx-");
     writeFileSync(`${ctx}/a.txt`, "alpha\n");
-    writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt\n`);
+    // The step sleeps so that the build cannot end before the kill (it did once: the RUN took
+    // 0.1 s); the kill lands within 50 ms of the step's start, while its container is being made.
+    writeFileSync(`${ctx}/Dockerfile`, `FROM ${registry}/busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt && sleep 2\n`);
     const root = `${tempDir()}/root`;
-    await killWhen(ctx, root, (t) => /\[3\/3\] RUN cat/.test(t), randomDelay(100));
+    await killWhen(ctx, root, (t) => /\[3\/3\] RUN cat/.test(t), randomDelay(30));
     for (let i = 0; i < 200 && leftoversIn(root).mounts.length > 0; i++) await Bun.sleep(50);
     expect(leftoversIn(root).mounts).toEqual([]);
     await expectReaped(ctx, root);

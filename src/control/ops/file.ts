@@ -81,7 +81,9 @@ export function contextTree(context: import("../../source/local.ts").LocalContex
     resetOwner: true,
     isExcluded: (rel) => context.isExcluded(rel),
     mustEnter: (rel) => context.mustEnter(rel),
-    ...(session ? { entryDigest: session.entryDigestFor(context.dir), sourceDigests: session.sourceDigestsOf(context) } : {}),
+    ...(session
+      ? { entryDigest: session.entryDigestFor(context.dir), listDirectory: session.listDirectoryFor(context.dir), sourceDigests: session.sourceDigestsOf(context) }
+      : {}),
   };
 }
 

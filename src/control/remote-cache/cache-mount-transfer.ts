@@ -2,7 +2,7 @@
 // the newest directory of each id is packed as a gzipped tar layer of the cache; on a machine that
 // imports it, a cache mount of that id that does not exist yet starts as that layer's content.
 // Nothing else of a cache mount ever leaves the machine.
-import { Transform } from "node:stream";
+import { stream } from "../../util/lazy-modules.ts";
 import { TarWriter } from "../../archive/tar-writer.ts";
 import { packTree } from "../../archive/tar.ts";
 import { compressStream } from "../../exporter/compress.ts";
@@ -32,7 +32,7 @@ async function packDirectory(env: BuildEnvironment, dir: string, signal: AbortSi
   const tar = new TarWriter();
   const hasher = new Bun.CryptoHasher("sha256");
   const hashed = tar.stream.pipe(
-    new Transform({
+    new (stream().Transform)({
       transform(chunk: Buffer, _enc, cb) {
         hasher.update(chunk);
         cb(null, chunk);
