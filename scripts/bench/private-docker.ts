@@ -55,6 +55,9 @@ export async function startPrivateDocker(dir: string, bridge: { name: string; ci
     try {
       child.kill("SIGTERM");
       await exited;
+      // docker 20.10 sometimes leaves a build step's network namespace mounted as it stops (an
+      // nsfs mount under its exec root), which failed a whole benchmark run: it is let go here.
+      for (const point of mountsUnder(dir).reverse()) spawnSync("umount", ["-l", point], { stdio: "ignore" });
       const left = mountsUnder(dir);
       if (left.length) throw new Error(`dockerd left mounts under ${dir}: ${left.join(", ")}`);
     } finally {
