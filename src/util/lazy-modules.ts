@@ -11,7 +11,10 @@ let netModule: typeof Net | undefined;
 let streamModule: typeof Stream | undefined;
 let streamPromisesModule: typeof StreamPromises | undefined;
 
-/** node:stream: about 4 ms to load, which a build that moves no layer or archive (a no-op rebuild) never needs. */
+/**
+ * node:stream: 1 ms to load in a build that has node:util already (4 ms in a bare compiled
+ * program), which a build that moves no layer or archive (a no-op rebuild) never needs.
+ */
 export function stream(): typeof Stream {
   streamModule ??= require("node:stream") as typeof Stream;
   return streamModule;
