@@ -58,13 +58,14 @@ class StoredEntries {
   private index?: Map<string, number>;
   private starts?: Int32Array;
   private digestList?: string[];
-  private readonly fixedDigests: boolean;
-
-  constructor(readonly count: number, readonly numbers: Float64Array, private readonly pathText: string, private readonly digestText: string) {
-    let fixed = digestText.length === count * 65 - 1;
-    for (let i = 1; fixed && i < count; i++) fixed = digestText.charCodeAt(i * 65 - 1) === 0;
-    this.fixedDigests = fixed;
-  }
+  /** `fixedDigests`: every digest is 64 characters (fixedWidth), read in place. */
+  constructor(
+    readonly count: number,
+    readonly numbers: Float64Array,
+    private readonly pathText: string,
+    private readonly digestText: string,
+    private readonly fixedDigests: boolean,
+  ) {}
 
   /** The entry's position, or undefined when it is not stored. */
   find(rel: string): number | undefined {
@@ -224,7 +225,17 @@ function decode(blob: Uint8Array): StoredEntries | undefined {
   const parts = decodeMemo(blob, VERSION, FIELDS);
   if (!parts) return undefined;
   const { count, numbers, first: pathText, second: digestText } = parts;
-  return countOf(pathText) === count && countOf(digestText) === count ? new StoredEntries(count, numbers, pathText, digestText) : undefined;
+  // Digests of 64 characters with a NUL after each are counted by their length (counting the
+  // NULs of 1.3 MB took 1 ms of a no-op rebuild's start).
+  const fixed = fixedWidth(digestText, count);
+  return countOf(pathText) === count && (fixed || countOf(digestText) === count) ? new StoredEntries(count, numbers, pathText, digestText, fixed) : undefined;
+}
+
+/** Whether `text` is `count` items of 64 characters joined by NUL. */
+function fixedWidth(text: string, count: number): boolean {
+  if (text.length !== count * 65 - 1) return false;
+  for (let i = 1; i < count; i++) if (text.charCodeAt(i * 65 - 1) !== 0) return false;
+  return true;
 }
 
 /** How many NUL-joined items a text holds. */

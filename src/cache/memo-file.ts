@@ -4,6 +4,7 @@
 // written in place, so another process's mapping of the old one stays whole.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { isAscii } from "node:buffer";
 
 const HEADER = 16;
 
@@ -34,7 +35,12 @@ export function decodeMemo(blob: Uint8Array, version: number, fields: number): M
   if (count === 0 || firstEnd + b.readUInt32LE(12) !== b.length) return undefined;
   const at = b.byteOffset + HEADER;
   const numbers = at % 8 === 0 ? new Float64Array(b.buffer, at, count * fields) : new Float64Array(b.buffer.slice(at, b.byteOffset + numbersEnd));
-  return { count, numbers, first: b.toString("utf8", numbersEnd, firstEnd), second: b.toString("utf8", firstEnd) };
+  return { count, numbers, first: text(b, numbersEnd, firstEnd), second: text(b, firstEnd, b.length) };
+}
+
+/** UTF-8 text; ASCII (hex digests, most paths) copied as Latin-1, which is the same text in half the time (1.6 MB: 1 ms against 2). */
+function text(b: Buffer, start: number, end: number): string {
+  return b.toString(isAscii(b.subarray(start, end)) ? "latin1" : "utf8", start, end);
 }
 
 /**

@@ -122,4 +122,26 @@ describe("FileHashMemo", () => {
     expect(() => m.flush()).not.toThrow();
     expect(readdirSync(`${root}/tmp`)).toEqual([]);
   });
+
+  test("paths beyond ASCII and digests of other lengths are read back as written", () => {
+    const dir = tempDir();
+    mkdirSync(`${dir}/é dir`);
+    const files = ["é dir/ü.txt", "plain.txt", "日本.txt"];
+    for (const f of files) writeFileSync(`${dir}/${f}`, f);
+    const root = cacheRoot();
+    const first = memo(root, dir);
+    files.forEach((f, i) => first.set(`${dir}/${f}`, lstatEntry(`${dir}/${f}`), i === 1 ? "short" : `digest-${f}`, later(`${dir}/${f}`)));
+    first.flush();
+    const second = memo(root, dir);
+    expect(files.map((f) => second.get(`${dir}/${f}`, lstatEntry(`${dir}/${f}`)))).toEqual(["digest-é dir/ü.txt", "short", "digest-日本.txt"]);
+
+    // sha256 digests, all 64 characters: read in place.
+    const hex = (f: string) => Bun.CryptoHasher.hash("sha256", f, "hex");
+    const hexRoot = cacheRoot();
+    const third = memo(hexRoot, dir);
+    for (const f of files) third.set(`${dir}/${f}`, lstatEntry(`${dir}/${f}`), hex(f), later(`${dir}/${f}`));
+    third.flush();
+    const fourth = memo(hexRoot, dir);
+    expect(files.map((f) => fourth.get(`${dir}/${f}`, lstatEntry(`${dir}/${f}`)))).toEqual(files.map(hex));
+  });
 });
