@@ -12,9 +12,9 @@
 // Kept beside the hash memo, in a file of its own of the same format (memo-file.ts): the
 // directories' numbers, their paths (relative to the context, "" for its top) joined by NUL, and
 // each directory's names joined by "/", joined by NUL.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { isRacy, type MemoStat, numbersOf, sameEntry } from "./file-hashes.ts";
-import { decodeMemo, encodeMemo, type MemoParts, replaceMemo } from "./memo-file.ts";
+import { decodeMemo, encodeMemo, readMemo, replaceMemo } from "./memo-file.ts";
 
 const FIELDS = 7;
 const VERSION = 1;
@@ -76,13 +76,8 @@ export class DirectoryListings {
 
 /** The stored listings; undefined when there are none, or they are of another version or damaged. */
 function load(file: string): Stored | undefined {
-  let parts: MemoParts | undefined;
-  try {
-    parts = decodeMemo(readFileSync(file), VERSION, FIELDS);
-  } catch {
-    // None yet (ENOENT), or unreadable: every directory is read.
-    return undefined;
-  }
+  const blob = readMemo(file);
+  const parts = blob && decodeMemo(blob, VERSION, FIELDS);
   if (!parts) return undefined;
   const paths = parts.first.split("\0");
   const names = parts.second.split("\0");

@@ -8,9 +8,8 @@
 // another 30; as one SQLite blob, 6-7 ms, most of it first touches of the memory SQLite and the
 // runtime copied it into). The file is mapped, not read: 0.1 ms. It is replaced whole by a rename,
 // never written in place, so a mapping another process holds stays whole.
-import { existsSync, readFileSync } from "node:fs";
-import { decodeMemo, encodeMemo, replaceMemo } from "./memo-file.ts";
-import { errnoCode } from "../util/errors.ts";
+import { existsSync } from "node:fs";
+import { decodeMemo, encodeMemo, readMemo, replaceMemo } from "./memo-file.ts";
 import { resolve } from "node:path";
 
 /** What the memo compares of an entry (fs/entry-stat.ts's EntryStat has it). */
@@ -204,20 +203,10 @@ export class FileHashMemo {
   }
 }
 
-/** The stored entries, mapped (read where the file cannot be mapped); undefined when there are none or they cannot be read. */
+/** The stored entries; undefined when there are none or they cannot be read. */
 function load(file: string): StoredEntries | undefined {
-  let blob: Uint8Array;
-  try {
-    blob = Bun.mmap(file, { shared: false });
-  } catch (e) {
-    if (errnoCode(e) === "ENOENT") return undefined;
-    try {
-      blob = readFileSync(file);
-    } catch {
-      return undefined;
-    }
-  }
-  return decode(blob);
+  const blob = readMemo(file);
+  return blob && decode(blob);
 }
 
 /** The stored entries; undefined for a blob of another version or a damaged one (the memo then starts empty). */

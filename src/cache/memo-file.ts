@@ -2,9 +2,10 @@
 // the byte lengths of two NUL-joined texts; the numbers (8-aligned after the 16-byte header, so a
 // mapping can be viewed in place); the two texts. A memo file is replaced whole by a rename, never
 // written in place, so another process's mapping of the old one stays whole.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { isAscii } from "node:buffer";
+import { errnoCode } from "../util/errors.ts";
 
 const HEADER = 16;
 
@@ -20,6 +21,23 @@ export function encodeMemo(version: number, count: number, numbers: Float64Array
   firstBytes.copy(out, HEADER + numbers.byteLength);
   secondBytes.copy(out, HEADER + numbers.byteLength + firstBytes.length);
   return out;
+}
+
+/**
+ * A memo file's bytes, mapped (read where the filesystem cannot map it); undefined when there is
+ * none yet or it cannot be read (the memo then starts empty).
+ */
+export function readMemo(file: string): Uint8Array | undefined {
+  try {
+    return Bun.mmap(file, { shared: false });
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return undefined;
+    try {
+      return readFileSync(file);
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 /** A decoded memo: `fields` numbers per item (a view of the blob where it is 8-aligned, else a copy) and the two texts. */

@@ -16,13 +16,14 @@ import type { ResolvedImage, ResolveMode } from "../source/image.ts";
 import type { ExecServices } from "../worker/session/exec-services.ts";
 import type { BuildEnvironment } from "./environment.ts";
 
+/** What a build remembers of one context directory, and the functions its walks are given. */
+type ContextMemos = { hashes: FileHashMemo; listings: DirectoryListings; entryDigest: EntryDigest; listDirectory: ListDirectory };
+
 export class BuildSession {
   readonly id = randomHex(8);
   private readonly resolved = new Map<string, Promise<ResolvedImage>>();
-  /** The hash memo of each context directory read, loaded on its first look-up. */
-  private readonly memos = new Map<string, { memo: FileHashMemo; entryDigest: EntryDigest }>();
-  /** The directory listings of each context directory read, likewise. */
-  private readonly listings = new Map<string, { listings: DirectoryListings; list: ListDirectory }>();
+  /** The hash memo and the directory listings of each context directory read, loaded on its first look-up. */
+  private readonly memos = new Map<string, ContextMemos>();
   /** Records what cache keys were made of, and explains misses (--debug-cache). */
   readonly explainer: CacheExplainer;
   /** What git and http sources resolved to (identifier → "sha1:commit" or the download's digest), for provenance. */
@@ -48,30 +49,34 @@ export class BuildSession {
    * entry, not just its content (and spares listing xattrs of unchanged files).
    */
   entryDigestFor(dir: string): EntryDigest {
-    let memo = this.memos.get(dir);
-    if (!memo) {
-      const hashes = new FileHashMemo(this.env.root, dir);
-      const entryDigest: EntryDigest = (host, st, compute) => {
-        const known = hashes.get(host, st);
-        if (known) return known;
-        const digest = compute(host, st);
-        hashes.set(host, st, digest, Date.now());
-        return digest;
-      };
-      this.memos.set(dir, (memo = { memo: hashes, entryDigest }));
-    }
-    return memo.entryDigest;
+    return this.memosOf(dir).entryDigest;
   }
 
   /** A context directory's names, read only when the directory changed since they were last read (cache/dir-listings.ts). */
   listDirectoryFor(dir: string): ListDirectory {
-    let entry = this.listings.get(dir);
-    if (!entry) {
+    return this.memosOf(dir).listDirectory;
+  }
+
+  private memosOf(dir: string): ContextMemos {
+    let memos = this.memos.get(dir);
+    if (!memos) {
+      const hashes = new FileHashMemo(this.env.root, dir);
       const listings = new DirectoryListings(`${memoFile(this.env.root, dir)}.dirs`, dir, `${this.env.root}/tmp/context-listings-${process.pid}`);
-      const list: ListDirectory = (host, st) => listings.names(host, st, () => readdirSync(host).sort(), Date.now());
-      this.listings.set(dir, (entry = { listings, list }));
+      memos = {
+        hashes,
+        listings,
+        entryDigest: (host, st, compute) => {
+          const known = hashes.get(host, st);
+          if (known) return known;
+          const digest = compute(host, st);
+          hashes.set(host, st, digest, Date.now());
+          return digest;
+        },
+        listDirectory: (host, st) => listings.names(host, st, () => readdirSync(host).sort(), Date.now()),
+      };
+      this.memos.set(dir, memos);
     }
-    return entry.list;
+    return memos;
   }
 
   private contextChecksums = new WeakMap<LocalContext, SourceDigests>();
@@ -88,10 +93,11 @@ export class BuildSession {
    * context's checksums kept per file (tens of MB for a large context) is let go before the export.
    */
   close(): void {
-    for (const { memo } of this.memos.values()) memo.flush();
-    for (const { listings } of this.listings.values()) listings.flush();
+    for (const { hashes, listings } of this.memos.values()) {
+      hashes.flush();
+      listings.flush();
+    }
     this.memos.clear();
-    this.listings.clear();
     this.explainer.release();
     this.contextChecksums = new WeakMap();
   }
